@@ -1,0 +1,12 @@
+//! The production architecture: workloads, the load balancer and the app servers.
+//!
+//! Each component is plain code with a small API that takes `now` and returns decisions
+//! (sans-IO); the world wires them together and schedules what they ask for.
+
+pub mod balancer;
+pub mod server;
+pub mod workload;
+
+pub use balancer::{Balancer, Strategy};
+pub use server::{Admission, Request, Server};
+pub use workload::{ArrivalProcess, Arrivals, Stage, Workload};

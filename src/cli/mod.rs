@@ -1,0 +1,47 @@
+//! The command line: argument definitions, one file per subcommand, and the rendering of
+//! errors. The only code that prints to the terminal.
+
+mod diagnostics;
+mod run;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A deterministic discrete-event simulator and chaos-testing lab for production web
+/// architectures.
+#[derive(Debug, Parser)]
+#[command(name = "prodsim", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario file and write its report.
+    Run(run::RunArgs),
+    /// Check scenario files without running them.
+    Validate(validate::ValidateArgs),
+}
+
+/// Exit status when the command ran but the input or the run failed.
+const FAILURE: u8 = 1;
+
+/// Parses the command line and runs the chosen subcommand.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    diagnostics::install_hook();
+    let result = match cli.command {
+        Command::Run(args) => run::execute(&args),
+        Command::Validate(args) => validate::execute(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(FAILURE)
+        }
+    }
+}

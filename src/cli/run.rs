@@ -1,0 +1,73 @@
+//! `prodsim run FILE`: load a scenario, simulate it, print a summary and write the report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use prodsim::report::{self, text};
+use prodsim::scenario::units::{format_duration, parse_duration};
+
+use super::diagnostics;
+
+/// Arguments of `prodsim run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Seed for every random stream (overrides `[scenario].seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Directory for the report files [default: reports/<scenario name>/].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Simulated time to run, e.g. "10m" (overrides `[scenario].duration`).
+    #[arg(long, value_name = "D")]
+    duration: Option<String>,
+    /// Print nothing but errors and warnings.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs the scenario and writes its report.
+pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let loaded = match prodsim::scenario::load(&args.file) {
+        Ok(l) => l,
+        Err(e) => {
+            diagnostics::print_scenario_error(&e);
+            return Ok(ExitCode::from(super::FAILURE));
+        }
+    };
+    let file_name = args.file.display().to_string();
+    for w in &loaded.warnings {
+        diagnostics::print(&file_name, &loaded.source_text, w);
+    }
+    let mut scenario = loaded.scenario;
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    if let Some(d) = &args.duration {
+        let ns = parse_duration(d).map_err(|e| anyhow::anyhow!("--duration {d:?}: {e}"))?;
+        if ns <= scenario.warmup_ns {
+            bail!("--duration {d} must be longer than the warmup ({})", format_duration(scenario.warmup_ns));
+        }
+        scenario.duration_ns = ns;
+        if scenario.duration_ns.div_ceil(scenario.report_interval_ns) > prodsim::scenario::MAX_REPORT_ROWS {
+            scenario.report_interval_ns = prodsim::scenario::default_report_interval(ns);
+        }
+    }
+    let started = Instant::now();
+    let outcome = prodsim::simulate(&scenario, scenario.seed)
+        .with_context(|| format!("run of {} (reproduce with --seed {}) stopped", args.file.display(), scenario.seed))?;
+    let wall = text::WallClock { seconds: started.elapsed().as_secs_f64() };
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
+    let written = report::write_run(&outcome, &dir)?;
+    if !args.quiet {
+        print!("{}", text::render(&outcome, &scenario.description, Some(wall)));
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        println!("report        {}", names.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}

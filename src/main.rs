@@ -1,0 +1,8 @@
+//! The `prodsim` command: parses arguments and hands over to `cli`.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,37 @@
+//! Reports: pure functions of an [`Outcome`] that render text, JSON and CSV, and the one
+//! place besides the CLI that writes files (atomically: temp file, then rename).
+
+pub mod atomic;
+pub mod summary;
+pub mod text;
+pub mod timeseries;
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::outcome::Outcome;
+
+pub use atomic::write_atomic;
+pub use summary::Summary;
+
+/// A report file could not be written.
+#[derive(Debug, Error)]
+#[error("cannot write {}: {source}", path.display())]
+pub struct ReportError {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// The operating system's reason.
+    pub source: std::io::Error,
+}
+
+/// Writes `summary.json` and `timeseries.csv` for `outcome` into `dir` (created if needed)
+/// and returns the paths written.
+pub fn write_run(outcome: &Outcome, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError { path: dir.to_path_buf(), source })?;
+    let summary = dir.join("summary.json");
+    write_atomic(&summary, Summary::from_outcome(outcome).to_json().as_bytes())?;
+    let series = dir.join("timeseries.csv");
+    write_atomic(&series, timeseries::to_csv(outcome).as_bytes())?;
+    Ok(vec![summary, series])
+}

@@ -1,0 +1,177 @@
+//! Wiring: builds every component from a scenario, defines the closed event enum and
+//! dispatches events to the components.
+//!
+//! A request's path: a workload's arrival event draws its service need, the balancer picks
+//! a server, the server starts, queues or rejects it; a departure event frees the worker,
+//! which takes the next waiting request whose deadline has not passed.
+
+mod recorder;
+
+use thiserror::Error;
+
+use crate::arch::workload::ArrivalProcess;
+use crate::arch::{Admission, Balancer, Request, Server};
+use crate::outcome::Outcome;
+use crate::scenario::Scenario;
+use crate::sim::{self, Dist, EventQueue, Limits, Model, SimError, SimRng, SimTime};
+use recorder::Recorder;
+
+/// Every event of the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Workload `workload` sends a request now.
+    Arrival {
+        /// Index into the scenario's workloads.
+        workload: u32,
+    },
+    /// Server `server` finishes the request that arrived at `arrived`.
+    Departure {
+        /// Index of the server.
+        server: u32,
+        /// When the finished request arrived.
+        arrived: SimTime,
+    },
+}
+
+/// Why a run failed.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// The engine stopped on a limit.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+}
+
+/// The running model: every component and the measurements.
+pub struct World {
+    arrivals: Vec<ArrivalProcess>,
+    service_time: Dist,
+    service_rng: SimRng,
+    balancer: Box<dyn Balancer>,
+    balancer_rng: SimRng,
+    servers: Vec<Server>,
+    connections: Vec<u32>,
+    timeout_ns: u64,
+    recorder: Recorder,
+}
+
+impl World {
+    /// Builds the world for `scenario` with `seed`, and schedules each workload's first
+    /// arrival.
+    pub fn new(scenario: &Scenario, seed: u64, queue: &mut EventQueue<Event>) -> World {
+        let pool = &scenario.servers;
+        let count = pool.count as usize;
+        let capacity = pool.queue_capacity.map_or(usize::MAX, |k| k as usize);
+        let rows = scenario.duration_ns.div_ceil(scenario.report_interval_ns) as usize;
+        let mut world = World {
+            arrivals: scenario
+                .workloads
+                .iter()
+                .map(|w| ArrivalProcess::new(w, sim::stream(seed, &format!("workload.{}", w.name))))
+                .collect(),
+            service_time: pool.service_time.clone(),
+            service_rng: sim::stream(seed, "servers.service_time"),
+            balancer: scenario.balancer.strategy.build(count, scenario.balancer.choices),
+            balancer_rng: sim::stream(seed, "balancer"),
+            servers: (0..count).map(|_| Server::new(pool.workers, capacity)).collect(),
+            connections: vec![0; count],
+            timeout_ns: pool.timeout_ns.unwrap_or(u64::MAX),
+            recorder: Recorder::new(SimTime(scenario.warmup_ns), scenario.report_interval_ns, rows + 1),
+        };
+        for w in 0..world.arrivals.len() {
+            world.schedule_next_arrival(w, SimTime::ZERO, queue);
+        }
+        world
+    }
+
+    fn schedule_next_arrival(&mut self, w: usize, after: SimTime, queue: &mut EventQueue<Event>) {
+        if let Some(next) = self.arrivals[w].next_after(after) {
+            queue.schedule(next, Event::Arrival { workload: w as u32 });
+        }
+    }
+
+    #[inline]
+    fn on_arrival(&mut self, now: SimTime, w: usize, queue: &mut EventQueue<Event>) {
+        self.schedule_next_arrival(w, now, queue);
+        // Drawn at arrival, whatever the strategy, so every strategy sees the same requests.
+        let service_ns = self.service_time.sample_ns(&mut self.service_rng);
+        self.recorder.arrived(now);
+        let s = self.balancer.pick(&self.connections, &mut self.balancer_rng);
+        let server = &mut self.servers[s];
+        match server.arrive(now, Request { arrived: now, service_ns }) {
+            Admission::Started => {
+                self.recorder.admitted(now, false);
+                self.recorder.started(now, now);
+                queue.schedule(now.after(service_ns), Event::Departure { server: s as u32, arrived: now });
+            }
+            Admission::Queued => self.recorder.admitted(now, true),
+            Admission::Rejected => self.recorder.rejected(now),
+        }
+        self.connections[s] = server.connections();
+    }
+
+    #[inline]
+    fn on_departure(&mut self, now: SimTime, s: usize, arrived: SimTime, queue: &mut EventQueue<Event>) {
+        if now.since(arrived) > self.timeout_ns {
+            self.recorder.timed_out(arrived);
+        } else {
+            self.recorder.completed(arrived, now);
+        }
+        let server = &mut self.servers[s];
+        let recorder = &mut self.recorder;
+        if let Some(next) = server.finish(now, self.timeout_ns, |expired| recorder.timed_out(expired.arrived)) {
+            recorder.started(next.arrived, now);
+            queue.schedule(now.after(next.service_ns), Event::Departure { server: s as u32, arrived: next.arrived });
+        }
+        self.connections[s] = server.connections();
+    }
+
+    /// Turns the finished world into an outcome.
+    fn into_outcome(mut self, scenario: &Scenario, seed: u64, stats: sim::RunStats) -> Outcome {
+        let servers = self.recorder.finish(stats.end, &self.servers);
+        let r = self.recorder;
+        Outcome {
+            scenario: scenario.name.clone(),
+            seed,
+            simulated_ns: stats.end.as_nanos(),
+            warmup_ns: scenario.warmup_ns,
+            events: stats.events,
+            requests: r.requests,
+            latency: r.latency,
+            waiting: r.waiting,
+            servers,
+            interval_ns: scenario.report_interval_ns,
+            rows: r.rows,
+        }
+    }
+}
+
+impl Model for World {
+    type Event = Event;
+
+    #[inline]
+    fn handle(&mut self, now: SimTime, event: Event, queue: &mut EventQueue<Event>) {
+        self.recorder.checkpoint(now, &self.servers);
+        match event {
+            Event::Arrival { workload } => self.on_arrival(now, workload as usize, queue),
+            Event::Departure { server, arrived } => self.on_departure(now, server as usize, arrived, queue),
+        }
+    }
+
+    #[inline]
+    fn in_flight(&self) -> u64 {
+        self.recorder.in_flight()
+    }
+}
+
+/// Runs `scenario` with `seed` and returns what it produced.
+pub fn simulate(scenario: &Scenario, seed: u64) -> Result<Outcome, RunError> {
+    let mut queue = EventQueue::with_capacity(1024);
+    let mut world = World::new(scenario, seed, &mut queue);
+    let limits = Limits {
+        end: SimTime(scenario.duration_ns),
+        max_events: scenario.limits.max_events,
+        max_in_flight: scenario.limits.max_in_flight,
+    };
+    let stats = sim::run(&mut world, &mut queue, &limits)?;
+    Ok(world.into_outcome(scenario, seed, stats))
+}
