@@ -25,7 +25,7 @@ fn mm8() -> prodsim::Scenario {
 }
 
 /// Whole model: arrivals, balancer, server pool, histograms and time series.
-#[divan::bench(sample_count = 10, sample_size = 1)]
+#[divan::bench(sample_count = 30, sample_size = 1)]
 fn mm8_one_million_customers(bencher: divan::Bencher) {
     let scenario = mm8();
     bencher.counter(ItemsCount::new(CUSTOMERS)).bench(|| {
@@ -35,7 +35,7 @@ fn mm8_one_million_customers(bencher: divan::Bencher) {
 }
 
 /// Same model, counted in events (two per customer) to compare with other simulators.
-#[divan::bench(sample_count = 10, sample_size = 1)]
+#[divan::bench(sample_count = 30, sample_size = 1)]
 fn mm8_events(bencher: divan::Bencher) {
     let scenario = mm8();
     bencher.counter(ItemsCount::new(2 * CUSTOMERS)).bench(|| {
@@ -45,7 +45,7 @@ fn mm8_events(bencher: divan::Bencher) {
 }
 
 /// The bare event queue: schedule and pop 1M events with a small pending set, as in M/M/8.
-#[divan::bench(sample_count = 10, sample_size = 1)]
+#[divan::bench(sample_count = 30, sample_size = 1)]
 fn event_queue_hold_model(bencher: divan::Bencher) {
     bencher.counter(ItemsCount::new(CUSTOMERS)).bench(|| {
         let mut q: EventQueue<u64> = EventQueue::with_capacity(16);

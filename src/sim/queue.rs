@@ -51,7 +51,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Schedules `event` at time `at`. Events at equal times run in scheduling order.
-    #[inline]
+    #[inline(always)]
     pub fn schedule(&mut self, at: SimTime, event: E) {
         let key = (u128::from(at.as_nanos()) << 64) | u128::from(self.next_seq);
         self.next_seq += 1;

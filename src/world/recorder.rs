@@ -29,7 +29,7 @@ pub struct Recorder {
     pub waiting: Waiting,
     in_flight: u64,
     row: Counters,
-    row_latency: Latency,
+    row_latency: Latency<u32>,
     row_start: SimTime,
     row_integrals: Integrals,
     warmup_integrals: Option<Vec<Integrals>>,
