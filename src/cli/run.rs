@@ -26,6 +26,9 @@ pub struct RunArgs {
     /// Simulated time to run, e.g. "10m" (overrides `[scenario].duration`).
     #[arg(long, value_name = "D")]
     duration: Option<String>,
+    /// Skip the timeline chart (timeline.png, timeline.svg).
+    #[arg(long)]
+    no_charts: bool,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     quiet: bool,
@@ -63,7 +66,12 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("run of {} (reproduce with --seed {}) stopped", args.file.display(), scenario.seed))?;
     let wall = text::WallClock { seconds: started.elapsed().as_secs_f64() };
     let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
-    let written = report::write_run(&outcome, &dir)?;
+    let mut written = report::write_run(&outcome, &dir)?;
+    if !args.no_charts {
+        report::run_chart::write_timeline(&outcome, &dir)?;
+        written.push(dir.join("timeline.png"));
+        written.push(dir.join("timeline.svg"));
+    }
     if !args.quiet {
         print!("{}", text::render(&outcome, &scenario.description, Some(wall)));
         let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();

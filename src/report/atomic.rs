@@ -2,20 +2,29 @@
 //! torn half, even if the process dies mid-write.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::ReportError;
 
-/// Writes `bytes` to `path` through a temporary file in the same directory, flushed to disk,
-/// then renamed over `path`.
+/// Writes `bytes` to `path` through a hidden temporary file in the same directory (created
+/// if missing), flushed to disk, then renamed over `path`. The temporary name carries the
+/// process id and a counter, so parallel writers in one process never share one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let err = |source| ReportError { path: path.to_path_buf(), source };
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
-    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(err)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
+    let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        drop(f);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -44,7 +53,7 @@ mod tests {
 
     #[test]
     fn missing_directory_is_an_error_naming_the_path() {
-        let err = write_atomic(Path::new("/nonexistent-prodsim-dir/x.json"), b"x").unwrap_err();
-        assert!(err.to_string().contains("/nonexistent-prodsim-dir/x.json"));
+        let err = write_atomic(Path::new("/proc/prodsim-cannot-write-here/x.json"), b"x").unwrap_err();
+        assert!(err.to_string().contains("/proc/prodsim-cannot-write-here/x.json"), "{err}");
     }
 }

@@ -2,6 +2,8 @@
 //! place besides the CLI that writes files (atomically: temp file, then rename).
 
 pub mod atomic;
+pub mod chart;
+pub mod run_chart;
 pub mod summary;
 pub mod text;
 pub mod timeseries;

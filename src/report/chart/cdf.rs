@@ -1,0 +1,112 @@
+//! Latency CDFs: cumulative fraction against latency on a log x axis.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use super::common::{
+    Axis, DrawResult, Drawable, Glyph, LegendEntry, MUTED, NOTE_SIZE, anchored, draw_legend, draw_mesh, font_color,
+    legend_width, no_data, palette, render, stroke, title_area,
+};
+use super::{ChartError, HEIGHT, WIDTH};
+
+/// One curve of a [`cdf`] chart.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CdfSeries {
+    /// Legend name.
+    pub name: String,
+    /// `(latency in ms, cumulative fraction in 0..=1)` points. They are
+    /// sorted by latency before drawing; fractions are clamped to 0..=1;
+    /// points with a latency `<= 0` or a NaN are left out (log axis).
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Draws latency CDFs to `<path_base>.png` and `<path_base>.svg`
+/// ([`WIDTH`] x [`HEIGHT`]).
+///
+/// The x axis is logarithmic (labelled `x_label`, e.g. `"latency (ms)"`),
+/// the y axis linear from 0 to 1 ("cumulative fraction"), with dashed
+/// reference lines at p50, p90 and p99. The `i`-th series gets
+/// [`series_color`](super::series_color)`(i)`.
+pub fn cdf(path_base: &Path, title: &str, x_label: &str, series: &[CdfSeries]) -> Result<(), ChartError> {
+    render(path_base, (WIDTH, HEIGHT), &CdfChart { title, x_label, series })
+}
+
+struct CdfChart<'a> {
+    title: &'a str,
+    x_label: &'a str,
+    series: &'a [CdfSeries],
+}
+
+impl Drawable for CdfChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let body = title_area(root, self.title)?;
+        let entries: Vec<LegendEntry> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| LegendEntry::new(s.name.clone(), Glyph::Line(palette(i))))
+            .collect();
+        let lw = legend_width(&entries);
+        let (bw, _) = body.dim_in_pixel();
+        let (main, legend_col) = body.split_horizontally(bw.saturating_sub(lw));
+
+        let x = Axis::log(self.series.iter().flat_map(|s| s.points.iter().filter(|p| p.1.is_finite()).map(|p| p.0)));
+        let mut y = Axis::linear_range(0.0, 1.0, false, 10);
+        y.lo = -0.02;
+        y.hi = 1.02;
+
+        let mut chart = ChartBuilder::on(&main)
+            .margin_top(10)
+            .margin_right(6)
+            .x_label_area_size(64)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x.coord(), y.coord())?;
+        draw_mesh(&mut chart, &x, &y, Some(self.x_label), "cumulative fraction", true)?;
+
+        let ref_style = anchored(font_color(NOTE_SIZE, MUTED), HPos::Right, VPos::Top);
+        for (q, name) in [(0.5, "p50"), (0.9, "p90"), (0.99, "p99")] {
+            chart.draw_series(DashedLineSeries::new(
+                vec![(x.lo, q), (x.hi, q)],
+                4,
+                4,
+                stroke(RGBColor(170, 170, 170), 1),
+            ))?;
+            chart
+                .plotting_area()
+                .draw(&(EmptyElement::at((x.hi, q)) + Text::new(name.to_string(), (-5, 3), ref_style.clone())))?;
+        }
+
+        let mut any = false;
+        for (i, s) in self.series.iter().enumerate() {
+            let mut pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .filter_map(|&(lat, frac)| {
+                    let px = x.map(lat)?;
+                    frac.is_finite().then_some((px, frac.clamp(0.0, 1.0)))
+                })
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let c = palette(i);
+            match pts.len() {
+                0 => {}
+                1 => {
+                    any = true;
+                    chart.draw_series(std::iter::once(Circle::new(pts[0], 4, c.filled())))?;
+                }
+                _ => {
+                    any = true;
+                    chart.draw_series(LineSeries::new(pts, stroke(c, 3)))?;
+                }
+            }
+        }
+        if !any {
+            no_data(&chart, &x, &y)?;
+        }
+        draw_legend(&legend_col, &entries, 10)?;
+        Ok(())
+    }
+}
