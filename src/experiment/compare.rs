@@ -1,0 +1,261 @@
+//! `compare`: a few variants of one scenario, each run on the same replication seeds, with
+//! every metric estimated per variant and every variant tested against the best one.
+//!
+//! Besides the per-replication metrics, a comparison keeps what its charts need and nothing
+//! per request: the latency histogram merged over replications (exact integer adds, so the
+//! merge order does not matter), the per-interval p99 and work in flight averaged over
+//! replications, and the time-averaged load of each server in each replication.
+
+use hdrhistogram::Histogram;
+
+use super::stats::{self, Estimate, PairedTest};
+use super::{ExperimentError, Metric, Variant, execute, replication_seed, run_one};
+use crate::outcome::{LATENCY_MAX_TRACKABLE_NS, Outcome};
+
+/// How a comparison runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Replications per variant (at least 2 for an interval).
+    pub replications: u32,
+    /// Seed the replication seeds derive from.
+    pub base_seed: u64,
+    /// Worker threads; results do not depend on it.
+    pub jobs: usize,
+}
+
+/// What one variant produced over all replications.
+#[derive(Clone, Debug)]
+pub struct VariantResult {
+    /// The variant's label (legend name).
+    pub label: String,
+    /// The level index of each dimension.
+    pub levels: Vec<usize>,
+    /// One row per replication, one column per [`Metric::ALL`].
+    pub values: Vec<[f64; 6]>,
+    /// Latency of completed requests (ns), merged over replications.
+    pub latency: Histogram<u64>,
+    /// Middle of each time-series interval, in simulated seconds.
+    pub time_s: Vec<f64>,
+    /// Per-interval p99 latency in ms, averaged over the replications that had completions
+    /// in that interval (NaN where none had).
+    pub p99_ms: Vec<f64>,
+    /// Requests in flight at the end of each interval, averaged over replications.
+    pub in_flight: Vec<f64>,
+    /// For each server, its time-averaged number of requests (in service plus waiting) in
+    /// each replication.
+    pub server_load: Vec<Vec<f64>>,
+    /// Times (s) at which the offered load changes after time zero, with the new total rate
+    /// (req/s).
+    pub load_changes: Vec<(f64, f64)>,
+}
+
+impl VariantResult {
+    /// The values of metric `m`, one per replication.
+    pub fn metric_values(&self, m: Metric) -> Vec<f64> {
+        let i = Metric::ALL.iter().position(|x| *x == m).expect("every metric is in ALL");
+        self.values.iter().map(|row| row[i]).collect()
+    }
+}
+
+/// One metric across variants.
+#[derive(Clone, Debug)]
+pub struct MetricSummary {
+    /// The metric.
+    pub metric: Metric,
+    /// Estimate per variant, in variant order.
+    pub estimates: Vec<Estimate>,
+    /// The variant with the best mean (lowest, or highest for availability); `None` when
+    /// no variant has a value.
+    pub best: Option<usize>,
+    /// Paired test of each variant against the best (`None` for the best itself).
+    pub vs_best: Vec<Option<PairedTest>>,
+}
+
+/// The result of a comparison.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed the replication seeds derive from.
+    pub base_seed: u64,
+    /// The seed of each replication.
+    pub seeds: Vec<u64>,
+    /// Variants, in the order given.
+    pub variants: Vec<VariantResult>,
+    /// One summary per [`Metric::ALL`].
+    pub metrics: Vec<MetricSummary>,
+}
+
+/// What one run contributes; built in the worker so the outcome is dropped there.
+struct RunSummary {
+    values: [f64; 6],
+    latency: Histogram<u64>,
+    time_s: Vec<f64>,
+    p99_ms: Vec<f64>,
+    in_flight: Vec<f64>,
+    server_load: Vec<f64>,
+}
+
+impl RunSummary {
+    fn of(o: Outcome, workers: u32) -> RunSummary {
+        let ms = |v: Option<u64>| v.map_or(f64::NAN, |ns| ns as f64 / 1e6);
+        RunSummary {
+            values: Metric::all_of(&o),
+            time_s: o.rows.iter().map(|r| (r.start_ns + r.end_ns) as f64 / 2e9).collect(),
+            p99_ms: o.rows.iter().map(|r| ms(r.latency_p99_ns)).collect(),
+            in_flight: o.rows.iter().map(|r| r.in_flight as f64).collect(),
+            server_load: o.servers.iter().map(|s| s.utilization * f64::from(workers) + s.mean_queue_length).collect(),
+            latency: o.latency.histogram,
+        }
+    }
+}
+
+/// Accumulates one variant's runs in replication order.
+struct Acc {
+    result: VariantResult,
+    p99_sum: Vec<f64>,
+    p99_n: Vec<u32>,
+    in_flight_sum: Vec<f64>,
+}
+
+impl Acc {
+    fn new(v: &Variant) -> Acc {
+        let histogram = Histogram::new_with_bounds(1, LATENCY_MAX_TRACKABLE_NS, 3).expect("constant bounds are valid");
+        Acc {
+            result: VariantResult {
+                label: v.label.clone(),
+                levels: v.levels.clone(),
+                values: Vec::new(),
+                latency: histogram,
+                time_s: Vec::new(),
+                p99_ms: Vec::new(),
+                in_flight: Vec::new(),
+                server_load: vec![Vec::new(); v.scenario.servers.count as usize],
+                load_changes: load_changes(&v.scenario),
+            },
+            p99_sum: Vec::new(),
+            p99_n: Vec::new(),
+            in_flight_sum: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, run: RunSummary) {
+        let r = &mut self.result;
+        r.values.push(run.values);
+        // Both histograms share the bounds of `Latency::new(3)`, so adding cannot fail.
+        r.latency.add(&run.latency).expect("histograms with equal bounds merge");
+        if run.time_s.len() > r.time_s.len() {
+            r.time_s = run.time_s;
+        }
+        let n = run.p99_ms.len().max(self.p99_sum.len());
+        self.p99_sum.resize(n, 0.0);
+        self.p99_n.resize(n, 0);
+        self.in_flight_sum.resize(n, 0.0);
+        for (i, v) in run.p99_ms.iter().enumerate() {
+            if v.is_finite() {
+                self.p99_sum[i] += v;
+                self.p99_n[i] += 1;
+            }
+        }
+        for (i, v) in run.in_flight.iter().enumerate() {
+            self.in_flight_sum[i] += v;
+        }
+        for (s, load) in r.server_load.iter_mut().zip(run.server_load) {
+            s.push(load);
+        }
+    }
+
+    fn finish(mut self) -> VariantResult {
+        let reps = self.result.values.len().max(1) as f64;
+        self.result.p99_ms = self
+            .p99_sum
+            .iter()
+            .zip(&self.p99_n)
+            .map(|(s, &n)| if n == 0 { f64::NAN } else { s / f64::from(n) })
+            .collect();
+        self.result.in_flight = self.in_flight_sum.iter().map(|s| s / reps).collect();
+        self.result
+    }
+}
+
+/// Times after zero at which the total offered rate changes, with the new rate.
+fn load_changes(s: &crate::Scenario) -> Vec<(f64, f64)> {
+    let mut times: Vec<u64> = s
+        .workloads
+        .iter()
+        .flat_map(|w| w.stages.iter().map(|st| st.at.as_nanos()))
+        .filter(|&t| t > 0 && t < s.duration_ns)
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let mut out = Vec::new();
+    let mut last = s.arrival_rate_at(0);
+    for t in times {
+        let rate = s.arrival_rate_at(t);
+        if rate != last {
+            out.push((t as f64 / 1e9, rate));
+            last = rate;
+        }
+    }
+    out
+}
+
+/// Runs every variant `opts.replications` times and compares them. `progress` is called
+/// once per finished run.
+pub fn run(variants: &[Variant], opts: Options, progress: &(dyn Fn() + Sync)) -> Result<Comparison, ExperimentError> {
+    if variants.is_empty() {
+        return Err(ExperimentError::Size("nothing to compare: no variants".to_string()));
+    }
+    let runs = variants.len() as u64 * u64::from(opts.replications);
+    if opts.replications == 0 || runs > super::MAX_RUNS {
+        return Err(ExperimentError::Size(format!(
+            "{} variants × {} replications = {runs} runs; between 1 and {} are allowed",
+            variants.len(),
+            opts.replications,
+            super::MAX_RUNS
+        )));
+    }
+    let seeds: Vec<u64> = (0..opts.replications).map(|r| replication_seed(opts.base_seed, r)).collect();
+    // Replication-major: each chunk holds whole replications of every variant.
+    let tasks: Vec<(usize, u64)> = seeds.iter().flat_map(|&seed| (0..variants.len()).map(move |v| (v, seed))).collect();
+    let mut accs: Vec<Acc> = variants.iter().map(Acc::new).collect();
+    execute(
+        opts.jobs,
+        &tasks,
+        |&(v, seed)| {
+            let variant = &variants[v];
+            run_one(variant, seed).map(|o| (v, RunSummary::of(o, variant.scenario.servers.workers)))
+        },
+        |(v, summary)| accs[v].add(summary),
+        progress,
+    )?;
+    let results: Vec<VariantResult> = accs.into_iter().map(Acc::finish).collect();
+    let metrics = Metric::ALL.iter().map(|&m| summarize(m, &results)).collect();
+    Ok(Comparison {
+        scenario: variants[0].scenario.name.clone(),
+        base_seed: opts.base_seed,
+        seeds,
+        variants: results,
+        metrics,
+    })
+}
+
+/// Estimates `m` for every variant and tests each against the best.
+pub fn summarize(m: Metric, results: &[VariantResult]) -> MetricSummary {
+    let values: Vec<Vec<f64>> = results.iter().map(|r| r.metric_values(m)).collect();
+    let estimates: Vec<Estimate> = values.iter().map(|v| stats::estimate(v)).collect();
+    let better = |a: f64, b: f64| if m.higher_is_better() { a > b } else { a < b };
+    let mut best: Option<usize> = None;
+    for (i, e) in estimates.iter().enumerate() {
+        if e.mean.is_finite() && best.is_none_or(|b| better(e.mean, estimates[b].mean)) {
+            best = Some(i);
+        }
+    }
+    let vs_best = (0..results.len())
+        .map(|i| match best {
+            Some(b) if b != i => Some(stats::paired(&values[i], &values[b])),
+            _ => None,
+        })
+        .collect();
+    MetricSummary { metric: m, estimates, best, vs_best }
+}
