@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod chaos;
 pub mod experiment;
 pub mod outcome;
 pub mod report;

@@ -199,4 +199,6 @@ pub struct Outcome {
     pub interval_ns: u64,
     /// The time series, one row per interval from time zero.
     pub rows: Vec<Row>,
+    /// The faults injected, with their windows.
+    pub faults: Vec<crate::chaos::Fault>,
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::chart::{self, ChartError, Panel, Series, Timeline};
+use super::chart::{self, ChartError, Panel, Series, Timeline, Window};
 use crate::outcome::Outcome;
 
 /// Builds the timeline of `outcome` (no I/O).
@@ -57,7 +57,15 @@ pub fn timeline(outcome: &Outcome) -> Timeline {
                 ],
             },
         ],
-        shaded: Vec::new(),
+        shaded: outcome
+            .faults
+            .iter()
+            .map(|f| Window {
+                start_s: f.start_ns as f64 / 1e9,
+                end_s: f.end_ns.min(outcome.simulated_ns) as f64 / 1e9,
+                label: format!("{} {}", f.kind.name(), f.target.name()),
+            })
+            .collect(),
         markers: Vec::new(),
     }
 }

@@ -34,6 +34,21 @@ pub struct Summary {
     pub wait: Wait,
     /// One entry per server.
     pub servers: Vec<ServerSummary>,
+    /// One entry per injected fault, in file order.
+    pub faults: Vec<FaultSummary>,
+}
+
+/// One element of `faults`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FaultSummary {
+    /// Fault kind, e.g. `slowdown`.
+    pub kind: String,
+    /// What it hit, e.g. `server-0` or `servers`.
+    pub target: String,
+    /// Start, in simulated seconds.
+    pub start_s: f64,
+    /// End, in simulated seconds (clipped to the run).
+    pub end_s: f64,
 }
 
 /// `requests`.
@@ -136,6 +151,16 @@ impl Summary {
                     mean_queue_length: s.mean_queue_length,
                     served: s.served,
                     rejected: s.rejected,
+                })
+                .collect(),
+            faults: o
+                .faults
+                .iter()
+                .map(|f| FaultSummary {
+                    kind: f.kind.name().to_string(),
+                    target: f.target.name(),
+                    start_s: f.start_ns as f64 / 1e9,
+                    end_s: f.end_ns.min(o.simulated_ns) as f64 / 1e9,
                 })
                 .collect(),
         }

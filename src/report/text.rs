@@ -91,6 +91,19 @@ pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> 
     );
     let pw = o.waiting.probability().map_or("-".to_string(), |p| format!("{:.2}%", p * 100.0));
     let _ = writeln!(s, "waiting       P(wait) {pw} · mean wait {} ms", fmt_ms(o.waiting.mean_ms()));
+    for f in &o.faults {
+        let what = match f.kind {
+            crate::chaos::FaultKind::Slowdown { factor } => format!("service ×{factor}"),
+        };
+        let _ = writeln!(
+            s,
+            "fault         {} {} from {} to {} ({what})",
+            f.kind.name(),
+            f.target.name(),
+            format_duration(f.start_ns),
+            format_duration(f.end_ns.min(o.simulated_ns))
+        );
+    }
     let _ = writeln!(s, "servers       {:>8}  {:>11}  {:>10}  {:>9}", "util", "mean queue", "served", "rejected");
     const SHOWN: usize = 16;
     for (i, sv) in o.servers.iter().enumerate().take(SHOWN) {

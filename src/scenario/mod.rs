@@ -15,6 +15,7 @@ pub use diagnostic::{Diagnostic, ScenarioError, Severity};
 pub use validate::default_report_interval;
 
 use crate::arch::{Strategy, Workload};
+use crate::chaos::Fault;
 use crate::sim::Dist;
 
 /// Default for `[limits].max_events`.
@@ -47,6 +48,8 @@ pub struct Scenario {
     pub servers: ServerPool,
     /// Engine bounds.
     pub limits: RunLimits,
+    /// Injected faults, in file order.
+    pub faults: Vec<Fault>,
 }
 
 /// `[balancer]`, resolved.

@@ -27,6 +27,27 @@ pub struct RawScenario {
     /// `[limits]`: engine bounds.
     #[serde(default)]
     pub limits: Option<RawLimits>,
+    /// `[[faults]]`: injected failures.
+    #[serde(default)]
+    pub faults: Vec<Spanned<RawFault>>,
+}
+
+/// `[[faults]]`. The parameters a kind does not use must be absent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    /// The fault kind, e.g. `"slowdown"`.
+    pub kind: Spanned<String>,
+    /// What it hits: `"server-<index>"` or `"servers"`.
+    pub target: Spanned<String>,
+    /// When it starts.
+    pub at: Spanned<String>,
+    /// How long it lasts; absent means until the end of the run.
+    #[serde(default)]
+    pub duration: Option<Spanned<String>>,
+    /// `slowdown`: service time multiplier.
+    #[serde(default)]
+    pub factor: Option<Spanned<f64>>,
 }
 
 /// `[scenario]`.

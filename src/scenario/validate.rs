@@ -6,12 +6,13 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::diagnostic::{Diagnostic, nearest};
-use super::schema::{QueueCapacity, RawScenario, RawWorkload};
+use super::schema::{QueueCapacity, RawFault, RawScenario, RawWorkload};
 use super::units::{self, UnitError};
 use super::{
     BalancerConfig, DEFAULT_MAX_EVENTS, DEFAULT_MAX_IN_FLIGHT, MAX_REPORT_ROWS, RunLimits, Scenario, ServerPool,
 };
 use crate::arch::{Stage, Strategy, Workload};
+use crate::chaos::{Fault, FaultKind, FaultTarget, PLANNED_KINDS};
 use crate::sim::{Dist, NANOS_PER_SEC, SimTime, dist};
 
 /// Default seed when the file gives none.
@@ -160,6 +161,8 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
             .unwrap_or(DEFAULT_MAX_IN_FLIGHT),
     };
 
+    let faults = resolve_faults(cx, &raw.faults, duration_ns.unwrap_or(0), servers.as_ref().map_or(0, |s| s.count));
+
     let scenario = Scenario {
         name,
         description: meta.description.clone().unwrap_or_default(),
@@ -171,6 +174,7 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
         balancer: balancer?,
         servers: servers?,
         limits,
+        faults: faults?,
     };
     if cx.diags.iter().any(|d| d.severity == super::Severity::Error) {
         return None;
@@ -362,5 +366,92 @@ fn warn_if_unstable(cx: &mut Ctx<'_>, s: &Scenario, span: Range<usize>) {
         .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
     if peak.1 >= 1.0 {
         cx.warning(span, format!("offered load is {:.3} of capacity (from {}) with an unbounded queue: the queue grows without bound while it lasts", peak.1, units::format_duration(peak.0)));
+    }
+}
+
+fn resolve_faults(cx: &mut Ctx<'_>, raw: &[Spanned<RawFault>], duration_ns: u64, servers: u32) -> Option<Vec<Fault>> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut ok = true;
+    for f in raw {
+        match resolve_fault(cx, f.get_ref(), duration_ns, servers) {
+            Some(fault) => out.push(fault),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn resolve_fault(cx: &mut Ctx<'_>, f: &RawFault, duration_ns: u64, servers: u32) -> Option<Fault> {
+    let kind_name = f.kind.get_ref().as_str();
+    let kind = match kind_name {
+        "slowdown" => {
+            let Some(factor) = &f.factor else {
+                cx.error(f.kind.span(), "a slowdown fault needs `factor` (service time multiplier, e.g. 4.0)");
+                return None;
+            };
+            let v = *factor.get_ref();
+            if !v.is_finite() || v <= 0.0 {
+                cx.error(factor.span(), format!("faults.factor must be a positive number, got {v}"));
+                return None;
+            }
+            FaultKind::Slowdown { factor: v }
+        }
+        other if PLANNED_KINDS.contains(&other) => {
+            cx.error(
+                f.kind.span(),
+                format!(
+                    "fault kind `{other}` is planned but not built yet; available now: {}",
+                    FaultKind::BUILT.join(", ")
+                ),
+            );
+            return None;
+        }
+        other => {
+            let all = FaultKind::BUILT.iter().chain(PLANNED_KINDS.iter()).copied();
+            let d = Diagnostic::error(
+                cx.text,
+                f.kind.span(),
+                format!("unknown fault kind `{other}`, expected one of {}", FaultKind::BUILT.join(", ")),
+            );
+            cx.diags.push(match nearest(other, all) {
+                Some(n) => d.with_help(format!("did you mean `{n}`?")),
+                None => d,
+            });
+            return None;
+        }
+    };
+    let target = resolve_fault_target(cx, &f.target, servers)?;
+    let start_ns = cx.duration(&f.at, "faults.at")?;
+    let end_ns = match &f.duration {
+        Some(d) => match cx.duration(d, "faults.duration")? {
+            0 => {
+                cx.error(d.span(), "faults.duration must be longer than zero (omit it to last until the end)");
+                return None;
+            }
+            ns => start_ns.saturating_add(ns),
+        },
+        None => duration_ns.max(start_ns),
+    };
+    if start_ns >= duration_ns {
+        cx.warning(f.at.span(), "this fault starts after the run ends and has no effect");
+    }
+    Some(Fault { kind, target, start_ns, end_ns })
+}
+
+fn resolve_fault_target(cx: &mut Ctx<'_>, target: &Spanned<String>, servers: u32) -> Option<FaultTarget> {
+    let name = target.get_ref().as_str();
+    if name == "servers" {
+        return Some(FaultTarget::AllServers);
+    }
+    match name.strip_prefix("server-").and_then(|i| i.parse::<u32>().ok()) {
+        Some(i) if i < servers => Some(FaultTarget::Server(i)),
+        _ => {
+            let last = servers.saturating_sub(1);
+            cx.error(
+                target.span(),
+                format!("unknown fault target `{name}`, expected `servers` or one of server-0 … server-{last}"),
+            );
+            None
+        }
     }
 }

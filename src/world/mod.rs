@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::arch::workload::ArrivalProcess;
 use crate::arch::{Admission, Balancer, Request, Server};
+use crate::chaos::{Fault, FaultKind};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::sim::{self, Dist, EventQueue, Limits, Model, SimError, SimRng, SimTime};
@@ -30,6 +31,16 @@ pub enum Event {
         server: u32,
         /// When the finished request arrived.
         arrived: SimTime,
+    },
+    /// Fault `fault` (an index into the scenario's faults) starts.
+    FaultStart {
+        /// Index of the fault.
+        fault: u32,
+    },
+    /// Fault `fault` ends.
+    FaultEnd {
+        /// Index of the fault.
+        fault: u32,
     },
 }
 
@@ -51,6 +62,10 @@ pub struct World {
     servers: Vec<Server>,
     connections: Vec<u32>,
     timeout_ns: u64,
+    faults: Vec<Fault>,
+    fault_active: Vec<bool>,
+    /// Service time multiplier per server: the product of the slowdowns in force on it.
+    slowdown: Vec<f64>,
     recorder: Recorder,
 }
 
@@ -75,10 +90,17 @@ impl World {
             servers: (0..count).map(|_| Server::new(pool.workers, capacity)).collect(),
             connections: vec![0; count],
             timeout_ns: pool.timeout_ns.unwrap_or(u64::MAX),
+            faults: scenario.faults.clone(),
+            fault_active: vec![false; scenario.faults.len()],
+            slowdown: vec![1.0; count],
             recorder: Recorder::new(SimTime(scenario.warmup_ns), scenario.report_interval_ns, rows + 1),
         };
         for w in 0..world.arrivals.len() {
             world.schedule_next_arrival(w, SimTime::ZERO, queue);
+        }
+        for (i, f) in scenario.faults.iter().enumerate() {
+            queue.schedule(SimTime(f.start_ns), Event::FaultStart { fault: i as u32 });
+            queue.schedule(SimTime(f.end_ns), Event::FaultEnd { fault: i as u32 });
         }
         world
     }
@@ -101,7 +123,8 @@ impl World {
             Admission::Started => {
                 self.recorder.admitted(now, false);
                 self.recorder.started(now, now);
-                queue.schedule(now.after(service_ns), Event::Departure { server: s as u32, arrived: now });
+                let busy_ns = scaled(service_ns, self.slowdown[s]);
+                queue.schedule(now.after(busy_ns), Event::Departure { server: s as u32, arrived: now });
             }
             Admission::Queued => self.recorder.admitted(now, true),
             Admission::Rejected => self.recorder.rejected(now),
@@ -120,9 +143,30 @@ impl World {
         let recorder = &mut self.recorder;
         if let Some(next) = server.finish(now, self.timeout_ns, |expired| recorder.timed_out(expired.arrived)) {
             recorder.started(next.arrived, now);
-            queue.schedule(now.after(next.service_ns), Event::Departure { server: s as u32, arrived: next.arrived });
+            let busy_ns = scaled(next.service_ns, self.slowdown[s]);
+            queue.schedule(now.after(busy_ns), Event::Departure { server: s as u32, arrived: next.arrived });
         }
         self.connections[s] = server.connections();
+    }
+
+    /// A fault starts or ends: recompute what it changes.
+    fn on_fault(&mut self, fault: usize, active: bool) {
+        self.fault_active[fault] = active;
+        let target = self.faults[fault].target;
+        for (s, slowdown) in self.slowdown.iter_mut().enumerate() {
+            if !target.hits_server(s) {
+                continue;
+            }
+            *slowdown = self
+                .faults
+                .iter()
+                .zip(&self.fault_active)
+                .filter(|(f, on)| **on && f.target.hits_server(s))
+                .map(|(f, _)| match f.kind {
+                    FaultKind::Slowdown { factor } => factor,
+                })
+                .product();
+        }
     }
 
     /// Turns the finished world into an outcome.
@@ -141,6 +185,7 @@ impl World {
             servers,
             interval_ns: scenario.report_interval_ns,
             rows: r.rows,
+            faults: scenario.faults.clone(),
         }
     }
 }
@@ -154,6 +199,8 @@ impl Model for World {
         match event {
             Event::Arrival { workload } => self.on_arrival(now, workload as usize, queue),
             Event::Departure { server, arrived } => self.on_departure(now, server as usize, arrived, queue),
+            Event::FaultStart { fault } => self.on_fault(fault as usize, true),
+            Event::FaultEnd { fault } => self.on_fault(fault as usize, false),
         }
     }
 
@@ -161,6 +208,12 @@ impl Model for World {
     fn in_flight(&self) -> u64 {
         self.recorder.in_flight()
     }
+}
+
+/// A service time stretched by a slowdown factor; exact when there is none.
+#[inline]
+fn scaled(service_ns: u64, factor: f64) -> u64 {
+    if factor == 1.0 { service_ns } else { (service_ns as f64 * factor + 0.5) as u64 }
 }
 
 /// Runs `scenario` with `seed` and returns what it produced.
