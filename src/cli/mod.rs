@@ -1,8 +1,10 @@
 //! The command line: argument definitions, one file per subcommand, and the rendering of
 //! errors. The only code that prints to the terminal.
 
+mod compare;
 mod diagnostics;
 mod run;
+mod sweep;
 mod validate;
 
 use std::process::ExitCode;
@@ -24,6 +26,10 @@ enum Command {
     Run(run::RunArgs),
     /// Check scenario files without running them.
     Validate(validate::ValidateArgs),
+    /// Compare strategies (or any key's values) on identical traffic, with 95% intervals.
+    Compare(compare::CompareArgs),
+    /// Sweep scenario keys over a grid; CSV and charts with 95% confidence bands.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Exit status when the command ran but the input or the run failed.
@@ -36,6 +42,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::execute(&args),
         Command::Validate(args) => validate::execute(&args),
+        Command::Compare(args) => compare::execute(&args),
+        Command::Sweep(args) => sweep::execute(&args),
     };
     match result {
         Ok(code) => code,

@@ -255,9 +255,15 @@ pub fn variants(
     if replications == 0 {
         return Err(ExperimentError::Size("at least one replication is needed".to_string()));
     }
-    let combos = grid(dims, MAX_RUNS / u64::from(replications)).map_err(|e| {
-        ExperimentError::Size(format!("{e} (at {replications} replications each; at most {MAX_RUNS} runs)"))
-    })?;
+    let count = dims.iter().fold(1u64, |n, d| n.saturating_mul(d.levels.len() as u64));
+    let runs = count.saturating_mul(u64::from(replications));
+    if runs > MAX_RUNS {
+        return Err(ExperimentError::Size(format!(
+            "{count} variants × {replications} replications = {runs} runs exceed the limit of {MAX_RUNS}; \
+             use fewer values or replications"
+        )));
+    }
+    let combos = grid(dims, MAX_RUNS)?;
     combos
         .into_iter()
         .map(|levels| {

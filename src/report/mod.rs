@@ -3,8 +3,10 @@
 
 pub mod atomic;
 pub mod chart;
+pub mod compare;
 pub mod run_chart;
 pub mod summary;
+pub mod sweep;
 pub mod text;
 pub mod timeseries;
 
