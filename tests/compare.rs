@@ -245,3 +245,32 @@ fn bad_input_is_a_clear_error() {
         assert!(!stderr.contains("panicked"), "{args:?} panicked\n{stderr}");
     }
 }
+
+/// `scenarios/compare-balancers.toml` shows what its comments say: while server-0 is slow,
+/// least connections and power of two keep p99 and availability far better than round
+/// robin, and the p99-over-time chart shades the slowdown.
+#[test]
+fn the_shipped_comparison_shows_its_point() {
+    let dir = temp_dir("shipped");
+    let out = dir.join("out");
+    cargo_bin_cmd!("prodsim")
+        .arg("compare")
+        .arg(repo_path("scenarios/compare-balancers.toml"))
+        .args(["--strategies", "round_robin,least_connections,power_of_two", "--duration", "10m"])
+        .args(["--replications", "3", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("compare.json")).expect("json")).expect("valid json");
+    let metric = |v: usize, key: &str| json["variants"][v]["metrics"][key].clone();
+    let mean = |v: usize, key: &str| metric(v, key)["estimate"]["mean"].as_f64().expect("a number");
+    // Round robin is not the best, and differs significantly from the best.
+    assert_eq!(metric(0, "p99_ms")["vs_best"]["significant"], true, "{json}");
+    for good in [1, 2] {
+        assert!(mean(good, "p99_ms") < 0.5 * mean(0, "p99_ms"), "{json}");
+        assert!(mean(good, "availability") > mean(0, "availability") + 0.01, "{json}");
+    }
+    let svg = std::fs::read_to_string(out.join("p99_over_time.svg")).expect("svg");
+    assert!(svg.contains("slowdown server-0") && svg.contains("fault window"), "the slowdown is not shaded");
+}

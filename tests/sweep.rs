@@ -100,7 +100,7 @@ fn one_chart_per_metric_naming_every_line() {
     for needle in ["p99 (ms)", "workload.rate=30 round_robin", "sweep.csv"] {
         assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
     }
-    for chart in ["mean_latency", "p50", "p99", "p999", "availability", "rejected"] {
+    for chart in ["mean_latency", "p50", "p99", "p999", "unavailable", "rejected"] {
         let png = std::fs::read(out.join(format!("{chart}.png"))).expect("png");
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{chart}.png is not a PNG");
         let decoder = png::Decoder::new(std::io::Cursor::new(png));

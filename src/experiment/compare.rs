@@ -47,6 +47,8 @@ pub struct VariantResult {
     /// Times (s) at which the offered load changes after time zero, with the new total rate
     /// (req/s).
     pub load_changes: Vec<(f64, f64)>,
+    /// The variant's injected faults.
+    pub faults: Vec<crate::chaos::Fault>,
 }
 
 impl VariantResult {
@@ -132,6 +134,7 @@ impl Acc {
                 in_flight: Vec::new(),
                 server_load: vec![Vec::new(); v.scenario.servers.count as usize],
                 load_changes: load_changes(&v.scenario),
+                faults: v.scenario.faults.clone(),
             },
             p99_sum: Vec::new(),
             p99_n: Vec::new(),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::chart::{self, Bar, BarGroup, CdfSeries, ChartError, Marker, MarkerKind, Panel, Series, Timeline};
+use super::chart::{self, Bar, BarGroup, CdfSeries, ChartError, Marker, MarkerKind, Panel, Series, Timeline, Window};
 use super::{ReportError, write_atomic};
 use crate::experiment::Metric;
 use crate::experiment::compare::{Comparison, MetricSummary, VariantResult};
@@ -239,14 +239,15 @@ pub fn cdf_points(v: &VariantResult) -> Vec<(f64, f64)> {
 pub fn p99_timeline(c: &Comparison) -> Option<Timeline> {
     let longest = c.variants.iter().max_by_key(|v| v.time_s.len())?;
     let time_s = longest.time_s.clone();
+    // The end of the last interval: its middle plus half an interval (the first middle).
+    let time_s_end = time_s.last().copied().unwrap_or(0.0) + time_s.first().copied().unwrap_or(0.0);
     if c.variants.iter().any(|v| !time_s.starts_with(&v.time_s)) {
         return None;
     }
     let series = |f: fn(&VariantResult) -> &Vec<f64>| {
         c.variants.iter().map(|v| Series { name: v.label.clone(), values: f(v).clone() }).collect()
     };
-    // Load changes are marked when every variant has the same ones. Fault windows will be
-    // shaded here (`Timeline::shaded`) once scenarios can schedule faults.
+    // Load changes and faults are drawn when every variant has the same ones.
     let first = &c.variants[0].load_changes;
     let markers = if c.variants.iter().all(|v| &v.load_changes == first) {
         first
@@ -267,9 +268,25 @@ pub fn p99_timeline(c: &Comparison) -> Option<Timeline> {
             Panel { y_label: "p99 latency per interval (ms)".into(), log_y: true, series: series(|v| &v.p99_ms) },
             Panel { y_label: "requests in flight".into(), log_y: false, series: series(|v| &v.in_flight) },
         ],
-        shaded: Vec::new(),
+        shaded: fault_windows(c, time_s_end),
         markers,
     })
+}
+
+/// The fault windows shared by every variant, ending no later than `end_s`.
+fn fault_windows(c: &Comparison, end_s: f64) -> Vec<Window> {
+    let first = &c.variants[0].faults;
+    if c.variants.iter().any(|v| &v.faults != first) {
+        return Vec::new();
+    }
+    first
+        .iter()
+        .map(|f| Window {
+            start_s: f.start_ns as f64 / 1e9,
+            end_s: (f.end_ns as f64 / 1e9).min(end_s),
+            label: format!("{} {}", f.kind.name(), f.target.name()),
+        })
+        .collect()
 }
 
 fn bar(label: &str, e: &Estimate, scale: f64) -> Bar {

@@ -120,14 +120,36 @@ pub fn band_series(s: &Sweep, x: usize, m: Metric, scale: f64) -> Vec<BandSeries
         };
         let e = p.estimates[mi];
         let xv = s.dims[x].levels[p.levels[x]].number.unwrap_or(f64::NAN);
-        series[pos].1.points.push(BandPoint {
-            x: xv,
-            mean: e.mean * scale,
-            lo: e.ci_low * scale,
-            hi: e.ci_high * scale,
-        });
+        let point = if m == Metric::Availability {
+            // 100 − availability, the interval flipped and kept within 0..=100 %.
+            let c = |v: f64| ((1.0 - v) * scale).clamp(0.0, scale);
+            BandPoint { x: xv, mean: c(e.mean), lo: c(e.ci_high), hi: c(e.ci_low) }
+        } else if m == Metric::RejectedShare {
+            let c = |v: f64| (v * scale).clamp(0.0, scale);
+            BandPoint { x: xv, mean: c(e.mean), lo: c(e.ci_low), hi: c(e.ci_high) }
+        } else {
+            BandPoint { x: xv, mean: e.mean * scale, lo: e.ci_low * scale, hi: e.ci_high * scale }
+        };
+        series[pos].1.points.push(point);
     }
     series.into_iter().map(|(_, b)| b).collect()
+}
+
+/// The x axis label: the key, with its unit when the key has a well-known one.
+fn x_label(key: &str) -> String {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let unit = match last {
+        "rate" => Some("req/s"),
+        "count" if key.starts_with("servers") => Some("servers"),
+        "workers" => Some("workers per server"),
+        "queue_capacity" => Some("waiting requests per server"),
+        "factor" => Some("× service time"),
+        _ => None,
+    };
+    match unit {
+        Some(u) => format!("{key} ({u})"),
+        None => key.to_string(),
+    }
 }
 
 /// File base name, y label and scale of each metric's chart.
@@ -137,7 +159,8 @@ fn chart_spec(m: Metric) -> (&'static str, &'static str, f64) {
         Metric::P50Ms => ("p50", "p50 latency (ms)", 1.0),
         Metric::P99Ms => ("p99", "p99 latency (ms)", 1.0),
         Metric::P999Ms => ("p999", "p99.9 latency (ms)", 1.0),
-        Metric::Availability => ("availability", "availability (%)", 100.0),
+        // Charted as its complement: availability sits near 100% on an axis from zero.
+        Metric::Availability => ("unavailable", "failed requests: 100 − availability (%)", 100.0),
         Metric::RejectedShare => ("rejected", "rejected share (%)", 100.0),
     }
 }
@@ -155,16 +178,12 @@ pub fn write_charts(s: &Sweep, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
         let values = series.iter().flat_map(|b| b.points.iter().map(|p| p.mean)).filter(|v| v.is_finite() && *v > 0.0);
         let (lo, hi) = values.fold((f64::INFINITY, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
         let log_y = scale == 1.0 && hi > 20.0 * lo;
-        let title = format!(
-            "{}: {} against {} ({} replications, 95% CI)",
-            s.scenario,
-            m.label(),
-            s.dims[x].key,
-            s.replications
-        );
+        let what = if m == Metric::Availability { "failed requests" } else { m.label() };
+        let title =
+            format!("{}: {what} against {} ({} replications, 95% CI)", s.scenario, s.dims[x].key, s.replications);
         let y_label = if log_y { format!("{y_label}, log scale") } else { y_label.to_string() };
         let path = dir.join(base);
-        chart::bands(&path, &title, &s.dims[x].key, &y_label, log_y, &series)?;
+        chart::bands(&path, &title, &x_label(&s.dims[x].key), &y_label, log_y, &series)?;
         let (png, svg) = chart::output_paths(&path);
         written.extend([png, svg]);
     }
