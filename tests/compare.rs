@@ -228,7 +228,16 @@ fn bad_input_is_a_clear_error() {
         (&["--set", "servers.workers=0"], 1, &["servers.workers=0", "at least 1"]),
         (&["--duration", "ten"], 1, &["scenario.duration"]),
     ];
-    for (args, code, needles) in cases {
+    let many = format!("servers.count={}", (1..=65).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+    let more: &[(&[&str], i32, &[&str])] = &[
+        (&["--vary", &many, "--replications", "2"], 1, &["compare takes 1 to 64 variants", "sweep"]),
+        (
+            &["--strategies", "random,round_robin", "--vary", "balancer.strategy=random,round_robin"],
+            1,
+            &["varied twice"],
+        ),
+    ];
+    for (args, code, needles) in cases.iter().chain(more) {
         let out = cargo_bin_cmd!("prodsim")
             .arg("compare")
             .arg(&file)

@@ -38,11 +38,6 @@ pub fn execute(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(raw) = &args.strategies {
         dims.push(Dimension::strategies(&parse_strategies(raw)?));
     }
-    for (i, d) in dims.iter().enumerate() {
-        if dims[..i].iter().any(|e| e.key == d.key) {
-            anyhow::bail!("{} is swept twice; give each key once", d.key);
-        }
-    }
     let Some(p) = prepare(&args.file, &args.common, &dims)? else {
         return Ok(ExitCode::from(super::FAILURE));
     };

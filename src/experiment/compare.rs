@@ -12,6 +12,14 @@ use super::stats::{self, Estimate, PairedTest};
 use super::{ExperimentError, Metric, Variant, execute, replication_seed, run_one};
 use crate::outcome::{LATENCY_MAX_TRACKABLE_NS, Outcome};
 
+/// Most variants one comparison takes: beyond this its charts are unreadable, and each
+/// variant keeps a merged latency histogram in memory.
+pub const MAX_VARIANTS: usize = 64;
+
+/// Most points of a variant's time series (`p99_ms`, `in_flight`): longer runs average
+/// adjacent report rows.
+pub const MAX_TIME_POINTS: usize = 2_000;
+
 /// How a comparison runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
@@ -37,7 +45,8 @@ pub struct VariantResult {
     /// Middle of each time-series interval, in simulated seconds.
     pub time_s: Vec<f64>,
     /// Per-interval p99 latency in ms, averaged over the replications that had completions
-    /// in that interval (NaN where none had).
+    /// in that interval (NaN where none had). Intervals are report rows, or groups of
+    /// adjacent rows averaged when there are more than [`MAX_TIME_POINTS`].
     pub p99_ms: Vec<f64>,
     /// Requests in flight at the end of each interval, averaged over replications.
     pub in_flight: Vec<f64>,
@@ -100,12 +109,21 @@ struct RunSummary {
 
 impl RunSummary {
     fn of(o: Outcome, workers: u32) -> RunSummary {
-        let ms = |v: Option<u64>| v.map_or(f64::NAN, |ns| ns as f64 / 1e6);
+        // At most MAX_TIME_POINTS per series: adjacent rows are averaged, so a run with a
+        // million rows keeps a chart's worth of points, not a million.
+        let k = o.rows.len().div_ceil(MAX_TIME_POINTS).max(1);
+        let groups = || o.rows.chunks(k);
+        let mean = |values: &mut dyn Iterator<Item = f64>| {
+            let (sum, n) = values.filter(|v| v.is_finite()).fold((0.0, 0u32), |(s, n), v| (s + v, n + 1));
+            if n == 0 { f64::NAN } else { sum / f64::from(n) }
+        };
         RunSummary {
             values: Metric::all_of(&o),
-            time_s: o.rows.iter().map(|r| (r.start_ns + r.end_ns) as f64 / 2e9).collect(),
-            p99_ms: o.rows.iter().map(|r| ms(r.latency_p99_ns)).collect(),
-            in_flight: o.rows.iter().map(|r| r.in_flight as f64).collect(),
+            time_s: groups().map(|g| (g[0].start_ns + g[g.len() - 1].end_ns) as f64 / 2e9).collect(),
+            p99_ms: groups()
+                .map(|g| mean(&mut g.iter().map(|r| r.latency_p99_ns.map_or(f64::NAN, |ns| ns as f64 / 1e6))))
+                .collect(),
+            in_flight: groups().map(|g| mean(&mut g.iter().map(|r| r.in_flight as f64))).collect(),
             server_load: o.servers.iter().map(|s| s.utilization * f64::from(workers) + s.mean_queue_length).collect(),
             latency: o.latency.histogram,
         }
@@ -206,8 +224,11 @@ fn load_changes(s: &crate::Scenario) -> Vec<(f64, f64)> {
 /// Runs every variant `opts.replications` times and compares them. `progress` is called
 /// once per finished run.
 pub fn run(variants: &[Variant], opts: Options, progress: &(dyn Fn() + Sync)) -> Result<Comparison, ExperimentError> {
-    if variants.is_empty() {
-        return Err(ExperimentError::Size("nothing to compare: no variants".to_string()));
+    if variants.is_empty() || variants.len() > MAX_VARIANTS {
+        return Err(ExperimentError::Size(format!(
+            "compare takes 1 to {MAX_VARIANTS} variants, got {}; use `prodsim sweep` for larger grids",
+            variants.len()
+        )));
     }
     let runs = variants.len() as u64 * u64::from(opts.replications);
     if opts.replications == 0 || runs > super::MAX_RUNS {
@@ -261,4 +282,59 @@ pub fn summarize(m: Metric, results: &[VariantResult]) -> MetricSummary {
         })
         .collect();
     MetricSummary { metric: m, estimates, best, vs_best }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Strategy;
+    use crate::experiment::{Dimension, variants};
+
+    const FILE: &str = r#"
+[scenario]
+name = "t"
+duration = "10s"
+report_interval = "1ms"
+
+[[workload]]
+name = "w"
+rate = 200
+
+[servers]
+count = 2
+workers = 2
+service_time = "exp(10ms)"
+"#;
+
+    fn build(strategies: &[Strategy]) -> Vec<Variant> {
+        let dims = [Dimension::strategies(strategies)];
+        variants(FILE, std::path::Path::new("t.toml"), &[], &dims, 2).expect("valid")
+    }
+
+    #[test]
+    fn long_time_series_are_averaged_down_to_a_chart_s_worth() {
+        let v = build(&[Strategy::RoundRobin, Strategy::LeastConnections]);
+        let c = run(&v, Options { replications: 2, base_seed: 3, jobs: 1 }, &|| {}).expect("runs");
+        for r in &c.variants {
+            assert!(r.time_s.len() <= MAX_TIME_POINTS && r.time_s.len() >= MAX_TIME_POINTS / 2, "{}", r.time_s.len());
+            assert_eq!(r.p99_ms.len(), r.time_s.len());
+            assert_eq!(r.in_flight.len(), r.time_s.len());
+            assert!(r.time_s.windows(2).all(|w| w[0] < w[1]));
+            assert_eq!(r.values.len(), 2);
+            assert_eq!(r.server_load.len(), 2);
+            assert!(r.latency.len() > 1_000);
+        }
+        let mean = c.metrics.iter().find(|m| m.metric == Metric::MeanMs).expect("summarised");
+        assert!(mean.best.is_some());
+        assert_eq!(mean.vs_best.iter().filter(|t| t.is_none()).count(), 1);
+    }
+
+    #[test]
+    fn too_many_or_no_variants_are_refused() {
+        let opts = Options { replications: 2, base_seed: 1, jobs: 1 };
+        let one = build(&[Strategy::Random]);
+        let many: Vec<Variant> = (0..=MAX_VARIANTS).map(|_| one[0].clone()).collect();
+        assert!(run(&many, opts, &|| {}).unwrap_err().to_string().contains("compare takes 1 to 64 variants"));
+        assert!(run(&[], opts, &|| {}).is_err());
+    }
 }

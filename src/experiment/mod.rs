@@ -255,6 +255,11 @@ pub fn variants(
     if replications == 0 {
         return Err(ExperimentError::Size("at least one replication is needed".to_string()));
     }
+    for (i, d) in dims.iter().enumerate() {
+        if dims[..i].iter().any(|e| e.key == d.key) {
+            return Err(ExperimentError::Size(format!("{} is varied twice; give each key once", d.key)));
+        }
+    }
     let count = dims.iter().fold(1u64, |n, d| n.saturating_mul(d.levels.len() as u64));
     let runs = count.saturating_mul(u64::from(replications));
     if runs > MAX_RUNS {
