@@ -283,3 +283,24 @@ fn the_shipped_comparison_shows_its_point() {
     let svg = std::fs::read_to_string(out.join("p99_over_time.svg")).expect("svg");
     assert!(svg.contains("slowdown server-0") && svg.contains("fault window"), "the slowdown is not shaded");
 }
+
+#[test]
+fn a_run_that_hits_a_limit_names_the_variant_and_the_seed_once() {
+    let dir = temp_dir("limit");
+    let file = dir.join("over.toml");
+    let text = TINY.replace("rate = 80", "rate = 500").replace("queue_capacity = 5\n", "")
+        + "\n[limits]\nmax_in_flight = 100\n";
+    std::fs::write(&file, text).expect("write");
+    let out = cargo_bin_cmd!("prodsim")
+        .arg("compare")
+        .arg(&file)
+        .args(["--strategies", "random,round_robin", "--replications", "2", "--quiet", "--out"])
+        .arg(dir.join("out"))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("run of variant random with seed"), "{stderr}");
+    assert!(stderr.contains("reproduce with --seed"), "{stderr}");
+    assert_eq!(stderr.matches("max_in_flight = 100").count(), 1, "{stderr}");
+}

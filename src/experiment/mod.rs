@@ -51,14 +51,16 @@ pub enum ExperimentError {
     #[error("{0}")]
     Size(String),
     /// One run stopped on a limit.
-    #[error("run of variant {variant} with seed {seed} stopped (reproduce with --seed {seed}): {source}")]
+    // `reason` is written into the message rather than chained as a source, so the message
+    // says everything once however it is printed.
+    #[error("run of variant {variant} with seed {seed} stopped (reproduce with --seed {seed}): {reason}")]
     Run {
         /// The variant's label.
         variant: String,
         /// The run's seed.
         seed: u64,
         /// Why it stopped.
-        source: RunError,
+        reason: RunError,
     },
     /// The thread pool could not be built.
     #[error("cannot start {jobs} worker threads: {message}")]
@@ -331,10 +333,10 @@ where
 
 /// One run of `variant` with seed `seed`, mapped to the run's error on failure.
 pub fn run_one(variant: &Variant, seed: u64) -> Result<Outcome, ExperimentError> {
-    crate::simulate(&variant.scenario, seed).map_err(|source| ExperimentError::Run {
+    crate::simulate(&variant.scenario, seed).map_err(|reason| ExperimentError::Run {
         variant: variant.label.clone(),
         seed,
-        source,
+        reason,
     })
 }
 
