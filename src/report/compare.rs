@@ -370,7 +370,12 @@ pub fn write_charts(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ChartErr
     if let Some(t) = p99_timeline(c) {
         chart::timeline(&out("p99_over_time"), &t)?;
     }
-    let load_title = format!("{}: requests at each server (time-averaged, 95% CI)", c.scenario);
+    let servers = c.variants.iter().map(|v| v.server_load.len()).max().unwrap_or(0);
+    let load_title = if servers <= MAX_SERVERS_DRAWN {
+        format!("{}: requests at each server (time-averaged, 95% CI)", c.scenario)
+    } else {
+        format!("{}: requests per server across {servers} servers (time-averaged)", c.scenario)
+    };
     chart::bars(&out("server_load"), &load_title, "requests in service + waiting", &server_load_groups(c))?;
     let latency = [
         (Metric::MeanMs, "mean", 1.0),

@@ -92,6 +92,15 @@ pub fn x_dimension(s: &Sweep) -> Option<usize> {
     s.dims.iter().position(|d| d.levels.len() > 1 && d.levels.iter().all(|l| l.number.is_some()))
 }
 
+/// The last part of dimension `d`'s key (`workers` for `servers.workers`) when no other
+/// dimension's key ends the same way, else the whole key: legends stay short.
+fn short_key(s: &Sweep, d: usize) -> &str {
+    let key = s.dims[d].key.as_str();
+    let tail = key.rsplit('.').next().unwrap_or(key);
+    let clash = s.dims.iter().enumerate().any(|(i, o)| i != d && o.key.rsplit('.').next() == Some(tail));
+    if clash { key } else { tail }
+}
+
 /// One band series per combination of the dimensions other than `x`, in grid order.
 pub fn band_series(s: &Sweep, x: usize, m: Metric, scale: f64) -> Vec<BandSeries> {
     let mi = Metric::ALL.iter().position(|v| *v == m).expect("in ALL");
@@ -107,9 +116,13 @@ pub fn band_series(s: &Sweep, x: usize, m: Metric, scale: f64) -> Vec<BandSeries
                     .zip(&p.levels)
                     .enumerate()
                     .filter(|(d, _)| *d != x)
-                    .map(|(_, (dim, &l))| {
+                    .map(|(d, (dim, &l))| {
                         let text = &dim.levels[l].text;
-                        if dim.key == "balancer.strategy" { text.clone() } else { format!("{}={text}", dim.key) }
+                        if dim.key == "balancer.strategy" {
+                            text.clone()
+                        } else {
+                            format!("{}={text}", short_key(s, d))
+                        }
                     })
                     .collect::<Vec<_>>()
                     .join(" ");
