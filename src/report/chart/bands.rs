@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::common::{
     Axis, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, draw_legend, draw_mesh, fill, legend_width, no_data,
-    palette, render, runs, stroke, title_area,
+    render, runs, series_palette, stroke, title_area,
 };
 use super::{ChartError, HEIGHT, WIDTH};
 
@@ -66,8 +66,8 @@ impl Drawable for BandsChart<'_> {
         let entries: Vec<LegendEntry> = self
             .series
             .iter()
-            .enumerate()
-            .map(|(i, s)| LegendEntry::new(s.name.clone(), Glyph::Band(palette(i))))
+            .zip(series_palette(self.series.iter().map(|s| s.name.as_str())))
+            .map(|(s, c)| LegendEntry::new(s.name.clone(), Glyph::Band(c)))
             .collect();
         let lw = legend_width(&entries);
         let (bw, _) = body.dim_in_pixel();
@@ -94,8 +94,9 @@ impl Drawable for BandsChart<'_> {
         draw_mesh(&mut chart, &x, &y, Some(self.x_label), self.y_label, true)?;
 
         let mut any = false;
+        let colors = series_palette(self.series.iter().map(|s| s.name.as_str()));
         for (i, s) in self.series.iter().enumerate() {
-            let c = palette(i);
+            let c = colors[i];
             let mut pts = s.points.clone();
             pts.sort_by(|a, b| a.x.total_cmp(&b.x));
 

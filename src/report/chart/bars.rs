@@ -9,8 +9,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::common::{
     Axis, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, NOTE_SIZE, TICK_SIZE, WHISKER, anchored, draw_legend,
-    draw_mesh, fit_text, fmt_sig, fmt_sig_fixed, font, legend_width, no_data, palette, render, stroke, text_width,
-    title_area, usable,
+    draw_mesh, fit_text, fmt_sig, fmt_sig_fixed, font, legend_width, no_data, palette, render, series_palette, stroke,
+    text_width, title_area, usable,
 };
 use super::{ChartError, HEIGHT, WIDTH};
 
@@ -91,7 +91,8 @@ impl Drawable for BarsChart<'_> {
                 names.push(&b.series);
             }
         }
-        let color_of = |name: &str| palette(names.iter().position(|n| *n == name).unwrap_or(0));
+        let colors = series_palette(names.iter().copied());
+        let color_of = |name: &str| colors[names.iter().position(|n| *n == name).unwrap_or(0)];
         let entries: Vec<LegendEntry> = names.iter().map(|n| LegendEntry::new(*n, Glyph::Bar(color_of(n)))).collect();
         let lw = legend_width(&entries);
         let (bw, _) = body.dim_in_pixel();

@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::common::{
     Axis, DrawResult, Drawable, Glyph, LegendEntry, MUTED, NOTE_SIZE, anchored, draw_legend, draw_mesh, font_color,
-    legend_width, no_data, palette, render, stroke, title_area,
+    legend_width, no_data, render, series_palette, stroke, title_area,
 };
 use super::{ChartError, HEIGHT, WIDTH};
 
@@ -46,8 +46,8 @@ impl Drawable for CdfChart<'_> {
         let entries: Vec<LegendEntry> = self
             .series
             .iter()
-            .enumerate()
-            .map(|(i, s)| LegendEntry::new(s.name.clone(), Glyph::Line(palette(i))))
+            .zip(series_palette(self.series.iter().map(|s| s.name.as_str())))
+            .map(|(s, c)| LegendEntry::new(s.name.clone(), Glyph::Line(c)))
             .collect();
         let lw = legend_width(&entries);
         let (bw, _) = body.dim_in_pixel();
@@ -80,6 +80,7 @@ impl Drawable for CdfChart<'_> {
         }
 
         let mut any = false;
+        let colors = series_palette(self.series.iter().map(|s| s.name.as_str()));
         for (i, s) in self.series.iter().enumerate() {
             let mut pts: Vec<(f64, f64)> = s
                 .points
@@ -90,7 +91,7 @@ impl Drawable for CdfChart<'_> {
                 })
                 .collect();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let c = palette(i);
+            let c = colors[i];
             match pts.len() {
                 0 => {}
                 1 => {

@@ -75,6 +75,21 @@ pub(crate) fn palette(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+/// The colours of a chart's series, by name. When every series is named after a balancing
+/// strategy, each strategy gets its own fixed colour (its position in
+/// [`Strategy::ALL`](crate::arch::Strategy::ALL)), so `least_connections` looks the same in
+/// every chart whichever strategies a command compares; otherwise series are coloured by
+/// position.
+pub(crate) fn series_palette<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<RGBColor> {
+    let names: Vec<&str> = names.into_iter().collect();
+    let strategy_index = |n: &str| crate::arch::Strategy::from_name(n).map(|s| s as usize);
+    if !names.is_empty() && names.iter().all(|n| strategy_index(n).is_some()) {
+        names.iter().map(|n| palette(strategy_index(n).unwrap_or(0))).collect()
+    } else {
+        (0..names.len()).map(palette).collect()
+    }
+}
+
 // ---------------------------------------------------------------- errors from plotters
 
 /// A drawing failure, already turned into text (plotters' error types are
@@ -136,4 +151,19 @@ pub(crate) fn no_data<DB: DrawingBackend>(chart: &Chart2d<'_, DB>, x: &Axis, y: 
     let style = anchored(font_color(DESC_SIZE, MUTED), HPos::Center, VPos::Center);
     chart.plotting_area().draw(&Text::new("no data", ((x.lo + x.hi) / 2.0, (y.lo + y.hi) / 2.0), style))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod palette_tests {
+    use super::*;
+
+    #[test]
+    fn strategies_keep_their_colour_whatever_the_selection() {
+        let all = series_palette(["round_robin", "random", "least_connections", "power_of_two"]);
+        let two = series_palette(["least_connections", "round_robin"]);
+        assert_eq!(two, vec![all[2], all[0]]);
+        // Anything else is coloured by position, so colours never collide.
+        let mixed = series_palette(["least_connections", "workers=3"]);
+        assert_eq!(mixed, vec![palette(0), palette(1)]);
+    }
 }

@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::common::{
     Axis, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, NOTE_SIZE, anchored, draw_legend, draw_mesh, fill,
-    font_color, legend_width, no_data, palette, render, runs, stroke, text_width, title_area, usable,
+    font_color, legend_width, no_data, render, runs, series_palette, stroke, text_width, title_area, usable,
 };
 use super::{ChartError, HEIGHT, WIDTH};
 
@@ -169,11 +169,8 @@ impl Drawable for TimelineChart<'_> {
         let mut legends: Vec<Vec<LegendEntry>> = panels
             .iter()
             .map(|p| {
-                p.series
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| LegendEntry::new(s.name.clone(), Glyph::Line(palette(i))))
-                    .collect()
+                let colors = series_palette(p.series.iter().map(|s| s.name.as_str()));
+                p.series.iter().zip(colors).map(|(s, c)| LegendEntry::new(s.name.clone(), Glyph::Line(c))).collect()
             })
             .collect();
         if !t.shaded.is_empty() {
@@ -251,8 +248,8 @@ impl Drawable for TimelineChart<'_> {
             // Thick polylines get miter spikes at the sharp turns of dense, noisy series
             // (plotters joins segments with miters): draw dense series one pixel wide.
             let line_width = if xs.len() > 300 { 1 } else { 2 };
-            for (k, s) in p.series.iter().enumerate() {
-                let c = palette(k);
+            let colors = series_palette(p.series.iter().map(|s| s.name.as_str()));
+            for (s, &c) in p.series.iter().zip(&colors) {
                 let pts = xs.iter().copied().zip(s.values.iter().copied());
                 for run in runs(pts, &x, &y) {
                     any = true;
