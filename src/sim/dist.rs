@@ -363,12 +363,16 @@ fn build_mix(weights: Vec<f64>, parts: Vec<Dist>) -> Built {
     Ok(Dist::Mix { weights, parts, cumulative: Sampler(cumulative) })
 }
 
-/// Rounds a draw to the nearest nanosecond and clamps it to `[0, MAX_SAMPLE_NS]`; NaN gives 0.
+/// Rounds a draw to the nearest nanosecond and clamps it to `[0, MAX_SAMPLE_NS]`; NaN gives
+/// `MAX_SAMPLE_NS` (it fails the `x < CAP` test).
 #[inline]
 fn to_ns(x: f64) -> u64 {
     const CAP: f64 = MAX_SAMPLE_NS as f64;
-    // `as` maps negative values and NaN to 0; below CAP the sum cannot exceed MAX_SAMPLE_NS.
-    if x < CAP { (x + 0.5) as u64 } else { MAX_SAMPLE_NS }
+    // Below CAP the sum cannot exceed MAX_SAMPLE_NS, so it fits an i64: converting to i64
+    // and clamping negatives to 0 gives exactly what `as u64` gives, in about half the
+    // instructions (x86-64 has no float-to-u64 conversion; `as u64` needs two conversions
+    // and a fix-up).
+    if x < CAP { ((x + 0.5) as i64).max(0) as u64 } else { MAX_SAMPLE_NS }
 }
 
 fn finite(x: f64) -> Option<f64> {

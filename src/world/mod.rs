@@ -116,18 +116,19 @@ impl World {
         self.schedule_next_arrival(w, now, queue);
         // Drawn at arrival, whatever the strategy, so every strategy sees the same requests.
         let service_ns = self.service_time.sample_ns(&mut self.service_rng);
-        self.recorder.arrived(now);
-        let s = self.balancer.pick(&self.connections, &mut self.balancer_rng);
+        // With one server there is nothing to balance, and skipping the (dynamic) call
+        // changes no result: every strategy must pick the only backend, and the balancer's
+        // random stream is its own, so its unused draws shift nobody else's.
+        let s = if self.servers.len() == 1 { 0 } else { self.balancer.pick(&self.connections, &mut self.balancer_rng) };
         let server = &mut self.servers[s];
         match server.arrive(now, Request { arrived: now, service_ns }) {
             Admission::Started => {
-                self.recorder.admitted(now, false);
-                self.recorder.started(now, now);
+                self.recorder.arrived_started(now);
                 let busy_ns = scaled(service_ns, self.slowdown[s]);
                 queue.schedule(now.after(busy_ns), Event::Departure { server: s as u32, arrived: now });
             }
-            Admission::Queued => self.recorder.admitted(now, true),
-            Admission::Rejected => self.recorder.rejected(now),
+            Admission::Queued => self.recorder.arrived_queued(now),
+            Admission::Rejected => self.recorder.arrived_rejected(now),
         }
         self.connections[s] = server.connections();
     }

@@ -7,10 +7,12 @@ use crate::outcome::{Latency, RequestCounts, Row, ServerStats, Waiting};
 use crate::sim::SimTime;
 
 /// Counters for one time-series interval (all requests, warmup included).
+///
+/// Admissions are not counted: every arrival is either admitted or rejected, so they are
+/// `arrivals − rejections` (one increment less per request).
 #[derive(Clone, Copy, Debug, Default)]
 struct Counters {
     arrivals: u64,
-    admitted: u64,
     delayed: u64,
     completions: u64,
     rejections: u64,
@@ -109,7 +111,7 @@ impl Recorder {
             start_ns: self.row_start.as_nanos(),
             end_ns: end.as_nanos(),
             arrivals: c.arrivals,
-            admitted: c.admitted,
+            admitted: c.arrivals - c.rejections,
             delayed: c.delayed,
             completions: c.completions,
             rejections: c.rejections,
@@ -127,43 +129,51 @@ impl Recorder {
         self.row_integrals = total;
     }
 
-    /// A request arrived.
+    /// A request arrived and a worker started it at once.
+    ///
+    /// The three `arrived_*` methods each do one request's whole bookkeeping behind one
+    /// warmup test. Measured admissions are not counted: every measured arrival is either
+    /// admitted or rejected, so [`Recorder::finish`] derives them.
     #[inline]
-    pub fn arrived(&mut self, now: SimTime) {
+    pub fn arrived_started(&mut self, now: SimTime) {
         self.in_flight += 1;
         self.row.arrivals += 1;
         if self.measured(now) {
             self.requests.arrived += 1;
+            // Waited zero: nothing to add to the wait sum.
+            self.waiting.started += 1;
         }
     }
 
-    /// A server admitted a request that arrived at `arrived`; `delayed` if it must wait.
+    /// A request arrived and waits in a server's queue.
     #[inline]
-    pub fn admitted(&mut self, arrived: SimTime, delayed: bool) {
-        self.row.admitted += 1;
-        self.row.delayed += u64::from(delayed);
-        if self.measured(arrived) {
-            self.waiting.admitted += 1;
-            self.waiting.delayed += u64::from(delayed);
+    pub fn arrived_queued(&mut self, now: SimTime) {
+        self.in_flight += 1;
+        self.row.arrivals += 1;
+        self.row.delayed += 1;
+        if self.measured(now) {
+            self.requests.arrived += 1;
+            self.waiting.delayed += 1;
         }
     }
 
-    /// A worker started a request that arrived at `arrived`.
+    /// A request arrived and was rejected by a full queue.
+    #[inline]
+    pub fn arrived_rejected(&mut self, now: SimTime) {
+        self.row.arrivals += 1;
+        self.row.rejections += 1;
+        if self.measured(now) {
+            self.requests.arrived += 1;
+            self.requests.rejected += 1;
+        }
+    }
+
+    /// A worker started a request that arrived at `arrived` and waited in the queue.
     #[inline]
     pub fn started(&mut self, arrived: SimTime, now: SimTime) {
         if self.measured(arrived) {
             self.waiting.started += 1;
             self.waiting.wait_sum_ns += u128::from(now.since(arrived));
-        }
-    }
-
-    /// A request was rejected by a full queue.
-    #[inline]
-    pub fn rejected(&mut self, arrived: SimTime) {
-        self.in_flight -= 1;
-        self.row.rejections += 1;
-        if self.measured(arrived) {
-            self.requests.rejected += 1;
         }
     }
 
@@ -199,6 +209,7 @@ impl Recorder {
         }
         self.requests.in_flight =
             self.requests.arrived - self.requests.completed - self.requests.rejected - self.requests.timed_out;
+        self.waiting.admitted = self.requests.arrived - self.requests.rejected;
         let measured_ns = end.since(self.warmup).max(1) as f64;
         let warm = self.warmup_integrals.take().unwrap_or_default();
         servers
