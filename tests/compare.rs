@@ -12,11 +12,8 @@ use prodsim::arch::Strategy;
 use prodsim::experiment::overrides::Assignment;
 use prodsim::experiment::{self, Dimension, Metric, compare, stats};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("prodsim-compare-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    common::temp_dir("compare", name)
 }
 
 /// Four single-worker servers at 80% load with a small queue and a deadline, so every

@@ -1,15 +1,14 @@
 //! `prodsim sweep`: one CSV row per grid point with confidence intervals, identical whatever
 //! `--jobs`, one chart per metric naming every line, and clear errors for bad ranges.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("prodsim-sweep-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    common::temp_dir("sweep", name)
 }
 
 /// Four single-worker servers (capacity 100 req/s) with a small queue and a deadline.

@@ -20,16 +20,7 @@ pub const MAX_VARIANTS: usize = 64;
 /// adjacent report rows.
 pub const MAX_TIME_POINTS: usize = 2_000;
 
-/// How a comparison runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Options {
-    /// Replications per variant (at least 2 for an interval).
-    pub replications: u32,
-    /// Seed the replication seeds derive from.
-    pub base_seed: u64,
-    /// Worker threads; results do not depend on it.
-    pub jobs: usize,
-}
+pub use super::Options;
 
 /// What one variant produced over all replications.
 #[derive(Clone, Debug)]

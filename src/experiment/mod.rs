@@ -28,6 +28,17 @@ use crate::arch::Strategy;
 use crate::outcome::Outcome;
 use crate::scenario::{Diagnostic, Scenario};
 use crate::world::RunError;
+
+/// How an experiment runs: replications, base seed and threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Replications per variant or grid point (at least 2 for an interval).
+    pub replications: u32,
+    /// Seed the replication seeds derive from.
+    pub base_seed: u64,
+    /// Worker threads; results do not depend on it.
+    pub jobs: usize,
+}
 use overrides::{Assignment, OverrideError};
 
 /// Most single runs one experiment may ask for (variants times replications).

@@ -9,16 +9,7 @@ use super::overrides::{self, OverrideError};
 use super::stats::{self, Estimate};
 use super::{Dimension, ExperimentError, Metric, Variant, execute, replication_seed, run_one};
 
-/// How a sweep runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Options {
-    /// Replications per grid point.
-    pub replications: u32,
-    /// Seed the replication seeds derive from.
-    pub base_seed: u64,
-    /// Worker threads; results do not depend on it.
-    pub jobs: usize,
-}
+pub use super::Options;
 
 /// One grid point's estimates.
 #[derive(Clone, Debug)]

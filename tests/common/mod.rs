@@ -13,6 +13,14 @@ pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+/// A fresh, empty directory for one test (`prefix` names the test file, `name` the case).
+pub fn temp_dir(prefix: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("prodsim-{prefix}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 /// Loads a shipped scenario, panicking with the loader's message if it is invalid.
 pub fn scenario(rel: &str) -> Scenario {
     match prodsim::load(&repo_path(rel)) {
