@@ -89,6 +89,7 @@ impl World {
         world
     }
 
+    #[inline(always)]
     fn schedule_next_arrival(&mut self, w: usize, after: SimTime, queue: &mut EventQueue<Event>) {
         if let Some(next) = self.arrivals[w].next_after(after) {
             queue.schedule(next, Event::Arrival { workload: w as u32 });
