@@ -82,12 +82,8 @@ pub struct RunStats {
 pub fn run<M: Model>(model: &mut M, queue: &mut EventQueue<M::Event>, limits: &Limits) -> Result<RunStats, SimError> {
     let mut now = SimTime::ZERO;
     let mut events: u64 = 0;
-    while let Some(at) = queue.peek_time() {
-        if at > limits.end {
-            break;
-        }
-        // The event stays on the heap while it is handled: its first follow-up replaces it.
-        let Some((at, event)) = queue.begin_dispatch() else { break };
+    // The event stays in the queue while it is handled: its first follow-up replaces it.
+    while let Some((at, event)) = queue.begin_dispatch_until(limits.end) {
         if at < now {
             return Err(SimError::TimeWentBackwards { now, event: at });
         }

@@ -57,6 +57,10 @@ pub struct World {
     arrivals: Vec<ArrivalProcess>,
     service_time: Dist,
     service_rng: SimRng,
+    /// The service need of the next arriving request, drawn one request ahead so that the
+    /// sampling's chain of float operations is off the path from an arrival to the queue
+    /// insertion of its departure. The draws come in the same order as on demand.
+    next_service_ns: u64,
     balancer: Box<dyn Balancer>,
     balancer_rng: SimRng,
     servers: Vec<Server>,
@@ -85,6 +89,7 @@ impl World {
                 .collect(),
             service_time: pool.service_time.clone(),
             service_rng: sim::stream(seed, "servers.service_time"),
+            next_service_ns: 0,
             balancer: scenario.balancer.strategy.build(count, scenario.balancer.choices),
             balancer_rng: sim::stream(seed, "balancer"),
             servers: (0..count).map(|_| Server::new(pool.workers, capacity)).collect(),
@@ -95,6 +100,7 @@ impl World {
             slowdown: vec![1.0; count],
             recorder: Recorder::new(SimTime(scenario.warmup_ns), scenario.report_interval_ns, rows + 1),
         };
+        world.next_service_ns = world.service_time.sample_ns(&mut world.service_rng);
         for w in 0..world.arrivals.len() {
             world.schedule_next_arrival(w, SimTime::ZERO, queue);
         }
@@ -105,6 +111,7 @@ impl World {
         world
     }
 
+    #[inline(always)]
     fn schedule_next_arrival(&mut self, w: usize, after: SimTime, queue: &mut EventQueue<Event>) {
         if let Some(next) = self.arrivals[w].next_after(after) {
             queue.schedule(next, Event::Arrival { workload: w as u32 });
@@ -114,8 +121,10 @@ impl World {
     #[inline]
     fn on_arrival(&mut self, now: SimTime, w: usize, queue: &mut EventQueue<Event>) {
         self.schedule_next_arrival(w, now, queue);
-        // Drawn at arrival, whatever the strategy, so every strategy sees the same requests.
-        let service_ns = self.service_time.sample_ns(&mut self.service_rng);
+        // Drawn for every arrival, whatever the strategy, so every strategy sees the same
+        // requests.
+        let service_ns = self.next_service_ns;
+        self.next_service_ns = self.service_time.sample_ns(&mut self.service_rng);
         // With one server there is nothing to balance, and skipping the (dynamic) call
         // changes no result: every strategy must pick the only backend, and the balancer's
         // random stream is its own, so its unused draws shift nobody else's.
