@@ -59,6 +59,8 @@ pub struct ArrivalProcess {
     /// reading them from the vector cost bounds checks and loads on each one.
     mean_gap_ns: f64,
     boundary: Option<SimTime>,
+    /// Whether the stage in force sends requests (its mean gap is finite).
+    active: bool,
     /// The exponential variate of the next Poisson gap (unused for constant arrivals), and
     /// that gap in nanoseconds at the stage in force.
     ///
@@ -87,6 +89,7 @@ impl ArrivalProcess {
             stage: 0,
             mean_gap_ns: 0.0,
             boundary: None,
+            active: false,
             next_exp1: 0.0,
             next_gap_ns: 0,
             rng,
@@ -102,6 +105,7 @@ impl ArrivalProcess {
     fn enter(&mut self, stage: usize) {
         self.stage = stage;
         self.mean_gap_ns = self.stages[stage].1;
+        self.active = self.mean_gap_ns.is_finite();
         self.boundary = self.stages.get(stage + 1).map(|s| s.0);
         self.next_gap_ns = self.scale_next_gap();
     }
@@ -135,7 +139,7 @@ impl ArrivalProcess {
             self.enter(self.stage + 1);
         }
         loop {
-            if self.mean_gap_ns.is_finite() {
+            if self.active {
                 let next = t.after(self.next_gap_ns);
                 self.draw_next_gap();
                 match self.boundary {

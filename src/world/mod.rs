@@ -64,6 +64,8 @@ pub struct World {
     balancer: Box<dyn Balancer>,
     balancer_rng: SimRng,
     servers: Vec<Server>,
+    /// Each server's connections, as the balancer sees them. Empty with a single server,
+    /// which needs no balancing: then nothing reads them and they are not kept.
     connections: Vec<u32>,
     timeout_ns: u64,
     faults: Vec<Fault>,
@@ -93,7 +95,7 @@ impl World {
             balancer: scenario.balancer.strategy.build(count, scenario.balancer.choices),
             balancer_rng: sim::stream(seed, "balancer"),
             servers: (0..count).map(|_| Server::new(pool.workers, capacity)).collect(),
-            connections: vec![0; count],
+            connections: if count > 1 { vec![0; count] } else { Vec::new() },
             timeout_ns: pool.timeout_ns.unwrap_or(u64::MAX),
             faults: scenario.faults.clone(),
             fault_active: vec![false; scenario.faults.len()],
@@ -128,7 +130,8 @@ impl World {
         // With one server there is nothing to balance, and skipping the (dynamic) call
         // changes no result: every strategy must pick the only backend, and the balancer's
         // random stream is its own, so its unused draws shift nobody else's.
-        let s = if self.servers.len() == 1 { 0 } else { self.balancer.pick(&self.connections, &mut self.balancer_rng) };
+        let s =
+            if self.connections.is_empty() { 0 } else { self.balancer.pick(&self.connections, &mut self.balancer_rng) };
         let server = &mut self.servers[s];
         match server.arrive(now, Request { arrived: now, service_ns }) {
             Admission::Started => {
@@ -139,7 +142,9 @@ impl World {
             Admission::Queued => self.recorder.arrived_queued(now),
             Admission::Rejected => self.recorder.arrived_rejected(now),
         }
-        self.connections[s] = server.connections();
+        if let Some(c) = self.connections.get_mut(s) {
+            *c = server.connections();
+        }
     }
 
     #[inline]
@@ -156,7 +161,9 @@ impl World {
             let busy_ns = scaled(next.service_ns, self.slowdown[s]);
             queue.schedule(now.after(busy_ns), Event::Departure { server: s as u32, arrived: next.arrived });
         }
-        self.connections[s] = server.connections();
+        if let Some(c) = self.connections.get_mut(s) {
+            *c = server.connections();
+        }
     }
 
     /// A fault starts or ends: recompute what it changes.
