@@ -6,8 +6,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::common::{
-    Axis, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, draw_legend, draw_mesh, fill, legend_width, no_data,
-    render, runs, series_palette, stroke, title_area,
+    Axis, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, draw_legend, draw_mesh, fill, no_data, render, runs,
+    series_palette, split_legend_column, stroke, title_area,
 };
 use super::{ChartError, HEIGHT, WIDTH};
 
@@ -69,9 +69,7 @@ impl Drawable for BandsChart<'_> {
             .zip(series_palette(self.series.iter().map(|s| s.name.as_str())))
             .map(|(s, c)| LegendEntry::new(s.name.clone(), Glyph::Band(c)))
             .collect();
-        let lw = legend_width(&entries);
-        let (bw, _) = body.dim_in_pixel();
-        let (main, legend_col) = body.split_horizontally(bw.saturating_sub(lw));
+        let (main, legend_col) = split_legend_column(&body, &entries);
 
         let all = || self.series.iter().flat_map(|s| s.points.iter());
         let x = Axis::linear(

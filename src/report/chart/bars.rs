@@ -9,8 +9,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::common::{
     Axis, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, NOTE_SIZE, TICK_SIZE, WHISKER, anchored, draw_legend,
-    draw_mesh, fit_text, fmt_sig, fmt_sig_fixed, font, legend_width, no_data, palette, render, series_palette, stroke,
-    text_width, title_area, usable,
+    draw_mesh, fit_text, fmt_sig, fmt_sig_fixed, font, no_data, palette, render, series_palette, split_legend_column,
+    stroke, text_width, title_area, usable,
 };
 use super::{ChartError, HEIGHT, WIDTH};
 
@@ -94,9 +94,7 @@ impl Drawable for BarsChart<'_> {
         let colors = series_palette(names.iter().copied());
         let color_of = |name: &str| colors[names.iter().position(|n| *n == name).unwrap_or(0)];
         let entries: Vec<LegendEntry> = names.iter().map(|n| LegendEntry::new(*n, Glyph::Bar(color_of(n)))).collect();
-        let lw = legend_width(&entries);
-        let (bw, _) = body.dim_in_pixel();
-        let (main, legend_col) = body.split_horizontally(bw.saturating_sub(lw));
+        let (main, legend_col) = split_legend_column(&body, &entries);
 
         let n = self.groups.len().max(1);
         let mut x = Axis::linear_range(0.0, n as f64, false, 1);
@@ -208,9 +206,7 @@ impl Drawable for HistogramChart<'_> {
                 entries.push(LegendEntry::new(format!("max/mean {:.2}", max / m), Glyph::None));
             }
         }
-        let lw = legend_width(&entries);
-        let (bw, _) = body.dim_in_pixel();
-        let (main, legend_col) = body.split_horizontally(bw.saturating_sub(lw));
+        let (main, legend_col) = split_legend_column(&body, &entries);
 
         // Category labels: side by side if they fit, else rotated.
         let n = self.categories.len().max(1);

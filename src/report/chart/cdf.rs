@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::common::{
     Axis, DrawResult, Drawable, Glyph, LegendEntry, MUTED, NOTE_SIZE, anchored, draw_legend, draw_mesh, font_color,
-    legend_width, no_data, render, series_palette, stroke, title_area,
+    no_data, render, series_palette, split_legend_column, stroke, title_area,
 };
 use super::{ChartError, HEIGHT, WIDTH};
 
@@ -49,9 +49,7 @@ impl Drawable for CdfChart<'_> {
             .zip(series_palette(self.series.iter().map(|s| s.name.as_str())))
             .map(|(s, c)| LegendEntry::new(s.name.clone(), Glyph::Line(c)))
             .collect();
-        let lw = legend_width(&entries);
-        let (bw, _) = body.dim_in_pixel();
-        let (main, legend_col) = body.split_horizontally(bw.saturating_sub(lw));
+        let (main, legend_col) = split_legend_column(&body, &entries);
 
         let x = Axis::log(self.series.iter().flat_map(|s| s.points.iter().filter(|p| p.1.is_finite()).map(|p| p.0)));
         let mut y = Axis::linear_range(0.0, 1.0, false, 10);

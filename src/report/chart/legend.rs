@@ -41,6 +41,16 @@ pub(crate) fn text_width(text: &str, size: f64) -> u32 {
 }
 
 /// Width of a legend column that fits the given entries (within limits).
+/// Splits `body` into the plot area and a legend column on the right, wide enough for
+/// `entries`.
+pub(crate) fn split_legend_column<DB: DrawingBackend>(
+    body: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
+    let (width, _) = body.dim_in_pixel();
+    body.split_horizontally(width.saturating_sub(legend_width(entries)))
+}
+
 pub(crate) fn legend_width(entries: &[LegendEntry]) -> u32 {
     let widest = entries.iter().map(|e| text_width(&e.label, LEGEND_SIZE)).max().unwrap_or(0);
     (widest + LEGEND_TEXT_X as u32 + 16).clamp(LEGEND_MIN_W, LEGEND_MAX_W)

@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::common::{
     Axis, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, NOTE_SIZE, anchored, draw_legend, draw_mesh, fill,
-    font_color, legend_width, no_data, render, runs, series_palette, stroke, text_width, title_area, usable,
+    font_color, no_data, render, runs, series_palette, split_legend_column, stroke, text_width, title_area, usable,
 };
 use super::{ChartError, HEIGHT, WIDTH};
 
@@ -182,9 +182,7 @@ impl Drawable for TimelineChart<'_> {
             }
         }
         let all: Vec<LegendEntry> = legends.iter().flatten().cloned().collect();
-        let lw = legend_width(&all);
-        let (bw, _) = body.dim_in_pixel();
-        let (main, legend_col) = body.split_horizontally(bw.saturating_sub(lw));
+        let (main, legend_col) = split_legend_column(&body, &all);
 
         let x_lo = if times.is_empty() { 0.0 } else { t_min / div };
         let x_hi = if times.is_empty() { 1.0 } else { t_max / div };
