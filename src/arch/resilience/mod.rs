@@ -1,0 +1,12 @@
+//! Resilience patterns: the parts of a system that keep a failure from spreading.
+//!
+//! Every component is sans-IO in the same way as the rest of `arch/`: a plain struct that
+//! is given `now` (and a random stream where it draws) and returns a decision. None of them
+//! schedules anything, reads a clock or allocates after construction (except where a
+//! method says so).
+//!
+//! - [`CircuitBreaker`]: stop calling a failing dependency, then probe it.
+
+pub mod circuit_breaker;
+
+pub use circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker};
