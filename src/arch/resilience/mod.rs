@@ -6,7 +6,10 @@
 //! method says so).
 //!
 //! - [`CircuitBreaker`]: stop calling a failing dependency, then probe it.
+//! - [`Backoff`] and [`RetryBudget`]: when to retry, and whether retries are affordable.
 
 pub mod circuit_breaker;
+pub mod retry;
 
 pub use circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+pub use retry::{Backoff, Jitter, RetryBudget};
