@@ -7,9 +7,12 @@
 //!
 //! - [`CircuitBreaker`]: stop calling a failing dependency, then probe it.
 //! - [`Backoff`] and [`RetryBudget`]: when to retry, and whether retries are affordable.
+//! - [`TokenBucket`] and [`KeyedRateLimiter`]: admission at a sustained rate with bursts.
 
 pub mod circuit_breaker;
+pub mod rate_limiter;
 pub mod retry;
 
 pub use circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+pub use rate_limiter::{KeyedRateLimiter, TokenBucket};
 pub use retry::{Backoff, Jitter, RetryBudget};
