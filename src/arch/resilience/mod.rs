@@ -8,11 +8,14 @@
 //! - [`CircuitBreaker`]: stop calling a failing dependency, then probe it.
 //! - [`Backoff`] and [`RetryBudget`]: when to retry, and whether retries are affordable.
 //! - [`TokenBucket`] and [`KeyedRateLimiter`]: admission at a sustained rate with bursts.
+//! - [`Ledger`]: the payment ledger that proves no payment is lost or taken twice.
 
 pub mod circuit_breaker;
+pub mod ledger;
 pub mod rate_limiter;
 pub mod retry;
 
 pub use circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+pub use ledger::{Ledger, LedgerTotals, PaymentFate, PaymentId};
 pub use rate_limiter::{KeyedRateLimiter, TokenBucket};
 pub use retry::{Backoff, Jitter, RetryBudget};
