@@ -8,14 +8,17 @@
 //! - [`CircuitBreaker`]: stop calling a failing dependency, then probe it.
 //! - [`Backoff`] and [`RetryBudget`]: when to retry, and whether retries are affordable.
 //! - [`TokenBucket`] and [`KeyedRateLimiter`]: admission at a sustained rate with bursts.
+//! - [`RetryQueue`]: deferred work, such as payments accepted while the provider is down.
 //! - [`Ledger`]: the payment ledger that proves no payment is lost or taken twice.
 
 pub mod circuit_breaker;
 pub mod ledger;
 pub mod rate_limiter;
 pub mod retry;
+pub mod retry_queue;
 
 pub use circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 pub use ledger::{Ledger, LedgerTotals, PaymentFate, PaymentId};
 pub use rate_limiter::{KeyedRateLimiter, TokenBucket};
 pub use retry::{Backoff, Jitter, RetryBudget};
+pub use retry_queue::RetryQueue;
