@@ -4,6 +4,7 @@
 //! (sans-IO); the world wires them together and schedules what they ask for.
 
 pub mod balancer;
+pub mod cache;
 pub mod resilience;
 pub mod server;
 pub mod workload;
