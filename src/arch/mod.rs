@@ -3,6 +3,7 @@
 //! Each component is plain code with a small API that takes `now` and returns decisions
 //! (sans-IO); the world wires them together and schedules what they ask for.
 
+pub mod autoscaler;
 pub mod balancer;
 pub mod cache;
 pub mod resilience;
