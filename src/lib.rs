@@ -13,6 +13,7 @@ pub mod outcome;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod system;
 pub mod world;
 
 pub use outcome::Outcome;

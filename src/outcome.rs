@@ -22,14 +22,27 @@ pub struct RequestCounts {
     pub rejected: u64,
     /// Their deadline passed, waiting or in service.
     pub timed_out: u64,
+    /// Failed with an error: a dependency failed for good, or the server they were on
+    /// crashed or was down (multi-tier scenarios).
+    pub failed: u64,
     /// Still waiting or in service when the run ended.
     pub in_flight: u64,
 }
 
 impl RequestCounts {
+    /// Requests whose fate is known: completed, rejected, timed out or failed.
+    pub fn finished(&self) -> u64 {
+        self.completed + self.rejected + self.timed_out + self.failed
+    }
+
+    /// Share of finished requests that did not complete (rejected, timed out, failed).
+    pub fn error_ratio(&self) -> Option<f64> {
+        self.availability().map(|a| 1.0 - a)
+    }
+
     /// Completed share of the requests whose fate is known; `None` before any is known.
     pub fn availability(&self) -> Option<f64> {
-        let finished = self.completed + self.rejected + self.timed_out;
+        let finished = self.finished();
         (finished > 0).then(|| self.completed as f64 / finished as f64)
     }
 }
@@ -153,6 +166,8 @@ pub struct Row {
     pub rejections: u64,
     /// Requests whose deadline passed.
     pub timeouts: u64,
+    /// Requests that failed with an error (multi-tier scenarios).
+    pub failures: u64,
     /// Requests in flight at the end of the interval.
     pub in_flight: u64,
     /// Sum of the latencies of the completions, in nanoseconds.
@@ -201,4 +216,7 @@ pub struct Outcome {
     pub rows: Vec<Row>,
     /// The faults injected, with their windows.
     pub faults: Vec<crate::chaos::Fault>,
+    /// What the multi-tier model measured beyond the single-tier keys; `None` for a
+    /// single-tier run.
+    pub system: Option<Box<crate::system::SystemOutcome>>,
 }

@@ -70,8 +70,8 @@ fn a_window_only_slows_what_starts_inside_it() {
 fn unbuilt_kinds_and_unknown_targets_are_clear_errors() {
     let cases = [
         (
-            "[[faults]]\nkind = \"crash\"\ntarget = \"server-0\"\nat = \"1m\"\n",
-            "fault kind `crash` is planned but not built yet",
+            "[[faults]]\nkind = \"ddos\"\ntarget = \"server-0\"\nat = \"1m\"\n",
+            "fault kind `ddos` is planned but not built yet",
         ),
         (
             "[[faults]]\nkind = \"slowdwn\"\ntarget = \"server-0\"\nat = \"1m\"\nfactor = 2\n",
@@ -80,6 +80,10 @@ fn unbuilt_kinds_and_unknown_targets_are_clear_errors() {
         ("[[faults]]\nkind = \"slowdown\"\ntarget = \"server-9\"\nat = \"1m\"\nfactor = 2\n", "server-0 … server-1"),
         ("[[faults]]\nkind = \"slowdown\"\ntarget = \"server-0\"\nat = \"1m\"\n", "needs `factor`"),
         ("[[faults]]\nkind = \"slowdown\"\ntarget = \"server-0\"\nat = \"1m\"\nfactor = -1\n", "positive number"),
+        ("[[faults]]\nkind = \"outage\"\ntarget = \"server-0\"\nat = \"1m\"\n", "a service name, `storage` or `db`"),
+        ("[[faults]]\nkind = \"crash\"\ntarget = \"server-0\"\nat = \"1m\"\nduration = \"1m\"\n", "restart_after"),
+        ("[[faults]]\nkind = \"error_rate\"\ntarget = \"db\"\nat = \"1m\"\nrate = 0.5\n", "needs a [database]"),
+        ("[[faults]]\nkind = \"crash\"\ntarget = \"server-0\"\nat = \"1m\"\nfactor = 2\n", "takes no `factor`"),
     ];
     for (fault, expected) in cases {
         let err = prodsim::scenario::load_str(&pool("random", fault), Path::new("f.toml")).unwrap_err();

@@ -91,8 +91,8 @@ fn mg1_matches_pollaczek_khinchine_with_the_distributions_moments() {
     let s = scenario("scenarios/theory/mg1.toml");
     let o = prodsim::simulate(&s, s.seed).expect("runs");
     let lambda = 7.0;
-    let es = s.servers.service_time.mean_ns().expect("finite mean") / 1e9;
-    let es2 = s.servers.service_time.second_moment_ns2().expect("finite second moment") / 1e18;
+    let es = s.servers.service_time.as_ref().and_then(|d| d.mean_ns()).expect("finite mean") / 1e9;
+    let es2 = s.servers.service_time.as_ref().and_then(|d| d.second_moment_ns2()).expect("finite second moment") / 1e18;
     let rho = lambda * es;
     let w = lambda * es2 / (2.0 * (1.0 - rho)) + es;
     check("M/G/1", "mean sojourn (s)", batch_means(&o.rows, s.warmup_ns, BATCHES, mean_latency_s), w, 0.05);

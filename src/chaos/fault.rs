@@ -1,30 +1,69 @@
 //! Fault kinds, targets and windows.
 
+use crate::sim::Dist;
+
 /// Fault kinds a scenario may name that are planned but not built yet; naming one is a
 /// clear "not yet" error rather than a silently ignored key.
-pub const PLANNED_KINDS: [&str; 13] = [
-    "outage",
-    "error_rate",
-    "added_latency",
-    "crash",
-    "region_outage",
-    "partition",
-    "primary_crash",
-    "replication_lag",
-    "slow_queries",
-    "memory_leak",
-    "connection_leak",
-    "traffic_spike",
-    "ddos",
-];
+pub const PLANNED_KINDS: [&str; 3] = ["region_outage", "partition", "ddos"];
 
 /// What a fault does.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum FaultKind {
-    /// The target serves slower: each service time that starts during the window is
-    /// multiplied by `factor` (CPU contention, a noisy neighbour, a bad disk).
+    /// The target works slower: each piece of work that starts during the window takes
+    /// `factor` times as long (CPU contention, a noisy neighbour, a bad disk).
     Slowdown {
-        /// Service time multiplier, > 0 (2.0 = twice as slow).
+        /// Work time multiplier, > 0 (2.0 = twice as slow).
+        factor: f64,
+    },
+    /// The target refuses every call at once (connection refused, HTTP 503).
+    Outage,
+    /// The target stops answering: calls hang for `hang_ns`, then the connection drops.
+    /// Only a caller's timeout frees the caller earlier.
+    Timeouts {
+        /// How long a call hangs.
+        hang_ns: u64,
+    },
+    /// A share of calls to the target fail.
+    ErrorRate {
+        /// Probability that a call fails, 0 to 1.
+        rate: f64,
+    },
+    /// Every call to the target takes this much longer.
+    AddedLatency {
+        /// The added time.
+        latency: Dist,
+    },
+    /// An app server's process dies; its supervisor restarts it after
+    /// `[servers].restart_after`.
+    Crash,
+    /// The database primary dies; a replica takes over after `[database].failover_after`.
+    PrimaryCrash,
+    /// The replicas fall this far behind the primary.
+    ReplicationLag {
+        /// The lag during the window.
+        lag_ns: u64,
+    },
+    /// Database queries take `factor` times as long.
+    SlowQueries {
+        /// Query time multiplier.
+        factor: f64,
+    },
+    /// App servers leak memory; one that reaches its limit is killed (out of memory) and
+    /// restarted.
+    MemoryLeak {
+        /// MiB leaked per second.
+        mb_per_s: f64,
+    },
+    /// App servers leak database pool connections, which come back when the window ends
+    /// (the leak is fixed) or the server restarts.
+    ConnectionLeak {
+        /// Connections leaked per second, per server.
+        per_s: f64,
+    },
+    /// The offered load is multiplied (a flash crowd, a marketing email, a retry storm
+    /// from a client).
+    TrafficSpike {
+        /// Arrival rate multiplier.
         factor: f64,
     },
 }
@@ -34,11 +73,60 @@ impl FaultKind {
     pub fn name(&self) -> &'static str {
         match self {
             FaultKind::Slowdown { .. } => "slowdown",
+            FaultKind::Outage => "outage",
+            FaultKind::Timeouts { .. } => "timeouts",
+            FaultKind::ErrorRate { .. } => "error_rate",
+            FaultKind::AddedLatency { .. } => "added_latency",
+            FaultKind::Crash => "crash",
+            FaultKind::PrimaryCrash => "primary_crash",
+            FaultKind::ReplicationLag { .. } => "replication_lag",
+            FaultKind::SlowQueries { .. } => "slow_queries",
+            FaultKind::MemoryLeak { .. } => "memory_leak",
+            FaultKind::ConnectionLeak { .. } => "connection_leak",
+            FaultKind::TrafficSpike { .. } => "traffic_spike",
+        }
+    }
+
+    /// The kind's parameters in a few words, for reports ("work ×4", "rate 30%").
+    pub fn describe(&self) -> String {
+        let secs = |ns: u64| crate::scenario::units::format_duration(ns);
+        match self {
+            FaultKind::Slowdown { factor } => format!("work ×{factor}"),
+            FaultKind::Outage => "refuses every call".to_string(),
+            FaultKind::Timeouts { hang_ns } => format!("calls hang {}", secs(*hang_ns)),
+            FaultKind::ErrorRate { rate } => format!("{}% of calls fail", rate * 100.0),
+            FaultKind::AddedLatency { latency } => format!("+{latency} per call"),
+            FaultKind::Crash => "process dies, supervisor restarts it".to_string(),
+            FaultKind::PrimaryCrash => "primary dies, replica takes over".to_string(),
+            FaultKind::ReplicationLag { lag_ns } => format!("replicas {} behind", secs(*lag_ns)),
+            FaultKind::SlowQueries { factor } => format!("queries ×{factor}"),
+            FaultKind::MemoryLeak { mb_per_s } => format!("leaks {mb_per_s} MiB/s"),
+            FaultKind::ConnectionLeak { per_s } => format!("leaks {per_s} connections/s"),
+            FaultKind::TrafficSpike { factor } => format!("traffic ×{factor}"),
         }
     }
 
     /// Every kind that is built, by name.
-    pub const BUILT: [&'static str; 1] = ["slowdown"];
+    pub const BUILT: [&'static str; 12] = [
+        "slowdown",
+        "outage",
+        "timeouts",
+        "error_rate",
+        "added_latency",
+        "crash",
+        "primary_crash",
+        "replication_lag",
+        "slow_queries",
+        "memory_leak",
+        "connection_leak",
+        "traffic_spike",
+    ];
+
+    /// Whether the single-tier model can run this kind (the others need the multi-tier
+    /// model, which the scenario then runs on).
+    pub fn single_tier(&self) -> bool {
+        matches!(self, FaultKind::Slowdown { .. })
+    }
 }
 
 /// What a fault hits.
@@ -48,6 +136,12 @@ pub enum FaultTarget {
     Server(u32),
     /// Every app server (`servers`).
     AllServers,
+    /// A service, third-party API or the storage, by index into the topology's services.
+    Service(u16),
+    /// The database (`db`).
+    Database,
+    /// Every workload (`workload`).
+    Workloads,
 }
 
 impl FaultTarget {
@@ -56,25 +150,40 @@ impl FaultTarget {
         match *self {
             FaultTarget::Server(i) => i as usize == index,
             FaultTarget::AllServers => true,
+            _ => false,
         }
     }
 
-    /// The target's name as written in scenario files and reports.
+    /// The target's name as written in scenario files and reports; `services` names the
+    /// topology's services.
+    pub fn name_with(&self, services: &[String]) -> String {
+        match self {
+            FaultTarget::Service(i) => services.get(*i as usize).cloned().unwrap_or_else(|| format!("service-{i}")),
+            other => other.name(),
+        }
+    }
+
+    /// The target's name, without service names (`service-<index>` for a service).
     pub fn name(&self) -> String {
         match self {
             FaultTarget::Server(i) => format!("server-{i}"),
             FaultTarget::AllServers => "servers".to_string(),
+            FaultTarget::Service(i) => format!("service-{i}"),
+            FaultTarget::Database => "db".to_string(),
+            FaultTarget::Workloads => "workload".to_string(),
         }
     }
 }
 
 /// A fault in force from `start_ns` until `end_ns` (exclusive).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Fault {
     /// What it does.
     pub kind: FaultKind,
     /// What it hits.
     pub target: FaultTarget,
+    /// The target as the file named it (for reports).
+    pub target_name: String,
     /// When it starts, in nanoseconds.
     pub start_ns: u64,
     /// When it ends, in nanoseconds (the run's end when the file gives no duration).
@@ -90,7 +199,9 @@ mod tests {
         assert!(FaultTarget::Server(2).hits_server(2));
         assert!(!FaultTarget::Server(2).hits_server(1));
         assert!(FaultTarget::AllServers.hits_server(7));
+        assert!(!FaultTarget::Database.hits_server(0));
         assert_eq!(FaultTarget::Server(3).name(), "server-3");
+        assert_eq!(FaultTarget::Service(1).name_with(&["a".into(), "pay".into()]), "pay");
         assert_eq!(FaultKind::Slowdown { factor: 2.0 }.name(), "slowdown");
         assert!(!PLANNED_KINDS.iter().any(|k| FaultKind::BUILT.contains(k)));
     }

@@ -137,7 +137,7 @@ impl Metric {
     /// This metric's value in one run; NaN when it is undefined (nothing completed).
     pub fn of(self, o: &Outcome) -> f64 {
         let nan = f64::NAN;
-        let finished = o.requests.completed + o.requests.rejected + o.requests.timed_out;
+        let finished = o.requests.finished();
         match self {
             Metric::MeanMs => o.latency.mean_ms().unwrap_or(nan),
             Metric::P50Ms => o.latency.quantile_ms(0.5).unwrap_or(nan),

@@ -6,8 +6,12 @@
 
 pub mod diagnostic;
 pub mod schema;
+pub mod topology;
+pub mod topology_schema;
 pub mod units;
 mod validate;
+mod validate_faults;
+mod validate_topology;
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +54,9 @@ pub struct Scenario {
     pub limits: RunLimits,
     /// Injected faults, in file order.
     pub faults: Vec<Fault>,
+    /// The multi-tier architecture; `None` for a single-tier scenario (one pool of app
+    /// servers and nothing behind it), which runs on the faster single-tier model.
+    pub topology: Option<topology::Topology>,
 }
 
 /// `[balancer]`, resolved.
@@ -70,8 +77,9 @@ pub struct ServerPool {
     pub workers: u32,
     /// Waiting room per server; `None` is unbounded.
     pub queue_capacity: Option<u32>,
-    /// Service time of one request on one worker.
-    pub service_time: Dist,
+    /// Service time of one request on one worker (single-tier scenarios; multi-tier ones
+    /// say what a request does in its class's steps).
+    pub service_time: Option<Dist>,
     /// Client deadline from arrival; `None` waits forever.
     pub timeout_ns: Option<u64>,
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
+use super::topology_schema::{RawDatabase, RawRequestClass, RawRetryQueue, RawService};
 use crate::arch::{Arrivals, Strategy};
 
 /// The whole file.
@@ -30,6 +31,21 @@ pub struct RawScenario {
     /// `[[faults]]`: injected failures.
     #[serde(default)]
     pub faults: Vec<Spanned<RawFault>>,
+    /// `[[requests]]`: request classes and their call graphs.
+    #[serde(default)]
+    pub requests: Vec<Spanned<RawRequestClass>>,
+    /// `[services.NAME]`: internal services and third-party APIs, by name.
+    #[serde(default)]
+    pub services: std::collections::BTreeMap<String, Spanned<RawService>>,
+    /// `[storage]`: object storage.
+    #[serde(default)]
+    pub storage: Option<Spanned<RawService>>,
+    /// `[database]`: primary, replicas and pools.
+    #[serde(default)]
+    pub database: Option<Spanned<RawDatabase>>,
+    /// `[retry_queue]`: the durable queue for deferred payments.
+    #[serde(default)]
+    pub retry_queue: Option<Spanned<RawRetryQueue>>,
 }
 
 /// `[[faults]]`. The parameters a kind does not use must be absent.
@@ -45,9 +61,27 @@ pub struct RawFault {
     /// How long it lasts; absent means until the end of the run.
     #[serde(default)]
     pub duration: Option<Spanned<String>>,
-    /// `slowdown`: service time multiplier.
+    /// `slowdown`, `slow_queries`, `traffic_spike`: multiplier.
     #[serde(default)]
     pub factor: Option<Spanned<f64>>,
+    /// `error_rate`: share of calls that fail (0 to 1).
+    #[serde(default)]
+    pub rate: Option<Spanned<f64>>,
+    /// `added_latency`: a distribution added to each call.
+    #[serde(default)]
+    pub latency: Option<Spanned<String>>,
+    /// `timeouts`: how long a call hangs before the connection drops (default 120s).
+    #[serde(default)]
+    pub hang: Option<Spanned<String>>,
+    /// `replication_lag`: the replicas' lag during the fault.
+    #[serde(default)]
+    pub lag: Option<Spanned<String>>,
+    /// `memory_leak`: MiB leaked per second.
+    #[serde(default)]
+    pub mb_per_s: Option<Spanned<f64>>,
+    /// `connection_leak`: pool connections leaked per second.
+    #[serde(default)]
+    pub per_s: Option<Spanned<f64>>,
 }
 
 /// `[scenario]`.
@@ -127,8 +161,22 @@ pub struct RawServers {
     /// Waiting room per server.
     #[serde(default)]
     pub queue_capacity: QueueCapacity,
-    /// Service time distribution, e.g. `"exp(20ms)"`.
-    pub service_time: Spanned<String>,
+    /// Service time distribution, e.g. `"exp(20ms)"` (single-tier scenarios; with
+    /// `[[requests]]` each class says what it does).
+    #[serde(default)]
+    pub service_time: Option<Spanned<String>>,
+    /// Supervisor restart delay after a crash (default 30s).
+    #[serde(default)]
+    pub restart_after: Option<Spanned<String>>,
+    /// Resident memory of a fresh process in MiB (default 512).
+    #[serde(default)]
+    pub memory_mb: Option<Spanned<f64>>,
+    /// Out-of-memory limit in MiB (default 2048).
+    #[serde(default)]
+    pub memory_limit_mb: Option<Spanned<f64>>,
+    /// Price per server-hour.
+    #[serde(default)]
+    pub price_per_hour: Option<Spanned<f64>>,
     /// Client deadline per request.
     #[serde(default)]
     pub timeout: Option<Spanned<String>>,

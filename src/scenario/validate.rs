@@ -6,13 +6,12 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::diagnostic::{Diagnostic, nearest};
-use super::schema::{QueueCapacity, RawFault, RawScenario, RawWorkload};
+use super::schema::{QueueCapacity, RawScenario, RawWorkload};
 use super::units::{self, UnitError};
 use super::{
     BalancerConfig, DEFAULT_MAX_EVENTS, DEFAULT_MAX_IN_FLIGHT, MAX_REPORT_ROWS, RunLimits, Scenario, ServerPool,
 };
 use crate::arch::{Stage, Strategy, Workload};
-use crate::chaos::{Fault, FaultKind, FaultTarget, PLANNED_KINDS};
 use crate::sim::{Dist, NANOS_PER_SEC, SimTime, dist};
 
 /// Default seed when the file gives none.
@@ -41,17 +40,17 @@ fn suggestion(message: &str) -> Option<String> {
 }
 
 /// Collects diagnostics while resolving.
-struct Ctx<'a> {
-    text: &'a str,
-    diags: Vec<Diagnostic>,
+pub(super) struct Ctx<'a> {
+    pub(super) text: &'a str,
+    pub(super) diags: Vec<Diagnostic>,
 }
 
 impl Ctx<'_> {
-    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(super) fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.diags.push(Diagnostic::error(self.text, span, message));
     }
 
-    fn warning(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(super) fn warning(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.diags.push(Diagnostic::warning(self.text, span, message));
     }
 
@@ -64,7 +63,7 @@ impl Ctx<'_> {
     }
 
     /// Reports a problem at byte `offset` (length `len`) inside the string `value`.
-    fn inside(&mut self, value: &Spanned<String>, field: &str, offset: usize, len: usize, message: &str) {
+    pub(super) fn inside(&mut self, value: &Spanned<String>, field: &str, offset: usize, len: usize, message: &str) {
         let start = self.inner_start(&value.span()) + offset;
         let end = (start + len.max(1)).min(value.span().end.max(start + 1));
         self.error(start..end, format!("{field}: {message}"));
@@ -74,7 +73,7 @@ impl Ctx<'_> {
         self.inside(value, field, e.offset, e.len, &e.message);
     }
 
-    fn duration(&mut self, value: &Spanned<String>, field: &str) -> Option<u64> {
+    pub(super) fn duration(&mut self, value: &Spanned<String>, field: &str) -> Option<u64> {
         match units::parse_duration(value.get_ref()) {
             Ok(ns) => Some(ns),
             Err(e) => {
@@ -84,7 +83,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn dist(&mut self, value: &Spanned<String>, field: &str) -> Option<Dist> {
+    pub(super) fn dist(&mut self, value: &Spanned<String>, field: &str) -> Option<Dist> {
         match dist::parse(value.get_ref()) {
             Ok(d) => Some(d),
             Err(e) => {
@@ -94,7 +93,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn positive_count<T: Copy + Into<u64>>(&mut self, value: &Spanned<T>, field: &str) -> Option<T> {
+    pub(super) fn positive_count<T: Copy + Into<u64>>(&mut self, value: &Spanned<T>, field: &str) -> Option<T> {
         if (*value.get_ref()).into() == 0 {
             self.error(value.span(), format!("{field} must be at least 1"));
             return None;
@@ -161,7 +160,19 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
             .unwrap_or(DEFAULT_MAX_IN_FLIGHT),
     };
 
-    let faults = resolve_faults(cx, &raw.faults, duration_ns.unwrap_or(0), servers.as_ref().map_or(0, |s| s.count));
+    let faults = super::validate_faults::resolve_faults(
+        cx,
+        &raw,
+        duration_ns.unwrap_or(0),
+        servers.as_ref().map_or(0, |s| s.count),
+    );
+    let needs_topology = super::validate_topology::is_multi_tier(&raw)
+        || faults.as_ref().is_some_and(|f| f.iter().any(|f| !f.kind.single_tier()));
+    let topology = if needs_topology {
+        super::validate_topology::resolve(cx, &raw, servers.as_ref().and_then(|s| s.service_time.as_ref())).map(Some)
+    } else {
+        Some(None)
+    };
 
     let scenario = Scenario {
         name,
@@ -175,8 +186,14 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
         servers: servers?,
         limits,
         faults: faults?,
+        topology: topology?,
     };
     if cx.diags.iter().any(|d| d.severity == super::Severity::Error) {
+        return None;
+    }
+    if scenario.topology.is_none() && scenario.servers.service_time.is_none() {
+        let span = raw.servers.span();
+        cx.error(span.start..span.start, "[servers] needs `service_time` (the time one request takes), or describe requests with [[requests]] classes");
         return None;
     }
     warn_if_unstable(cx, &scenario, raw.servers.span());
@@ -318,7 +335,10 @@ fn resolve_servers(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<ServerPool> {
     let s = raw.servers.get_ref();
     let count = cx.positive_count(&s.count, "servers.count");
     let workers = cx.positive_count(&s.workers, "servers.workers");
-    let service_time = cx.dist(&s.service_time, "servers.service_time");
+    let service_time = match &s.service_time {
+        Some(st) => Some(Some(cx.dist(st, "servers.service_time")?)),
+        None => Some(None),
+    };
     let timeout_ns = match &s.timeout {
         Some(t) => match cx.duration(t, "servers.timeout")? {
             0 => {
@@ -349,7 +369,8 @@ fn warn_if_unstable(cx: &mut Ctx<'_>, s: &Scenario, span: Range<usize>) {
         return;
     }
     let capacity = s.total_workers() as f64;
-    let Some(mean_ns) = s.servers.service_time.mean_ns() else {
+    let Some(service_time) = &s.servers.service_time else { return };
+    let Some(mean_ns) = service_time.mean_ns() else {
         cx.warning(
             span,
             "servers.service_time has an infinite mean: with an unbounded queue the system cannot be stable",
@@ -366,92 +387,5 @@ fn warn_if_unstable(cx: &mut Ctx<'_>, s: &Scenario, span: Range<usize>) {
         .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
     if peak.1 >= 1.0 {
         cx.warning(span, format!("offered load is {:.3} of capacity (from {}) with an unbounded queue: the queue grows without bound while it lasts", peak.1, units::format_duration(peak.0)));
-    }
-}
-
-fn resolve_faults(cx: &mut Ctx<'_>, raw: &[Spanned<RawFault>], duration_ns: u64, servers: u32) -> Option<Vec<Fault>> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut ok = true;
-    for f in raw {
-        match resolve_fault(cx, f.get_ref(), duration_ns, servers) {
-            Some(fault) => out.push(fault),
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
-}
-
-fn resolve_fault(cx: &mut Ctx<'_>, f: &RawFault, duration_ns: u64, servers: u32) -> Option<Fault> {
-    let kind_name = f.kind.get_ref().as_str();
-    let kind = match kind_name {
-        "slowdown" => {
-            let Some(factor) = &f.factor else {
-                cx.error(f.kind.span(), "a slowdown fault needs `factor` (service time multiplier, e.g. 4.0)");
-                return None;
-            };
-            let v = *factor.get_ref();
-            if !v.is_finite() || v <= 0.0 {
-                cx.error(factor.span(), format!("faults.factor must be a positive number, got {v}"));
-                return None;
-            }
-            FaultKind::Slowdown { factor: v }
-        }
-        other if PLANNED_KINDS.contains(&other) => {
-            cx.error(
-                f.kind.span(),
-                format!(
-                    "fault kind `{other}` is planned but not built yet; available now: {}",
-                    FaultKind::BUILT.join(", ")
-                ),
-            );
-            return None;
-        }
-        other => {
-            let all = FaultKind::BUILT.iter().chain(PLANNED_KINDS.iter()).copied();
-            let d = Diagnostic::error(
-                cx.text,
-                f.kind.span(),
-                format!("unknown fault kind `{other}`, expected one of {}", FaultKind::BUILT.join(", ")),
-            );
-            cx.diags.push(match nearest(other, all) {
-                Some(n) => d.with_help(format!("did you mean `{n}`?")),
-                None => d,
-            });
-            return None;
-        }
-    };
-    let target = resolve_fault_target(cx, &f.target, servers)?;
-    let start_ns = cx.duration(&f.at, "faults.at")?;
-    let end_ns = match &f.duration {
-        Some(d) => match cx.duration(d, "faults.duration")? {
-            0 => {
-                cx.error(d.span(), "faults.duration must be longer than zero (omit it to last until the end)");
-                return None;
-            }
-            ns => start_ns.saturating_add(ns),
-        },
-        None => duration_ns.max(start_ns),
-    };
-    if start_ns >= duration_ns {
-        cx.warning(f.at.span(), "this fault starts after the run ends and has no effect");
-    }
-    Some(Fault { kind, target, start_ns, end_ns })
-}
-
-fn resolve_fault_target(cx: &mut Ctx<'_>, target: &Spanned<String>, servers: u32) -> Option<FaultTarget> {
-    let name = target.get_ref().as_str();
-    if name == "servers" {
-        return Some(FaultTarget::AllServers);
-    }
-    match name.strip_prefix("server-").and_then(|i| i.parse::<u32>().ok()) {
-        Some(i) if i < servers => Some(FaultTarget::Server(i)),
-        _ => {
-            let last = servers.saturating_sub(1);
-            cx.error(
-                target.span(),
-                format!("unknown fault target `{name}`, expected `servers` or one of server-0 … server-{last}"),
-            );
-            None
-        }
     }
 }

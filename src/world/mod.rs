@@ -93,7 +93,8 @@ impl World {
                 .iter()
                 .map(|w| ArrivalProcess::new(w, sim::stream(seed, &format!("workload.{}", w.name))))
                 .collect(),
-            service_time: pool.service_time.clone(),
+            // Validation guarantees a service time for single-tier scenarios.
+            service_time: pool.service_time.clone().unwrap_or(Dist::Const { ns: 0 }),
             service_rng: sim::stream(seed, "servers.service_time"),
             next_service_ns: 0,
             balancer: scenario.balancer.strategy.build(count, scenario.balancer.choices),
@@ -197,6 +198,8 @@ impl World {
                 .filter(|(f, on)| **on && f.target.hits_server(s))
                 .map(|(f, _)| match f.kind {
                     FaultKind::Slowdown { factor } => factor,
+                    // Validation sends every other kind to the multi-tier model.
+                    _ => 1.0,
                 })
                 .product();
         }
@@ -220,6 +223,7 @@ impl World {
             interval_ns: scenario.report_interval_ns,
             rows: r.rows,
             faults: scenario.faults.clone(),
+            system: None,
         }
     }
 }
@@ -253,8 +257,12 @@ fn scaled(service_ns: u64, factor: f64) -> u64 {
     if factor == 1.0 { service_ns } else { (service_ns as f64 * factor + 0.5) as u64 }
 }
 
-/// Runs `scenario` with `seed` and returns what it produced.
+/// Runs `scenario` with `seed` and returns what it produced: on the multi-tier model when
+/// the scenario has a topology, on the single-tier model otherwise.
 pub fn simulate(scenario: &Scenario, seed: u64) -> Result<Outcome, RunError> {
+    if let Some(topology) = &scenario.topology {
+        return crate::system::simulate(scenario, topology, seed);
+    }
     let mut queue = EventQueue::with_capacity(1024);
     let mut world = World::new(scenario, seed, &mut queue);
     let limits = Limits {

@@ -116,6 +116,7 @@ impl Recorder {
             completions: c.completions,
             rejections: c.rejections,
             timeouts: c.timeouts,
+            failures: 0,
             in_flight: self.in_flight,
             latency_sum_ns: hist.sum_ns,
             latency_p50_ns: (hist.count > 0).then(|| hist.histogram.value_at_quantile(0.5).min(hist.max_ns)),

@@ -1,0 +1,588 @@
+//! The multi-tier model: clients, app servers, services, third-party APIs, storage and a
+//! database, wired by each request class's call graph, with resilience policies, a retry
+//! queue, a payment ledger and the faults that break them.
+//!
+//! A request is a root task on an app server. Its program's steps hold its worker: work
+//! (CPU) for a sampled time, then calls. A call creates a child task on the callee's
+//! station, which runs the callee's program and answers; the caller's timeout, retries,
+//! hedging and circuit breaker decide what a missing or failed answer does. Every record
+//! of work in flight lives in a slab ([`tasks`]), so memory follows requests in flight.
+//!
+//! Single-tier scenarios run on `crate::world` instead, which is this model's special case
+//! (one class, one work step) without the bookkeeping.
+
+mod chaos;
+mod flow;
+mod outcome;
+mod recorder;
+mod station;
+mod tasks;
+
+use std::collections::VecDeque;
+
+pub use outcome::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, RetryQueueOutcome, SystemOutcome};
+
+use crate::arch::resilience::{BreakerConfig, CircuitBreaker, Ledger, RetryBudget, RetryQueue, TokenBucket};
+use crate::arch::workload::ArrivalProcess;
+use crate::arch::{Balancer, Workload};
+use crate::chaos::{Fault, FaultKind, FaultTarget};
+use crate::outcome::Outcome;
+use crate::scenario::Scenario;
+use crate::scenario::topology::{CallSpec, DatabaseSpec, ServiceKind, Step, Topology};
+use crate::sim::{self, Dist, EventQueue, Limits, Model, SimRng, SimTime};
+use crate::world::RunError;
+use recorder::Recorder;
+use station::Instance;
+use tasks::{Call, Slab, Task};
+
+/// Every event of the multi-tier model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Workload `workload` sends a request now.
+    Arrival {
+        /// Index of the workload.
+        workload: u32,
+    },
+    /// A task's work step ends.
+    WorkDone {
+        /// The task.
+        task: u32,
+        /// Its generation when the work started.
+        seq: u32,
+    },
+    /// An attempt failed without reaching a worker (refused, dropped connection).
+    CallFailed {
+        /// The call.
+        call: u32,
+        /// The attempt's generation.
+        seq: u32,
+    },
+    /// A call's timeout fired.
+    CallTimeout {
+        /// The call.
+        call: u32,
+        /// The attempt's generation.
+        seq: u32,
+    },
+    /// A call's backoff ended: retry now.
+    Retry {
+        /// The call.
+        call: u32,
+        /// The generation the retry was scheduled under.
+        seq: u32,
+    },
+    /// A call's hedge delay ended: send a second copy if it is still unanswered.
+    Hedge {
+        /// The call.
+        call: u32,
+        /// The attempt's generation.
+        seq: u32,
+    },
+    /// A call gave up waiting for a database pool connection.
+    PoolTimeout {
+        /// The call.
+        call: u32,
+        /// The attempt's generation.
+        seq: u32,
+    },
+    /// A retry-queue consumer looks for work.
+    ConsumerWake {
+        /// The consumer.
+        consumer: u32,
+    },
+    /// Fault `fault` starts.
+    FaultStart {
+        /// Index of the fault.
+        fault: u32,
+    },
+    /// Fault `fault` ends.
+    FaultEnd {
+        /// Index of the fault.
+        fault: u32,
+    },
+    /// A crashed app server's supervisor brings it back.
+    Restart {
+        /// The server.
+        server: u32,
+    },
+    /// A replica takes over from the crashed primary.
+    Failover,
+    /// An app server reaches its memory limit (if `epoch` is still current).
+    OutOfMemory {
+        /// The server.
+        server: u32,
+        /// The server's memory epoch when this was scheduled.
+        epoch: u32,
+    },
+    /// A connection leak takes one more connection from each server it hits.
+    LeakTick {
+        /// The fault.
+        fault: u32,
+    },
+}
+
+/// Which kind of station.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StationKind {
+    App,
+    Service(ServiceKind),
+    Database,
+}
+
+/// A pool of instances and what faults do to it.
+struct Station {
+    name: String,
+    kind: StationKind,
+    instances: Vec<Instance>,
+    cursor: u32,
+    rng: SimRng,
+    /// The program calls to this station run (services; the database picks per query).
+    program: u16,
+    error_rate: f64,
+    /// Fault effects, recomputed when a fault starts or ends.
+    outage: bool,
+    hang_ns: Option<u64>,
+    fault_error_rate: f64,
+    added_latency: Option<Dist>,
+    slowdown: Vec<f64>,
+    breaker: Option<CircuitBreaker>,
+    budget: Option<RetryBudget>,
+    limiter: Option<TokenBucket>,
+    stats: ComponentOutcome,
+    price_per_hour: f64,
+    price_per_call: f64,
+}
+
+/// A database connection pool of one app server.
+#[derive(Clone, Debug, Default)]
+struct Pool {
+    size: u32,
+    in_use: u32,
+    leaked: u32,
+    waiters: VecDeque<(u32, u32)>,
+}
+
+/// The database's role assignment and state.
+struct Database {
+    spec: DatabaseSpec,
+    station: u16,
+    primary: u32,
+    replicas: Vec<u32>,
+    read_cursor: u32,
+    /// Last write time of each row (ns + 1; 0 = never written).
+    last_write: Vec<u64>,
+    lag_ns: u64,
+    slow_factor: f64,
+    pools: Vec<Pool>,
+    failover_pending: bool,
+    read_program: u16,
+    write_program: u16,
+    stats: DatabaseOutcome,
+    key_rng: SimRng,
+}
+
+/// An item on the retry queue: a payment waiting to be charged.
+#[derive(Clone, Copy, Debug)]
+struct Deferred {
+    payment: u32,
+    server: u32,
+    class: u16,
+    spec: CallSpec,
+}
+
+/// A consumer of the retry queue.
+#[derive(Clone, Copy, Debug, Default)]
+struct Consumer {
+    busy: bool,
+    scheduled: bool,
+    item: Option<(SimTime, Deferred)>,
+}
+
+/// The running multi-tier model.
+pub struct System {
+    arrivals: Vec<ArrivalProcess>,
+    class_cumulative: Vec<f64>,
+    class_rng: SimRng,
+    programs: Vec<Vec<Step>>,
+    class_payment: Vec<Option<u16>>,
+    stations: Vec<Station>,
+    balancer: Box<dyn Balancer>,
+    balancer_rng: SimRng,
+    connections: Vec<u32>,
+    timeout_ns: u64,
+    work_rng: SimRng,
+    jitter_rng: SimRng,
+    tasks: Slab<Task>,
+    calls: Slab<Call>,
+    db: Option<Database>,
+    ledger: Ledger,
+    retry_queue: Option<(crate::scenario::topology::RetryQueueSpec, RetryQueue<Deferred>)>,
+    consumers: Vec<Consumer>,
+    rq_stats: RetryQueueOutcome,
+    faults: Vec<Fault>,
+    fault_active: Vec<bool>,
+    restart_ns: u64,
+    memory: MemoryState,
+    crashes: u64,
+    oom_kills: u64,
+    recorder: Recorder,
+}
+
+/// App server memory, integrated lazily between changes of the leak rate.
+struct MemoryState {
+    base_mb: f64,
+    limit_mb: f64,
+    used_mb: Vec<f64>,
+    since: Vec<SimTime>,
+    leak_mb_per_s: Vec<f64>,
+    epoch: Vec<u32>,
+}
+
+/// Station index of the app servers.
+const APP: u16 = 0;
+
+impl System {
+    /// Builds the model for `scenario` (which must have a topology) with `seed`, and
+    /// schedules the first arrivals and the faults.
+    pub fn new(scenario: &Scenario, topology: &Topology, seed: u64, queue: &mut EventQueue<Event>) -> System {
+        let pool = &scenario.servers;
+        let count = pool.count as usize;
+        let rows = scenario.duration_ns.div_ceil(scenario.report_interval_ns) as usize;
+        let mut programs: Vec<Vec<Step>> = topology.classes.iter().map(|c| c.steps.clone()).collect();
+        let mut stations = Vec::with_capacity(topology.services.len() + 2);
+        stations.push(Station::new(
+            "servers",
+            StationKind::App,
+            (0..count)
+                .map(|_| Instance::new(pool.workers, pool.queue_capacity.map_or(usize::MAX, |k| k as usize)))
+                .collect(),
+            sim::stream(seed, "servers.errors"),
+            0,
+            topology.price_per_server_hour,
+        ));
+        for s in &topology.services {
+            let mut steps = vec![Step::Work(s.latency.clone())];
+            steps.extend(s.steps.iter().cloned());
+            programs.push(steps);
+            let workers = s.workers.unwrap_or(u32::MAX);
+            let cap = s.queue_capacity.map_or(usize::MAX, |k| k as usize);
+            let mut st = Station::new(
+                &s.name,
+                StationKind::Service(s.kind),
+                (0..s.instances).map(|_| Instance::new(workers, cap)).collect(),
+                sim::stream(seed, &format!("service.{}", s.name)),
+                (programs.len() - 1) as u16,
+                s.price_per_hour,
+            );
+            st.error_rate = s.error_rate;
+            st.price_per_call = s.price_per_call;
+            st.breaker = s.breaker.map(|b| {
+                CircuitBreaker::new(BreakerConfig {
+                    failure_ratio: b.failure_ratio,
+                    min_calls: b.min_calls,
+                    window_ns: b.window_ns,
+                    open_for_ns: b.open_for_ns,
+                    half_open_probes: 3,
+                })
+            });
+            st.budget = s.retry_budget.map(|b| RetryBudget::new(b.ratio, b.min_per_s, 1000.0f64.max(b.min_per_s)));
+            st.limiter = s.rate_limit.map(|r| TokenBucket::new(r, r.max(1.0)));
+            stations.push(st);
+        }
+        let db = topology.database.as_ref().map(|d| {
+            programs.push(vec![Step::Work(d.read_time.clone())]);
+            programs.push(vec![Step::Work(d.write_time.clone())]);
+            let station = stations.len() as u16;
+            stations.push(Station::new(
+                "db",
+                StationKind::Database,
+                (0..=d.replicas).map(|_| Instance::new(d.connections, usize::MAX)).collect(),
+                sim::stream(seed, "db"),
+                0,
+                d.price_per_hour,
+            ));
+            Database {
+                spec: d.clone(),
+                station,
+                primary: 0,
+                replicas: (1..=d.replicas).collect(),
+                read_cursor: 0,
+                last_write: vec![0; d.keys as usize],
+                lag_ns: d.replication_lag_ns,
+                slow_factor: 1.0,
+                pools: (0..count).map(|_| Pool { size: d.pool, ..Pool::default() }).collect(),
+                failover_pending: false,
+                read_program: (programs.len() - 2) as u16,
+                write_program: (programs.len() - 1) as u16,
+                stats: DatabaseOutcome::default(),
+                key_rng: sim::stream(seed, "db.keys"),
+            }
+        });
+        let mut total = 0.0;
+        let class_cumulative = topology
+            .classes
+            .iter()
+            .map(|c| {
+                total += c.weight;
+                total
+            })
+            .collect();
+        let workloads: Vec<Workload> = scenario.workloads.iter().map(|w| with_spikes(w, &scenario.faults)).collect();
+        let memory = MemoryState {
+            base_mb: topology.memory.base_mb,
+            limit_mb: topology.memory.limit_mb,
+            used_mb: vec![topology.memory.base_mb; count],
+            since: vec![SimTime::ZERO; count],
+            leak_mb_per_s: vec![0.0; count],
+            epoch: vec![0; count],
+        };
+        let consumers = topology.retry_queue.map_or(0, |q| q.consumers as usize);
+        let mut system = System {
+            arrivals: workloads
+                .iter()
+                .map(|w| ArrivalProcess::new(w, sim::stream(seed, &format!("workload.{}", w.name))))
+                .collect(),
+            class_cumulative,
+            class_rng: sim::stream(seed, "classes"),
+            programs,
+            class_payment: topology.classes.iter().map(|c| c.payment).collect(),
+            stations,
+            balancer: scenario.balancer.strategy.build(count, scenario.balancer.choices),
+            balancer_rng: sim::stream(seed, "balancer"),
+            connections: vec![0; count],
+            timeout_ns: pool.timeout_ns.unwrap_or(u64::MAX),
+            work_rng: sim::stream(seed, "servers.service_time"),
+            jitter_rng: sim::stream(seed, "retry.jitter"),
+            tasks: Slab::new(),
+            calls: Slab::new(),
+            db,
+            ledger: Ledger::new(),
+            retry_queue: topology.retry_queue.map(|q| (q, RetryQueue::new(q.capacity as usize))),
+            consumers: vec![Consumer::default(); consumers],
+            rq_stats: RetryQueueOutcome::default(),
+            faults: scenario.faults.clone(),
+            fault_active: vec![false; scenario.faults.len()],
+            restart_ns: topology.restart_ns,
+            memory,
+            crashes: 0,
+            oom_kills: 0,
+            recorder: Recorder::new(
+                SimTime(scenario.warmup_ns),
+                scenario.report_interval_ns,
+                rows + 1,
+                topology.classes.len(),
+            ),
+        };
+        for w in 0..system.arrivals.len() {
+            if let Some(next) = system.arrivals[w].next_after(SimTime::ZERO) {
+                queue.schedule(next, Event::Arrival { workload: w as u32 });
+            }
+        }
+        for (i, f) in scenario.faults.iter().enumerate() {
+            if matches!(f.kind, FaultKind::TrafficSpike { .. }) {
+                continue;
+            }
+            queue.schedule(SimTime(f.start_ns), Event::FaultStart { fault: i as u32 });
+            if f.end_ns > f.start_ns {
+                queue.schedule(SimTime(f.end_ns), Event::FaultEnd { fault: i as u32 });
+            }
+        }
+        system
+    }
+
+    /// Turns the finished model into an outcome.
+    fn into_outcome(mut self, scenario: &Scenario, topology: &Topology, seed: u64, stats: sim::RunStats) -> Outcome {
+        let end = stats.end;
+        self.recorder.finish(end, &self.stations[APP as usize].instances);
+        let measured_ns = end.since(SimTime(scenario.warmup_ns)).max(1) as f64;
+        let warm = self.recorder.warm_integrals.take().unwrap_or_default();
+        let servers = self.stations[APP as usize]
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let (busy, queued) = s.integrals_at(end);
+                let (wb, wq) = warm.get(i).copied().unwrap_or_default();
+                crate::outcome::ServerStats {
+                    utilization: busy.wrapping_sub(wb) as f64 / (measured_ns * f64::from(s.workers())),
+                    mean_queue_length: queued.wrapping_sub(wq) as f64 / measured_ns,
+                    served: s.served,
+                    rejected: s.refused,
+                }
+            })
+            .collect();
+        let hours = end.as_nanos() as f64 / 3.6e12;
+        let mut cost = CostOutcome::default();
+        let components = self
+            .stations
+            .iter()
+            .map(|st| {
+                let mut c = st.stats.clone();
+                c.name = st.name.clone();
+                c.kind = match st.kind {
+                    StationKind::App => "app".to_string(),
+                    StationKind::Service(k) => k.as_str().to_string(),
+                    StationKind::Database => "database".to_string(),
+                };
+                c.instances = st.instances.len() as u32;
+                let limited = st.instances.iter().all(|i| i.workers() != u32::MAX);
+                let busy: u128 = st.instances.iter().map(|i| i.integrals_at(end).0).sum();
+                let queued: u128 = st.instances.iter().map(|i| i.integrals_at(end).1).sum();
+                let workers: f64 = st.instances.iter().map(|i| f64::from(i.workers())).sum();
+                let whole_ns = end.as_nanos().max(1) as f64;
+                c.utilization = limited.then(|| busy as f64 / (whole_ns * workers));
+                c.mean_queue_length = queued as f64 / whole_ns;
+                c.peak_queue = st.instances.iter().map(|i| i.peak_queue as u64).max().unwrap_or(0);
+                if let Some(b) = &st.breaker {
+                    c.breaker_opened = b.times_opened();
+                }
+                cost.infrastructure += st.price_per_hour * st.instances.len() as f64 * hours;
+                cost.calls += st.price_per_call * c.calls as f64;
+                c
+            })
+            .collect();
+        if let Some((_, q)) = &self.retry_queue {
+            self.rq_stats.remaining = q.len() as u64;
+            self.rq_stats.peak = q.peak() as u64;
+        }
+        let r = self.recorder;
+        let classes = topology
+            .classes
+            .iter()
+            .zip(r.classes)
+            .map(|(c, s)| ClassOutcome {
+                name: c.name.clone(),
+                requests: s.requests,
+                latency: s.latency,
+                degraded: s.degraded,
+                deferred: s.deferred,
+            })
+            .collect();
+        let system = SystemOutcome {
+            classes,
+            degraded: r.total.degraded,
+            deferred: r.total.deferred,
+            payments: self.ledger.totals(),
+            components,
+            database: self.db.as_ref().map(|d| d.stats),
+            retry_queue: self.retry_queue.as_ref().map(|_| self.rq_stats),
+            crashes: self.crashes,
+            oom_kills: self.oom_kills,
+            cost,
+        };
+        Outcome {
+            scenario: scenario.name.clone(),
+            seed,
+            simulated_ns: end.as_nanos(),
+            warmup_ns: scenario.warmup_ns,
+            events: stats.events,
+            requests: r.total.requests,
+            latency: r.total.latency,
+            waiting: r.waiting,
+            servers,
+            interval_ns: scenario.report_interval_ns,
+            rows: r.rows,
+            faults: scenario.faults.clone(),
+            system: Some(Box::new(system)),
+        }
+    }
+}
+
+impl Station {
+    fn new(name: &str, kind: StationKind, instances: Vec<Instance>, rng: SimRng, program: u16, price: f64) -> Station {
+        let n = instances.len();
+        Station {
+            name: name.to_string(),
+            kind,
+            instances,
+            cursor: 0,
+            rng,
+            program,
+            error_rate: 0.0,
+            outage: false,
+            hang_ns: None,
+            fault_error_rate: 0.0,
+            added_latency: None,
+            slowdown: vec![1.0; n],
+            breaker: None,
+            budget: None,
+            limiter: None,
+            stats: ComponentOutcome::default(),
+            price_per_hour: price,
+            price_per_call: 0.0,
+        }
+    }
+}
+
+/// A workload with its traffic spikes folded into its stages: each spike multiplies the
+/// rate in force over its window. Poisson arrivals stay exact across the boundaries.
+fn with_spikes(w: &Workload, faults: &[Fault]) -> Workload {
+    let spikes: Vec<&Fault> = faults
+        .iter()
+        .filter(|f| matches!(f.kind, FaultKind::TrafficSpike { .. }) && f.target == FaultTarget::Workloads)
+        .collect();
+    if spikes.is_empty() {
+        return w.clone();
+    }
+    let mut times: Vec<u64> = w.stages.iter().map(|s| s.at.as_nanos()).collect();
+    for f in &spikes {
+        times.push(f.start_ns);
+        times.push(f.end_ns);
+    }
+    times.sort_unstable();
+    times.dedup();
+    let stages = times
+        .into_iter()
+        .map(|t| {
+            let i = w.stages.partition_point(|s| s.at.as_nanos() <= t).saturating_sub(1);
+            let factor: f64 = spikes
+                .iter()
+                .filter(|f| f.start_ns <= t && t < f.end_ns)
+                .map(|f| match f.kind {
+                    FaultKind::TrafficSpike { factor } => factor,
+                    _ => 1.0,
+                })
+                .product();
+            crate::arch::Stage { at: SimTime(t), rate: w.stages[i].rate * factor }
+        })
+        .collect();
+    Workload { name: w.name.clone(), arrivals: w.arrivals, stages }
+}
+
+impl Model for System {
+    type Event = Event;
+
+    #[inline]
+    fn handle(&mut self, now: SimTime, event: Event, queue: &mut EventQueue<Event>) {
+        self.recorder.checkpoint(now, &self.stations[APP as usize].instances);
+        match event {
+            Event::Arrival { workload } => self.on_arrival(now, workload as usize, queue),
+            Event::WorkDone { task, seq } => self.on_work_done(now, task, seq, queue),
+            Event::CallFailed { call, seq } => self.on_attempt_failed(now, call, seq, false, queue),
+            Event::CallTimeout { call, seq } => self.on_attempt_failed(now, call, seq, true, queue),
+            Event::Retry { call, seq } => self.on_retry(now, call, seq, queue),
+            Event::Hedge { call, seq } => self.on_hedge(now, call, seq, queue),
+            Event::PoolTimeout { call, seq } => self.on_pool_timeout(now, call, seq, queue),
+            Event::ConsumerWake { consumer } => self.on_consumer_wake(now, consumer, queue),
+            other => self.on_chaos_event(now, other, queue),
+        }
+    }
+
+    #[inline]
+    fn in_flight(&self) -> u64 {
+        self.recorder.in_flight()
+    }
+}
+
+/// Runs a multi-tier `scenario` with `seed`.
+pub fn simulate(scenario: &Scenario, topology: &Topology, seed: u64) -> Result<Outcome, RunError> {
+    let mut queue = EventQueue::with_capacity(4096);
+    let mut system = System::new(scenario, topology, seed, &mut queue);
+    let limits = Limits {
+        end: SimTime(scenario.duration_ns),
+        max_events: scenario.limits.max_events,
+        max_in_flight: scenario.limits.max_in_flight,
+    };
+    let stats = sim::run(&mut system, &mut queue, &limits)?;
+    Ok(system.into_outcome(scenario, topology, seed, stats))
+}
