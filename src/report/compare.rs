@@ -284,7 +284,7 @@ fn fault_windows(c: &Comparison, end_s: f64) -> Vec<Window> {
         .map(|f| Window {
             start_s: f.start_ns as f64 / 1e9,
             end_s: (f.end_ns as f64 / 1e9).min(end_s),
-            label: format!("{} {}", f.kind.name(), f.target.name()),
+            label: format!("{} {}", f.kind.name(), f.target_name.clone()),
         })
         .collect()
 }

@@ -6,8 +6,10 @@ pub mod chart;
 pub mod compare;
 pub mod run_chart;
 pub mod summary;
+pub mod summary_system;
 pub mod sweep;
 pub mod text;
+pub mod text_system;
 pub mod timeseries;
 
 use std::path::{Path, PathBuf};

@@ -63,7 +63,7 @@ pub fn timeline(outcome: &Outcome) -> Timeline {
             .map(|f| Window {
                 start_s: f.start_ns as f64 / 1e9,
                 end_s: f.end_ns.min(outcome.simulated_ns) as f64 / 1e9,
-                label: format!("{} {}", f.kind.name(), f.target.name()),
+                label: format!("{} {}", f.kind.name(), f.target_name.clone()),
             })
             .collect(),
         markers: Vec::new(),

@@ -36,6 +36,10 @@ pub struct Summary {
     pub servers: Vec<ServerSummary>,
     /// One entry per injected fault, in file order.
     pub faults: Vec<FaultSummary>,
+    /// Multi-tier scenarios only: classes, payments, components, database, retry queue,
+    /// cost (at the top level).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub system: Option<super::summary_system::SystemSummary>,
 }
 
 /// One element of `faults`.
@@ -62,6 +66,8 @@ pub struct Requests {
     pub rejected: u64,
     /// Deadline passed.
     pub timed_out: u64,
+    /// Failed with an error (a dependency, a crashed server).
+    pub failed: u64,
     /// Still in the system at the end.
     pub in_flight: u64,
 }
@@ -73,6 +79,7 @@ impl From<RequestCounts> for Requests {
             completed: c.completed,
             rejected: c.rejected,
             timed_out: c.timed_out,
+            failed: c.failed,
             in_flight: c.in_flight,
         }
     }
@@ -93,6 +100,20 @@ pub struct LatencyMs {
     pub p999: Option<f64>,
     /// Exact maximum.
     pub max: Option<f64>,
+}
+
+impl LatencyMs {
+    /// The keys for one latency distribution.
+    pub fn of(l: &crate::outcome::Latency) -> LatencyMs {
+        LatencyMs {
+            mean: l.mean_ms(),
+            p50: l.quantile_ms(0.5),
+            p90: l.quantile_ms(0.9),
+            p99: l.quantile_ms(0.99),
+            p999: l.quantile_ms(0.999),
+            max: l.quantile_ms(1.0),
+        }
+    }
 }
 
 /// `wait`.
@@ -132,14 +153,7 @@ impl Summary {
             events: o.events,
             requests: o.requests.into(),
             availability: o.requests.availability(),
-            latency_ms: LatencyMs {
-                mean: l.mean_ms(),
-                p50: l.quantile_ms(0.5),
-                p90: l.quantile_ms(0.9),
-                p99: l.quantile_ms(0.99),
-                p999: l.quantile_ms(0.999),
-                max: l.quantile_ms(1.0),
-            },
+            latency_ms: LatencyMs::of(l),
             wait: Wait { probability: o.waiting.probability(), mean_ms: o.waiting.mean_ms() },
             servers: o
                 .servers
@@ -158,11 +172,15 @@ impl Summary {
                 .iter()
                 .map(|f| FaultSummary {
                     kind: f.kind.name().to_string(),
-                    target: f.target.name(),
+                    target: f.target_name.clone(),
                     start_s: f.start_ns as f64 / 1e9,
                     end_s: f.end_ns.min(o.simulated_ns) as f64 / 1e9,
                 })
                 .collect(),
+            system: o
+                .system
+                .as_ref()
+                .map(|s| super::summary_system::SystemSummary::from_outcome(s, o.requests.arrived)),
         }
     }
 

@@ -69,11 +69,12 @@ pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> 
     let r = &o.requests;
     let _ = writeln!(
         s,
-        "requests      {} arrived · {} completed · {} rejected · {} timed out · {} in flight",
+        "requests      {} arrived · {} completed · {} rejected · {} timed out · {} failed · {} in flight",
         thousands(r.arrived),
         thousands(r.completed),
         thousands(r.rejected),
         thousands(r.timed_out),
+        thousands(r.failed),
         thousands(r.in_flight)
     );
     let avail = r.availability().map_or("-".to_string(), |a| format!("{:.4}%", a * 100.0));
@@ -92,14 +93,12 @@ pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> 
     let pw = o.waiting.probability().map_or("-".to_string(), |p| format!("{:.2}%", p * 100.0));
     let _ = writeln!(s, "waiting       P(wait) {pw} · mean wait {} ms", fmt_ms(o.waiting.mean_ms()));
     for f in &o.faults {
-        let what = match f.kind {
-            crate::chaos::FaultKind::Slowdown { factor } => format!("service ×{factor}"),
-        };
+        let what = f.kind.describe();
         let _ = writeln!(
             s,
             "fault         {} {} from {} to {} ({what})",
             f.kind.name(),
-            f.target.name(),
+            f.target_name.clone(),
             format_duration(f.start_ns),
             format_duration(f.end_ns.min(o.simulated_ns))
         );
@@ -118,6 +117,9 @@ pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> 
     }
     if o.servers.len() > SHOWN {
         let _ = writeln!(s, "  … {} more servers in summary.json", o.servers.len() - SHOWN);
+    }
+    if let Some(system) = &o.system {
+        super::text_system::render(&mut s, system);
     }
     s
 }

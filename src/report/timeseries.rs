@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::outcome::Outcome;
 
 /// The header line's column names, in order.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "start_s",
     "end_s",
     "arrivals",
@@ -21,6 +21,7 @@ pub const COLUMNS: [&str; 14] = [
     "latency_p99_ms",
     "utilization",
     "queue_length",
+    "failures",
 ];
 
 fn opt(v: Option<f64>) -> String {
@@ -37,7 +38,7 @@ pub fn to_csv(outcome: &Outcome) -> String {
         // Writing to a String cannot fail.
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.start_ns as f64 / 1e9,
             r.end_ns as f64 / 1e9,
             r.arrivals,
@@ -52,6 +53,7 @@ pub fn to_csv(outcome: &Outcome) -> String {
             opt(ms(r.latency_p99_ns)),
             r.utilization,
             r.queue_length,
+            r.failures,
         );
     }
     out

@@ -1,0 +1,120 @@
+//! The multi-tier part of the human summary: classes, components, the payment ledger, the
+//! database, the retry queue and the cost.
+
+use std::fmt::Write;
+
+use super::text::thousands;
+use crate::system::SystemOutcome;
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), |x| format!("{:.3}%", x * 100.0))
+}
+
+fn ms(v: Option<f64>) -> String {
+    match v {
+        None => "-".to_string(),
+        Some(x) if x >= 100.0 => format!("{x:.0}"),
+        Some(x) => format!("{x:.1}"),
+    }
+}
+
+/// Appends the multi-tier lines to `s`.
+pub fn render(s: &mut String, o: &SystemOutcome) {
+    let _ = writeln!(
+        s,
+        "classes       {:>10}  {:>9}  {:>9}  {:>8}  {:>8}  {:>9}",
+        "arrived", "errors", "error %", "p50 ms", "p99 ms", "deferred"
+    );
+    for c in &o.classes {
+        let r = &c.requests;
+        let _ = writeln!(
+            s,
+            "  {:<11} {:>10}  {:>9}  {:>9}  {:>8}  {:>8}  {:>9}",
+            c.name,
+            thousands(r.arrived),
+            thousands(r.finished() - r.completed),
+            pct(r.error_ratio()),
+            ms(c.latency.quantile_ms(0.5)),
+            ms(c.latency.quantile_ms(0.99)),
+            thousands(c.deferred)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "components    {:>6}  {:>11}  {:>9}  {:>9}  {:>8}  {:>7}  {:>7}",
+        "util", "calls", "errors", "timeouts", "retries", "amplif", "breaker"
+    );
+    for c in &o.components {
+        let util = c.utilization.map_or("-".to_string(), |u| format!("{:.1}%", u * 100.0));
+        let amp = c.amplification().map_or("-".to_string(), |a| format!("×{a:.2}"));
+        let breaker = if c.breaker_opened > 0 || c.breaker_rejections > 0 {
+            format!("{} open", c.breaker_opened)
+        } else {
+            "-".to_string()
+        };
+        let _ = writeln!(
+            s,
+            "  {:<11} {:>6}  {:>11}  {:>9}  {:>9}  {:>8}  {:>7}  {:>7}",
+            c.name,
+            util,
+            thousands(c.calls),
+            thousands(c.errors),
+            thousands(c.timeouts),
+            thousands(c.retries),
+            amp,
+            breaker
+        );
+    }
+    let p = &o.payments;
+    if p.attempted > 0 {
+        let balanced =
+            p.lost == 0 && p.duplicated == 0 && p.attempted == p.completed + p.queued + p.failed + p.lost + p.in_flight;
+        let _ = writeln!(
+            s,
+            "payments      {} attempted · {} completed · {} queued · {} failed · {} lost · {} duplicated · {} in flight — {}",
+            thousands(p.attempted),
+            thousands(p.completed),
+            thousands(p.queued),
+            thousands(p.failed),
+            thousands(p.lost),
+            thousands(p.duplicated),
+            thousands(p.in_flight),
+            if balanced { "ledger balanced" } else { "LEDGER NOT BALANCED" }
+        );
+    }
+    if let Some(q) = &o.retry_queue {
+        let _ = writeln!(
+            s,
+            "retry queue   {} enqueued · {} drained · {} remaining · peak {} · {} dropped",
+            thousands(q.enqueued),
+            thousands(q.drained),
+            thousands(q.remaining),
+            thousands(q.peak),
+            thousands(q.dropped)
+        );
+    }
+    if let Some(d) = &o.database {
+        let stale = (d.replica_reads > 0).then(|| d.stale_reads as f64 / d.replica_reads as f64);
+        let _ = writeln!(
+            s,
+            "database      {} replica reads · {} stale ({}) · {} pool timeouts · {} failovers",
+            thousands(d.replica_reads),
+            thousands(d.stale_reads),
+            pct(stale),
+            thousands(d.pool_timeouts),
+            d.failovers
+        );
+    }
+    if o.crashes > 0 {
+        let _ = writeln!(s, "crashes       {} ({} out of memory)", o.crashes, o.oom_kills);
+    }
+    if o.cost.total() > 0.0 {
+        let _ = writeln!(
+            s,
+            "cost          ${:.2} (${:.2} infrastructure + ${:.2} third-party calls)",
+            o.cost.total(),
+            o.cost.infrastructure,
+            o.cost.calls
+        );
+    }
+}
