@@ -343,7 +343,9 @@ impl System {
             }
         }
         if let Some(t) = spec.timeout_ns {
-            queue.schedule(now.after(t), Event::CallTimeout { call: c, seq });
+            if let Some((list, at)) = self.timers.set(now, t, c, seq) {
+                queue.schedule(at, Event::Timeouts { list });
+            }
         }
         let server = self.calls[c].server;
         let uses_pool = matches!(spec.target, Target::DbRead | Target::DbWrite) && server != NONE;
@@ -509,6 +511,20 @@ impl System {
             st.stats.budget_denied += 1;
         }
         self.resolve(now, c, false, queue);
+    }
+
+    /// Expires the due timers of timer list `list` and schedules its next head.
+    pub(super) fn on_timeouts(&mut self, now: SimTime, list: u32, queue: &mut EventQueue<Event>) {
+        while let Some((c, seq)) = self.timers.pop_expired(list, now) {
+            self.on_attempt_failed(now, c, seq, true, queue);
+        }
+        let calls = &self.calls;
+        if let Some(at) = self.timers.rearm(list, |c, seq| {
+            let call = &calls[c];
+            call.live && call.seq == seq
+        }) {
+            queue.schedule(at, Event::Timeouts { list });
+        }
     }
 
     pub(super) fn on_retry(&mut self, now: SimTime, c: u32, seq: u32, queue: &mut EventQueue<Event>) {

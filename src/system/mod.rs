@@ -17,6 +17,7 @@ mod outcome;
 mod recorder;
 mod station;
 mod tasks;
+mod timers;
 
 use std::collections::VecDeque;
 
@@ -57,12 +58,10 @@ pub enum Event {
         /// The attempt's generation.
         seq: u32,
     },
-    /// A call's timeout fired.
-    CallTimeout {
-        /// The call.
-        call: u32,
-        /// The attempt's generation.
-        seq: u32,
+    /// The head of a timer list (call timeouts of one duration) expires.
+    Timeouts {
+        /// The list.
+        list: u32,
     },
     /// A call's backoff ended: retry now.
     Retry {
@@ -214,6 +213,7 @@ pub struct System {
     jitter_rng: SimRng,
     tasks: Slab<Task>,
     calls: Slab<Call>,
+    timers: timers::Timers,
     db: Option<Database>,
     ledger: Ledger,
     retry_queue: Option<(crate::scenario::topology::RetryQueueSpec, RetryQueue<Deferred>)>,
@@ -355,6 +355,7 @@ impl System {
             jitter_rng: sim::stream(seed, "retry.jitter"),
             tasks: Slab::new(),
             calls: Slab::new(),
+            timers: timers::Timers::default(),
             db,
             ledger: Ledger::new(),
             retry_queue: topology.retry_queue.map(|q| (q, RetryQueue::new(q.capacity as usize))),
@@ -559,7 +560,7 @@ impl Model for System {
             Event::Arrival { workload } => self.on_arrival(now, workload as usize, queue),
             Event::WorkDone { task, seq } => self.on_work_done(now, task, seq, queue),
             Event::CallFailed { call, seq } => self.on_attempt_failed(now, call, seq, false, queue),
-            Event::CallTimeout { call, seq } => self.on_attempt_failed(now, call, seq, true, queue),
+            Event::Timeouts { list } => self.on_timeouts(now, list, queue),
             Event::Retry { call, seq } => self.on_retry(now, call, seq, queue),
             Event::Hedge { call, seq } => self.on_hedge(now, call, seq, queue),
             Event::PoolTimeout { call, seq } => self.on_pool_timeout(now, call, seq, queue),
