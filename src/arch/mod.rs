@@ -7,6 +7,6 @@ pub mod balancer;
 pub mod server;
 pub mod workload;
 
-pub use balancer::{Balancer, Strategy};
+pub use balancer::{Backends, Balancer, Client, Setup, Strategy};
 pub use server::{Admission, Request, Server};
 pub use workload::{ArrivalProcess, Arrivals, Stage, Workload};
