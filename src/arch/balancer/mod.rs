@@ -12,15 +12,23 @@
 //! hold only their own state, sized at build time, so picking and observing allocate
 //! nothing.
 
+mod consistent_hash;
+mod geographic;
 mod least_connections;
 mod power_of_two;
 mod random;
+mod response_time;
 mod round_robin;
+mod weighted_round_robin;
 
+pub use consistent_hash::ConsistentHash;
+pub use geographic::Geographic;
 pub use least_connections::LeastConnections;
 pub use power_of_two::PowerOfChoices;
 pub use random::Random;
+pub use response_time::ResponseTime;
 pub use round_robin::RoundRobin;
+pub use weighted_round_robin::WeightedRoundRobin;
 
 use crate::sim::{SimRng, SimTime};
 
@@ -121,13 +129,41 @@ pub enum Strategy {
     Random,
     /// The backend with the fewest connections (join the shortest queue); ties at random.
     LeastConnections,
-    /// The least loaded of `choices` distinct backends sampled at random.
+    /// The least loaded of `choices` distinct backends sampled at random (power of d
+    /// choices; `power_of_d` is accepted as another name).
+    #[serde(alias = "power_of_d")]
     PowerOfTwo,
+    /// Each backend in turn, as often as its weight, interleaved (nginx's smooth weighted
+    /// round robin).
+    WeightedRoundRobin,
+    /// The lowest decaying average of observed latency times (connections + 1), as
+    /// Finagle's and Linkerd's peak EWMA; untried backends first, ties at random.
+    ResponseTime,
+    /// The backend owning the request key on a hash ring of virtual nodes; removing a
+    /// backend moves only its own keys.
+    ConsistentHash,
+    /// The nearest region (by round trip from the client's region) with a backend in
+    /// rotation, and the least connections backend within it.
+    Geographic,
 }
 
 impl Strategy {
-    /// Every strategy, in the order documentation lists them.
-    pub const ALL: [Strategy; 4] =
+    /// Every strategy, in the order documentation lists them. A strategy's position here
+    /// is also its fixed colour in charts.
+    pub const ALL: [Strategy; 8] = [
+        Strategy::RoundRobin,
+        Strategy::Random,
+        Strategy::LeastConnections,
+        Strategy::PowerOfTwo,
+        Strategy::WeightedRoundRobin,
+        Strategy::ResponseTime,
+        Strategy::ConsistentHash,
+        Strategy::Geographic,
+    ];
+
+    /// The four classic dispatch policies, which need nothing but connection counts: what
+    /// `prodsim compare` compares by default.
+    pub const CLASSIC: [Strategy; 4] =
         [Strategy::RoundRobin, Strategy::Random, Strategy::LeastConnections, Strategy::PowerOfTwo];
 
     /// The name used in scenario files and on the command line.
@@ -137,11 +173,19 @@ impl Strategy {
             Strategy::Random => "random",
             Strategy::LeastConnections => "least_connections",
             Strategy::PowerOfTwo => "power_of_two",
+            Strategy::WeightedRoundRobin => "weighted_round_robin",
+            Strategy::ResponseTime => "response_time",
+            Strategy::ConsistentHash => "consistent_hash",
+            Strategy::Geographic => "geographic",
         }
     }
 
-    /// Parses a strategy name as written in scenario files.
+    /// Parses a strategy name as written in scenario files; `power_of_d` is another name
+    /// for `power_of_two`.
     pub fn from_name(name: &str) -> Option<Strategy> {
+        if name == "power_of_d" {
+            return Some(Strategy::PowerOfTwo);
+        }
         Strategy::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
@@ -152,6 +196,12 @@ impl Strategy {
             Strategy::Random => Box::new(Random),
             Strategy::LeastConnections => Box::new(LeastConnections),
             Strategy::PowerOfTwo => Box::new(PowerOfChoices::new(setup.backends, setup.choices as usize)),
+            Strategy::WeightedRoundRobin => Box::new(WeightedRoundRobin::new(setup.backends, &setup.weights)),
+            Strategy::ResponseTime => Box::new(ResponseTime::new(setup.backends, setup.ewma_half_life_ns)),
+            Strategy::ConsistentHash => Box::new(ConsistentHash::new(setup.backends, setup.virtual_nodes)),
+            Strategy::Geographic => {
+                Box::new(Geographic::new(setup.backends, &setup.backend_region, &setup.region_rtt_ns))
+            }
         }
     }
 }
@@ -214,6 +264,30 @@ mod tests {
             let mut b = s.build(&setup(conns.len()));
             assert_eq!(b.pick(&backends, &Client::default(), &mut rng), None, "{s}");
         }
+    }
+
+    #[test]
+    fn names_round_trip_and_power_of_d_is_an_alias() {
+        assert_eq!(Strategy::from_name("power_of_d"), Some(Strategy::PowerOfTwo));
+        assert_eq!(Strategy::PowerOfTwo.as_str(), "power_of_two");
+        assert_eq!(Strategy::from_name("power_of_three"), None);
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            strategy: Strategy,
+        }
+        for (text, want) in [
+            ("strategy = \"power_of_d\"", Strategy::PowerOfTwo),
+            ("strategy = \"weighted_round_robin\"", Strategy::WeightedRoundRobin),
+            ("strategy = \"consistent_hash\"", Strategy::ConsistentHash),
+        ] {
+            let raw: Raw = toml::from_str(text).expect("parses");
+            assert_eq!(raw.strategy, want);
+        }
+        // The discriminant is the position in ALL (charts colour strategies by it).
+        for (i, s) in Strategy::ALL.into_iter().enumerate() {
+            assert_eq!(s as usize, i);
+        }
+        assert!(Strategy::CLASSIC.iter().all(|s| Strategy::ALL.contains(s)));
     }
 
     #[test]
