@@ -157,7 +157,8 @@ pub struct CompareArgs {
     /// The scenario file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
-    /// Balancing strategies to compare, comma-separated [default: all four when no --vary].
+    /// Balancing strategies to compare, comma-separated [default: the four classic ones,
+    /// round_robin, random, least_connections and power_of_two, when no --vary].
     #[arg(long, value_name = "A,B,...")]
     strategies: Option<String>,
     /// Compare the values of any key, e.g. --vary servers.count=4,6,8 (repeatable; several
@@ -173,7 +174,7 @@ pub fn execute(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let mut dims = Vec::new();
     match &args.strategies {
         Some(raw) => dims.push(Dimension::strategies(&parse_strategies(raw)?)),
-        None if args.vary.is_empty() => dims.push(Dimension::strategies(&Strategy::ALL)),
+        None if args.vary.is_empty() => dims.push(Dimension::strategies(&Strategy::CLASSIC)),
         None => {}
     }
     for arg in &args.vary {

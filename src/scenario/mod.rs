@@ -66,6 +66,10 @@ pub struct BalancerConfig {
     pub strategy: Strategy,
     /// d for power of d choices.
     pub choices: u32,
+    /// Active health checks of the app servers, if configured.
+    pub health_check: Option<crate::arch::HealthCheckConfig>,
+    /// Passive ejection of failing app servers, if configured.
+    pub outlier_detection: Option<crate::arch::OutlierConfig>,
 }
 
 /// `[servers]`, resolved.

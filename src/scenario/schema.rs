@@ -146,6 +146,42 @@ pub struct RawBalancer {
     /// d for `power_of_two`.
     #[serde(default)]
     pub choices: Option<Spanned<u32>>,
+    /// Active health checks of the app servers (multi-tier scenarios).
+    #[serde(default)]
+    pub health_check: Option<Spanned<RawHealthCheck>>,
+    /// Passive ejection of failing app servers (multi-tier scenarios).
+    #[serde(default)]
+    pub outlier_detection: Option<Spanned<RawOutlier>>,
+}
+
+/// `[balancer] health_check = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    /// Time between probes (default 5s).
+    #[serde(default)]
+    pub interval: Option<Spanned<String>>,
+    /// Consecutive failed probes before a server leaves rotation (default 3).
+    #[serde(default)]
+    pub unhealthy_threshold: Option<Spanned<u32>>,
+    /// Consecutive good probes before it returns (default 2).
+    #[serde(default)]
+    pub healthy_threshold: Option<Spanned<u32>>,
+}
+
+/// `[balancer] outlier_detection = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutlier {
+    /// Failed responses in a row that eject a server (default 5).
+    #[serde(default)]
+    pub consecutive_failures: Option<Spanned<u32>>,
+    /// First ejection time (default 30s).
+    #[serde(default)]
+    pub base_ejection: Option<Spanned<String>>,
+    /// Most servers ejected at once, in percent (default 50).
+    #[serde(default)]
+    pub max_ejection_percent: Option<Spanned<u32>>,
 }
 
 /// `[servers]`.

@@ -306,7 +306,12 @@ fn resolve_workload(cx: &mut Ctx<'_>, w: &RawWorkload) -> Option<Workload> {
 
 fn resolve_balancer(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<BalancerConfig> {
     let Some(b) = &raw.balancer else {
-        return Some(BalancerConfig { strategy: Strategy::RoundRobin, choices: 2 });
+        return Some(BalancerConfig {
+            strategy: Strategy::RoundRobin,
+            choices: 2,
+            health_check: None,
+            outlier_detection: None,
+        });
     };
     let count = *raw.servers.get_ref().count.get_ref();
     let b = b.get_ref();
@@ -328,7 +333,55 @@ fn resolve_balancer(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<BalancerConfi
             return None;
         }
     }
-    Some(BalancerConfig { strategy: b.strategy, choices })
+    let health_check = match &b.health_check {
+        Some(h) => {
+            let h = h.get_ref();
+            let d = crate::arch::HealthCheckConfig::default();
+            let interval_ns = match &h.interval {
+                Some(i) => match cx.duration(i, "balancer.health_check.interval")? {
+                    0 => {
+                        cx.error(i.span(), "balancer.health_check.interval must be longer than zero");
+                        return None;
+                    }
+                    ns => ns,
+                },
+                None => d.interval_ns,
+            };
+            Some(crate::arch::HealthCheckConfig {
+                interval_ns,
+                timeout_ns: d.timeout_ns.min(interval_ns),
+                healthy_threshold: h.healthy_threshold.as_ref().map_or(d.healthy_threshold, |v| *v.get_ref()).max(1),
+                unhealthy_threshold: h
+                    .unhealthy_threshold
+                    .as_ref()
+                    .map_or(d.unhealthy_threshold, |v| *v.get_ref())
+                    .max(1),
+            })
+        }
+        None => None,
+    };
+    let outlier_detection = match &b.outlier_detection {
+        Some(o) => {
+            let o = o.get_ref();
+            let base_ejection_ns = match &o.base_ejection {
+                Some(v) => cx.duration(v, "balancer.outlier_detection.base_ejection")?,
+                None => 30 * NANOS_PER_SEC,
+            };
+            let pct = o.max_ejection_percent.as_ref().map_or(50, |v| *v.get_ref());
+            if pct > 100 {
+                let span = o.max_ejection_percent.as_ref().map_or(0..0, Spanned::span);
+                cx.error(span, format!("balancer.outlier_detection.max_ejection_percent must be 0 to 100, got {pct}"));
+                return None;
+            }
+            Some(crate::arch::OutlierConfig {
+                consecutive_failures: o.consecutive_failures.as_ref().map_or(5, |v| *v.get_ref()).max(1),
+                base_ejection_ns,
+                max_ejection_percent: pct,
+            })
+        }
+        None => None,
+    };
+    Some(BalancerConfig { strategy: b.strategy, choices, health_check, outlier_detection })
 }
 
 fn resolve_servers(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<ServerPool> {

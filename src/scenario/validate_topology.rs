@@ -23,6 +23,10 @@ pub fn is_multi_tier(raw: &RawScenario) -> bool {
         || raw.storage.is_some()
         || raw.database.is_some()
         || raw.retry_queue.is_some()
+        || raw
+            .balancer
+            .as_ref()
+            .is_some_and(|b| b.get_ref().health_check.is_some() || b.get_ref().outlier_detection.is_some())
 }
 
 /// Resolves the multi-tier sections. `service_time` is `[servers].service_time`, which

@@ -28,8 +28,30 @@ impl System {
                 }
             }
             Event::LeakTick { fault } => self.leak_tick(now, fault as usize, queue),
+            Event::HealthProbe => self.health_probe(now, queue),
+            Event::EjectionEnds => {
+                if let Some(o) = self.outliers.as_mut() {
+                    let rotation = &mut self.rotation;
+                    o.expire(now, |b| rotation.set_ejected(b, false));
+                    queue.schedule(now.after(NANOS_PER_SEC), Event::EjectionEnds);
+                }
+            }
             _ => {}
         }
+    }
+
+    /// Probes every app server: a dead process fails its probe. Enough failures in a row
+    /// take a server out of rotation, enough successes bring it back.
+    fn health_probe(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let Some(h) = self.health.as_mut() else { return };
+        for (i, instance) in self.stations[APP as usize].instances.iter().enumerate() {
+            match h.probe_result(i, instance.up) {
+                Some(crate::arch::HealthChange::Up) => self.rotation.set_healthy(i, true),
+                Some(crate::arch::HealthChange::Down) => self.rotation.set_healthy(i, false),
+                None => {}
+            }
+        }
+        queue.schedule(now.after(h.config().interval_ns), Event::HealthProbe);
     }
 
     fn on_fault(&mut self, now: SimTime, f: usize, active: bool, queue: &mut EventQueue<Event>) {

@@ -23,7 +23,13 @@ impl System {
             Some(_) => self.ledger.open().0,
             None => NONE,
         };
-        let server = self.pick_server();
+        let Some(server) = self.pick_server() else {
+            // No app server in rotation: the balancer answers 503 itself.
+            let t = self.tasks.alloc();
+            let seq = self.tasks[t].seq;
+            self.tasks[t] = Task { seq, live: true, class, arrived: now, payment, instance: NONE, ..Task::default() };
+            return self.end_root(now, t, Fate::Failed);
+        };
         let t = self.tasks.alloc();
         let seq = self.tasks[t].seq;
         self.tasks[t] = Task {
@@ -62,11 +68,15 @@ impl System {
         self.class_cumulative.partition_point(|&c| c <= u).min(n - 1) as u16
     }
 
-    fn pick_server(&mut self) -> usize {
-        if self.connections.len() == 1 {
-            return 0;
+    fn pick_server(&mut self) -> Option<usize> {
+        let in_rotation = self.rotation.as_slice();
+        if self.connections.len() == 1 && in_rotation.is_empty() {
+            return Some(0);
         }
-        self.balancer.pick(&self.connections, &mut self.balancer_rng)
+        let backends = crate::arch::Backends { connections: &self.connections, in_rotation };
+        // A session key per request, for consistent hashing: 100,000 users.
+        let client = crate::arch::Client { region: 0, key: self.balancer_rng.random_range(0..100_000) };
+        self.balancer.pick(&backends, &client, &mut self.balancer_rng)
     }
 
     /// A worker takes task `t` now.
@@ -208,6 +218,9 @@ impl System {
     /// the system told them.
     pub(super) fn end_root(&mut self, now: SimTime, t: u32, fate: Fate) {
         let task = self.tasks[t];
+        if task.station == APP && task.instance != NONE {
+            self.observe_response(now, &task, fate);
+        }
         self.recorder.finished(task.arrived, now, task.class, fate, task.degraded, task.deferred);
         if task.payment != NONE && !task.deferred {
             let f = if fate == Fate::Completed || fate == Fate::TimedOut {
@@ -218,6 +231,19 @@ impl System {
             self.ledger.set_fate(PaymentId(task.payment), f);
         }
         self.free_task(t);
+    }
+
+    /// Tells the balancer and the outlier detector how server `task.instance` answered.
+    fn observe_response(&mut self, now: SimTime, task: &Task, fate: Fate) {
+        let i = task.instance as usize;
+        let ok = fate != Fate::Failed;
+        self.balancer.observe(i, now, now.since(task.arrived), ok);
+        if let Some(o) = self.outliers.as_mut() {
+            // The ejection ends on an `EjectionEnds` tick after its end time.
+            if o.record(now, i, ok).is_some() {
+                self.rotation.set_ejected(i, true);
+            }
+        }
     }
 
     pub(super) fn free_task(&mut self, t: u32) {

@@ -26,6 +26,7 @@ pub use outcome::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, 
 use crate::arch::resilience::{BreakerConfig, CircuitBreaker, Ledger, RetryBudget, RetryQueue, TokenBucket};
 use crate::arch::workload::ArrivalProcess;
 use crate::arch::{Balancer, Workload};
+
 use crate::chaos::{Fault, FaultKind, FaultTarget};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
@@ -106,6 +107,10 @@ pub enum Event {
     },
     /// A replica takes over from the crashed primary.
     Failover,
+    /// The balancer probes every app server.
+    HealthProbe,
+    /// Ejected app servers whose ejection time is over return (checked every second).
+    EjectionEnds,
     /// An app server reaches its memory limit (if `epoch` is still current).
     OutOfMemory {
         /// The server.
@@ -207,6 +212,9 @@ pub struct System {
     stations: Vec<Station>,
     balancer: Box<dyn Balancer>,
     balancer_rng: SimRng,
+    rotation: crate::arch::Rotation,
+    health: Option<crate::arch::ActiveHealthCheck>,
+    outliers: Option<crate::arch::OutlierDetection>,
     connections: Vec<u32>,
     timeout_ns: u64,
     work_rng: SimRng,
@@ -347,8 +355,15 @@ impl System {
             programs,
             class_payment: topology.classes.iter().map(|c| c.payment).collect(),
             stations,
-            balancer: scenario.balancer.strategy.build(count, scenario.balancer.choices),
+            balancer: scenario.balancer.strategy.build(&crate::arch::Setup {
+                backends: count,
+                choices: scenario.balancer.choices,
+                ..crate::arch::Setup::default()
+            }),
             balancer_rng: sim::stream(seed, "balancer"),
+            rotation: crate::arch::Rotation::new(count),
+            health: scenario.balancer.health_check.map(|h| crate::arch::ActiveHealthCheck::new(h, count)),
+            outliers: scenario.balancer.outlier_detection.map(|o| crate::arch::OutlierDetection::new(o, count)),
             connections: vec![0; count],
             timeout_ns: pool.timeout_ns.unwrap_or(u64::MAX),
             work_rng: sim::stream(seed, "servers.service_time"),
@@ -378,6 +393,12 @@ impl System {
             if let Some(next) = system.arrivals[w].next_after(SimTime::ZERO) {
                 queue.schedule(next, Event::Arrival { workload: w as u32 });
             }
+        }
+        if let Some(h) = scenario.balancer.health_check {
+            queue.schedule(SimTime(h.interval_ns), Event::HealthProbe);
+        }
+        if scenario.balancer.outlier_detection.is_some() {
+            queue.schedule(SimTime(sim::NANOS_PER_SEC), Event::EjectionEnds);
         }
         for (i, f) in scenario.faults.iter().enumerate() {
             if matches!(f.kind, FaultKind::TrafficSpike { .. }) {

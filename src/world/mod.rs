@@ -10,7 +10,7 @@ mod recorder;
 use thiserror::Error;
 
 use crate::arch::workload::ArrivalProcess;
-use crate::arch::{Admission, Balancer, Request, Server};
+use crate::arch::{Admission, Backends, Balancer, Client, Request, Server, Setup};
 use crate::chaos::{Fault, FaultKind};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
@@ -97,7 +97,11 @@ impl World {
             service_time: pool.service_time.clone().unwrap_or(Dist::Const { ns: 0 }),
             service_rng: sim::stream(seed, "servers.service_time"),
             next_service_ns: 0,
-            balancer: scenario.balancer.strategy.build(count, scenario.balancer.choices),
+            balancer: scenario.balancer.strategy.build(&Setup {
+                backends: count,
+                choices: scenario.balancer.choices,
+                ..Setup::default()
+            }),
             balancer_rng: sim::stream(seed, "balancer"),
             servers: (0..count).map(|_| Server::new(pool.workers, capacity)).collect(),
             connections: if count > 1 { vec![0; count] } else { Vec::new() },
@@ -136,8 +140,12 @@ impl World {
         // With one server there is nothing to balance, and skipping the (dynamic) call
         // changes no result: every strategy must pick the only backend, and the balancer's
         // random stream is its own, so its unused draws shift nobody else's.
-        let s =
-            if self.connections.is_empty() { 0 } else { self.balancer.pick(&self.connections, &mut self.balancer_rng) };
+        let s = if self.connections.is_empty() {
+            0
+        } else {
+            let backends = Backends { connections: &self.connections, in_rotation: &[] };
+            self.balancer.pick(&backends, &Client::default(), &mut self.balancer_rng).unwrap_or(0)
+        };
         let server = &mut self.servers[s];
         match server.arrive(now, Request { arrived: now, service_ns }) {
             Admission::Started => {

@@ -166,4 +166,12 @@ mod palette_tests {
         let mixed = series_palette(["least_connections", "workers=3"]);
         assert_eq!(mixed, vec![palette(0), palette(1)]);
     }
+
+    #[test]
+    fn every_strategy_has_a_colour_of_its_own() {
+        let all = series_palette(crate::arch::Strategy::ALL.map(|s| s.as_str()));
+        for (i, a) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|b| b != a), "{} shares its colour", crate::arch::Strategy::ALL[i]);
+        }
+    }
 }
