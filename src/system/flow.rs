@@ -75,7 +75,11 @@ impl System {
         }
         let backends = crate::arch::Backends { connections: &self.connections, in_rotation };
         // A session key per request, for consistent hashing: 100,000 users.
-        let client = crate::arch::Client { region: 0, key: self.balancer_rng.random_range(0..100_000) };
+        let client = if self.hashing {
+            crate::arch::Client { region: 0, key: self.balancer_rng.random_range(0..100_000) }
+        } else {
+            crate::arch::Client::default()
+        };
         self.balancer.pick(&backends, &client, &mut self.balancer_rng)
     }
 

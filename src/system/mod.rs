@@ -212,6 +212,8 @@ pub struct System {
     stations: Vec<Station>,
     balancer: Box<dyn Balancer>,
     balancer_rng: SimRng,
+    /// Whether the strategy hashes a session key (consistent hashing).
+    hashing: bool,
     rotation: crate::arch::Rotation,
     health: Option<crate::arch::ActiveHealthCheck>,
     outliers: Option<crate::arch::OutlierDetection>,
@@ -361,6 +363,7 @@ impl System {
                 ..crate::arch::Setup::default()
             }),
             balancer_rng: sim::stream(seed, "balancer"),
+            hashing: scenario.balancer.strategy == crate::arch::Strategy::ConsistentHash,
             rotation: crate::arch::Rotation::new(count),
             health: scenario.balancer.health_check.map(|h| crate::arch::ActiveHealthCheck::new(h, count)),
             outliers: scenario.balancer.outlier_detection.map(|o| crate::arch::OutlierDetection::new(o, count)),

@@ -7,6 +7,7 @@
 
 mod recorder;
 
+use rand::RngExt;
 use thiserror::Error;
 
 use crate::arch::workload::ArrivalProcess;
@@ -44,6 +45,16 @@ pub enum Event {
     },
 }
 
+/// What a strategy needs from the world beyond connection counts; both false for the
+/// classic strategies, which keeps their hot path (and their random draws) unchanged.
+#[derive(Clone, Copy, Debug, Default)]
+struct Feedback {
+    /// Draw a session key per request (consistent hashing).
+    hashing: bool,
+    /// Report every response time to the strategy (response time EWMA).
+    observes: bool,
+}
+
 /// Why a run failed.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum RunError {
@@ -63,6 +74,8 @@ pub struct World {
     next_service_ns: u64,
     balancer: Box<dyn Balancer>,
     balancer_rng: SimRng,
+    /// What the strategy needs beyond connection counts.
+    feedback: Feedback,
     servers: Vec<Server>,
     /// Each server's connections, as the balancer sees them. Empty with a single server,
     /// which needs no balancing: then nothing reads them and they are not kept.
@@ -103,6 +116,10 @@ impl World {
                 ..Setup::default()
             }),
             balancer_rng: sim::stream(seed, "balancer"),
+            feedback: Feedback {
+                hashing: scenario.balancer.strategy == crate::arch::Strategy::ConsistentHash,
+                observes: scenario.balancer.strategy == crate::arch::Strategy::ResponseTime,
+            },
             servers: (0..count).map(|_| Server::new(pool.workers, capacity)).collect(),
             connections: if count > 1 { vec![0; count] } else { Vec::new() },
             timeout_ns: pool.timeout_ns.unwrap_or(u64::MAX),
@@ -144,7 +161,14 @@ impl World {
             0
         } else {
             let backends = Backends { connections: &self.connections, in_rotation: &[] };
-            self.balancer.pick(&backends, &Client::default(), &mut self.balancer_rng).unwrap_or(0)
+            // Consistent hashing needs a key: a session of one of 100,000 users. Other
+            // strategies draw nothing here, so their streams are unchanged.
+            let client = if self.feedback.hashing {
+                Client { region: 0, key: self.balancer_rng.random_range(0..100_000) }
+            } else {
+                Client::default()
+            };
+            self.balancer.pick(&backends, &client, &mut self.balancer_rng).unwrap_or(0)
         };
         let server = &mut self.servers[s];
         match server.arrive(now, Request { arrived: now, service_ns }) {
@@ -163,6 +187,9 @@ impl World {
 
     #[inline]
     fn on_departure(&mut self, now: SimTime, s: usize, arrived: SimTime, queue: &mut EventQueue<Event>) {
+        if self.feedback.observes {
+            self.balancer.observe(s, now, now.since(arrived), now.since(arrived) <= self.timeout_ns);
+        }
         if now.since(arrived) > self.timeout_ns {
             self.recorder.timed_out(arrived);
         } else {
