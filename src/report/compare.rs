@@ -403,7 +403,7 @@ fn failure_groups(c: &Comparison) -> Vec<BarGroup> {
         av.iter().zip(&rej).map(|(a, r)| f(*a, *r) * 100.0).collect()
     };
     let kinds: [(&str, Share); 3] = [
-        ("unavailable (rejected + timed out)", |a, _| 1.0 - a),
+        ("unavailable (rejected + timed out + failed)", |a, _| 1.0 - a),
         ("rejected", |_, r| r),
         ("timed out", |a, r| (1.0 - a - r).max(0.0)),
     ];

@@ -19,8 +19,8 @@ pub fn timeline(outcome: &Outcome) -> Timeline {
     let error_ratio = rows
         .iter()
         .map(|r| {
-            let finished = r.completions + r.rejections + r.timeouts;
-            if finished == 0 { f64::NAN } else { (r.rejections + r.timeouts) as f64 / finished as f64 }
+            let finished = r.completions + r.rejections + r.timeouts + r.failures;
+            if finished == 0 { f64::NAN } else { (r.rejections + r.timeouts + r.failures) as f64 / finished as f64 }
         })
         .collect();
     Timeline {
@@ -38,7 +38,7 @@ pub fn timeline(outcome: &Outcome) -> Timeline {
             Panel {
                 y_label: "error ratio".into(),
                 log_y: false,
-                series: vec![Series { name: "rejected + timed out".into(), values: error_ratio }],
+                series: vec![Series { name: "rejected + timed out + failed".into(), values: error_ratio }],
             },
             Panel {
                 y_label: "latency (ms)".into(),
