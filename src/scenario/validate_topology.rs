@@ -41,13 +41,13 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
             ok = false;
             continue;
         }
-        match resolve_service(cx, name, svc, &names, false) {
+        match resolve_service(cx, name, svc, &names, false, raw.database.is_some()) {
             Some(s) => services.push(s),
             None => ok = false,
         }
     }
     if let Some(storage) = &raw.storage {
-        match resolve_service(cx, "storage", storage, &names, true) {
+        match resolve_service(cx, "storage", storage, &names, true, raw.database.is_some()) {
             Some(s) => services.push(s),
             None => ok = false,
         }
@@ -253,12 +253,36 @@ fn resolve_step(cx: &mut Ctx<'_>, s: &Spanned<RawStep>, names: &[String], has_db
         cx.error(s.span(), format!("{field}: each step needs exactly one of `cpu`, `call` or `parallel`"));
         return None;
     }
-    if let Some(cpu) = &st.cpu {
-        let extra = st.op.is_some() || st.timeout.is_some() || st.retries.is_some() || st.is_async.is_some();
-        if extra {
-            cx.error(s.span(), format!("{field}: a `cpu` step takes no call settings (op, timeout, retries, async)"));
+    // Settings only a synchronous call uses; anywhere else they would be silently ignored.
+    let call_settings = [
+        ("timeout", st.timeout.is_some()),
+        ("retries", st.retries.is_some()),
+        ("backoff", st.backoff.is_some()),
+        ("backoff_max", st.backoff_max.is_some()),
+        ("jitter", st.jitter.is_some()),
+        ("hedge_after", st.hedge_after.is_some()),
+        ("on_failure", st.on_failure.is_some()),
+        ("idempotent", st.idempotent.is_some()),
+    ];
+    let is_async = st.is_async.as_ref().is_some_and(|a| *a.get_ref());
+    if st.call.is_none() || is_async {
+        let what = if st.cpu.is_some() {
+            "a `cpu` step"
+        } else if st.parallel.is_some() {
+            "a `parallel` step (put them on each call inside it)"
+        } else {
+            "an `async` call (nobody waits for it)"
+        };
+        if let Some((key, _)) = call_settings.iter().find(|(_, given)| *given) {
+            cx.error(s.span(), format!("{field}: {what} takes no `{key}`"));
             return None;
         }
+        if st.call.is_none() && (st.op.is_some() || st.is_async.is_some()) {
+            cx.error(s.span(), format!("{field}: {what} takes no `op` or `async`"));
+            return None;
+        }
+    }
+    if let Some(cpu) = &st.cpu {
         return cx.dist(cpu, &format!("{field}.cpu")).map(Step::Work);
     }
     if let Some(parallel) = &st.parallel {
@@ -386,6 +410,7 @@ fn resolve_service(
     svc: &Spanned<RawService>,
     names: &[String],
     is_storage: bool,
+    has_db: bool,
 ) -> Option<ServiceSpec> {
     let s = svc.get_ref();
     let field = if is_storage { "storage".to_string() } else { format!("services.{name}") };
@@ -429,7 +454,7 @@ fn resolve_service(
         cx.error(svc.span(), format!("{field}: only internal services have `steps` (their own calls)"));
         return None;
     }
-    let steps = resolve_steps(cx, &s.steps, names, true, &format!("{field}.steps"))?;
+    let steps = resolve_steps(cx, &s.steps, names, has_db, &format!("{field}.steps"))?;
     let breaker = match &s.circuit_breaker {
         Some(b) => {
             let b = b.get_ref();

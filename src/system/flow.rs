@@ -227,11 +227,10 @@ impl System {
         }
         self.recorder.finished(task.arrived, now, task.class, fate, task.degraded, task.deferred);
         if task.payment != NONE && !task.deferred {
-            let f = if fate == Fate::Completed || fate == Fate::TimedOut {
-                PaymentFate::Completed
-            } else {
-                PaymentFate::Failed
-            };
+            // A request that ran to the end did its work even if its client gave up; one
+            // dropped from the queue after its deadline never started, so never charged.
+            let done = fate == Fate::Completed || (fate == Fate::TimedOut && task.running);
+            let f = if done { PaymentFate::Completed } else { PaymentFate::Failed };
             self.ledger.set_fate(PaymentId(task.payment), f);
         }
         self.free_task(t);
