@@ -432,3 +432,20 @@ steps = [{ call = "db", op = "read", timeout = "1s" }]
     let err = invalid(text);
     assert!(err.contains("needs a [database] section"), "{err}");
 }
+
+/// A call the open circuit breaker refuses never reaches the provider, so it costs nothing.
+#[test]
+#[ignore = "model bug: into_outcome (src/system/mod.rs) prices price_per_call × calls, and attempt (src/system/flow.rs) counts a call before asking the breaker, so calls the open breaker refused are billed (payment-outage: about 161,000 of 704,000 payment_api calls, some $484 of the $2,112 bill)"]
+fn calls_refused_by_the_open_breaker_are_not_billed() {
+    let text = SHOP.replace(
+        "[services.payments]\ninstances = 2\nlatency = \"exp(20ms)\"\n",
+        "[services.payments]\nkind = \"third_party\"\nlatency = \"exp(20ms)\"\nprice_per_call = 0.01\n\
+         circuit_breaker = { failure_ratio = 0.5, min_calls = 20, window = \"10s\", open_for = \"30s\" }\n",
+    ) + "\n[[faults]]\nkind = \"error_rate\"\ntarget = \"payments\"\nat = \"3m\"\nduration = \"2m\"\nrate = 1.0\n";
+    let o = run(&from_text(&text), 1);
+    let sys = system(&o);
+    let pay = component(sys, "payments");
+    assert!(pay.breaker_rejections > 1_000, "{pay:?}");
+    let reached = (pay.calls - pay.breaker_rejections) as f64;
+    assert!(sys.cost.calls <= 0.01 * reached + 1e-6, "billed {} for {reached} calls that reached it", sys.cost.calls);
+}
