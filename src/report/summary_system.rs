@@ -180,9 +180,7 @@ impl SystemSummary {
                 lost: p.lost,
                 duplicated: p.duplicated,
                 in_flight: p.in_flight,
-                balanced: p.lost == 0
-                    && p.duplicated == 0
-                    && p.attempted == p.completed + p.queued + p.failed + p.lost + p.in_flight,
+                balanced: p.balanced(),
             },
             components: s
                 .components

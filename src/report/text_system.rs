@@ -67,8 +67,7 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
     }
     let p = &o.payments;
     if p.attempted > 0 {
-        let balanced =
-            p.lost == 0 && p.duplicated == 0 && p.attempted == p.completed + p.queued + p.failed + p.lost + p.in_flight;
+        let balanced = p.balanced();
         let _ = writeln!(
             s,
             "payments      {} attempted · {} completed · {} queued · {} failed · {} lost · {} duplicated · {} in flight — {}",

@@ -73,6 +73,15 @@ pub struct LedgerTotals {
     pub in_flight: u64,
 }
 
+impl LedgerTotals {
+    /// Every payment is counted exactly once, and none is lost or charged twice.
+    pub fn balanced(&self) -> bool {
+        self.lost == 0
+            && self.duplicated == 0
+            && self.attempted == self.completed + self.queued + self.failed + self.lost + self.in_flight
+    }
+}
+
 /// Index of each class in the counts array.
 const COMPLETED: usize = 0;
 const QUEUED: usize = 1;
