@@ -435,7 +435,6 @@ steps = [{ call = "db", op = "read", timeout = "1s" }]
 
 /// A call the open circuit breaker refuses never reaches the provider, so it costs nothing.
 #[test]
-#[ignore = "model bug: into_outcome (src/system/mod.rs) prices price_per_call × calls, and attempt (src/system/flow.rs) counts a call before asking the breaker, so calls the open breaker refused are billed (payment-outage: about 161,000 of 704,000 payment_api calls, some $484 of the $2,112 bill)"]
 fn calls_refused_by_the_open_breaker_are_not_billed() {
     let text = SHOP.replace(
         "[services.payments]\ninstances = 2\nlatency = \"exp(20ms)\"\n",

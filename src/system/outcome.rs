@@ -1,7 +1,12 @@
 //! What the multi-tier model adds to an [`crate::Outcome`].
 
 use crate::arch::resilience::LedgerTotals;
-use crate::outcome::{Latency, RequestCounts};
+use crate::outcome::{Latency, Outcome, RequestCounts};
+use crate::scenario::Scenario;
+use crate::scenario::topology::Topology;
+use crate::sim::{self, SimTime};
+
+use super::{APP, StationKind, System};
 
 /// Per-class results.
 #[derive(Clone, Debug)]
@@ -127,4 +132,110 @@ pub struct SystemOutcome {
     pub oom_kills: u64,
     /// Cost of the run.
     pub cost: CostOutcome,
+}
+
+impl System {
+    /// Turns the finished model into an outcome.
+    pub(super) fn into_outcome(
+        mut self,
+        scenario: &Scenario,
+        topology: &Topology,
+        seed: u64,
+        stats: sim::RunStats,
+    ) -> Outcome {
+        let end = stats.end;
+        self.recorder.finish(end, &self.stations[APP as usize].instances);
+        let measured_ns = end.since(SimTime(scenario.warmup_ns)).max(1) as f64;
+        let warm = self.recorder.warm_integrals.take().unwrap_or_default();
+        let servers = self.stations[APP as usize]
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let (busy, queued) = s.integrals_at(end);
+                let (wb, wq) = warm.get(i).copied().unwrap_or_default();
+                crate::outcome::ServerStats {
+                    utilization: busy.wrapping_sub(wb) as f64 / (measured_ns * f64::from(s.workers())),
+                    mean_queue_length: queued.wrapping_sub(wq) as f64 / measured_ns,
+                    served: s.served,
+                    rejected: s.refused,
+                }
+            })
+            .collect();
+        let hours = end.as_nanos() as f64 / 3.6e12;
+        let mut cost = CostOutcome::default();
+        let components = self
+            .stations
+            .iter()
+            .map(|st| {
+                let mut c = st.stats.clone();
+                c.name = st.name.clone();
+                c.kind = match st.kind {
+                    StationKind::App => "app".to_string(),
+                    StationKind::Service(k) => k.as_str().to_string(),
+                    StationKind::Database => "database".to_string(),
+                };
+                c.instances = st.instances.len() as u32;
+                let limited = st.instances.iter().all(|i| i.workers() != u32::MAX);
+                let busy: u128 = st.instances.iter().map(|i| i.integrals_at(end).0).sum();
+                let queued: u128 = st.instances.iter().map(|i| i.integrals_at(end).1).sum();
+                let workers: f64 = st.instances.iter().map(|i| f64::from(i.workers())).sum();
+                let whole_ns = end.as_nanos().max(1) as f64;
+                c.utilization = limited.then(|| busy as f64 / (whole_ns * workers));
+                c.mean_queue_length = queued as f64 / whole_ns;
+                c.peak_queue = st.instances.iter().map(|i| i.peak_queue as u64).max().unwrap_or(0);
+                if let Some(b) = &st.breaker {
+                    c.breaker_opened = b.times_opened();
+                }
+                cost.infrastructure += st.price_per_hour * st.instances.len() as f64 * hours;
+                // Calls the open breaker refused never left the building: they are not billed.
+                cost.calls += st.price_per_call * (c.calls - c.breaker_rejections) as f64;
+                c
+            })
+            .collect();
+        if let Some((_, q)) = &self.retry_queue {
+            self.rq_stats.remaining = q.len() as u64;
+            self.rq_stats.peak = q.peak() as u64;
+        }
+        let r = self.recorder;
+        let classes = topology
+            .classes
+            .iter()
+            .zip(r.classes)
+            .map(|(c, s)| ClassOutcome {
+                name: c.name.clone(),
+                requests: s.requests,
+                latency: s.latency,
+                degraded: s.degraded,
+                deferred: s.deferred,
+            })
+            .collect();
+        let system = SystemOutcome {
+            classes,
+            degraded: r.total.degraded,
+            deferred: r.total.deferred,
+            payments: self.ledger.totals(),
+            components,
+            database: self.db.as_ref().map(|d| d.stats),
+            retry_queue: self.retry_queue.as_ref().map(|_| self.rq_stats),
+            crashes: self.crashes,
+            oom_kills: self.oom_kills,
+            cost,
+        };
+        Outcome {
+            scenario: scenario.name.clone(),
+            seed,
+            simulated_ns: end.as_nanos(),
+            warmup_ns: scenario.warmup_ns,
+            events: stats.events,
+            requests: r.total.requests,
+            latency: r.total.latency,
+            waiting: r.waiting,
+            servers,
+            interval_ns: scenario.report_interval_ns,
+            rows: r.rows,
+            faults: scenario.faults.clone(),
+            system: Some(Box::new(system)),
+        }
+    }
 }
