@@ -4,7 +4,7 @@ use crate::sim::Dist;
 
 /// Fault kinds a scenario may name that are planned but not built yet; naming one is a
 /// clear "not yet" error rather than a silently ignored key.
-pub const PLANNED_KINDS: [&str; 3] = ["region_outage", "partition", "ddos"];
+pub const PLANNED_KINDS: [&str; 1] = ["ddos"];
 
 /// What a fault does.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +66,19 @@ pub enum FaultKind {
         /// Arrival rate multiplier.
         factor: f64,
     },
+    /// Every app server of a region goes down together (a data center or cloud region
+    /// lost) and comes back when the window ends; its supervisor cannot restart it
+    /// earlier.
+    RegionOutage,
+    /// The network between some app servers (`from`) and a dependency drops every packet:
+    /// calls from those servers hang for `hang_ns`, then the connection drops. Other
+    /// servers still reach the dependency.
+    Partition {
+        /// The app servers cut off, `first..end` by index.
+        from: (u32, u32),
+        /// How long a call hangs before its connection drops.
+        hang_ns: u64,
+    },
 }
 
 impl FaultKind {
@@ -84,6 +97,8 @@ impl FaultKind {
             FaultKind::MemoryLeak { .. } => "memory_leak",
             FaultKind::ConnectionLeak { .. } => "connection_leak",
             FaultKind::TrafficSpike { .. } => "traffic_spike",
+            FaultKind::RegionOutage => "region_outage",
+            FaultKind::Partition { .. } => "partition",
         }
     }
 
@@ -103,11 +118,15 @@ impl FaultKind {
             FaultKind::MemoryLeak { mb_per_s } => format!("leaks {mb_per_s} MiB/s"),
             FaultKind::ConnectionLeak { per_s } => format!("leaks {per_s} connections/s"),
             FaultKind::TrafficSpike { factor } => format!("traffic ×{factor}"),
+            FaultKind::RegionOutage => "every server of the region down".to_string(),
+            FaultKind::Partition { from: (first, end), hang_ns } => {
+                format!("unreachable from server-{first}…server-{}, calls hang {}", end - 1, secs(*hang_ns))
+            }
         }
     }
 
     /// Every kind that is built, by name.
-    pub const BUILT: [&'static str; 12] = [
+    pub const BUILT: [&'static str; 14] = [
         "slowdown",
         "outage",
         "timeouts",
@@ -120,6 +139,8 @@ impl FaultKind {
         "memory_leak",
         "connection_leak",
         "traffic_spike",
+        "region_outage",
+        "partition",
     ];
 
     /// Whether the single-tier model can run this kind (the others need the multi-tier
@@ -142,6 +163,15 @@ pub enum FaultTarget {
     Database,
     /// Every workload (`workload`).
     Workloads,
+    /// The app servers of a region (the region's name): servers `first..end`.
+    Region {
+        /// Index of the region in `[[regions]]`.
+        index: u16,
+        /// Its first server.
+        first: u32,
+        /// One past its last server.
+        end: u32,
+    },
 }
 
 impl FaultTarget {
@@ -150,6 +180,7 @@ impl FaultTarget {
         match *self {
             FaultTarget::Server(i) => i as usize == index,
             FaultTarget::AllServers => true,
+            FaultTarget::Region { first, end, .. } => (first as usize..end as usize).contains(&index),
             _ => false,
         }
     }
@@ -171,6 +202,7 @@ impl FaultTarget {
             FaultTarget::Service(i) => format!("service-{i}"),
             FaultTarget::Database => "db".to_string(),
             FaultTarget::Workloads => "workload".to_string(),
+            FaultTarget::Region { index, .. } => format!("region-{index}"),
         }
     }
 }

@@ -14,6 +14,10 @@ use crate::system::SystemOutcome;
 pub struct SystemSummary {
     /// `classes.<name>`: the same request and latency keys as the whole, per class.
     pub classes: BTreeMap<String, ClassSummary>,
+    /// `regions.<name>`: the same keys per region of the users, latency including the
+    /// network; absent without `[[regions]]`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub regions: BTreeMap<String, ClassSummary>,
     /// Completions that went on without a failed dependency (degraded).
     pub degraded: u64,
     /// Completions answered "accepted" with their payment on the retry queue.
@@ -155,10 +159,8 @@ impl SystemSummary {
     /// Summarises the multi-tier outcome; `arrived` is the run's measured arrivals.
     pub fn from_outcome(s: &SystemOutcome, arrived: u64) -> SystemSummary {
         let p = s.payments;
-        SystemSummary {
-            classes: s
-                .classes
-                .iter()
+        let by_name = |list: &[crate::system::ClassOutcome]| {
+            list.iter()
                 .map(|c| {
                     let summary = ClassSummary {
                         requests: c.requests.into(),
@@ -169,7 +171,11 @@ impl SystemSummary {
                     };
                     (c.name.clone(), summary)
                 })
-                .collect(),
+                .collect()
+        };
+        SystemSummary {
+            classes: by_name(&s.classes),
+            regions: by_name(&s.regions),
             degraded: s.degraded,
             deferred: s.deferred,
             payments: Payments {

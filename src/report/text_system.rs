@@ -18,14 +18,14 @@ fn ms(v: Option<f64>) -> String {
     }
 }
 
-/// Appends the multi-tier lines to `s`.
-pub fn render(s: &mut String, o: &SystemOutcome) {
+/// Per-class (or per-region) requests, errors and latency under a `title` header.
+fn table(s: &mut String, title: &str, rows: &[crate::system::ClassOutcome]) {
     let _ = writeln!(
         s,
-        "classes       {:>10}  {:>9}  {:>9}  {:>8}  {:>8}  {:>9}",
+        "{title:<13} {:>10}  {:>9}  {:>9}  {:>8}  {:>8}  {:>9}",
         "arrived", "errors", "error %", "p50 ms", "p99 ms", "deferred"
     );
-    for c in &o.classes {
+    for c in rows {
         let r = &c.requests;
         let _ = writeln!(
             s,
@@ -38,6 +38,14 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
             ms(c.latency.quantile_ms(0.99)),
             thousands(c.deferred)
         );
+    }
+}
+
+/// Appends the multi-tier lines to `s`.
+pub fn render(s: &mut String, o: &SystemOutcome) {
+    table(s, "classes", &o.classes);
+    if !o.regions.is_empty() {
+        table(s, "regions", &o.regions);
     }
     let _ = writeln!(
         s,

@@ -10,6 +10,7 @@ pub mod topology;
 pub mod topology_schema;
 pub mod units;
 mod validate;
+mod validate_clients;
 mod validate_faults;
 mod validate_topology;
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
-use super::topology_schema::{RawDatabase, RawRequestClass, RawRetryQueue, RawService};
+use super::topology_schema::{RawDatabase, RawDiurnal, RawRegion, RawRequestClass, RawRetryQueue, RawService};
 use crate::arch::{Arrivals, Strategy};
 
 /// The whole file.
@@ -46,6 +46,9 @@ pub struct RawScenario {
     /// `[retry_queue]`: the durable queue for deferred payments.
     #[serde(default)]
     pub retry_queue: Option<Spanned<RawRetryQueue>>,
+    /// `[[regions]]`: where users and app servers are, and the network between them.
+    #[serde(default)]
+    pub regions: Vec<Spanned<RawRegion>>,
 }
 
 /// `[[faults]]`. The parameters a kind does not use must be absent.
@@ -82,6 +85,9 @@ pub struct RawFault {
     /// `connection_leak`: pool connections leaked per second.
     #[serde(default)]
     pub per_s: Option<Spanned<f64>>,
+    /// `partition`: the app servers cut off (`servers`, `server-<i>` or a region name).
+    #[serde(default)]
+    pub from: Option<Spanned<String>>,
 }
 
 /// `[scenario]`.
@@ -121,6 +127,19 @@ pub struct RawWorkload {
     /// Piecewise rates over time.
     #[serde(default)]
     pub stages: Vec<Spanned<RawStage>>,
+    /// A daily cycle multiplying the rate.
+    #[serde(default)]
+    pub diurnal: Option<Spanned<RawDiurnal>>,
+    /// The region its users are in (default: spread over `[[regions]]` by `share`).
+    #[serde(default)]
+    pub region: Option<Spanned<String>>,
+    /// Closed workloads: the number of users, each sending a request, waiting for the
+    /// answer and thinking before the next.
+    #[serde(default)]
+    pub users: Option<Spanned<u32>>,
+    /// Closed workloads: the think time between an answer and the user's next request.
+    #[serde(default)]
+    pub think_time: Option<Spanned<String>>,
 }
 
 fn default_arrivals() -> Arrivals {

@@ -26,6 +26,59 @@ pub struct Topology {
     pub memory: MemorySpec,
     /// Price of one app server per hour.
     pub price_per_server_hour: f64,
+    /// Regions, with the app servers placed in them; `None` without `[[regions]]`.
+    pub network: Option<Network>,
+    /// Who sends each workload's requests, one entry per `[[workload]]`.
+    pub clients: Vec<ClientSpec>,
+}
+
+/// Regions and the network between users and app servers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    /// The regions, in file order.
+    pub regions: Vec<RegionSpec>,
+    /// The region of each app server (servers are placed region by region, in file order).
+    pub server_region: Vec<u16>,
+    /// Extra round trip in nanoseconds when users of region `c` (outer index) are served
+    /// by region `r` (inner index); 0 on the diagonal.
+    pub cross_rtt_ns: Vec<Vec<u64>>,
+}
+
+/// One region.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegionSpec {
+    /// Name, e.g. `eu-west`.
+    pub name: String,
+    /// Relative share of the users.
+    pub share: f64,
+    /// Number of app servers in the region.
+    pub servers: u32,
+    /// Index of its first app server.
+    pub first_server: u32,
+    /// Round trip of its users to its own servers.
+    pub rtt: Dist,
+    /// Probability that a request's exchange loses a packet; each loss costs a
+    /// retransmission timeout.
+    pub loss: f64,
+}
+
+/// Who sends a workload's requests.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ClientSpec {
+    /// The users' region; `None` spreads them over the regions by share.
+    pub region: Option<u16>,
+    /// A closed loop of users instead of open arrivals.
+    pub closed: Option<ClosedLoop>,
+}
+
+/// A closed workload: a fixed population of users, each with at most one request in
+/// flight, thinking between an answer and their next request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClosedLoop {
+    /// Number of users.
+    pub users: u32,
+    /// Think time between an answer and the next request.
+    pub think_time: Dist,
 }
 
 /// An app server's memory.

@@ -186,3 +186,39 @@ pub struct RawRetryQueue {
     #[serde(default)]
     pub retry_interval: Option<Spanned<String>>,
 }
+
+/// `[[regions]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegion {
+    /// Unique name, e.g. `us-east`.
+    pub name: Spanned<String>,
+    /// Relative share of the users in this region (default 1).
+    #[serde(default)]
+    pub share: Option<Spanned<f64>>,
+    /// App servers placed in this region.
+    pub servers: Spanned<u32>,
+    /// Round trip of its users to its own servers (a distribution, default "const(0ms)").
+    #[serde(default)]
+    pub rtt: Option<Spanned<String>>,
+    /// Probability that a request's exchange loses a packet (default 0).
+    #[serde(default)]
+    pub loss: Option<Spanned<f64>>,
+    /// Extra round trip when its users are served by another region, by region name.
+    #[serde(default)]
+    pub rtt_to: std::collections::BTreeMap<String, Spanned<String>>,
+}
+
+/// `[[workload]] diurnal = { ... }`: a daily cycle.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDiurnal {
+    /// Relative swing around the rate, 0 to 1 (0.5: from half to one and a half times).
+    pub amplitude: Spanned<f64>,
+    /// Length of one cycle (default "24h").
+    #[serde(default)]
+    pub period: Option<Spanned<String>>,
+    /// When in the cycle the peak is, from the start of the run (default a quarter period).
+    #[serde(default)]
+    pub peak: Option<Spanned<String>>,
+}

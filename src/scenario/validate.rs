@@ -142,7 +142,7 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
     }
     let report_interval_ns = resolve_report_interval(cx, meta.report_interval.as_ref(), duration_ns.unwrap_or(0));
 
-    let workloads = resolve_workloads(cx, &raw.workload, raw.servers.span());
+    let workloads = resolve_workloads(cx, &raw.workload, raw.servers.span(), duration_ns.unwrap_or(0));
     let balancer = resolve_balancer(cx, &raw);
     let servers = resolve_servers(cx, &raw);
     let limits = RunLimits {
@@ -224,7 +224,12 @@ fn resolve_report_interval(cx: &mut Ctx<'_>, raw: Option<&Spanned<String>>, dura
     Some(step)
 }
 
-fn resolve_workloads(cx: &mut Ctx<'_>, raw: &[RawWorkload], servers_span: Range<usize>) -> Option<Vec<Workload>> {
+fn resolve_workloads(
+    cx: &mut Ctx<'_>,
+    raw: &[RawWorkload],
+    servers_span: Range<usize>,
+    duration_ns: u64,
+) -> Option<Vec<Workload>> {
     if raw.is_empty() {
         cx.error(
             servers_span.start..servers_span.start,
@@ -242,7 +247,7 @@ fn resolve_workloads(cx: &mut Ctx<'_>, raw: &[RawWorkload], servers_span: Range<
             );
             ok = false;
         }
-        match resolve_workload(cx, w) {
+        match resolve_workload(cx, w, duration_ns) {
             Some(wl) => out.push(wl),
             None => ok = false,
         }
@@ -250,8 +255,14 @@ fn resolve_workloads(cx: &mut Ctx<'_>, raw: &[RawWorkload], servers_span: Range<
     ok.then_some(out)
 }
 
-fn resolve_workload(cx: &mut Ctx<'_>, w: &RawWorkload) -> Option<Workload> {
+fn resolve_workload(cx: &mut Ctx<'_>, w: &RawWorkload, duration_ns: u64) -> Option<Workload> {
     let name = w.name.get_ref();
+    if super::validate_clients::is_closed(w) {
+        // Its users set the pace (see `validate_clients`); the open stream stays silent.
+        let ok = super::validate_clients::check_closed(cx, w);
+        let stages = vec![Stage { at: SimTime::ZERO, rate: 0.0 }];
+        return ok.then(|| Workload { name: name.clone(), arrivals: w.arrivals, stages });
+    }
     let mut stages = Vec::new();
     let mut ok = true;
     if let Some(rate) = &w.rate {
@@ -300,6 +311,9 @@ fn resolve_workload(cx: &mut Ctx<'_>, w: &RawWorkload) -> Option<Workload> {
             format!("workload `{name}` needs a `rate` (requests per second), or `stages` starting at \"0s\""),
         );
         ok = false;
+    }
+    if let (true, Some(d)) = (ok, &w.diurnal) {
+        stages = super::validate_clients::apply_diurnal(cx, d, stages, duration_ns)?;
     }
     ok.then(|| Workload { name: name.clone(), arrivals: w.arrivals, stages })
 }

@@ -15,7 +15,8 @@ pub fn resolve_faults(cx: &mut Ctx<'_>, raw: &RawScenario, duration_ns: u64, ser
     if raw.storage.is_some() {
         services.push("storage".to_string());
     }
-    let targets = Targets { servers, services, database: raw.database.is_some() };
+    let regions = super::validate_clients::region_ranges(raw);
+    let targets = Targets { servers, services, database: raw.database.is_some(), regions };
     let mut out = Vec::with_capacity(raw.faults.len());
     let mut ok = true;
     for f in &raw.faults {
@@ -32,12 +33,15 @@ struct Targets {
     servers: u32,
     services: Vec<String>,
     database: bool,
+    /// Regions by name with their servers, `(name, first, end)`.
+    regions: Vec<(String, u32, u32)>,
 }
 
 /// The family of targets a kind accepts.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Family {
     Servers,
+    Regions,
     ServersOrServices,
     Dependencies,
     Database,
@@ -47,7 +51,8 @@ enum Family {
 impl Family {
     fn describe(self) -> &'static str {
         match self {
-            Family::Servers => "`servers` or `server-<i>`",
+            Family::Servers => "`servers`, `server-<i>` or a region name",
+            Family::Regions => "a region name",
             Family::ServersOrServices => "`servers`, `server-<i>` or a service name",
             Family::Dependencies => "a service name, `storage` or `db`",
             Family::Database => "`db`",
@@ -80,7 +85,7 @@ fn positive(cx: &mut Ctx<'_>, (v, span): (f64, std::ops::Range<usize>), name: &s
     Some(v)
 }
 
-fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault) -> Option<(FaultKind, Family)> {
+fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<(FaultKind, Family)> {
     let name = f.kind.get_ref().as_str();
     let kind = match name {
         "slowdown" => {
@@ -138,6 +143,26 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault) -> Option<(FaultKind, Family)> {
             let p = param(cx, f, &f.factor, "factor", "arrival rate multiplier, e.g. 5.0")?;
             (FaultKind::TrafficSpike { factor: positive(cx, p, "factor")? }, Family::Workload)
         }
+        "region_outage" => (FaultKind::RegionOutage, Family::Regions),
+        "partition" => {
+            let Some(from) = &f.from else {
+                cx.error(
+                    f.kind.span(),
+                    "a partition fault needs `from`: the app servers cut off (`servers`, `server-<i>` or a region name)",
+                );
+                return None;
+            };
+            let from = match resolve_target(cx, from, Family::Servers, targets)? {
+                FaultTarget::Server(i) => (i, i + 1),
+                FaultTarget::Region { first, end, .. } => (first, end),
+                _ => (0, targets.servers),
+            };
+            let hang_ns = match &f.hang {
+                Some(h) => cx.duration(h, "faults.hang")?,
+                None => 120 * NANOS_PER_SEC,
+            };
+            (FaultKind::Partition { from, hang_ns }, Family::Dependencies)
+        }
         other if PLANNED_KINDS.contains(&other) => {
             cx.error(
                 f.kind.span(),
@@ -167,12 +192,13 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault) -> Option<(FaultKind, Family)> {
     let used: &[&str] = match kind.0 {
         FaultKind::Slowdown { .. } | FaultKind::SlowQueries { .. } | FaultKind::TrafficSpike { .. } => &["factor"],
         FaultKind::Timeouts { .. } => &["hang"],
+        FaultKind::Partition { .. } => &["from", "hang"],
         FaultKind::ErrorRate { .. } => &["rate"],
         FaultKind::AddedLatency { .. } => &["latency"],
         FaultKind::ReplicationLag { .. } => &["lag"],
         FaultKind::MemoryLeak { .. } => &["mb_per_s"],
         FaultKind::ConnectionLeak { .. } => &["per_s"],
-        FaultKind::Outage | FaultKind::Crash | FaultKind::PrimaryCrash => &[],
+        FaultKind::Outage | FaultKind::Crash | FaultKind::PrimaryCrash | FaultKind::RegionOutage => &[],
     };
     let given = [
         ("factor", f.factor.as_ref().map(Spanned::span)),
@@ -182,6 +208,7 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault) -> Option<(FaultKind, Family)> {
         ("lag", f.lag.as_ref().map(Spanned::span)),
         ("mb_per_s", f.mb_per_s.as_ref().map(Spanned::span)),
         ("per_s", f.per_s.as_ref().map(Spanned::span)),
+        ("from", f.from.as_ref().map(Spanned::span)),
     ];
     for (key, span) in given {
         if let Some(span) = span {
@@ -195,7 +222,7 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault) -> Option<(FaultKind, Family)> {
 }
 
 fn resolve_fault(cx: &mut Ctx<'_>, f: &RawFault, duration_ns: u64, targets: &Targets) -> Option<Fault> {
-    let (kind, family) = resolve_kind(cx, f)?;
+    let (kind, family) = resolve_kind(cx, f, targets)?;
     let target = resolve_target(cx, &f.target, family, targets)?;
     let start_ns = cx.duration(&f.at, "faults.at")?;
     let end_ns = match (&f.duration, &kind) {
@@ -240,15 +267,21 @@ fn resolve_target(cx: &mut Ctx<'_>, target: &Spanned<String>, family: Family, t:
     } else if let Some(i) = name.strip_prefix("server-").and_then(|i| i.parse::<u32>().ok()).filter(|&i| i < t.servers)
     {
         Some(FaultTarget::Server(i))
+    } else if let Some(r) = t.regions.iter().position(|(n, _, _)| n == name) {
+        let (_, first, end) = t.regions[r];
+        Some(FaultTarget::Region { index: r as u16, first, end })
     } else {
         t.services.iter().position(|s| s == name).map(|i| FaultTarget::Service(i as u16))
     };
     let fits = match (family, found) {
         (_, None) => false,
-        (Family::Servers, Some(FaultTarget::Server(_) | FaultTarget::AllServers)) => true,
+        (Family::Servers, Some(FaultTarget::Server(_) | FaultTarget::AllServers | FaultTarget::Region { .. })) => true,
+        (Family::Regions, Some(FaultTarget::Region { .. })) => true,
         (
             Family::ServersOrServices,
-            Some(FaultTarget::Server(_) | FaultTarget::AllServers | FaultTarget::Service(_)),
+            Some(
+                FaultTarget::Server(_) | FaultTarget::AllServers | FaultTarget::Service(_) | FaultTarget::Region { .. },
+            ),
         ) => true,
         (Family::Dependencies, Some(FaultTarget::Service(_) | FaultTarget::Database)) => true,
         (Family::Database, Some(FaultTarget::Database)) => true,
@@ -259,6 +292,7 @@ fn resolve_target(cx: &mut Ctx<'_>, target: &Spanned<String>, family: Family, t:
         let last = t.servers.saturating_sub(1);
         let mut known = vec!["servers".to_string(), format!("server-0 … server-{last}")];
         known.extend(t.services.iter().cloned());
+        known.extend(t.regions.iter().map(|(n, _, _)| n.clone()));
         if t.database {
             known.push("db".into());
         }
@@ -272,8 +306,13 @@ fn resolve_target(cx: &mut Ctx<'_>, target: &Spanned<String>, family: Family, t:
                 known.join(", ")
             ),
         );
-        let candidates: Vec<&str> =
-            t.services.iter().map(String::as_str).chain(["servers", "db", "workload"]).collect();
+        let candidates: Vec<&str> = t
+            .services
+            .iter()
+            .map(String::as_str)
+            .chain(t.regions.iter().map(|(n, _, _)| n.as_str()))
+            .chain(["servers", "db", "workload"])
+            .collect();
         cx.diags.push(match found.is_none().then(|| nearest(name, candidates.iter().copied())).flatten() {
             Some(n) => d.with_help(format!("did you mean `{n}`?")),
             None => d,

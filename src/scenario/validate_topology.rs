@@ -27,6 +27,8 @@ pub fn is_multi_tier(raw: &RawScenario) -> bool {
             .balancer
             .as_ref()
             .is_some_and(|b| b.get_ref().health_check.is_some() || b.get_ref().outlier_detection.is_some())
+        || !raw.regions.is_empty()
+        || raw.workload.iter().any(|w| w.region.is_some() || super::validate_clients::is_closed(w))
 }
 
 /// Resolves the multi-tier sections. `service_time` is `[servers].service_time`, which
@@ -76,6 +78,8 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
         }
     }
     let price = non_negative(cx, s.price_per_hour.as_ref(), "servers.price_per_hour", 0.0);
+    let network = super::validate_clients::resolve_network(cx, raw, *s.count.get_ref());
+    let clients = super::validate_clients::resolve_clients(cx, raw, network.as_ref().and_then(Option::as_ref));
     let classes = classes?;
     if let Some(None) = &retry_queue {
         if let Some(span) = retry_queue_users(raw) {
@@ -94,6 +98,8 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
         restart_ns: restart_ns?,
         memory: MemorySpec { base_mb: base_mb?, limit_mb: limit_mb? },
         price_per_server_hour: price?,
+        network: network?,
+        clients: clients?,
     })
 }
 

@@ -107,6 +107,14 @@ impl System {
         let call = self.calls[c];
         let s = self.station_of(call.spec.target);
         let st = &mut self.stations[s];
+        if !st.partitions.is_empty() && call.server != NONE {
+            let cut = st.partitions.iter().filter(|p| (p.0..p.1).contains(&call.server)).map(|p| p.2).max();
+            if let Some(hang) = cut {
+                // Packets to the callee are dropped: no answer until the connection drops.
+                queue.schedule(now.after(hang), Event::CallFailed { call: c, seq: call.seq });
+                return;
+            }
+        }
         if st.outage {
             queue.schedule(now, Event::CallFailed { call: c, seq: call.seq });
             return;

@@ -67,6 +67,11 @@ impl System {
                     }
                 }
             }
+            (FaultKind::RegionOutage, _) => self.region_outage(now, &fault.target, active, queue),
+            (FaultKind::Partition { .. }, _) => {
+                let s = self.station_of_target(fault.target);
+                self.recompute_station(s);
+            }
             (FaultKind::PrimaryCrash, _) => {
                 if active {
                     self.crash_primary(now, queue);
@@ -95,15 +100,45 @@ impl System {
                 let _ = per_s;
             }
             (FaultKind::ReplicationLag { .. } | FaultKind::SlowQueries { .. }, _) => self.recompute_database(),
-            (_, FaultTarget::Server(_) | FaultTarget::AllServers) => self.recompute_station(APP as usize),
-            (_, FaultTarget::Service(id)) => self.recompute_station(1 + id as usize),
-            (_, FaultTarget::Database) => {
-                if let Some(s) = self.db.as_ref().map(|d| d.station as usize) {
-                    self.recompute_station(s);
-                }
-            }
             (_, FaultTarget::Workloads) => {}
+            (_, target) => {
+                let s = self.station_of_target(target);
+                self.recompute_station(s);
+            }
         }
+    }
+
+    /// The station a fault target names (the app servers for server and region targets).
+    fn station_of_target(&self, target: FaultTarget) -> usize {
+        match target {
+            FaultTarget::Service(id) => 1 + id as usize,
+            FaultTarget::Database => self.db.as_ref().map_or(APP as usize, |d| d.station as usize),
+            _ => APP as usize,
+        }
+    }
+
+    /// A region's data center goes down (`active`) or comes back: its servers die
+    /// together, and no supervisor restarts them until the region returns.
+    fn region_outage(&mut self, now: SimTime, target: &FaultTarget, active: bool, queue: &mut EventQueue<Event>) {
+        for i in 0..self.connections.len() {
+            if !target.hits_server(i) {
+                continue;
+            }
+            let up = self.stations[APP as usize].instances[i].up;
+            if active && up {
+                self.crash_server(now, i, queue);
+            } else if !active && !up && !self.region_down(i) {
+                self.restart(now, i, queue);
+            }
+        }
+    }
+
+    /// Whether a region outage in force holds server `i` down.
+    fn region_down(&self, i: usize) -> bool {
+        self.faults
+            .iter()
+            .zip(&self.fault_active)
+            .any(|(f, on)| *on && f.kind == FaultKind::RegionOutage && f.target.hits_server(i))
     }
 
     /// Whether fault `f` is in force and hits station `s`.
@@ -114,7 +149,7 @@ impl System {
         match self.faults[f].target {
             FaultTarget::Service(id) => s == 1 + id as usize,
             FaultTarget::Database => self.db.as_ref().is_some_and(|d| d.station as usize == s),
-            FaultTarget::Server(_) | FaultTarget::AllServers => s == APP as usize,
+            FaultTarget::Server(_) | FaultTarget::AllServers | FaultTarget::Region { .. } => s == APP as usize,
             FaultTarget::Workloads => false,
         }
     }
@@ -127,6 +162,7 @@ impl System {
         let mut latency = None;
         let n = self.stations[s].instances.len();
         let mut slowdown = vec![1.0; n];
+        let mut partitions = Vec::new();
         for f in 0..self.faults.len() {
             if !self.hits_station(f, s) {
                 continue;
@@ -135,6 +171,7 @@ impl System {
             match &fault.kind {
                 FaultKind::Outage => outage = true,
                 FaultKind::Timeouts { hang_ns } => hang = Some(hang.map_or(*hang_ns, |h: u64| h.max(*hang_ns))),
+                FaultKind::Partition { from: (first, end), hang_ns } => partitions.push((*first, *end, *hang_ns)),
                 FaultKind::ErrorRate { rate } => ok_share *= 1.0 - rate,
                 FaultKind::AddedLatency { latency: d } => latency = Some(d.clone()),
                 FaultKind::Slowdown { factor } => {
@@ -153,6 +190,7 @@ impl System {
         st.fault_error_rate = 1.0 - ok_share;
         st.added_latency = latency;
         st.slowdown = slowdown;
+        st.partitions = partitions;
     }
 
     fn recompute_database(&mut self) {
@@ -203,7 +241,7 @@ impl System {
         }
         for t in victims {
             if self.tasks[t].parent_call == NONE {
-                self.end_root(now, t, Fate::Failed);
+                self.end_root(now, t, Fate::Failed, queue);
             } else {
                 self.free_task(t);
             }
@@ -238,6 +276,10 @@ impl System {
     }
 
     fn restart(&mut self, now: SimTime, i: usize, queue: &mut EventQueue<Event>) {
+        if self.region_down(i) {
+            // The region is down: the server returns with it.
+            return;
+        }
         self.stations[APP as usize].instances[i].up = true;
         let m = &mut self.memory;
         m.used_mb[i] = m.base_mb;

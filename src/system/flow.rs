@@ -22,12 +22,34 @@ impl System {
             Some(_) => self.ledger.open().0,
             None => NONE,
         };
-        let Some(server) = self.pick_server() else {
+        let region = match self.network.as_mut() {
+            Some(n) => {
+                let r = n.client_region(w);
+                self.recorder.region_arrived(now, r);
+                r
+            }
+            None => 0,
+        };
+        let picked = self.pick_server(region);
+        let net_ns = self.network.as_mut().map_or(0, |n| n.round_trip_ns(region, picked));
+        let workload = w as u16;
+        let Some(server) = picked else {
             // No app server in rotation: the balancer answers 503 itself.
             let t = self.tasks.alloc();
             let seq = self.tasks[t].seq;
-            self.tasks[t] = Task { seq, live: true, class, arrived: now, payment, instance: NONE, ..Task::default() };
-            return self.end_root(now, t, Fate::Failed);
+            self.tasks[t] = Task {
+                seq,
+                live: true,
+                class,
+                arrived: now,
+                payment,
+                instance: NONE,
+                net_ns,
+                workload,
+                region,
+                ..Task::default()
+            };
+            return self.end_root(now, t, Fate::Failed, queue);
         };
         let t = self.tasks.alloc();
         let seq = self.tasks[t].seq;
@@ -40,6 +62,9 @@ impl System {
             class,
             arrived: now,
             payment,
+            net_ns,
+            workload,
+            region,
             ..Task::default()
         };
         let admit = self.stations[APP as usize].instances[server].admit(now, t);
@@ -53,7 +78,7 @@ impl System {
             Admit::Refused => {
                 // A full queue is a rejection; a dead server is a failed connection.
                 let fate = if self.stations[APP as usize].instances[server].up { Fate::Rejected } else { Fate::Failed };
-                self.end_root(now, t, fate);
+                self.end_root(now, t, fate, queue);
             }
         }
     }
@@ -67,7 +92,7 @@ impl System {
         self.class_cumulative.partition_point(|&c| c <= u).min(n - 1) as u16
     }
 
-    pub(super) fn pick_server(&mut self) -> Option<usize> {
+    pub(super) fn pick_server(&mut self, region: u16) -> Option<usize> {
         let in_rotation = self.rotation.as_slice();
         if self.connections.len() == 1 && in_rotation.is_empty() {
             return Some(0);
@@ -75,9 +100,9 @@ impl System {
         let backends = crate::arch::Backends { connections: &self.connections, in_rotation };
         // A session key per request, for consistent hashing: 100,000 users.
         let client = if self.hashing {
-            crate::arch::Client { region: 0, key: self.balancer_rng.random_range(0..100_000) }
+            crate::arch::Client { region, key: self.balancer_rng.random_range(0..100_000) }
         } else {
-            crate::arch::Client::default()
+            crate::arch::Client { region, key: 0 }
         };
         self.balancer.pick(&backends, &client, &mut self.balancer_rng)
     }
@@ -187,7 +212,7 @@ impl System {
             } else {
                 Fate::Completed
             };
-            self.end_root(now, t, fate);
+            self.end_root(now, t, fate, queue);
             return;
         }
         self.free_task(t);
@@ -206,7 +231,7 @@ impl System {
             let waiting = self.tasks[next];
             if s == APP as usize && now.since(waiting.arrived) >= self.timeout_ns {
                 // Its client gave up while it waited; the worker takes the next one.
-                self.end_root(now, next, Fate::TimedOut);
+                self.end_root(now, next, Fate::TimedOut, queue);
                 continue;
             }
             self.start(now, next, queue);
@@ -217,14 +242,23 @@ impl System {
         }
     }
 
-    /// A root task ends with `fate`: the user gets an answer and the ledger learns what
-    /// the system told them.
-    pub(super) fn end_root(&mut self, now: SimTime, t: u32, fate: Fate) {
+    /// A root task ends with `fate`: the user gets an answer (after the network's share of
+    /// the round trip), the ledger learns what the system told them, and a user of a
+    /// closed workload thinks before their next request.
+    pub(super) fn end_root(&mut self, now: SimTime, t: u32, fate: Fate, queue: &mut EventQueue<Event>) {
         let task = self.tasks[t];
         if task.station == APP && task.instance != NONE {
             self.observe_response(now, &task, fate);
         }
-        self.recorder.finished(task.arrived, now, task.class, fate, task.degraded, task.deferred);
+        let answered = now.after(task.net_ns);
+        self.recorder.finished(task.arrived, answered, task.class, fate, task.degraded, task.deferred);
+        if self.network.is_some() {
+            self.recorder.region_finished(task.region, task.arrived, answered, fate, task.degraded, task.deferred);
+        }
+        if let Some(Some(think)) = self.think_time.get(usize::from(task.workload)) {
+            let next = answered.after(think.sample_ns(&mut self.think_rng));
+            queue.schedule(next, Event::Arrival { workload: u32::from(task.workload) });
+        }
         if task.payment != NONE && !task.deferred {
             // A request that ran to the end did its work even if its client gave up; one
             // dropped from the queue after its deadline never started, so never charged.

@@ -15,6 +15,7 @@ mod calls;
 mod chaos;
 mod deferral;
 mod flow;
+mod network;
 mod outcome;
 mod pool;
 mod recorder;
@@ -152,6 +153,8 @@ struct Station {
     fault_error_rate: f64,
     added_latency: Option<Dist>,
     slowdown: Vec<f64>,
+    /// Partitions in force: calls from app servers `first..end` hang for the time given.
+    partitions: Vec<(u32, u32, u64)>,
     breaker: Option<CircuitBreaker>,
     budget: Option<RetryBudget>,
     limiter: Option<TokenBucket>,
@@ -239,6 +242,11 @@ pub struct System {
     crashes: u64,
     oom_kills: u64,
     recorder: Recorder,
+    /// Regions and the network, when the scenario has `[[regions]]`.
+    network: Option<network::NetworkState>,
+    /// Each workload's think time, for closed workloads.
+    think_time: Vec<Option<Dist>>,
+    think_rng: SimRng,
 }
 
 /// App server memory, integrated lazily between changes of the leak rate.
@@ -350,6 +358,12 @@ impl System {
             epoch: vec![0; count],
         };
         let consumers = topology.retry_queue.map_or(0, |q| q.consumers as usize);
+        let network = topology
+            .network
+            .as_ref()
+            .map(|n| network::NetworkState::new(n, &topology.clients, sim::stream(seed, "network")));
+        let think_time: Vec<Option<Dist>> =
+            topology.clients.iter().map(|c| c.closed.as_ref().map(|l| l.think_time.clone())).collect();
         let mut system = System {
             arrivals: workloads
                 .iter()
@@ -363,6 +377,8 @@ impl System {
             balancer: scenario.balancer.strategy.build(&crate::arch::Setup {
                 backends: count,
                 choices: scenario.balancer.choices,
+                backend_region: network.as_ref().map_or_else(Vec::new, |n| n.server_region.clone()),
+                region_rtt_ns: network.as_ref().map_or_else(Vec::new, network::NetworkState::distance_matrix),
                 ..crate::arch::Setup::default()
             }),
             balancer_rng: sim::stream(seed, "balancer"),
@@ -394,7 +410,22 @@ impl System {
                 rows + 1,
                 topology.classes.len(),
             ),
+            network,
+            think_time,
+            think_rng: sim::stream(seed, "think_time"),
         };
+        if let Some(n) = &system.network {
+            system.recorder.track_regions(n.regions());
+        }
+        // Each user of a closed workload sends a first request after one think time.
+        for (w, c) in topology.clients.iter().enumerate() {
+            if let Some(l) = &c.closed {
+                for _ in 0..l.users {
+                    let at = SimTime(l.think_time.sample_ns(&mut system.think_rng));
+                    queue.schedule(at, Event::Arrival { workload: w as u32 });
+                }
+            }
+        }
         for w in 0..system.arrivals.len() {
             if let Some(next) = system.arrivals[w].next_after(SimTime::ZERO) {
                 queue.schedule(next, Event::Arrival { workload: w as u32 });
@@ -435,6 +466,7 @@ impl Station {
             fault_error_rate: 0.0,
             added_latency: None,
             slowdown: vec![1.0; n],
+            partitions: Vec::new(),
             breaker: None,
             budget: None,
             limiter: None,

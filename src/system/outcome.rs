@@ -114,6 +114,9 @@ impl CostOutcome {
 pub struct SystemOutcome {
     /// One per class, in file order.
     pub classes: Vec<ClassOutcome>,
+    /// One per region of the users, in file order (empty without `[[regions]]`); the
+    /// latency includes the network.
+    pub regions: Vec<ClassOutcome>,
     /// Completions degraded, over all classes.
     pub degraded: u64,
     /// Completions deferred, over all classes.
@@ -210,8 +213,22 @@ impl System {
                 deferred: s.deferred,
             })
             .collect();
+        let regions = topology
+            .network
+            .iter()
+            .flat_map(|n| n.regions.iter())
+            .zip(r.regions)
+            .map(|(region, s)| ClassOutcome {
+                name: region.name.clone(),
+                requests: s.requests,
+                latency: s.latency,
+                degraded: s.degraded,
+                deferred: s.deferred,
+            })
+            .collect();
         let system = SystemOutcome {
             classes,
+            regions,
             degraded: r.total.degraded,
             deferred: r.total.deferred,
             payments: self.ledger.totals(),

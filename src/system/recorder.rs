@@ -57,6 +57,8 @@ pub struct Recorder {
     pub total: ClassStats,
     /// One per class.
     pub classes: Vec<ClassStats>,
+    /// One per region of the users (empty without `[[regions]]`).
+    pub regions: Vec<ClassStats>,
     /// Queueing at the app servers.
     pub waiting: Waiting,
     in_flight: u64,
@@ -79,6 +81,7 @@ impl Recorder {
             interval_ns,
             total: ClassStats::new(),
             classes: (0..classes).map(|_| ClassStats::new()).collect(),
+            regions: Vec::new(),
             waiting: Waiting::default(),
             in_flight: 0,
             row: Counters::default(),
@@ -166,6 +169,46 @@ impl Recorder {
         }
     }
 
+    /// Keeps per-region numbers for `regions` regions of users.
+    pub fn track_regions(&mut self, regions: usize) {
+        self.regions = (0..regions).map(|_| ClassStats::new()).collect();
+    }
+
+    /// A request from region `region` arrived at `now` (after [`Recorder::arrived`]).
+    pub fn region_arrived(&mut self, now: SimTime, region: u16) {
+        if now >= self.warmup {
+            self.regions[region as usize].requests.arrived += 1;
+        }
+    }
+
+    /// A request from region `region` that arrived at `arrived` got its answer at
+    /// `answered` (besides [`Recorder::finished`]).
+    pub fn region_finished(
+        &mut self,
+        region: u16,
+        arrived: SimTime,
+        answered: SimTime,
+        fate: Fate,
+        degraded: bool,
+        deferred: bool,
+    ) {
+        if arrived < self.warmup {
+            return;
+        }
+        let stats = &mut self.regions[region as usize];
+        match fate {
+            Fate::Completed => {
+                stats.requests.completed += 1;
+                stats.latency.record(answered.since(arrived));
+                stats.degraded += u64::from(degraded);
+            }
+            Fate::Rejected => stats.requests.rejected += 1,
+            Fate::TimedOut => stats.requests.timed_out += 1,
+            Fate::Failed => stats.requests.failed += 1,
+        }
+        stats.deferred += u64::from(deferred);
+    }
+
     /// A request that arrived at `arrived` found every worker busy and waits.
     #[inline]
     pub fn queued(&mut self, arrived: SimTime) {
@@ -223,7 +266,7 @@ impl Recorder {
         if self.row_start < end {
             self.close_row(end, servers);
         }
-        for stats in std::iter::once(&mut self.total).chain(self.classes.iter_mut()) {
+        for stats in std::iter::once(&mut self.total).chain(self.classes.iter_mut()).chain(self.regions.iter_mut()) {
             let r = &mut stats.requests;
             r.in_flight = r.arrived - r.finished();
         }

@@ -55,6 +55,12 @@ pub struct Task {
     pub key: u32,
     /// Extra time added to the first work step (an `added_latency` fault).
     pub extra_ns: u64,
+    /// Root tasks: time on the network between the user and the app server (both ways).
+    pub net_ns: u64,
+    /// Root tasks: the workload that sent it.
+    pub workload: u16,
+    /// Root tasks: the users' region.
+    pub region: u16,
 }
 
 impl Default for Task {
@@ -80,6 +86,9 @@ impl Default for Task {
             idempotent: false,
             key: 0,
             extra_ns: 0,
+            net_ns: 0,
+            workload: 0,
+            region: 0,
         }
     }
 }
