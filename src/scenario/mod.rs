@@ -61,12 +61,14 @@ pub struct Scenario {
 }
 
 /// `[balancer]`, resolved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BalancerConfig {
     /// The strategy.
     pub strategy: Strategy,
     /// d for power of d choices.
     pub choices: u32,
+    /// Weight per app server for `weighted_round_robin` (empty: all 1).
+    pub weights: Vec<u32>,
     /// Active health checks of the app servers, if configured.
     pub health_check: Option<crate::arch::HealthCheckConfig>,
     /// Passive ejection of failing app servers, if configured.

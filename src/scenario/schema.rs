@@ -165,6 +165,9 @@ pub struct RawBalancer {
     /// d for `power_of_two`.
     #[serde(default)]
     pub choices: Option<Spanned<u32>>,
+    /// Weight per app server for `weighted_round_robin`.
+    #[serde(default)]
+    pub weights: Option<Spanned<Vec<u32>>>,
     /// Active health checks of the app servers (multi-tier scenarios).
     #[serde(default)]
     pub health_check: Option<Spanned<RawHealthCheck>>,

@@ -323,6 +323,7 @@ fn resolve_balancer(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<BalancerConfi
         return Some(BalancerConfig {
             strategy: Strategy::RoundRobin,
             choices: 2,
+            weights: Vec::new(),
             health_check: None,
             outlier_detection: None,
         });
@@ -347,6 +348,34 @@ fn resolve_balancer(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<BalancerConfi
             return None;
         }
     }
+    let weights = match &b.weights {
+        None => Vec::new(),
+        Some(w) => {
+            let list = w.get_ref();
+            if b.strategy != Strategy::WeightedRoundRobin {
+                cx.error(
+                    w.span(),
+                    format!(
+                        "balancer.weights applies only to strategy \"weighted_round_robin\", not \"{}\"",
+                        b.strategy
+                    ),
+                );
+                return None;
+            }
+            if list.len() != count as usize {
+                cx.error(
+                    w.span(),
+                    format!("balancer.weights needs one weight per app server: {count}, got {}", list.len()),
+                );
+                return None;
+            }
+            if list.iter().all(|&x| x == 0) {
+                cx.error(w.span(), "balancer.weights: at least one server needs a weight above 0");
+                return None;
+            }
+            list.clone()
+        }
+    };
     let health_check = match &b.health_check {
         Some(h) => {
             let h = h.get_ref();
@@ -395,7 +424,7 @@ fn resolve_balancer(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<BalancerConfi
         }
         None => None,
     };
-    Some(BalancerConfig { strategy: b.strategy, choices, health_check, outlier_detection })
+    Some(BalancerConfig { strategy: b.strategy, choices, weights, health_check, outlier_detection })
 }
 
 fn resolve_servers(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<ServerPool> {

@@ -377,6 +377,7 @@ impl System {
             balancer: scenario.balancer.strategy.build(&crate::arch::Setup {
                 backends: count,
                 choices: scenario.balancer.choices,
+                weights: scenario.balancer.weights.clone(),
                 backend_region: network.as_ref().map_or_else(Vec::new, |n| n.server_region.clone()),
                 region_rtt_ns: network.as_ref().map_or_else(Vec::new, network::NetworkState::distance_matrix),
                 ..crate::arch::Setup::default()

@@ -113,6 +113,7 @@ impl World {
             balancer: scenario.balancer.strategy.build(&Setup {
                 backends: count,
                 choices: scenario.balancer.choices,
+                weights: scenario.balancer.weights.clone(),
                 ..Setup::default()
             }),
             balancer_rng: sim::stream(seed, "balancer"),
