@@ -338,6 +338,15 @@ fn the_new_sections_fail_validation_clearly() {
             one_class(r#"{ call = "search" },"#, "[services.db]\nlatency = \"exp(1ms)\"\n"),
             vec!["`db` is a reserved name"],
         ),
+        (
+            one_class(
+                r#"{ call = "auth" },"#,
+                "[services.auth]\nlatency = \"exp(1ms)\"\nsteps = [{ call = \"users\" }]\n\
+                 [services.users]\nlatency = \"exp(1ms)\"\nsteps = [{ call = \"tokens\" }]\n\
+                 [services.tokens]\nlatency = \"exp(1ms)\"\nsteps = [{ call = \"auth\", async = true }]\n",
+            ),
+            vec!["the services call each other in a cycle (auth → users → tokens → auth)"],
+        ),
     ];
     for (text, expected) in cases {
         let err = invalid(&text);

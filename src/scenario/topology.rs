@@ -32,6 +32,54 @@ pub struct Topology {
     pub clients: Vec<ClientSpec>,
 }
 
+impl Topology {
+    /// A cycle in the services' call graphs (including async messages), as service
+    /// indices from a service back to itself, if there is one. A cycle would make every
+    /// request call without end, so scenarios with one are refused.
+    pub fn call_cycle(&self) -> Option<Vec<usize>> {
+        let callees = |s: &ServiceSpec| -> Vec<usize> {
+            let mut out = Vec::new();
+            for step in &s.steps {
+                match step {
+                    Step::Call(c) => out.extend(c.target.service()),
+                    Step::Parallel(cs) => out.extend(cs.iter().filter_map(|c| c.target.service())),
+                    Step::Async(t) => out.extend(t.service()),
+                    Step::Work(_) => {}
+                }
+            }
+            out
+        };
+        let graph: Vec<Vec<usize>> = self.services.iter().map(callees).collect();
+        // Depth-first search with colours: 0 unvisited, 1 on the path, 2 done.
+        let mut colour = vec![0u8; graph.len()];
+        let mut path = Vec::new();
+        fn visit(v: usize, graph: &[Vec<usize>], colour: &mut [u8], path: &mut Vec<usize>) -> Option<Vec<usize>> {
+            colour[v] = 1;
+            path.push(v);
+            for &w in &graph[v] {
+                if w >= graph.len() {
+                    continue;
+                }
+                if colour[w] == 1 {
+                    let start = path.iter().position(|&x| x == w).unwrap_or(0);
+                    let mut cycle = path[start..].to_vec();
+                    cycle.push(w);
+                    return Some(cycle);
+                }
+                if colour[w] == 0 {
+                    if let Some(c) = visit(w, graph, colour, path) {
+                        return Some(c);
+                    }
+                }
+            }
+            path.pop();
+            colour[v] = 2;
+            None
+        }
+        (0..graph.len()).find_map(|v| if colour[v] == 0 { visit(v, &graph, &mut colour, &mut path) } else { None })
+    }
+}
+
 /// Regions and the network between users and app servers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network {
@@ -126,6 +174,16 @@ pub enum Target {
     DbRead,
     /// A write query, served by the primary.
     DbWrite,
+}
+
+impl Target {
+    /// The service's index, for a service target.
+    pub fn service(self) -> Option<usize> {
+        match self {
+            Target::Service(id) => Some(usize::from(id)),
+            _ => None,
+        }
+    }
 }
 
 /// What happens when a call has failed for good (after its retries).

@@ -90,7 +90,7 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
     if !ok {
         return None;
     }
-    Some(Topology {
+    let topology = Topology {
         classes,
         services,
         database: database?,
@@ -100,7 +100,20 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
         price_per_server_hour: price?,
         network: network?,
         clients: clients?,
-    })
+    };
+    if let Some(cycle) = topology.call_cycle() {
+        let names: Vec<&str> = cycle.iter().map(|&i| topology.services[i].name.as_str()).collect();
+        let span = raw.services.get(names[0]).map_or(raw.servers.span(), Spanned::span);
+        cx.error(
+            span,
+            format!(
+                "the services call each other in a cycle ({}): every request would call without end; break the cycle",
+                names.join(" → ")
+            ),
+        );
+        return None;
+    }
+    Some(topology)
 }
 
 /// Service names in id order: `[services.*]` by name, then `storage`.
