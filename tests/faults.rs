@@ -70,8 +70,8 @@ fn a_window_only_slows_what_starts_inside_it() {
 fn unbuilt_kinds_and_unknown_targets_are_clear_errors() {
     let cases = [
         (
-            "[[faults]]\nkind = \"ddos\"\ntarget = \"server-0\"\nat = \"1m\"\n",
-            "fault kind `ddos` is planned but not built yet",
+            "[[faults]]\nkind = \"partition\"\ntarget = \"server-0\"\nat = \"1m\"\n",
+            "fault kind `partition` is planned but not built yet",
         ),
         (
             "[[faults]]\nkind = \"slowdwn\"\ntarget = \"server-0\"\nat = \"1m\"\nfactor = 2\n",

@@ -4,7 +4,7 @@ use crate::sim::Dist;
 
 /// Fault kinds a scenario may name that are planned but not built yet; naming one is a
 /// clear "not yet" error rather than a silently ignored key.
-pub const PLANNED_KINDS: [&str; 3] = ["region_outage", "partition", "ddos"];
+pub const PLANNED_KINDS: [&str; 2] = ["region_outage", "partition"];
 
 /// What a fault does.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +66,14 @@ pub enum FaultKind {
         /// Arrival rate multiplier.
         factor: f64,
     },
+    /// A distributed denial of service: malicious requests from `clients` attacking
+    /// clients arrive at `rate` a second on top of the workloads.
+    Ddos {
+        /// Attack requests per second.
+        rate: f64,
+        /// Distinct attacking clients (few: the per-client rate limit catches them).
+        clients: u32,
+    },
 }
 
 impl FaultKind {
@@ -84,6 +92,7 @@ impl FaultKind {
             FaultKind::MemoryLeak { .. } => "memory_leak",
             FaultKind::ConnectionLeak { .. } => "connection_leak",
             FaultKind::TrafficSpike { .. } => "traffic_spike",
+            FaultKind::Ddos { .. } => "ddos",
         }
     }
 
@@ -103,11 +112,12 @@ impl FaultKind {
             FaultKind::MemoryLeak { mb_per_s } => format!("leaks {mb_per_s} MiB/s"),
             FaultKind::ConnectionLeak { per_s } => format!("leaks {per_s} connections/s"),
             FaultKind::TrafficSpike { factor } => format!("traffic ×{factor}"),
+            FaultKind::Ddos { rate, clients } => format!("{rate} attack requests/s from {clients} clients"),
         }
     }
 
     /// Every kind that is built, by name.
-    pub const BUILT: [&'static str; 12] = [
+    pub const BUILT: [&'static str; 13] = [
         "slowdown",
         "outage",
         "timeouts",
@@ -120,6 +130,7 @@ impl FaultKind {
         "memory_leak",
         "connection_leak",
         "traffic_spike",
+        "ddos",
     ];
 
     /// Whether the single-tier model can run this kind (the others need the multi-tier

@@ -46,6 +46,9 @@ pub struct RawScenario {
     /// `[retry_queue]`: the durable queue for deferred payments.
     #[serde(default)]
     pub retry_queue: Option<Spanned<RawRetryQueue>>,
+    /// `[proxy]`: the reverse proxy in front of the app servers.
+    #[serde(default)]
+    pub proxy: Option<Spanned<super::proxy_schema::RawProxy>>,
 }
 
 /// `[[faults]]`. The parameters a kind does not use must be absent.
@@ -64,7 +67,7 @@ pub struct RawFault {
     /// `slowdown`, `slow_queries`, `traffic_spike`: multiplier.
     #[serde(default)]
     pub factor: Option<Spanned<f64>>,
-    /// `error_rate`: share of calls that fail (0 to 1).
+    /// `error_rate`: share of calls that fail (0 to 1); `ddos`: attack requests per second.
     #[serde(default)]
     pub rate: Option<Spanned<f64>>,
     /// `added_latency`: a distribution added to each call.
@@ -82,6 +85,9 @@ pub struct RawFault {
     /// `connection_leak`: pool connections leaked per second.
     #[serde(default)]
     pub per_s: Option<Spanned<f64>>,
+    /// `ddos`: distinct attacking clients.
+    #[serde(default)]
+    pub clients: Option<Spanned<u32>>,
 }
 
 /// `[scenario]`.
@@ -121,6 +127,12 @@ pub struct RawWorkload {
     /// Piecewise rates over time.
     #[serde(default)]
     pub stages: Vec<Spanned<RawStage>>,
+    /// Distinct clients (multi-tier; default 10000).
+    #[serde(default)]
+    pub users: Option<Spanned<u32>>,
+    /// Share of requests that are malicious (multi-tier; default 0).
+    #[serde(default)]
+    pub malicious: Option<Spanned<f64>>,
 }
 
 fn default_arrivals() -> Arrivals {

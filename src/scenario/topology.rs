@@ -26,6 +26,8 @@ pub struct Topology {
     pub memory: MemorySpec,
     /// Price of one app server per hour.
     pub price_per_server_hour: f64,
+    /// Clients, the reverse proxy and response sizes.
+    pub edge: super::proxy::EdgeSpec,
 }
 
 /// An app server's memory.

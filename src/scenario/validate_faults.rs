@@ -138,6 +138,20 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault) -> Option<(FaultKind, Family)> {
             let p = param(cx, f, &f.factor, "factor", "arrival rate multiplier, e.g. 5.0")?;
             (FaultKind::TrafficSpike { factor: positive(cx, p, "factor")? }, Family::Workload)
         }
+        "ddos" => {
+            let p = param(cx, f, &f.rate, "rate", "attack requests per second, e.g. 5000")?;
+            let rate = positive(cx, p, "rate")?;
+            let Some(c) = &f.clients else {
+                cx.error(f.kind.span(), "a ddos fault needs `clients` (distinct attacking clients, e.g. 300)");
+                return None;
+            };
+            let clients = cx.positive_count(c, "faults.clients")?;
+            if clients > 1_000_000 {
+                cx.error(c.span(), format!("faults.clients must be 1 to 1000000, got {clients}"));
+                return None;
+            }
+            (FaultKind::Ddos { rate, clients }, Family::Workload)
+        }
         other if PLANNED_KINDS.contains(&other) => {
             cx.error(
                 f.kind.span(),
@@ -172,6 +186,7 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault) -> Option<(FaultKind, Family)> {
         FaultKind::ReplicationLag { .. } => &["lag"],
         FaultKind::MemoryLeak { .. } => &["mb_per_s"],
         FaultKind::ConnectionLeak { .. } => &["per_s"],
+        FaultKind::Ddos { .. } => &["rate", "clients"],
         FaultKind::Outage | FaultKind::Crash | FaultKind::PrimaryCrash => &[],
     };
     let given = [
@@ -182,6 +197,7 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault) -> Option<(FaultKind, Family)> {
         ("lag", f.lag.as_ref().map(Spanned::span)),
         ("mb_per_s", f.mb_per_s.as_ref().map(Spanned::span)),
         ("per_s", f.per_s.as_ref().map(Spanned::span)),
+        ("clients", f.clients.as_ref().map(Spanned::span)),
     ];
     for (key, span) in given {
         if let Some(span) = span {

@@ -23,6 +23,7 @@ pub fn is_multi_tier(raw: &RawScenario) -> bool {
         || raw.storage.is_some()
         || raw.database.is_some()
         || raw.retry_queue.is_some()
+        || super::validate_proxy::uses_edge(raw)
         || raw
             .balancer
             .as_ref()
@@ -77,6 +78,7 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
     }
     let price = non_negative(cx, s.price_per_hour.as_ref(), "servers.price_per_hour", 0.0);
     let classes = classes?;
+    let edge = super::validate_proxy::resolve(cx, raw);
     if let Some(None) = &retry_queue {
         if let Some(span) = retry_queue_users(raw) {
             cx.error(span, "on_failure = \"retry_queue\" or \"accept_and_queue\" needs a [retry_queue] section");
@@ -94,6 +96,7 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
         restart_ns: restart_ns?,
         memory: MemorySpec { base_mb: base_mb?, limit_mb: limit_mb? },
         price_per_server_hour: price?,
+        edge: edge?,
     })
 }
 

@@ -16,17 +16,45 @@ impl System {
         if let Some(next) = self.arrivals[w].next_after(now) {
             queue.schedule(next, Event::Arrival { workload: w as u32 });
         }
+        if self.edge.is_some() {
+            return self.edge_arrival(now, w, queue);
+        }
         let class = self.pick_class();
         self.recorder.arrived(now, class);
+        self.admit_request(now, now, class, false, NONE, queue);
+    }
+
+    /// A request of `class` that arrived at `arrived` reaches the balancer now (at once, or
+    /// after the proxy). Malicious requests open no payment and stay out of the users'
+    /// waiting statistics; `cache_key` is where the proxy caches a successful response.
+    pub(super) fn admit_request(
+        &mut self,
+        now: SimTime,
+        arrived: SimTime,
+        class: u16,
+        malicious: bool,
+        cache_key: u32,
+        queue: &mut EventQueue<Event>,
+    ) {
         let payment = match self.class_payment[class as usize] {
-            Some(_) => self.ledger.open().0,
-            None => NONE,
+            Some(_) if !malicious => self.ledger.open().0,
+            _ => NONE,
         };
         let Some(server) = self.pick_server() else {
             // No app server in rotation: the balancer answers 503 itself.
             let t = self.tasks.alloc();
             let seq = self.tasks[t].seq;
-            self.tasks[t] = Task { seq, live: true, class, arrived: now, payment, instance: NONE, ..Task::default() };
+            self.tasks[t] = Task {
+                seq,
+                live: true,
+                class,
+                arrived,
+                payment,
+                instance: NONE,
+                malicious,
+                cache_key,
+                ..Task::default()
+            };
             return self.end_root(now, t, Fate::Failed);
         };
         let t = self.tasks.alloc();
@@ -38,8 +66,10 @@ impl System {
             instance: server as u32,
             program: class,
             class,
-            arrived: now,
+            arrived,
             payment,
+            malicious,
+            cache_key,
             ..Task::default()
         };
         let admit = self.stations[APP as usize].instances[server].admit(now, t);
@@ -48,7 +78,9 @@ impl System {
             Admit::Started => self.start(now, t, queue),
             Admit::Queued => {
                 self.tasks[t].running = false;
-                self.recorder.queued(now);
+                if !malicious {
+                    self.recorder.queued(arrived);
+                }
             }
             Admit::Refused => {
                 // A full queue is a rejection; a dead server is a failed connection.
@@ -87,7 +119,7 @@ impl System {
         let task = &mut self.tasks[t];
         task.running = true;
         task.step = 0;
-        if task.station == APP && task.parent_call == NONE {
+        if task.station == APP && task.parent_call == NONE && !task.malicious {
             self.recorder.started(task.arrived, now);
         }
         self.advance(now, t, queue);
@@ -150,6 +182,9 @@ impl System {
         let task = &mut self.tasks[t];
         if task.seq != seq || !task.live {
             return;
+        }
+        if task.station == super::proxy::PROXY {
+            return self.on_proxy_done(now, t, queue);
         }
         task.step += 1;
         self.advance(now, t, queue);
@@ -224,7 +259,9 @@ impl System {
         if task.station == APP && task.instance != NONE {
             self.observe_response(now, &task, fate);
         }
-        self.recorder.finished(task.arrived, now, task.class, fate, task.degraded, task.deferred);
+        if self.edge.is_none() || self.edge_answered(now, &task, fate) {
+            self.recorder.finished(task.arrived, now, task.class, fate, task.degraded, task.deferred);
+        }
         if task.payment != NONE && !task.deferred {
             // A request that ran to the end did its work even if its client gave up; one
             // dropped from the queue after its deadline never started, so never charged.

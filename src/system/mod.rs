@@ -17,6 +17,7 @@ mod deferral;
 mod flow;
 mod outcome;
 mod pool;
+mod proxy;
 mod recorder;
 mod station;
 mod tasks;
@@ -25,6 +26,7 @@ mod timers;
 use std::collections::VecDeque;
 
 pub use outcome::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, RetryQueueOutcome, SystemOutcome};
+pub use proxy::{MaliciousOutcome, ProxyOutcome};
 
 use crate::arch::resilience::{BreakerConfig, CircuitBreaker, Ledger, RetryBudget, RetryQueue, TokenBucket};
 use crate::arch::workload::ArrivalProcess;
@@ -239,6 +241,8 @@ pub struct System {
     crashes: u64,
     oom_kills: u64,
     recorder: Recorder,
+    /// Clients, attacks and the reverse proxy; `None` when the scenario has none of them.
+    edge: Option<Box<proxy::Edge>>,
 }
 
 /// App server memory, integrated lazily between changes of the leak rate.
@@ -394,7 +398,9 @@ impl System {
                 rows + 1,
                 topology.classes.len(),
             ),
+            edge: None,
         };
+        system.edge = proxy::Edge::build(scenario, topology, seed, &mut system.arrivals);
         for w in 0..system.arrivals.len() {
             if let Some(next) = system.arrivals[w].next_after(SimTime::ZERO) {
                 queue.schedule(next, Event::Arrival { workload: w as u32 });
@@ -407,7 +413,7 @@ impl System {
             queue.schedule(SimTime(sim::NANOS_PER_SEC), Event::EjectionEnds);
         }
         for (i, f) in scenario.faults.iter().enumerate() {
-            if matches!(f.kind, FaultKind::TrafficSpike { .. }) {
+            if matches!(f.kind, FaultKind::TrafficSpike { .. } | FaultKind::Ddos { .. }) {
                 continue;
             }
             queue.schedule(SimTime(f.start_ns), Event::FaultStart { fault: i as u32 });

@@ -55,6 +55,11 @@ pub struct Task {
     pub key: u32,
     /// Extra time added to the first work step (an `added_latency` fault).
     pub extra_ns: u64,
+    /// The request is malicious (counted apart from users' requests).
+    pub malicious: bool,
+    /// Root tasks of a cacheable class that missed the proxy's cache: the key to store
+    /// the response under, or `NONE`.
+    pub cache_key: u32,
 }
 
 impl Default for Task {
@@ -80,6 +85,8 @@ impl Default for Task {
             idempotent: false,
             key: 0,
             extra_ns: 0,
+            malicious: false,
+            cache_key: NONE,
         }
     }
 }
