@@ -104,6 +104,46 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
             d.failovers
         );
     }
+    if let Some(p) = &o.proxy {
+        let _ = writeln!(
+            s,
+            "proxy         util {:.1}% · {} requests · {} TLS handshakes · {} rate limited · {} filtered · {} false positives",
+            p.utilization * 100.0,
+            thousands(p.requests),
+            thousands(p.tls_handshakes),
+            thousands(p.rate_limited),
+            thousands(p.filtered),
+            thousands(p.false_positives)
+        );
+        if p.cache_hits + p.cache_misses > 0 {
+            let _ = writeln!(
+                s,
+                "cache         hit ratio {} · {} hits · {} misses",
+                pct(p.cache_hit_ratio()),
+                thousands(p.cache_hits),
+                thousands(p.cache_misses)
+            );
+        }
+        if p.bytes_saved > 0 {
+            let _ = writeln!(
+                s,
+                "compression   {:.1} MB sent · {:.1} MB saved",
+                p.bytes_sent as f64 / 1e6,
+                p.bytes_saved as f64 / 1e6
+            );
+        }
+    }
+    if let Some(m) = &o.malicious {
+        let _ = writeln!(
+            s,
+            "malicious     {} arrived · {} rate limited · {} filtered · {} served · {} failed (not in the users' figures)",
+            thousands(m.arrived),
+            thousands(m.rate_limited),
+            thousands(m.filtered),
+            thousands(m.served),
+            thousands(m.failed)
+        );
+    }
     if o.crashes > 0 {
         let _ = writeln!(s, "crashes       {} ({} out of memory)", o.crashes, o.oom_kills);
     }
