@@ -75,7 +75,7 @@ pub struct MaliciousSummary {
     pub rate_limited: u64,
     /// Served by the app servers.
     pub served: u64,
-    /// Got past the proxy but failed further in.
+    /// Neither turned away by the proxy's defences nor served.
     pub failed: u64,
 }
 

@@ -18,6 +18,10 @@ fn ms(v: Option<f64>) -> String {
     }
 }
 
+fn bytes(b: u64) -> String {
+    if b >= 1_000_000_000 { format!("{:.1} GB", b as f64 / 1e9) } else { format!("{:.1} MB", b as f64 / 1e6) }
+}
+
 /// Appends the multi-tier lines to `s`.
 pub fn render(s: &mut String, o: &SystemOutcome) {
     let _ = writeln!(
@@ -125,12 +129,7 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
             );
         }
         if p.bytes_saved > 0 {
-            let _ = writeln!(
-                s,
-                "compression   {:.1} MB sent · {:.1} MB saved",
-                p.bytes_sent as f64 / 1e6,
-                p.bytes_saved as f64 / 1e6
-            );
+            let _ = writeln!(s, "compression   {} sent · {} saved", bytes(p.bytes_sent), bytes(p.bytes_saved));
         }
     }
     if let Some(m) = &o.malicious {

@@ -96,7 +96,8 @@ pub struct MaliciousOutcome {
     pub rate_limited: u64,
     /// Served by the app servers (they got through and cost full work).
     pub served: u64,
-    /// Got through the proxy but were refused, timed out or failed further in.
+    /// Neither turned away by the proxy's defences nor served: refused by a full queue,
+    /// timed out or failed, in the proxy's queue or further in.
     pub failed: u64,
 }
 
