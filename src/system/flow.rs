@@ -27,6 +27,8 @@ impl System {
     /// A request of `class` that arrived at `arrived` reaches the balancer now (at once, or
     /// after the proxy). Malicious requests open no payment and stay out of the users'
     /// waiting statistics; `cache_key` is where the proxy caches a successful response.
+    // Always inlined: the plain arrival path calls it with constants, which fold away.
+    #[inline(always)]
     pub(super) fn admit_request(
         &mut self,
         now: SimTime,
