@@ -1,5 +1,5 @@
 //! Faults have the effect they should, are reported with their windows, and kinds that are
-//! not built yet are refused with a clear error.
+//! not built yet are refused with a clear error (none today).
 
 use std::path::Path;
 
@@ -69,9 +69,10 @@ fn a_window_only_slows_what_starts_inside_it() {
 #[test]
 fn unbuilt_kinds_and_unknown_targets_are_clear_errors() {
     let cases = [
+        ("[[faults]]\nkind = \"partition\"\ntarget = \"server-0\"\nat = \"1m\"\n", "a partition fault needs `from`"),
         (
-            "[[faults]]\nkind = \"ddos\"\ntarget = \"server-0\"\nat = \"1m\"\n",
-            "fault kind `ddos` is planned but not built yet",
+            "[[faults]]\nkind = \"region_outage\"\ntarget = \"server-0\"\nat = \"1m\"\n",
+            "does not fit this kind, which hits a region name",
         ),
         (
             "[[faults]]\nkind = \"slowdwn\"\ntarget = \"server-0\"\nat = \"1m\"\nfactor = 2\n",

@@ -8,6 +8,7 @@ pub mod autoscaler;
 pub mod balancer;
 pub mod cache;
 pub mod health;
+pub mod proxy;
 pub mod resilience;
 pub mod server;
 pub mod workload;

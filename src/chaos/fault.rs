@@ -4,7 +4,7 @@ use crate::sim::Dist;
 
 /// Fault kinds a scenario may name that are planned but not built yet; naming one is a
 /// clear "not yet" error rather than a silently ignored key.
-pub const PLANNED_KINDS: [&str; 1] = ["ddos"];
+pub const PLANNED_KINDS: [&str; 0] = [];
 
 /// What a fault does.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,6 +79,14 @@ pub enum FaultKind {
         /// How long a call hangs before its connection drops.
         hang_ns: u64,
     },
+    /// A distributed denial of service: malicious requests from `clients` attacking
+    /// clients arrive at `rate` a second on top of the workloads.
+    Ddos {
+        /// Attack requests per second.
+        rate: f64,
+        /// Distinct attacking clients (few: the per-client rate limit catches them).
+        clients: u32,
+    },
 }
 
 impl FaultKind {
@@ -99,6 +107,7 @@ impl FaultKind {
             FaultKind::TrafficSpike { .. } => "traffic_spike",
             FaultKind::RegionOutage => "region_outage",
             FaultKind::Partition { .. } => "partition",
+            FaultKind::Ddos { .. } => "ddos",
         }
     }
 
@@ -122,11 +131,12 @@ impl FaultKind {
             FaultKind::Partition { from: (first, end), hang_ns } => {
                 format!("unreachable from server-{first}…server-{}, calls hang {}", end - 1, secs(*hang_ns))
             }
+            FaultKind::Ddos { rate, clients } => format!("{rate} attack requests/s from {clients} clients"),
         }
     }
 
     /// Every kind that is built, by name.
-    pub const BUILT: [&'static str; 14] = [
+    pub const BUILT: [&'static str; 15] = [
         "slowdown",
         "outage",
         "timeouts",
@@ -141,6 +151,7 @@ impl FaultKind {
         "traffic_spike",
         "region_outage",
         "partition",
+        "ddos",
     ];
 
     /// Whether the single-tier model can run this kind (the others need the multi-tier

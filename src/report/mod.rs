@@ -6,6 +6,7 @@ pub mod chart;
 pub mod compare;
 pub mod run_chart;
 pub mod summary;
+pub mod summary_proxy;
 pub mod summary_system;
 pub mod sweep;
 pub mod text;

@@ -36,6 +36,12 @@ pub struct SystemSummary {
     pub oom_kills: u64,
     /// The run's cost.
     pub cost: CostSummary,
+    /// The reverse proxy, if the scenario has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<super::summary_proxy::ProxySummary>,
+    /// Malicious requests, if the scenario has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub malicious: Option<super::summary_proxy::MaliciousSummary>,
 }
 
 /// `classes.<name>`.
@@ -232,6 +238,8 @@ impl SystemSummary {
                 total: s.cost.total(),
                 per_million_requests: (arrived > 0).then(|| s.cost.total() / arrived as f64 * 1e6),
             },
+            proxy: s.proxy.as_ref().map(super::summary_proxy::ProxySummary::from_outcome),
+            malicious: s.malicious.as_ref().map(super::summary_proxy::MaliciousSummary::from_outcome),
         }
     }
 }

@@ -18,6 +18,10 @@ fn ms(v: Option<f64>) -> String {
     }
 }
 
+fn bytes(b: u64) -> String {
+    if b >= 1_000_000_000 { format!("{:.1} GB", b as f64 / 1e9) } else { format!("{:.1} MB", b as f64 / 1e6) }
+}
+
 /// Per-class (or per-region) requests, errors and latency under a `title` header.
 fn table(s: &mut String, title: &str, rows: &[crate::system::ClassOutcome]) {
     let _ = writeln!(
@@ -110,6 +114,41 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
             pct(stale),
             thousands(d.pool_timeouts),
             d.failovers
+        );
+    }
+    if let Some(p) = &o.proxy {
+        let _ = writeln!(
+            s,
+            "proxy         util {:.1}% · {} requests · {} TLS handshakes · {} rate limited · {} filtered · {} false positives",
+            p.utilization * 100.0,
+            thousands(p.requests),
+            thousands(p.tls_handshakes),
+            thousands(p.rate_limited),
+            thousands(p.filtered),
+            thousands(p.false_positives)
+        );
+        if p.cache_hits + p.cache_misses > 0 {
+            let _ = writeln!(
+                s,
+                "cache         hit ratio {} · {} hits · {} misses",
+                pct(p.cache_hit_ratio()),
+                thousands(p.cache_hits),
+                thousands(p.cache_misses)
+            );
+        }
+        if p.bytes_saved > 0 {
+            let _ = writeln!(s, "compression   {} sent · {} saved", bytes(p.bytes_sent), bytes(p.bytes_saved));
+        }
+    }
+    if let Some(m) = &o.malicious {
+        let _ = writeln!(
+            s,
+            "malicious     {} arrived · {} rate limited · {} filtered · {} served · {} failed (not in the users' figures)",
+            thousands(m.arrived),
+            thousands(m.rate_limited),
+            thousands(m.filtered),
+            thousands(m.served),
+            thousands(m.failed)
         );
     }
     if o.crashes > 0 {

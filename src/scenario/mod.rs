@@ -5,6 +5,8 @@
 //! places that read files. The format is documented in `docs/scenario-format.md`.
 
 pub mod diagnostic;
+pub mod proxy;
+pub mod proxy_schema;
 pub mod schema;
 pub mod topology;
 pub mod topology_schema;
@@ -12,6 +14,7 @@ pub mod units;
 mod validate;
 mod validate_clients;
 mod validate_faults;
+mod validate_proxy;
 mod validate_topology;
 
 use std::path::{Path, PathBuf};

@@ -49,6 +49,9 @@ pub struct RawScenario {
     /// `[[regions]]`: where users and app servers are, and the network between them.
     #[serde(default)]
     pub regions: Vec<Spanned<RawRegion>>,
+    /// `[proxy]`: the reverse proxy in front of the app servers.
+    #[serde(default)]
+    pub proxy: Option<Spanned<super::proxy_schema::RawProxy>>,
 }
 
 /// `[[faults]]`. The parameters a kind does not use must be absent.
@@ -67,7 +70,7 @@ pub struct RawFault {
     /// `slowdown`, `slow_queries`, `traffic_spike`: multiplier.
     #[serde(default)]
     pub factor: Option<Spanned<f64>>,
-    /// `error_rate`: share of calls that fail (0 to 1).
+    /// `error_rate`: share of calls that fail (0 to 1); `ddos`: attack requests per second.
     #[serde(default)]
     pub rate: Option<Spanned<f64>>,
     /// `added_latency`: a distribution added to each call.
@@ -88,6 +91,9 @@ pub struct RawFault {
     /// `partition`: the app servers cut off (`servers`, `server-<i>` or a region name).
     #[serde(default)]
     pub from: Option<Spanned<String>>,
+    /// `ddos`: distinct attacking clients.
+    #[serde(default)]
+    pub clients: Option<Spanned<u32>>,
 }
 
 /// `[scenario]`.
@@ -133,13 +139,17 @@ pub struct RawWorkload {
     /// The region its users are in (default: spread over `[[regions]]` by `share`).
     #[serde(default)]
     pub region: Option<Spanned<String>>,
-    /// Closed workloads: the number of users, each sending a request, waiting for the
-    /// answer and thinking before the next.
-    #[serde(default)]
-    pub users: Option<Spanned<u32>>,
     /// Closed workloads: the think time between an answer and the user's next request.
     #[serde(default)]
     pub think_time: Option<Spanned<String>>,
+    /// Distinct users (multi-tier; default 10000). In a closed workload (with
+    /// `think_time`), the users in the loop, each waiting for an answer and thinking before
+    /// their next request.
+    #[serde(default)]
+    pub users: Option<Spanned<u32>>,
+    /// Share of requests that are malicious (multi-tier; default 0).
+    #[serde(default)]
+    pub malicious: Option<Spanned<f64>>,
 }
 
 fn default_arrivals() -> Arrivals {

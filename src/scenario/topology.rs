@@ -30,6 +30,8 @@ pub struct Topology {
     pub network: Option<Network>,
     /// Who sends each workload's requests, one entry per `[[workload]]`.
     pub clients: Vec<ClientSpec>,
+    /// Clients, the reverse proxy and response sizes.
+    pub edge: super::proxy::EdgeSpec,
 }
 
 impl Topology {

@@ -17,6 +17,9 @@ pub struct RawRequestClass {
     /// Makes each request a payment charged by this service.
     #[serde(default)]
     pub payment: Option<Spanned<String>>,
+    /// Size of one response in bytes (default 20000).
+    #[serde(default)]
+    pub response_bytes: Option<Spanned<u64>>,
 }
 
 /// One step: exactly one of `cpu`, `call` or `parallel`.

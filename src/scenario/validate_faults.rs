@@ -163,6 +163,20 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<(Fa
             };
             (FaultKind::Partition { from, hang_ns }, Family::Dependencies)
         }
+        "ddos" => {
+            let p = param(cx, f, &f.rate, "rate", "attack requests per second, e.g. 5000")?;
+            let rate = positive(cx, p, "rate")?;
+            let Some(c) = &f.clients else {
+                cx.error(f.kind.span(), "a ddos fault needs `clients` (distinct attacking clients, e.g. 300)");
+                return None;
+            };
+            let clients = cx.positive_count(c, "faults.clients")?;
+            if clients > 1_000_000 {
+                cx.error(c.span(), format!("faults.clients must be 1 to 1000000, got {clients}"));
+                return None;
+            }
+            (FaultKind::Ddos { rate, clients }, Family::Workload)
+        }
         other if PLANNED_KINDS.contains(&other) => {
             cx.error(
                 f.kind.span(),
@@ -199,6 +213,7 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<(Fa
         FaultKind::MemoryLeak { .. } => &["mb_per_s"],
         FaultKind::ConnectionLeak { .. } => &["per_s"],
         FaultKind::Outage | FaultKind::Crash | FaultKind::PrimaryCrash | FaultKind::RegionOutage => &[],
+        FaultKind::Ddos { .. } => &["rate", "clients"],
     };
     let given = [
         ("factor", f.factor.as_ref().map(Spanned::span)),
@@ -209,6 +224,7 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<(Fa
         ("mb_per_s", f.mb_per_s.as_ref().map(Spanned::span)),
         ("per_s", f.per_s.as_ref().map(Spanned::span)),
         ("from", f.from.as_ref().map(Spanned::span)),
+        ("clients", f.clients.as_ref().map(Spanned::span)),
     ];
     for (key, span) in given {
         if let Some(span) = span {

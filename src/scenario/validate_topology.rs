@@ -23,6 +23,7 @@ pub fn is_multi_tier(raw: &RawScenario) -> bool {
         || raw.storage.is_some()
         || raw.database.is_some()
         || raw.retry_queue.is_some()
+        || super::validate_proxy::uses_edge(raw)
         || raw
             .balancer
             .as_ref()
@@ -81,6 +82,7 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
     let network = super::validate_clients::resolve_network(cx, raw, *s.count.get_ref());
     let clients = super::validate_clients::resolve_clients(cx, raw, network.as_ref().and_then(Option::as_ref));
     let classes = classes?;
+    let edge = super::validate_proxy::resolve(cx, raw);
     if let Some(None) = &retry_queue {
         if let Some(span) = retry_queue_users(raw) {
             cx.error(span, "on_failure = \"retry_queue\" or \"accept_and_queue\" needs a [retry_queue] section");
@@ -100,6 +102,7 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
         price_per_server_hour: price?,
         network: network?,
         clients: clients?,
+        edge: edge?,
     };
     if let Some(cycle) = topology.call_cycle() {
         let names: Vec<&str> = cycle.iter().map(|&i| topology.services[i].name.as_str()).collect();

@@ -8,7 +8,7 @@ use rand::RngExt;
 
 use super::recorder::Fate;
 use super::station::Admit;
-use super::tasks::{NONE, Task};
+use super::tasks::{NONE, Origin, Task};
 use super::{APP, Event, System};
 
 impl System {
@@ -16,23 +16,53 @@ impl System {
         if let Some(next) = self.arrivals[w].next_after(now) {
             queue.schedule(next, Event::Arrival { workload: w as u32 });
         }
-        let class = self.pick_class();
-        self.recorder.arrived(now, class);
-        let payment = match self.class_payment[class as usize] {
-            Some(_) => self.ledger.open().0,
-            None => NONE,
-        };
         let region = match self.network.as_mut() {
-            Some(n) => {
-                let r = n.client_region(w);
-                self.recorder.region_arrived(now, r);
-                r
-            }
+            Some(n) => n.client_region(w),
             None => 0,
         };
+        let origin = Origin { workload: w as u16, region };
+        if self.edge.is_some() {
+            return self.edge_arrival(now, w, origin, queue);
+        }
+        let class = self.pick_class();
+        self.user_arrived(now, class, region);
+        self.admit_request(now, now, class, false, NONE, origin, queue);
+    }
+
+    /// A user's request of `class` from `region` arrived (malicious ones are not counted).
+    #[inline]
+    pub(super) fn user_arrived(&mut self, now: SimTime, class: u16, region: u16) {
+        self.recorder.arrived(now, class);
+        if self.network.is_some() {
+            self.recorder.region_arrived(now, region);
+        }
+    }
+
+    /// A request of `class` that arrived at `arrived` reaches the balancer now (at once, or
+    /// after the proxy). Malicious requests open no payment and stay out of the users'
+    /// waiting statistics; `cache_key` is where the proxy caches a successful response.
+    // Always inlined: the plain arrival path calls it with constants, which fold away.
+    // Plain arguments rather than a struct: the plain arrival path passes constants, which
+    // fold away once inlined.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(super) fn admit_request(
+        &mut self,
+        now: SimTime,
+        arrived: SimTime,
+        class: u16,
+        malicious: bool,
+        cache_key: u32,
+        origin: Origin,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let payment = match self.class_payment[class as usize] {
+            Some(_) if !malicious => self.ledger.open().0,
+            _ => NONE,
+        };
+        let Origin { workload, region } = origin;
         let picked = self.pick_server(region);
         let net_ns = self.network.as_mut().map_or(0, |n| n.round_trip_ns(region, picked));
-        let workload = w as u16;
         let Some(server) = picked else {
             // No app server in rotation: the balancer answers 503 itself.
             let t = self.tasks.alloc();
@@ -41,9 +71,11 @@ impl System {
                 seq,
                 live: true,
                 class,
-                arrived: now,
+                arrived,
                 payment,
                 instance: NONE,
+                malicious,
+                cache_key,
                 net_ns,
                 workload,
                 region,
@@ -60,8 +92,10 @@ impl System {
             instance: server as u32,
             program: class,
             class,
-            arrived: now,
+            arrived,
             payment,
+            malicious,
+            cache_key,
             net_ns,
             workload,
             region,
@@ -73,7 +107,9 @@ impl System {
             Admit::Started => self.start(now, t, queue),
             Admit::Queued => {
                 self.tasks[t].running = false;
-                self.recorder.queued(now);
+                if !malicious {
+                    self.recorder.queued(arrived);
+                }
             }
             Admit::Refused => {
                 // A full queue is a rejection; a dead server is a failed connection.
@@ -112,7 +148,7 @@ impl System {
         let task = &mut self.tasks[t];
         task.running = true;
         task.step = 0;
-        if task.station == APP && task.parent_call == NONE {
+        if task.station == APP && task.parent_call == NONE && !task.malicious {
             self.recorder.started(task.arrived, now);
         }
         self.advance(now, t, queue);
@@ -175,6 +211,9 @@ impl System {
         let task = &mut self.tasks[t];
         if task.seq != seq || !task.live {
             return;
+        }
+        if task.station == super::proxy::PROXY {
+            return self.on_proxy_done(now, t, queue);
         }
         task.step += 1;
         self.advance(now, t, queue);
@@ -251,14 +290,10 @@ impl System {
             self.observe_response(now, &task, fate);
         }
         let answered = now.after(task.net_ns);
-        self.recorder.finished(task.arrived, answered, task.class, fate, task.degraded, task.deferred);
-        if self.network.is_some() {
-            self.recorder.region_finished(task.region, task.arrived, answered, fate, task.degraded, task.deferred);
+        if self.edge.is_none() || self.edge_answered(now, &task, fate) {
+            self.user_answered(&task, answered, fate);
         }
-        if let Some(Some(think)) = self.think_time.get(usize::from(task.workload)) {
-            let next = answered.after(think.sample_ns(&mut self.think_rng));
-            queue.schedule(next, Event::Arrival { workload: u32::from(task.workload) });
-        }
+        self.think(&task, answered, queue);
         if task.payment != NONE && !task.deferred {
             // A request that ran to the end did its work even if its client gave up; one
             // dropped from the queue after its deadline never started, so never charged.
@@ -267,6 +302,24 @@ impl System {
             self.ledger.set_fate(PaymentId(task.payment), f);
         }
         self.free_task(t);
+    }
+
+    /// The user of root task `task` got the answer `fate` at `answered`.
+    pub(super) fn user_answered(&mut self, task: &Task, answered: SimTime, fate: Fate) {
+        self.recorder.finished(task.arrived, answered, task.class, fate, task.degraded, task.deferred);
+        if self.network.is_some() {
+            self.recorder.region_finished(task.region, task.arrived, answered, fate, task.degraded, task.deferred);
+        }
+    }
+
+    /// A user of a closed workload, answered at `answered`, thinks, then sends the next
+    /// request.
+    #[inline]
+    pub(super) fn think(&mut self, task: &Task, answered: SimTime, queue: &mut EventQueue<Event>) {
+        if let Some(Some(think)) = self.think_time.get(usize::from(task.workload)) {
+            let next = answered.after(think.sample_ns(&mut self.think_rng));
+            queue.schedule(next, Event::Arrival { workload: u32::from(task.workload) });
+        }
     }
 
     /// Tells the balancer and the outlier detector how server `task.instance` answered.

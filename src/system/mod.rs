@@ -18,6 +18,7 @@ mod flow;
 mod network;
 mod outcome;
 mod pool;
+mod proxy;
 mod recorder;
 mod station;
 mod tasks;
@@ -26,6 +27,7 @@ mod timers;
 use std::collections::VecDeque;
 
 pub use outcome::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, RetryQueueOutcome, SystemOutcome};
+pub use proxy::{MaliciousOutcome, ProxyOutcome};
 
 use crate::arch::resilience::{BreakerConfig, CircuitBreaker, Ledger, RetryBudget, RetryQueue, TokenBucket};
 use crate::arch::workload::ArrivalProcess;
@@ -247,6 +249,8 @@ pub struct System {
     /// Each workload's think time, for closed workloads.
     think_time: Vec<Option<Dist>>,
     think_rng: SimRng,
+    /// Clients, attacks and the reverse proxy; `None` when the scenario has none of them.
+    edge: Option<Box<proxy::Edge>>,
 }
 
 /// App server memory, integrated lazily between changes of the leak rate.
@@ -414,7 +418,9 @@ impl System {
             network,
             think_time,
             think_rng: sim::stream(seed, "think_time"),
+            edge: None,
         };
+        system.edge = proxy::Edge::build(scenario, topology, seed, &mut system.arrivals);
         if let Some(n) = &system.network {
             system.recorder.track_regions(n.regions());
         }
@@ -439,7 +445,7 @@ impl System {
             queue.schedule(SimTime(sim::NANOS_PER_SEC), Event::EjectionEnds);
         }
         for (i, f) in scenario.faults.iter().enumerate() {
-            if matches!(f.kind, FaultKind::TrafficSpike { .. }) {
+            if matches!(f.kind, FaultKind::TrafficSpike { .. } | FaultKind::Ddos { .. }) {
                 continue;
             }
             queue.schedule(SimTime(f.start_ns), Event::FaultStart { fault: i as u32 });

@@ -135,6 +135,10 @@ pub struct SystemOutcome {
     pub oom_kills: u64,
     /// Cost of the run.
     pub cost: CostOutcome,
+    /// The reverse proxy, if any.
+    pub proxy: Option<super::ProxyOutcome>,
+    /// Malicious requests, if the scenario has any.
+    pub malicious: Option<super::MaliciousOutcome>,
 }
 
 impl System {
@@ -200,6 +204,13 @@ impl System {
             self.rq_stats.remaining = q.len() as u64;
             self.rq_stats.peak = q.peak() as u64;
         }
+        let (proxy, malicious) = match self.edge.as_deref() {
+            Some(e) => {
+                let (p, m) = e.outcome(end);
+                (p, e.has_malicious().then_some(m))
+            }
+            None => (None, None),
+        };
         let r = self.recorder;
         let classes = topology
             .classes
@@ -238,6 +249,8 @@ impl System {
             crashes: self.crashes,
             oom_kills: self.oom_kills,
             cost,
+            proxy,
+            malicious,
         };
         Outcome {
             scenario: scenario.name.clone(),

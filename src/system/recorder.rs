@@ -209,6 +209,18 @@ impl Recorder {
         stats.deferred += u64::from(deferred);
     }
 
+    /// A malicious request arrived: it is in flight, but not in the users' statistics.
+    #[inline]
+    pub fn entered(&mut self) {
+        self.in_flight += 1;
+    }
+
+    /// A malicious request left.
+    #[inline]
+    pub fn left(&mut self) {
+        self.in_flight -= 1;
+    }
+
     /// A request that arrived at `arrived` found every worker busy and waits.
     #[inline]
     pub fn queued(&mut self, arrived: SimTime) {

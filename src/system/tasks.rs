@@ -61,6 +61,11 @@ pub struct Task {
     pub workload: u16,
     /// Root tasks: the users' region.
     pub region: u16,
+    /// The request is malicious (counted apart from users' requests).
+    pub malicious: bool,
+    /// Root tasks of a cacheable class that missed the proxy's cache: the key to store
+    /// the response under, or `NONE`.
+    pub cache_key: u32,
 }
 
 impl Default for Task {
@@ -89,8 +94,19 @@ impl Default for Task {
             net_ns: 0,
             workload: 0,
             region: 0,
+            malicious: false,
+            cache_key: NONE,
         }
     }
+}
+
+/// Where a user's request comes from: its workload and its users' region.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// Index of the workload (or attack source) that sent it.
+    pub workload: u16,
+    /// The users' region (0 without `[[regions]]`).
+    pub region: u16,
 }
 
 /// A call in progress: its caller waits for it.
