@@ -5,12 +5,14 @@
 //! places that read files. The format is documented in `docs/scenario-format.md`.
 
 pub mod diagnostic;
+pub mod scaling;
 pub mod schema;
 pub mod topology;
 pub mod topology_schema;
 pub mod units;
 mod validate;
 mod validate_faults;
+mod validate_scaling;
 mod validate_topology;
 
 use std::path::{Path, PathBuf};

@@ -46,6 +46,12 @@ pub struct RawScenario {
     /// `[retry_queue]`: the durable queue for deferred payments.
     #[serde(default)]
     pub retry_queue: Option<Spanned<RawRetryQueue>>,
+    /// `[autoscaling]`: a horizontal autoscaler for the app servers.
+    #[serde(default)]
+    pub autoscaling: Option<Spanned<super::scaling::RawAutoscaling>>,
+    /// `[[actions]]`: scheduled operator actions on the app server pool.
+    #[serde(default)]
+    pub actions: Vec<Spanned<super::scaling::RawAction>>,
 }
 
 /// `[[faults]]`. The parameters a kind does not use must be absent.
@@ -216,6 +222,12 @@ pub struct RawServers {
     /// Client deadline per request.
     #[serde(default)]
     pub timeout: Option<Spanned<String>>,
+    /// Most servers `[[actions]]` may scale out to (default `count`).
+    #[serde(default)]
+    pub max_count: Option<Spanned<u32>>,
+    /// How long a retiring server may take to finish its requests (default 30s).
+    #[serde(default)]
+    pub drain_timeout: Option<Spanned<String>>,
 }
 
 fn one() -> Spanned<u32> {

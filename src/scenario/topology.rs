@@ -26,6 +26,9 @@ pub struct Topology {
     pub memory: MemorySpec,
     /// Price of one app server per hour.
     pub price_per_server_hour: f64,
+    /// How the app server pool changes during the run (`[autoscaling]`, `[[actions]]`);
+    /// `None` for a fixed pool.
+    pub scaling: Option<super::scaling::ScalingSpec>,
 }
 
 /// An app server's memory.

@@ -23,6 +23,7 @@ pub fn is_multi_tier(raw: &RawScenario) -> bool {
         || raw.storage.is_some()
         || raw.database.is_some()
         || raw.retry_queue.is_some()
+        || super::validate_scaling::has_scaling(raw)
         || raw
             .balancer
             .as_ref()
@@ -94,6 +95,7 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
         restart_ns: restart_ns?,
         memory: MemorySpec { base_mb: base_mb?, limit_mb: limit_mb? },
         price_per_server_hour: price?,
+        scaling: None,
     })
 }
 
