@@ -225,3 +225,36 @@ fn check_fixed_pool(cx: &mut Ctx<'_>, raw: &RawScenario, actions: &[Action], cou
     }
     Some(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::scaling::ActionKind;
+
+    const BASE: &str = "[scenario]\nname = \"t\"\nduration = \"1h\"\n[[workload]]\nname = \"w\"\nrate = 10\n[servers]\ncount = 2\nmax_count = 4\nservice_time = \"exp(10ms)\"\n";
+
+    fn load(extra: &str) -> Result<crate::scenario::Scenario, String> {
+        crate::scenario::load_str(&format!("{BASE}{extra}"), std::path::Path::new("t.toml"))
+            .map(|l| l.scenario)
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    #[test]
+    fn actions_resolve_and_make_the_scenario_multi_tier() {
+        let s = load("[[actions]]\nat = \"1m\"\nkind = \"scale_out\"\ncount = 2\n[[actions]]\nat = \"2m\"\nkind = \"drain\"\ntarget = \"server-3\"\n").expect("loads");
+        let t = s.topology.expect("multi-tier");
+        let spec = t.scaling.expect("scaling");
+        assert_eq!((spec.initial, spec.max, spec.drain_timeout_ns), (2, 4, 30 * super::SECOND));
+        assert_eq!(spec.actions[0].kind, ActionKind::ScaleOut { count: 2 });
+        assert_eq!(spec.actions[1].kind, ActionKind::Drain { server: 3 });
+        assert_eq!(spec.actions[1].at_ns, 120 * super::SECOND);
+    }
+
+    #[test]
+    fn the_fixed_pool_bound_is_checked_in_time_order() {
+        // Out then in, written in reverse order: never above 4.
+        let ok = "[[actions]]\nat = \"2m\"\nkind = \"scale_in\"\ncount = 2\n[[actions]]\nat = \"1m\"\nkind = \"scale_out\"\ncount = 2\n";
+        assert!(load(ok).is_ok());
+        let bad = "[[actions]]\nat = \"2m\"\nkind = \"scale_out\"\ncount = 2\n[[actions]]\nat = \"1m\"\nkind = \"scale_in\"\ncount = 2\n";
+        assert!(load(bad).unwrap_err().contains("takes the pool to 0 servers"));
+    }
+}

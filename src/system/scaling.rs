@@ -384,3 +384,47 @@ impl System {
         self.refresh_gauges(now);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::scaling::{Action, AutoscalingSpec};
+
+    #[test]
+    fn a_gauge_integrates_its_count_over_time() {
+        let mut g = Gauge { count: 2, ..Gauge::default() };
+        g.set(SimTime(10), 5);
+        assert_eq!((g.at(SimTime(10)), g.count()), (20, 5));
+        g.set(SimTime(14), 1);
+        assert_eq!(g.at(SimTime(20)), 20 + 5 * 4 + 6);
+    }
+
+    #[test]
+    fn the_pool_starts_with_the_initial_servers_serving() {
+        let spec = ScalingSpec {
+            initial: 2,
+            max: 5,
+            autoscaling: Some(AutoscalingSpec {
+                min: 1,
+                max: 5,
+                target_utilization: 0.5,
+                cooldown_ns: 0,
+                cold_start_ns: 0,
+                interval_ns: 1,
+            }),
+            actions: vec![Action { at_ns: 0, kind: ActionKind::ScaleOut { count: 1 } }],
+            drain_timeout_ns: 0,
+        };
+        let s = Scaling::new(Some(&spec), 5, 4);
+        assert!(s.enabled && s.autoscaler.is_some());
+        assert_eq!(s.life, vec![Life::Serving, Life::Serving, Life::Off, Life::Off, Life::Off]);
+        assert_eq!((s.current(), s.provisioned.count(), s.running.count()), (2, 2, 2));
+        assert!(s.probed(1) && !s.probed(2));
+        let out = s.outcome(SimTime(3_600 * NANOS_PER_SEC)).expect("a changing pool");
+        assert_eq!((out.instance_hours, out.min_instances, out.max_instances), (2.0, 2, 2));
+        // A fixed pool: every server serves, and there is no scaling outcome.
+        let fixed = Scaling::new(None, 3, 4);
+        assert!(!fixed.enabled && fixed.outcome(SimTime(1)).is_none());
+        assert!((0..3).all(|i| fixed.probed(i)));
+    }
+}
