@@ -282,3 +282,28 @@ fn the_shipped_autoscaling_scenario_tells_its_story() {
     assert!(error_ratio(&o.rows, 19 * MINUTE, 25 * MINUTE) < 0.001);
     assert!(worst_p99_ms(&o.rows, 19 * MINUTE, 25 * MINUTE) < 200.0);
 }
+
+#[test]
+fn a_crashed_server_that_is_retired_is_not_restarted() {
+    // Every server crashes at 10m; at the same instant a scale-in retires one of them (a
+    // crashed one goes first). The supervisor restarts the other two only, so the second
+    // crash of every server, at 20m, finds two processes to kill.
+    let text = BASE.replace("factor = 4", "factor = 1").replace("count = 2\n", "count = 3\n")
+        + "\n[balancer]\nstrategy = \"round_robin\"\nhealth_check = { interval = \"1s\" }\n\n[[faults]]\nkind = \"crash\"\ntarget = \"servers\"\nat = \"10m\"\n\n[[faults]]\nkind = \"crash\"\ntarget = \"servers\"\nat = \"20m\"\n\n[[actions]]\nat = \"10m\"\nkind = \"scale_in\"\ncount = 1\n";
+    let o = run(&load(&text));
+    let sys = system(&o);
+    assert_eq!(sys.crashes, 3 + 2);
+    let a = sys.scaling.expect("scaling outcome");
+    assert_eq!((a.scale_ins, a.min_instances, a.drain_timeouts), (1, 2, 0));
+    let series = app_instances(sys);
+    assert!(
+        series
+            .iter()
+            .filter(|&&(start, _, _)| (11 * MINUTE..20 * MINUTE).contains(&start))
+            .all(|&(_, inst, ready)| inst == 2 && ready == 2),
+        "{series:?}"
+    );
+    // After the restart, every request completes.
+    assert_eq!(error_ratio(&o.rows, 11 * MINUTE, 20 * MINUTE), 0.0);
+    assert_eq!(sys.components[0].instances, 2);
+}
