@@ -172,6 +172,7 @@ impl System {
             self.stations[APP as usize].instances[i].up = false;
             self.rotation.set_draining(i, true);
         }
+        self.refresh_gauges(SimTime::ZERO);
         if let Some(a) = spec.autoscaling {
             queue.schedule(SimTime(a.interval_ns), Event::Autoscale);
         }
@@ -363,6 +364,10 @@ impl System {
             .count() as u32;
         sc.provisioned.set(now, provisioned);
         sc.running.set(now, running);
+        if let Some(o) = self.outliers.as_mut() {
+            // At most `max_ejection_percent` of the servers in service, not of the pool's max.
+            o.set_counted_backends(provisioned as usize);
+        }
         sc.stats.min_instances = sc.stats.min_instances.min(provisioned);
         sc.stats.max_instances = sc.stats.max_instances.max(provisioned);
     }
