@@ -153,6 +153,9 @@ impl Default for OutlierConfig {
 pub struct OutlierDetection {
     config: OutlierConfig,
     backends: Vec<OutlierState>,
+    /// Backends the `max_ejection_percent` is a share of, when not all of them are in
+    /// service (a pool that scales); `None`: all of them.
+    counted: Option<usize>,
 }
 
 /// One backend's run of failures and ejection.
@@ -167,7 +170,7 @@ struct OutlierState {
 impl OutlierDetection {
     /// Outlier detection over `backends` backends, none ejected.
     pub fn new(config: OutlierConfig, backends: usize) -> Self {
-        OutlierDetection { config, backends: vec![OutlierState::default(); backends] }
+        OutlierDetection { config, backends: vec![OutlierState::default(); backends], counted: None }
     }
 
     /// The configuration.
@@ -209,7 +212,14 @@ impl OutlierDetection {
     /// Whether one more ejection at `now` stays within `max_ejection_percent`.
     fn may_eject_one_more(&self, now: SimTime) -> bool {
         let after = self.ejected_count(now) as u64 + 1;
-        after * 100 <= u64::from(self.config.max_ejection_percent) * self.backends.len() as u64
+        let counted = self.counted.unwrap_or(self.backends.len()) as u64;
+        after * 100 <= u64::from(self.config.max_ejection_percent) * counted
+    }
+
+    /// Counts `max_ejection_percent` as a share of `backends` backends (those in service
+    /// when a pool grows and shrinks) rather than of every backend known.
+    pub fn set_counted_backends(&mut self, backends: usize) {
+        self.counted = Some(backends);
     }
 
     /// Whether `backend` is ejected at `now` (its ejection ends at its end time).
@@ -424,6 +434,11 @@ mod tests {
         // A share below one backend never ejects anything.
         let mut none = OutlierDetection::new(OutlierConfig { max_ejection_percent: 10, ..config }, 5);
         assert_eq!(none.record(t(1), 0, false), None);
+        // Of 12 known backends only 2 serve: 50% is one ejection, not six.
+        let mut scaled = OutlierDetection::new(config, 12);
+        scaled.set_counted_backends(2);
+        assert!(scaled.record(t(1), 0, false).is_some());
+        assert_eq!(scaled.record(t(1), 1, false), None);
         assert_eq!(none.config().max_ejection_percent, 10);
     }
 

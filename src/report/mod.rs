@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod chart;
 pub mod compare;
+pub mod components;
 pub mod run_chart;
 pub mod summary;
 pub mod summary_proxy;
@@ -32,13 +33,19 @@ pub struct ReportError {
     pub source: std::io::Error,
 }
 
-/// Writes `summary.json` and `timeseries.csv` for `outcome` into `dir` (created if needed)
-/// and returns the paths written.
+/// Writes `summary.json`, `timeseries.csv` and, for a multi-tier run, `components.csv` for
+/// `outcome` into `dir` (created if needed) and returns the paths written.
 pub fn write_run(outcome: &Outcome, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError { path: dir.to_path_buf(), source })?;
     let summary = dir.join("summary.json");
     write_atomic(&summary, Summary::from_outcome(outcome).to_json().as_bytes())?;
     let series = dir.join("timeseries.csv");
     write_atomic(&series, timeseries::to_csv(outcome).as_bytes())?;
-    Ok(vec![summary, series])
+    let mut written = vec![summary, series];
+    if let Some(csv) = components::to_csv(outcome) {
+        let path = dir.join("components.csv");
+        write_atomic(&path, csv.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
 }

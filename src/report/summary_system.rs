@@ -42,6 +42,26 @@ pub struct SystemSummary {
     /// Malicious requests, if the scenario has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub malicious: Option<super::summary_proxy::MaliciousSummary>,
+    /// What the app server pool did, when it could change (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<ScalingSummary>,
+}
+
+/// `autoscaling`: the app server pool over the run.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct ScalingSummary {
+    /// Decisions that added servers (autoscaler or actions).
+    pub scale_outs: u64,
+    /// Decisions that removed servers.
+    pub scale_ins: u64,
+    /// Fewest servers provisioned at once.
+    pub min_instances: u32,
+    /// Most servers provisioned at once.
+    pub max_instances: u32,
+    /// Provisioned server-hours.
+    pub instance_hours: f64,
+    /// Retiring servers stopped at the drain timeout with requests still on them.
+    pub drain_timeouts: u64,
 }
 
 /// `classes.<name>`.
@@ -240,6 +260,14 @@ impl SystemSummary {
             },
             proxy: s.proxy.as_ref().map(super::summary_proxy::ProxySummary::from_outcome),
             malicious: s.malicious.as_ref().map(super::summary_proxy::MaliciousSummary::from_outcome),
+            autoscaling: s.scaling.map(|a| ScalingSummary {
+                scale_outs: a.scale_outs,
+                scale_ins: a.scale_ins,
+                min_instances: a.min_instances,
+                max_instances: a.max_instances,
+                instance_hours: a.instance_hours,
+                drain_timeouts: a.drain_timeouts,
+            }),
         }
     }
 }

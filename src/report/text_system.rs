@@ -154,6 +154,13 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
     if o.crashes > 0 {
         let _ = writeln!(s, "crashes       {} ({} out of memory)", o.crashes, o.oom_kills);
     }
+    if let Some(a) = &o.scaling {
+        let _ = writeln!(
+            s,
+            "scaling       {} to {} servers · {} scale-outs · {} scale-ins · {:.2} server-hours · {} drain timeouts",
+            a.min_instances, a.max_instances, a.scale_outs, a.scale_ins, a.instance_hours, a.drain_timeouts
+        );
+    }
     if o.cost.total() > 0.0 {
         let _ = writeln!(
             s,

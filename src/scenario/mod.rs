@@ -7,6 +7,7 @@
 pub mod diagnostic;
 pub mod proxy;
 pub mod proxy_schema;
+pub mod scaling;
 pub mod schema;
 pub mod topology;
 pub mod topology_schema;
@@ -15,6 +16,7 @@ mod validate;
 mod validate_clients;
 mod validate_faults;
 mod validate_proxy;
+mod validate_scaling;
 mod validate_topology;
 
 use std::path::{Path, PathBuf};

@@ -52,6 +52,12 @@ pub struct RawScenario {
     /// `[proxy]`: the reverse proxy in front of the app servers.
     #[serde(default)]
     pub proxy: Option<Spanned<super::proxy_schema::RawProxy>>,
+    /// `[autoscaling]`: a horizontal autoscaler for the app servers.
+    #[serde(default)]
+    pub autoscaling: Option<Spanned<super::scaling::RawAutoscaling>>,
+    /// `[[actions]]`: scheduled operator actions on the app server pool.
+    #[serde(default)]
+    pub actions: Vec<Spanned<super::scaling::RawAction>>,
 }
 
 /// `[[faults]]`. The parameters a kind does not use must be absent.
@@ -248,6 +254,12 @@ pub struct RawServers {
     /// Client deadline per request.
     #[serde(default)]
     pub timeout: Option<Spanned<String>>,
+    /// Most servers `[[actions]]` may scale out to (default `count`).
+    #[serde(default)]
+    pub max_count: Option<Spanned<u32>>,
+    /// How long a retiring server may take to finish its requests (default 30s).
+    #[serde(default)]
+    pub drain_timeout: Option<Spanned<String>>,
 }
 
 fn one() -> Spanned<u32> {

@@ -32,6 +32,9 @@ pub struct Topology {
     pub clients: Vec<ClientSpec>,
     /// Clients, the reverse proxy and response sizes.
     pub edge: super::proxy::EdgeSpec,
+    /// How the app server pool changes during the run (`[autoscaling]`, `[[actions]]`);
+    /// `None` for a fixed pool.
+    pub scaling: Option<super::scaling::ScalingSpec>,
 }
 
 impl Topology {

@@ -164,7 +164,7 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
         cx,
         &raw,
         duration_ns.unwrap_or(0),
-        servers.as_ref().map_or(0, |s| s.count),
+        servers.as_ref().map_or(0, |_| super::validate_scaling::pool_max(&raw)),
     );
     let needs_topology = super::validate_topology::is_multi_tier(&raw)
         || faults.as_ref().is_some_and(|f| f.iter().any(|f| !f.kind.single_tier()));
@@ -173,6 +173,8 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
     } else {
         Some(None)
     };
+    let scaling = super::validate_scaling::resolve(cx, &raw, duration_ns.unwrap_or(0));
+    let topology = topology.map(|t| t.map(|t| super::topology::Topology { scaling: scaling.flatten(), ..t }));
 
     let scenario = Scenario {
         name,

@@ -24,6 +24,7 @@ pub fn is_multi_tier(raw: &RawScenario) -> bool {
         || raw.database.is_some()
         || raw.retry_queue.is_some()
         || super::validate_proxy::uses_edge(raw)
+        || super::validate_scaling::has_scaling(raw)
         || raw
             .balancer
             .as_ref()
@@ -103,6 +104,7 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
         network: network?,
         clients: clients?,
         edge: edge?,
+        scaling: None,
     };
     if let Some(cycle) = topology.call_cycle() {
         let names: Vec<&str> = cycle.iter().map(|&i| topology.services[i].name.as_str()).collect();

@@ -18,7 +18,7 @@ impl System {
         match event {
             Event::FaultStart { fault } => self.on_fault(now, fault as usize, true, queue),
             Event::FaultEnd { fault } => self.on_fault(now, fault as usize, false, queue),
-            Event::Restart { server } => self.restart(now, server as usize, queue),
+            Event::Restart { server } => self.on_restart_due(now, server as usize, queue),
             Event::Failover => self.failover(now),
             Event::OutOfMemory { server, epoch } => {
                 let i = server as usize;
@@ -36,7 +36,7 @@ impl System {
                     queue.schedule(now.after(NANOS_PER_SEC), Event::EjectionEnds);
                 }
             }
-            _ => {}
+            other => self.on_scaling_event(now, other, queue),
         }
     }
 
@@ -45,6 +45,9 @@ impl System {
     fn health_probe(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
         let Some(h) = self.health.as_mut() else { return };
         for (i, instance) in self.stations[APP as usize].instances.iter().enumerate() {
+            if !self.scaling.probed(i) {
+                continue; // A stopped or booting machine is not registered with the balancer.
+            }
             match h.probe_result(i, instance.up) {
                 Some(crate::arch::HealthChange::Up) => self.rotation.set_healthy(i, true),
                 Some(crate::arch::HealthChange::Down) => self.rotation.set_healthy(i, false),
@@ -127,7 +130,7 @@ impl System {
             let up = self.stations[APP as usize].instances[i].up;
             if active && up {
                 self.crash_server(now, i, queue);
-            } else if !active && !up && !self.region_down(i) {
+            } else if !active && !up && !self.region_down(i) && self.scaling.probed(i) {
                 self.restart(now, i, queue);
             }
         }
@@ -227,6 +230,14 @@ impl System {
     /// non-durable retry queue loses its items, and the supervisor restarts it later.
     pub(super) fn crash_server(&mut self, now: SimTime, i: usize, queue: &mut EventQueue<Event>) {
         self.crashes += 1;
+        self.kill_server(now, i, queue);
+        self.on_server_down(now, i);
+        queue.schedule(now.after(self.restart_ns), Event::Restart { server: i as u32 });
+    }
+
+    /// App server `i`'s process stops: every request on it fails, its pool empties, a
+    /// non-durable retry queue loses its items, and its memory is fresh.
+    pub(super) fn kill_server(&mut self, now: SimTime, i: usize, queue: &mut EventQueue<Event>) {
         let victims = self.tasks_on(APP as usize, i as u32);
         self.stations[APP as usize].instances[i].crash(now);
         self.connections[i] = 0;
@@ -272,10 +283,10 @@ impl System {
         m.epoch[i] = m.epoch[i].wrapping_add(1);
         m.used_mb[i] = m.base_mb;
         m.since[i] = now;
-        queue.schedule(now.after(self.restart_ns), Event::Restart { server: i as u32 });
     }
 
-    fn restart(&mut self, now: SimTime, i: usize, queue: &mut EventQueue<Event>) {
+    /// Server `i`'s process starts fresh: up, with base memory (a leak in force leaks again).
+    pub(super) fn restart(&mut self, now: SimTime, i: usize, queue: &mut EventQueue<Event>) {
         if self.region_down(i) {
             // The region is down: the server returns with it.
             return;

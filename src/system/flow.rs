@@ -177,6 +177,9 @@ impl System {
                     if task.step == 0 {
                         ns += task.extra_ns;
                     }
+                    if task.station == APP {
+                        self.series.cpu_ns += ns;
+                    }
                     queue.schedule(now.after(ns), Event::WorkDone { task: t, seq: task.seq });
                     return;
                 }

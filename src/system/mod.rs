@@ -20,6 +20,8 @@ mod outcome;
 mod pool;
 mod proxy;
 mod recorder;
+mod scaling;
+mod series;
 mod station;
 mod tasks;
 mod timers;
@@ -28,6 +30,8 @@ use std::collections::VecDeque;
 
 pub use outcome::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, RetryQueueOutcome, SystemOutcome};
 pub use proxy::{MaliciousOutcome, ProxyOutcome};
+pub use scaling::ScalingOutcome;
+pub use series::ComponentRow;
 
 use crate::arch::resilience::{BreakerConfig, CircuitBreaker, Ledger, RetryBudget, RetryQueue, TokenBucket};
 use crate::arch::workload::ArrivalProcess;
@@ -129,6 +133,22 @@ pub enum Event {
         /// The fault.
         fault: u32,
     },
+    /// The autoscaler evaluates the app server pool.
+    Autoscale,
+    /// Operator action `index` of `[[actions]]` happens.
+    Action {
+        /// Index of the action.
+        index: u32,
+    },
+    /// A provisioned app server finished its cold start (if `life` is still current).
+    ServerReady {
+        /// The server.
+        server: u32,
+        /// The server's provisioning generation when this was scheduled.
+        life: u32,
+    },
+    /// Retiring app servers are checked: empty ones are deprovisioned.
+    DrainCheck,
 }
 
 /// Which kind of station.
@@ -251,6 +271,8 @@ pub struct System {
     think_rng: SimRng,
     /// Clients, attacks and the reverse proxy; `None` when the scenario has none of them.
     edge: Option<Box<proxy::Edge>>,
+    scaling: scaling::Scaling,
+    series: series::Series,
 }
 
 /// App server memory, integrated lazily between changes of the leak rate.
@@ -271,7 +293,8 @@ impl System {
     /// schedules the first arrivals and the faults.
     pub fn new(scenario: &Scenario, topology: &Topology, seed: u64, queue: &mut EventQueue<Event>) -> System {
         let pool = &scenario.servers;
-        let count = pool.count as usize;
+        // Every per-server array covers the most servers the pool can ever have.
+        let count = topology.scaling.as_ref().map_or(pool.count, |s| s.max) as usize;
         let rows = scenario.duration_ns.div_ceil(scenario.report_interval_ns) as usize;
         let mut programs: Vec<Vec<Step>> = topology.classes.iter().map(|c| c.steps.clone()).collect();
         let mut stations = Vec::with_capacity(topology.services.len() + 2);
@@ -419,7 +442,10 @@ impl System {
             think_time,
             think_rng: sim::stream(seed, "think_time"),
             edge: None,
+            scaling: scaling::Scaling::new(topology.scaling.as_ref(), count, pool.workers),
+            series: series::Series::new(scenario.report_interval_ns, rows + 1, topology.services.len() + 2),
         };
+        system.install_scaling(queue);
         system.edge = proxy::Edge::build(scenario, topology, seed, &mut system.arrivals);
         if let Some(n) = &system.network {
             system.recorder.track_regions(n.regions());
@@ -525,6 +551,9 @@ impl Model for System {
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event, queue: &mut EventQueue<Event>) {
         self.recorder.checkpoint(now, &self.stations[APP as usize].instances);
+        if now >= self.series.next {
+            self.close_series(now);
+        }
         match event {
             Event::Arrival { workload } => self.on_arrival(now, workload as usize, queue),
             Event::WorkDone { task, seq } => self.on_work_done(now, task, seq, queue),

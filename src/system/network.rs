@@ -79,7 +79,8 @@ impl NetworkState {
         let r = usize::from(region);
         let mut ns = self.rtt[r].sample_ns(&mut self.rng);
         if let Some(s) = server {
-            let to = usize::from(self.server_region[s]);
+            // Servers an autoscaler adds beyond `[servers].count` are in the first region.
+            let to = usize::from(self.server_region.get(s).copied().unwrap_or(0));
             ns += self.cross_rtt_ns[r][to];
         }
         let loss = self.loss[r];

@@ -139,6 +139,11 @@ pub struct SystemOutcome {
     pub proxy: Option<super::ProxyOutcome>,
     /// Malicious requests, if the scenario has any.
     pub malicious: Option<super::MaliciousOutcome>,
+    /// What the app server pool did, when it could change (`[autoscaling]`, `[[actions]]`).
+    pub scaling: Option<super::ScalingOutcome>,
+    /// Per-component time series: for each report interval, one row per component in
+    /// `components` order.
+    pub series: Vec<super::ComponentRow>,
 }
 
 impl System {
@@ -152,6 +157,8 @@ impl System {
     ) -> Outcome {
         let end = stats.end;
         self.recorder.finish(end, &self.stations[APP as usize].instances);
+        self.finish_series(end);
+        let scaling = self.scaling.outcome(end);
         let measured_ns = end.since(SimTime(scenario.warmup_ns)).max(1) as f64;
         let warm = self.recorder.warm_integrals.take().unwrap_or_default();
         let servers = self.stations[APP as usize]
@@ -174,7 +181,8 @@ impl System {
         let components = self
             .stations
             .iter()
-            .map(|st| {
+            .enumerate()
+            .map(|(s, st)| {
                 let mut c = st.stats.clone();
                 c.name = st.name.clone();
                 c.kind = match st.kind {
@@ -194,7 +202,17 @@ impl System {
                 if let Some(b) = &st.breaker {
                     c.breaker_opened = b.times_opened();
                 }
-                cost.infrastructure += st.price_per_hour * st.instances.len() as f64 * hours;
+                match scaling.filter(|_| s == APP as usize) {
+                    // A changing pool is billed for the hours its servers were provisioned,
+                    // and busy over the hours they ran.
+                    Some(sc) => {
+                        c.instances = self.scaling.provisioned.count();
+                        let running_ns = self.scaling.running.at(end) as f64;
+                        c.utilization = (running_ns > 0.0).then(|| busy as f64 / (running_ns * workers / c_len(st)));
+                        cost.infrastructure += st.price_per_hour * sc.instance_hours;
+                    }
+                    None => cost.infrastructure += st.price_per_hour * st.instances.len() as f64 * hours,
+                }
                 // Calls the open breaker refused never left the building: they are not billed.
                 cost.calls += st.price_per_call * (c.calls - c.breaker_rejections) as f64;
                 c
@@ -251,6 +269,8 @@ impl System {
             cost,
             proxy,
             malicious,
+            scaling,
+            series: std::mem::take(&mut self.series.rows),
         };
         Outcome {
             scenario: scenario.name.clone(),
@@ -268,4 +288,9 @@ impl System {
             system: Some(Box::new(system)),
         }
     }
+}
+
+/// Instances of a station, as a float (for per-instance averages).
+fn c_len(st: &super::Station) -> f64 {
+    st.instances.len().max(1) as f64
 }
