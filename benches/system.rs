@@ -23,6 +23,35 @@ fn payment_outage() -> prodsim::Scenario {
     s
 }
 
+/// The same run with the rest of the architecture on too: a reverse proxy (TLS, a cache
+/// for `browse`, compression, a per-client rate limit and a filter against a 1% malicious
+/// share), users in two regions behind a geographic balancer with health checks, and an
+/// autoscaler over the app servers.
+fn payment_outage_full() -> prodsim::Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/payment-outage.toml");
+    let text = std::fs::read_to_string(&path).expect("payment-outage reads");
+    let text = text.replacen("rate = 1000\n", "rate = 1000\nmalicious = 0.01\n", 1).replacen(
+        "strategy = \"least_connections\"\n",
+        "strategy = \"geographic\"\nhealth_check = { interval = \"5s\" }\n",
+        1,
+    );
+    let text = format!(
+        "{text}\n\
+         [[regions]]\nname = \"us\"\nshare = 0.6\nservers = 4\nrtt = \"lognormal(median=20ms, p99=60ms)\"\n\
+         loss = 0.001\nrtt_to = {{ eu = \"80ms\" }}\n\
+         [[regions]]\nname = \"eu\"\nshare = 0.4\nservers = 4\nrtt = \"lognormal(median=25ms, p99=70ms)\"\n\
+         [proxy]\ninstances = 2\nworkers = 8\ntls_handshake = \"exp(400us)\"\ntls_resumption = 0.8\n\
+         [proxy.cache]\ncapacity = 5000\nttl = \"60s\"\nclasses = [\"browse\"]\n\
+         [proxy.compression]\ncpu = \"exp(100us)\"\nratio = 0.3\n\
+         [proxy.rate_limit]\nper_client = 10\nburst = 20\n\
+         [proxy.filter]\ndetection = 0.9\nfalse_positives = 0.0001\n\
+         [autoscaling]\nmin = 8\nmax = 12\ntarget_utilization = 0.7\n"
+    );
+    let mut s = prodsim::scenario::load_str(&text, &path).expect("the full payment-outage loads").scenario;
+    s.duration_ns = 40 * 60 * 1_000_000_000;
+    s
+}
+
 /// Requests the run simulates, warmup included (the same every sample: same seed).
 fn arrivals(s: &prodsim::Scenario) -> u64 {
     prodsim::simulate(s, 42).expect("runs").rows.iter().map(|r| r.arrivals).sum()
@@ -32,6 +61,17 @@ fn arrivals(s: &prodsim::Scenario) -> u64 {
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn payment_outage_requests(bencher: divan::Bencher) {
     let scenario = payment_outage();
+    let requests = arrivals(&scenario);
+    bencher.counter(ItemsCount::new(requests)).bench(|| {
+        let outcome = prodsim::simulate(&scenario, 42).expect("runs");
+        divan::black_box(outcome.requests.completed)
+    });
+}
+
+/// Simulated requests per wall-clock second with the proxy, regions and autoscaling on too.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn payment_outage_full_requests(bencher: divan::Bencher) {
+    let scenario = payment_outage_full();
     let requests = arrivals(&scenario);
     bencher.counter(ItemsCount::new(requests)).bench(|| {
         let outcome = prodsim::simulate(&scenario, 42).expect("runs");

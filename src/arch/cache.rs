@@ -14,7 +14,7 @@
 //! distributions", 1999).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, DefaultHasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rand_distr::Distribution;
 
@@ -34,13 +34,36 @@ struct Entry {
     next: u32,
 }
 
+/// A fast hasher for the cache's `u64` keys (Fibonacci hashing with a final mix): the keys
+/// come from the simulation, not from an adversary, so SipHash's protection against hash
+/// flooding buys nothing, and it cost about a tenth of a proxied request's time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        let x = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^ (x >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+}
+
 /// An LRU cache of responses with a time to live.
 #[derive(Clone, Debug)]
 pub struct ResponseCache {
     capacity: usize,
     ttl_ns: u64,
     entries: Vec<Entry>,
-    index: HashMap<u64, u32, BuildHasherDefault<DefaultHasher>>,
+    index: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
     /// Most recently used.
     head: u32,
     /// Least recently used.
