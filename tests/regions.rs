@@ -148,55 +148,36 @@ service_time = "const(5ms)"
     assert!((r(&lossy).quantile_ms(0.95).unwrap() - 15.0).abs() < 0.2);
 }
 
+/// 200 users thinking `exp(2s)` between requests to `count` servers of `workers` workers.
+fn closed_loop(count: u32, workers: u32, service_time: &str) -> prodsim::Outcome {
+    run(&from_text(&format!(
+        "[scenario]\nname = \"closed\"\nduration = \"10m\"\nwarmup = \"1m\"\n\
+         [[workload]]\nname = \"shoppers\"\nusers = 200\nthink_time = \"exp(2s)\"\n\
+         [servers]\ncount = {count}\nworkers = {workers}\nservice_time = \"{service_time}\"\n"
+    )))
+}
+
 #[test]
 fn a_closed_workload_obeys_littles_law() {
     // N users, think time Z, response time R: throughput X = N / (Z + R).
-    let s = from_text(
-        r#"
-[scenario]
-name = "closed"
-duration = "10m"
-warmup = "1m"
-[[workload]]
-name = "shoppers"
-users = 200
-think_time = "exp(2s)"
-[servers]
-count = 2
-workers = 4
-service_time = "exp(10ms)"
-"#,
-    );
-    let o = run(&s);
+    let o = closed_loop(2, 4, "exp(10ms)");
     let measured_s = 9.0 * 60.0;
     let x = o.requests.completed as f64 / measured_s;
     let r = o.latency.mean_ms().unwrap() / 1000.0;
     let expected = 200.0 / (2.0 + r);
     assert!((x - expected).abs() / expected < 0.02, "throughput {x} vs {expected}");
-    // Never more requests in flight than users.
-    assert!(o.rows.iter().all(|row| row.arrivals <= 200 * 12), "rows");
+    // Each user has at most one request in flight.
+    assert!(o.rows.iter().all(|row| row.in_flight <= 200), "in flight");
     assert_eq!(o.requests.failed + o.requests.rejected + o.requests.timed_out, 0);
 
-    // A closed loop slows down with the system instead of piling up: with servers four
-    // times slower, the same users send fewer requests.
-    let slow = run(&from_text(
-        r#"
-[scenario]
-name = "closed"
-duration = "10m"
-warmup = "1m"
-[[workload]]
-name = "shoppers"
-users = 200
-think_time = "exp(2s)"
-[servers]
-count = 1
-workers = 1
-service_time = "exp(20ms)"
-"#,
-    ));
+    // A closed loop slows down with the system instead of piling up: with one slow
+    // worker (50 requests/s at most) the same users wait in its queue, and at most 200
+    // requests are ever in flight.
+    let slow = closed_loop(1, 1, "exp(20ms)");
     let x_slow = slow.requests.completed as f64 / measured_s;
     assert!(x_slow < 51.0 && x_slow > 45.0, "saturated at the service rate: {x_slow}");
+    assert!(slow.rows.iter().all(|row| row.in_flight <= 200), "in flight");
+    assert!(slow.rows.iter().any(|row| row.in_flight > 100), "most users wait in the queue");
 }
 
 #[test]
