@@ -1,7 +1,8 @@
 //! Clients and regions: geographic routing keeps users at home, a region outage moves
 //! them (with health checks) or fails them (without), a partition cuts one region off a
 //! dependency, packet loss costs retransmission timeouts, closed workloads obey Little's
-//! law, and a diurnal cycle swings the offered load.
+//! law, a diurnal cycle swings the offered load, and an autoscaler following the daily
+//! cycle costs less than a pool sized for the peak.
 
 mod common;
 
@@ -216,4 +217,19 @@ fn same_seed_same_regions() {
     let b = run(&scenario("scenarios/region-outage.toml"));
     let s = |o: &prodsim::Outcome| serde_json::to_string(&prodsim::report::summary::Summary::from_outcome(o)).unwrap();
     assert_eq!(s(&a), s(&b));
+}
+
+#[test]
+fn an_autoscaler_following_the_daily_cycle_costs_less_than_a_pool_sized_for_the_peak() {
+    let text = std::fs::read_to_string(common::repo_path("scenarios/daily-cycle.toml")).expect("reads");
+    let scaled = run(&from_text(&text));
+    let at = text.find("\n[autoscaling]").expect("the scenario autoscales");
+    let fixed = run(&from_text(&text[..at].replace("count = 2", "count = 3")));
+    let cost = |o: &prodsim::Outcome| system(o).cost.total();
+    // Both serve everyone; the autoscaled pool pays for the trough's single server.
+    assert_eq!(scaled.requests.completed, scaled.requests.finished());
+    assert_eq!(fixed.requests.completed, fixed.requests.finished());
+    assert!(cost(&scaled) < 0.7 * cost(&fixed), "{} vs {}", cost(&scaled), cost(&fixed));
+    let s = system(&scaled).scaling.expect("a scaling outcome");
+    assert_eq!((s.min_instances, s.max_instances), (1, 3));
 }
