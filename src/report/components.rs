@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::outcome::Outcome;
 
 /// The header line's column names, in order.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     "start_s",
     "end_s",
     "component",
@@ -24,6 +24,7 @@ pub const COLUMNS: [&str; 16] = [
     "memory_mean_mb",
     "memory_max_mb",
     "error_ratio",
+    "replication_lag_ms",
 ];
 
 fn opt(v: Option<f64>) -> String {
@@ -43,7 +44,7 @@ pub fn to_csv(outcome: &Outcome) -> Option<String> {
         // Writing to a String cannot fail.
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.start_ns as f64 / 1e9,
             r.end_ns as f64 / 1e9,
             c.name,
@@ -60,6 +61,7 @@ pub fn to_csv(outcome: &Outcome) -> Option<String> {
             opt(r.memory_mean_mb),
             opt(r.memory_max_mb),
             opt(ratio),
+            opt(r.replication_lag_ms),
         );
     }
     Some(out)
@@ -70,8 +72,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn header_matches_the_columns() {
-        assert_eq!(COLUMNS.len(), 16);
-        assert_eq!(COLUMNS.iter().filter(|c| c.contains(',')).count(), 0);
+    fn every_row_has_one_field_per_column() {
+        let text = "[scenario]\nname = \"c\"\nduration = \"30s\"\nreport_interval = \"10s\"\n\
+                    [[workload]]\nname = \"w\"\nrate = 50\n[servers]\ncount = 2\nworkers = 2\n\
+                    [[requests]]\nname = \"a\"\nweight = 1\nsteps = [{ cpu = \"exp(5ms)\" }, { call = \"db\", op = \"read\" }]\n\
+                    [database]\nread_time = \"exp(1ms)\"\nwrite_time = \"exp(1ms)\"\nreplication_lag = \"250ms\"\n";
+        let s = crate::scenario::load_str(text, std::path::Path::new("c.toml")).expect("loads").scenario;
+        let outcome = crate::simulate(&s, 1).expect("runs");
+        let csv = to_csv(&outcome).expect("a multi-tier run");
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some(COLUMNS.join(",").as_str()));
+        let rows: Vec<&str> = lines.collect();
+        assert_eq!(rows.len(), 3 * 2, "three intervals, two components");
+        for row in &rows {
+            assert_eq!(row.split(',').count(), COLUMNS.len(), "{row}");
+        }
+        assert!(rows.iter().filter(|r| r.contains(",db,")).all(|r| r.ends_with(",250")), "{csv}");
     }
 }

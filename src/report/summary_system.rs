@@ -151,6 +151,8 @@ pub struct DatabaseSummary {
     pub pool_timeouts: u64,
     /// Failovers completed.
     pub failovers: u64,
+    /// The largest replication lag during the run, ms.
+    pub max_replication_lag_ms: f64,
 }
 
 /// `retry_queue`.
@@ -242,6 +244,7 @@ impl SystemSummary {
                 stale_ratio: (d.replica_reads > 0).then(|| d.stale_reads as f64 / d.replica_reads as f64),
                 pool_timeouts: d.pool_timeouts,
                 failovers: d.failovers,
+                max_replication_lag_ms: d.max_replication_lag_ns as f64 / 1e6,
             }),
             retry_queue: s.retry_queue.map(|q| RetryQueueSummary {
                 enqueued: q.enqueued,

@@ -108,10 +108,11 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
         let stale = (d.replica_reads > 0).then(|| d.stale_reads as f64 / d.replica_reads as f64);
         let _ = writeln!(
             s,
-            "database      {} replica reads · {} stale ({}) · {} pool timeouts · {} failovers",
+            "database      {} replica reads · {} stale ({}) · max lag {} · {} pool timeouts · {} failovers",
             thousands(d.replica_reads),
             thousands(d.stale_reads),
             pct(stale),
+            crate::scenario::units::format_duration(d.max_replication_lag_ns),
             thousands(d.pool_timeouts),
             d.failovers
         );

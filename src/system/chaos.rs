@@ -212,6 +212,7 @@ impl System {
         }
         if let Some(db) = self.db.as_mut() {
             db.lag_ns = lag;
+            db.stats.max_replication_lag_ns = db.stats.max_replication_lag_ns.max(lag);
             db.slow_factor = slow;
         }
     }

@@ -362,7 +362,7 @@ impl System {
                 failover_pending: false,
                 read_program: (programs.len() - 2) as u16,
                 write_program: (programs.len() - 1) as u16,
-                stats: DatabaseOutcome::default(),
+                stats: DatabaseOutcome { max_replication_lag_ns: d.replication_lag_ns, ..DatabaseOutcome::default() },
                 key_rng: sim::stream(seed, "db.keys"),
             }
         });

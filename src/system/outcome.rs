@@ -76,6 +76,8 @@ pub struct DatabaseOutcome {
     pub pool_timeouts: u64,
     /// Failovers completed.
     pub failovers: u64,
+    /// The largest lag of the replicas behind the primary during the run, ns.
+    pub max_replication_lag_ns: u64,
 }
 
 /// The retry queue's numbers.

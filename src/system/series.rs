@@ -42,6 +42,8 @@ pub struct ComponentRow {
     pub memory_mean_mb: Option<f64>,
     /// App servers: largest resident memory of a running instance at the end, MiB.
     pub memory_max_mb: Option<f64>,
+    /// The database: the replicas' lag behind the primary at the end, ms.
+    pub replication_lag_ms: Option<f64>,
 }
 
 /// The state behind the per-component rows.
@@ -148,6 +150,9 @@ impl System {
                 let c0 = self.series.counts[s];
                 self.series.counts[s] = c;
                 (row.calls, row.errors, row.timeouts) = (c.0 - c0.0, c.1 - c0.1, c.2 - c0.2);
+                if let Some(db) = self.db.as_ref().filter(|d| d.station as usize == s) {
+                    row.replication_lag_ms = Some(db.lag_ns as f64 / 1e6);
+                }
             }
             self.series.rows.push(row);
         }
