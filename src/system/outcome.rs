@@ -232,30 +232,20 @@ impl System {
             None => (None, None),
         };
         let r = self.recorder;
-        let classes = topology
-            .classes
-            .iter()
-            .zip(r.classes)
-            .map(|(c, s)| ClassOutcome {
-                name: c.name.clone(),
-                requests: s.requests,
-                latency: s.latency,
-                degraded: s.degraded,
-                deferred: s.deferred,
-            })
-            .collect();
+        let named = |name: &str, s: super::recorder::ClassStats| ClassOutcome {
+            name: name.to_string(),
+            requests: s.requests,
+            latency: s.latency,
+            degraded: s.degraded,
+            deferred: s.deferred,
+        };
+        let classes = topology.classes.iter().zip(r.classes).map(|(c, s)| named(&c.name, s)).collect();
         let regions = topology
             .network
             .iter()
             .flat_map(|n| n.regions.iter())
             .zip(r.regions)
-            .map(|(region, s)| ClassOutcome {
-                name: region.name.clone(),
-                requests: s.requests,
-                latency: s.latency,
-                degraded: s.degraded,
-                deferred: s.deferred,
-            })
+            .map(|(region, s)| named(&region.name, s))
             .collect();
         let system = SystemOutcome {
             classes,

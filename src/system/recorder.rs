@@ -24,6 +24,22 @@ impl ClassStats {
     fn new() -> Self {
         ClassStats { requests: RequestCounts::default(), latency: Latency::new(3), degraded: 0, deferred: 0 }
     }
+
+    /// Counts one measured request that ended with `fate` after `latency_ns`.
+    #[inline]
+    fn record(&mut self, fate: Fate, latency_ns: u64, degraded: bool, deferred: bool) {
+        match fate {
+            Fate::Completed => {
+                self.requests.completed += 1;
+                self.latency.record(latency_ns);
+                self.degraded += u64::from(degraded);
+            }
+            Fate::Rejected => self.requests.rejected += 1,
+            Fate::TimedOut => self.requests.timed_out += 1,
+            Fate::Failed => self.requests.failed += 1,
+        }
+        self.deferred += u64::from(deferred);
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -195,18 +211,7 @@ impl Recorder {
         if arrived < self.warmup {
             return;
         }
-        let stats = &mut self.regions[region as usize];
-        match fate {
-            Fate::Completed => {
-                stats.requests.completed += 1;
-                stats.latency.record(answered.since(arrived));
-                stats.degraded += u64::from(degraded);
-            }
-            Fate::Rejected => stats.requests.rejected += 1,
-            Fate::TimedOut => stats.requests.timed_out += 1,
-            Fate::Failed => stats.requests.failed += 1,
-        }
-        stats.deferred += u64::from(deferred);
+        self.regions[region as usize].record(fate, answered.since(arrived), degraded, deferred);
     }
 
     /// A malicious request arrived: it is in flight, but not in the users' statistics.
@@ -257,19 +262,8 @@ impl Recorder {
             return;
         }
         let latency_ns = now.since(arrived);
-        for stats in [&mut self.total, &mut self.classes[class as usize]] {
-            match fate {
-                Fate::Completed => {
-                    stats.requests.completed += 1;
-                    stats.latency.record(latency_ns);
-                    stats.degraded += u64::from(degraded);
-                }
-                Fate::Rejected => stats.requests.rejected += 1,
-                Fate::TimedOut => stats.requests.timed_out += 1,
-                Fate::Failed => stats.requests.failed += 1,
-            }
-            stats.deferred += u64::from(deferred);
-        }
+        self.total.record(fate, latency_ns, degraded, deferred);
+        self.classes[class as usize].record(fate, latency_ns, degraded, deferred);
     }
 
     /// Closes the run at `end`.
