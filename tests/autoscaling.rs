@@ -7,9 +7,8 @@
 
 mod common;
 
-use std::path::Path;
+use common::{from_text as load, load_errors as errors, run_own_seed as run, system};
 
-use prodsim::Scenario;
 use prodsim::outcome::Row;
 use prodsim::report::{Summary, components};
 use prodsim::system::SystemOutcome;
@@ -53,28 +52,6 @@ fn autoscaled(cold_start: &str) -> String {
     format!(
         "{BASE}\n[autoscaling]\nmin = 2\nmax = 10\ntarget_utilization = 0.6\ncold_start = \"{cold_start}\"\ncooldown = \"1m\"\ninterval = \"15s\"\n"
     )
-}
-
-fn load(text: &str) -> Scenario {
-    match prodsim::scenario::load_str(text, Path::new("t.toml")) {
-        Ok(l) => l.scenario,
-        Err(e) => panic!("does not load: {e}\n{text}"),
-    }
-}
-
-fn errors(text: &str) -> String {
-    match prodsim::scenario::load_str(text, Path::new("t.toml")) {
-        Ok(_) => panic!("loads, but should not:\n{text}"),
-        Err(e) => format!("{e:?}"),
-    }
-}
-
-fn run(s: &Scenario) -> prodsim::Outcome {
-    prodsim::simulate(s, s.seed).expect("runs")
-}
-
-fn system(o: &prodsim::Outcome) -> &SystemOutcome {
-    o.system.as_deref().expect("a multi-tier outcome")
 }
 
 fn rows_between(rows: &[Row], from_ns: u64, to_ns: u64) -> Vec<Row> {

@@ -7,36 +7,14 @@
 
 mod common;
 
-use std::path::Path;
+use common::{from_text, load_errors as invalid, run_own_seed as run, system};
 
 use common::scenario;
 use prodsim::Scenario;
 use prodsim::report::summary::Summary;
-use prodsim::system::{MaliciousOutcome, ProxyOutcome, SystemOutcome};
+use prodsim::system::{MaliciousOutcome, ProxyOutcome};
 
 const MINUTE: u64 = 60_000_000_000;
-
-fn from_text(text: &str) -> Scenario {
-    match prodsim::scenario::load_str(text, Path::new("t.toml")) {
-        Ok(l) => l.scenario,
-        Err(e) => panic!("does not load: {e}\n{text}"),
-    }
-}
-
-fn invalid(text: &str) -> String {
-    match prodsim::scenario::load_str(text, Path::new("t.toml")) {
-        Ok(_) => panic!("loads, but should not:\n{text}"),
-        Err(e) => format!("{e:?}"),
-    }
-}
-
-fn run(s: &Scenario) -> prodsim::Outcome {
-    prodsim::simulate(s, s.seed).expect("runs")
-}
-
-fn system(o: &prodsim::Outcome) -> &SystemOutcome {
-    o.system.as_deref().expect("a multi-tier outcome")
-}
 
 fn proxy(o: &prodsim::Outcome) -> ProxyOutcome {
     system(o).proxy.expect("a proxy")

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::Path;
+use common::{from_text, run_own_seed as run, system};
 
 use common::scenario;
 use prodsim::Scenario;
@@ -15,21 +15,6 @@ use prodsim::system::{ClassOutcome, SystemOutcome};
 
 const SECOND: u64 = 1_000_000_000;
 const MINUTE: u64 = 60 * SECOND;
-
-fn from_text(text: &str) -> Scenario {
-    match prodsim::scenario::load_str(text, Path::new("t.toml")) {
-        Ok(l) => l.scenario,
-        Err(e) => panic!("does not load: {e}\n{text}"),
-    }
-}
-
-fn run(s: &Scenario) -> prodsim::Outcome {
-    prodsim::simulate(s, s.seed).expect("runs")
-}
-
-fn system(o: &prodsim::Outcome) -> &SystemOutcome {
-    o.system.as_deref().expect("a multi-tier outcome")
-}
 
 fn region<'a>(s: &'a SystemOutcome, name: &str) -> &'a ClassOutcome {
     s.regions.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no region {name}"))

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::{from_text, system};
+
 use std::path::Path;
 
 use common::scenario;
@@ -19,19 +21,8 @@ use prodsim::system::{ClassOutcome, ComponentOutcome, SystemOutcome};
 const SECOND: u64 = 1_000_000_000;
 const MINUTE: u64 = 60 * SECOND;
 
-fn from_text(text: &str) -> Scenario {
-    match prodsim::scenario::load_str(text, Path::new("t.toml")) {
-        Ok(l) => l.scenario,
-        Err(e) => panic!("does not load: {e}\n{text}"),
-    }
-}
-
 fn run(s: &Scenario, seed: u64) -> prodsim::Outcome {
     prodsim::simulate(s, seed).expect("runs")
-}
-
-fn system(o: &prodsim::Outcome) -> &SystemOutcome {
-    o.system.as_deref().expect("a multi-tier outcome")
 }
 
 fn class<'a>(s: &'a SystemOutcome, name: &str) -> &'a ClassOutcome {

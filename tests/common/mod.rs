@@ -29,6 +29,32 @@ pub fn scenario(rel: &str) -> Scenario {
     }
 }
 
+/// Loads a scenario from text, panicking with the loader's message if it is invalid.
+pub fn from_text(text: &str) -> Scenario {
+    match prodsim::scenario::load_str(text, Path::new("t.toml")) {
+        Ok(l) => l.scenario,
+        Err(e) => panic!("does not load: {e}\n{text}"),
+    }
+}
+
+/// The loader's full report (every diagnostic) for text that must not load.
+pub fn load_errors(text: &str) -> String {
+    match prodsim::scenario::load_str(text, Path::new("t.toml")) {
+        Ok(_) => panic!("loads, but should not:\n{text}"),
+        Err(e) => format!("{e:?}"),
+    }
+}
+
+/// Runs `s` with its own seed.
+pub fn run_own_seed(s: &Scenario) -> prodsim::Outcome {
+    prodsim::simulate(s, s.seed).expect("runs")
+}
+
+/// The multi-tier part of an outcome.
+pub fn system(o: &prodsim::Outcome) -> &prodsim::system::SystemOutcome {
+    o.system.as_deref().expect("a multi-tier outcome")
+}
+
 /// A confidence interval from batch means.
 #[derive(Debug, Clone, Copy)]
 pub struct Estimate {
