@@ -9,6 +9,7 @@
 pub mod arch;
 pub mod chaos;
 pub mod experiment;
+pub mod ops;
 pub mod outcome;
 pub mod report;
 pub mod scenario;

@@ -1,0 +1,13 @@
+//! What watches the architecture: metrics scraped into a time-series store, PromQL alert
+//! and recording rules evaluated over them, Alertmanager-style notification routing, and
+//! structured logs shipped to a log store.
+//!
+//! Every component here is sans-IO: it takes `now` (milliseconds of simulated time, the
+//! unit Prometheus uses) and returns what happened, so the same code could run under a
+//! real clock. The multi-tier model (`crate::system`) drives them from its events.
+
+pub mod logs;
+pub mod promql;
+pub mod routing;
+pub mod rules;
+pub mod tsdb;
