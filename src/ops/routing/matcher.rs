@@ -1,0 +1,189 @@
+//! Label sets and Alertmanager label matchers (`severity="page"`, `service=~"pay.*"`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use regex::Regex;
+
+use super::RoutingError;
+
+/// An alert's labels (or annotations), sorted by name.
+pub type LabelSet = BTreeMap<String, String>;
+
+/// How a [`Matcher`] compares a label's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MatchOp {
+    /// `=`: equal.
+    Eq,
+    /// `!=`: not equal.
+    Ne,
+    /// `=~`: the whole value matches the regular expression.
+    Re,
+    /// `!~`: the whole value does not match the regular expression.
+    NotRe,
+}
+
+impl MatchOp {
+    /// The operator as written in a matcher: `=`, `!=`, `=~` or `!~`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchOp::Eq => "=",
+            MatchOp::Ne => "!=",
+            MatchOp::Re => "=~",
+            MatchOp::NotRe => "!~",
+        }
+    }
+}
+
+/// One label matcher, as in Alertmanager routes, inhibit rules and silences.
+///
+/// A missing label matches as the empty string, as in Alertmanager: `team!="db"` matches
+/// alerts with no `team` label, and `team=""` matches only those. Regular expressions are
+/// anchored at both ends (`service=~"pay.*"` does not match `prepay`).
+///
+/// Build one with [`Matcher::parse`] or [`Matcher::new`]; they compile the regular
+/// expression once. Changing `value` afterwards does not recompile it.
+#[derive(Clone, Debug)]
+pub struct Matcher {
+    /// The label's name.
+    pub name: String,
+    /// The comparison.
+    pub op: MatchOp,
+    /// The value or regular expression compared with.
+    pub value: String,
+    /// `^(?:value)$`, compiled, for `Re` and `NotRe`.
+    regex: Option<Regex>,
+}
+
+impl PartialEq for Matcher {
+    fn eq(&self, other: &Matcher) -> bool {
+        self.name == other.name && self.op == other.op && self.value == other.value
+    }
+}
+
+impl Eq for Matcher {}
+
+impl Matcher {
+    /// A matcher from its parts, compiling the regular expression of `Re` and `NotRe`.
+    pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Matcher, RoutingError> {
+        if !is_label_name(name) {
+            return Err(RoutingError::InvalidMatcher {
+                text: format!("{name}{}{value:?}", op.as_str()),
+                reason: format!("`{name}` is not a label name (letters, digits and `_`, not starting with a digit)"),
+            });
+        }
+        let regex = match op {
+            MatchOp::Eq | MatchOp::Ne => None,
+            MatchOp::Re | MatchOp::NotRe => Some(
+                Regex::new(&format!("^(?:{value})$"))
+                    .map_err(|e| RoutingError::InvalidRegex { name: name.to_string(), reason: e.to_string() })?,
+            ),
+        };
+        Ok(Matcher { name: name.to_string(), op, value: value.to_string(), regex })
+    }
+
+    /// Parses Alertmanager matcher syntax: a label name, an operator (`=`, `!=`, `=~`,
+    /// `!~`) and a value, double-quoted (with `\"`, `\\`, `\n` and `\t` escapes) or bare.
+    /// Spaces around the parts are allowed: `severity = "page"`, `service=~pay.*`.
+    pub fn parse(text: &str) -> Result<Matcher, RoutingError> {
+        let invalid =
+            |reason: &str| RoutingError::InvalidMatcher { text: text.to_string(), reason: reason.to_string() };
+        let rest = text.trim();
+        let name_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        let (name, rest) = rest.split_at(name_len);
+        if name.is_empty() {
+            return Err(invalid("expected a label name first"));
+        }
+        let rest = rest.trim_start();
+        let (op, rest) = if let Some(r) = rest.strip_prefix("=~") {
+            (MatchOp::Re, r)
+        } else if let Some(r) = rest.strip_prefix("!~") {
+            (MatchOp::NotRe, r)
+        } else if let Some(r) = rest.strip_prefix("!=") {
+            (MatchOp::Ne, r)
+        } else if let Some(r) = rest.strip_prefix('=') {
+            (MatchOp::Eq, r)
+        } else {
+            return Err(invalid("expected an operator (`=`, `!=`, `=~` or `!~`) after the label name"));
+        };
+        let rest = rest.trim();
+        let value = if let Some(quoted) = rest.strip_prefix('"') {
+            unquote(quoted).map_err(invalid)?
+        } else if rest.contains('"') {
+            return Err(invalid("a bare value cannot contain `\"`; quote the whole value"));
+        } else {
+            rest.to_string()
+        };
+        Matcher::new(name, op, &value).map_err(|e| match e {
+            RoutingError::InvalidMatcher { reason, .. } => invalid(&reason),
+            other => other,
+        })
+    }
+
+    /// Whether `labels` satisfy this matcher (a missing label counts as `""`).
+    pub fn matches(&self, labels: &LabelSet) -> bool {
+        let value = labels.get(&self.name).map_or("", String::as_str);
+        self.matches_value(value)
+    }
+
+    /// Whether a label value satisfies this matcher.
+    pub fn matches_value(&self, value: &str) -> bool {
+        match self.op {
+            MatchOp::Eq => value == self.value,
+            MatchOp::Ne => value != self.value,
+            MatchOp::Re => self.regex.as_ref().is_some_and(|r| r.is_match(value)),
+            MatchOp::NotRe => !self.regex.as_ref().is_some_and(|r| r.is_match(value)),
+        }
+    }
+}
+
+/// Shows the matcher in the syntax [`Matcher::parse`] reads: `service=~"pay.*"`.
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}{:?}", self.name, self.op.as_str(), self.value)
+    }
+}
+
+/// Whether all matchers match (an empty list matches everything).
+pub(crate) fn all_match(matchers: &[Matcher], labels: &LabelSet) -> bool {
+    matchers.iter().all(|m| m.matches(labels))
+}
+
+/// Prometheus label names: `[a-zA-Z_][a-zA-Z0-9_]*`.
+fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The value of a double-quoted string whose opening quote is already consumed; nothing
+/// but spaces may follow the closing quote.
+fn unquote(quoted: &str) -> Result<String, &'static str> {
+    let mut value = String::with_capacity(quoted.len());
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                return if chars.as_str().trim().is_empty() {
+                    Ok(value)
+                } else {
+                    Err("unexpected text after the closing quote")
+                };
+            }
+            '\\' => match chars.next() {
+                Some('"') => value.push('"'),
+                Some('\\') => value.push('\\'),
+                Some('n') => value.push('\n'),
+                Some('t') => value.push('\t'),
+                // Keep unknown escapes as written, so regexes like "\d+" survive.
+                Some(other) => {
+                    value.push('\\');
+                    value.push(other);
+                }
+                None => return Err("unterminated escape at the end"),
+            },
+            c => value.push(c),
+        }
+    }
+    Err("missing closing quote")
+}

@@ -1,0 +1,127 @@
+//! Alertmanager-style notification routing, sans-IO.
+//!
+//! Firing alerts from the rule engine go in ([`Router::update`]), notifications to people
+//! come out ([`Router::poll`]). In between, the same steps as Alertmanager's `dispatch.go`
+//! and notify pipeline:
+//!
+//! 1. **Routing.** Each alert walks the [`Route`] tree from the root: the first matching
+//!    child takes it (and its own children are tried in turn), unless that child has
+//!    `continue`, in which case later siblings are tried too. A route none of whose
+//!    children match takes the alert itself. Children inherit the receiver, `group_by` and
+//!    timings they leave unset.
+//! 2. **Aggregation groups.** Within a route, alerts with the same values of the
+//!    `group_by` labels share a group. A new group waits `group_wait` (to collect
+//!    its siblings) before its first flush, then ticks every `group_interval`.
+//! 3. **Muting.** At each flush, alerts that are inhibited ([`InhibitRule`]) or silenced
+//!    ([`Silence`]) are left out; they are counted in [`SuppressionCounts`].
+//! 4. **Deduplication.** A flush notifies only if something changed since the group's last
+//!    notification (a new firing alert, a new resolved alert when the receiver wants
+//!    resolved notices, or everything resolved), or else if `repeat_interval` has passed
+//!    since it (a reminder, [`Notification::repeat`]).
+//! 5. **Resolved alerts** are sent once (if the receiver has `send_resolved`) and then
+//!    dropped from the group; a group left empty is deleted.
+//!
+//! [`render`] turns a notification into the text a channel would show.
+//!
+//! Time is `i64` milliseconds of simulated time throughout. Everything is deterministic:
+//! groups live in a `BTreeMap` keyed by (route, group labels) and alerts are sorted by
+//! their labels.
+
+mod config;
+mod group;
+mod matcher;
+mod render;
+mod tree;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{
+    DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_WAIT_MS, DEFAULT_REPEAT_INTERVAL_MS, GROUP_BY_ALL, InhibitRule, Receiver,
+    ReceiverKind, Route, RoutingConfig, Silence,
+};
+pub use group::{AlertInput, AlertStatus, Notification, NotifiedAlert, Router, SuppressionCounts};
+pub use matcher::{LabelSet, MatchOp, Matcher};
+pub use render::{format_offset, render, title};
+
+/// Why a matcher or a routing configuration is invalid.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RoutingError {
+    /// A matcher's text does not follow `name="value"` (operators `=`, `!=`, `=~`, `!~`).
+    #[error("invalid matcher `{text}`: {reason}")]
+    InvalidMatcher {
+        /// The matcher as written.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A `=~` or `!~` matcher's value is not a valid regular expression.
+    #[error("invalid regular expression in matcher `{name}`: {reason}")]
+    InvalidRegex {
+        /// The label name of the matcher.
+        name: String,
+        /// The regex engine's message.
+        reason: String,
+    },
+    /// The root route must name a receiver: it is the fallback for every alert.
+    #[error("the root route must have a receiver")]
+    RootWithoutReceiver,
+    /// The root route takes every alert, so matchers on it make no sense.
+    #[error("the root route must not have matchers")]
+    RootWithMatchers,
+    /// The root route has no siblings to continue to.
+    #[error("the root route cannot have `continue`")]
+    RootWithContinue,
+    /// A route names a receiver that is not defined.
+    #[error("route {route} uses receiver `{receiver}`, which is not defined")]
+    UnknownReceiver {
+        /// Where the route is in the tree, such as `root.routes[1].routes[0]`.
+        route: String,
+        /// The missing receiver's name.
+        receiver: String,
+    },
+    /// Two receivers share a name.
+    #[error("receiver `{0}` is defined twice")]
+    DuplicateReceiver(String),
+    /// A receiver has an empty name.
+    #[error("a receiver has an empty name")]
+    EmptyReceiverName,
+    /// A `group_wait`, `group_interval` or `repeat_interval` is zero or negative.
+    #[error("{field} of route {route} must be positive, not {value_ms} ms")]
+    NonPositiveDuration {
+        /// Where the route is in the tree.
+        route: String,
+        /// The field's name.
+        field: &'static str,
+        /// The value given.
+        value_ms: i64,
+    },
+    /// `group_by` mixes `...` (every label) with label names.
+    #[error("group_by of route {route} mixes `...` with label names")]
+    GroupByAllMixed {
+        /// Where the route is in the tree.
+        route: String,
+    },
+    /// A silence must have at least one matcher, or it would mute everything.
+    #[error("silence {index} has no matchers")]
+    SilenceWithoutMatchers {
+        /// The silence's index in the configuration.
+        index: usize,
+    },
+    /// A silence must end after it starts.
+    #[error("silence {index} ends ({ends_ms} ms) before or when it starts ({starts_ms} ms)")]
+    SilenceWindow {
+        /// The silence's index in the configuration.
+        index: usize,
+        /// Its start.
+        starts_ms: i64,
+        /// Its end.
+        ends_ms: i64,
+    },
+    /// The route tree is deeper than [`MAX_ROUTE_DEPTH`].
+    #[error("the route tree is deeper than {MAX_ROUTE_DEPTH} levels")]
+    TooDeep,
+}
+
+/// The deepest route tree accepted: a limit on the recursion that walks it.
+pub const MAX_ROUTE_DEPTH: usize = 32;

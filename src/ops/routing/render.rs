@@ -1,0 +1,181 @@
+//! How a notification looks in its channel: Slack, email, SMS, pager or webhook.
+
+use std::fmt::Write as _;
+
+use super::config::ReceiverKind;
+use super::group::{AlertStatus, Notification, NotifiedAlert};
+use super::matcher::LabelSet;
+
+/// The longest SMS, in characters.
+const SMS_MAX_CHARS: usize = 160;
+
+/// A simulated time as an offset from the start of the run: `+1h02m30s`, `+2m05s`,
+/// `+45s`, `+1.250s`.
+pub fn format_offset(t_ms: i64) -> String {
+    let sign = if t_ms < 0 { "-" } else { "+" };
+    let total_ms = t_ms.unsigned_abs();
+    let (h, m, s, ms) = (total_ms / 3_600_000, total_ms / 60_000 % 60, total_ms / 1000 % 60, total_ms % 1000);
+    let frac = if ms == 0 { String::new() } else { format!(".{ms:03}") };
+    if h > 0 {
+        format!("{sign}{h}h{m:02}m{s:02}{frac}s")
+    } else if m > 0 {
+        format!("{sign}{m}m{s:02}{frac}s")
+    } else {
+        format!("{sign}{s}{frac}s")
+    }
+}
+
+/// Alertmanager's default title: `[FIRING:2] HighErrorRate (api critical)`: the status
+/// (with the firing count), the group labels' values, then in parentheses the values of
+/// the other labels every alert shares.
+pub fn title(n: &Notification) -> String {
+    let mut out = match n.status() {
+        AlertStatus::Firing => format!("[FIRING:{}]", n.firing()),
+        AlertStatus::Resolved => "[RESOLVED]".to_string(),
+    };
+    for value in n.group_labels.values() {
+        out.push(' ');
+        out.push_str(value);
+    }
+    let common = common_labels(&n.alerts);
+    let extra: Vec<&str> =
+        common.iter().filter(|(k, _)| !n.group_labels.contains_key(*k)).map(|(_, v)| v.as_str()).collect();
+    if !extra.is_empty() {
+        let _ = write!(out, " ({})", extra.join(" "));
+    }
+    out
+}
+
+/// The notification as its channel shows it, prefixed with the simulated time.
+pub fn render(n: &Notification) -> String {
+    let at = format_offset(n.t_ms);
+    let reminder = if n.repeat { " (reminder)" } else { "" };
+    match &n.kind {
+        ReceiverKind::Slack { channel } => {
+            let mut out = format!("{at} {channel}  {}{reminder}", title(n));
+            for alert in &n.alerts {
+                let _ = write!(out, "\n  • {}", alert_line(alert));
+            }
+            out
+        }
+        ReceiverKind::Email { to } => {
+            let mut out = format!("{at} email to {to}\nSubject: {}{reminder}\n", title(n));
+            for (status, heading) in [(AlertStatus::Firing, "Firing"), (AlertStatus::Resolved, "Resolved")] {
+                let alerts: Vec<&NotifiedAlert> = n.alerts.iter().filter(|a| a.status == status).collect();
+                if alerts.is_empty() {
+                    continue;
+                }
+                let _ = write!(out, "\n{heading} ({}):", alerts.len());
+                for alert in alerts {
+                    let _ = write!(
+                        out,
+                        "\n  - {}\n    labels: {}\n    {}",
+                        summary(alert),
+                        labels_text(&alert.labels),
+                        since(alert)
+                    );
+                    if let Some(description) = alert.annotations.get("description") {
+                        let _ = write!(out, "\n    {description}");
+                    }
+                }
+            }
+            out
+        }
+        ReceiverKind::Sms { to } => {
+            let first = n.alerts.first().map(summary).unwrap_or_default();
+            truncate_chars(&format!("{at} SMS {to}: {}{reminder} {first}", title(n)), SMS_MAX_CHARS)
+        }
+        ReceiverKind::Pager { service } => {
+            let status = match n.status() {
+                AlertStatus::Firing => format!("{} firing", n.firing()),
+                AlertStatus::Resolved => "[RESOLVED]".to_string(),
+            };
+            let name = n.alerts.first().and_then(|a| a.labels.get("alertname")).map_or("alert", String::as_str);
+            let first = n.alerts.first().map(summary).unwrap_or_default();
+            format!("{at} PAGE {service} [{}] {name}: {first} ({status}){reminder}", severity(&n.alerts))
+        }
+        ReceiverKind::Webhook { url } => {
+            let body = serde_json::json!({
+                "receiver": n.receiver,
+                "status": n.status().as_str(),
+                "groupLabels": n.group_labels,
+                "alerts": n.alerts.iter().map(|a| serde_json::json!({
+                    "status": a.status.as_str(),
+                    "labels": a.labels,
+                    "annotations": a.annotations,
+                    "startsAt": a.starts_ms,
+                    "endsAt": a.ends_ms,
+                })).collect::<Vec<_>>(),
+            });
+            format!("{at} POST {url}{reminder} {body}")
+        }
+    }
+}
+
+/// One alert on one line: status, summary, labels, since when.
+fn alert_line(alert: &NotifiedAlert) -> String {
+    format!("[{}] {} — {} ({})", alert.status.as_str(), summary(alert), labels_text(&alert.labels), since(alert))
+}
+
+/// The `summary` annotation, else the alert's name.
+fn summary(alert: &NotifiedAlert) -> String {
+    alert
+        .annotations
+        .get("summary")
+        .or_else(|| alert.labels.get("alertname"))
+        .cloned()
+        .unwrap_or_else(|| "(no summary)".to_string())
+}
+
+/// `since +1h00m00s`, or `+1h00m00s → +1h10m00s` once resolved.
+fn since(alert: &NotifiedAlert) -> String {
+    match alert.ends_ms {
+        None => format!("since {}", format_offset(alert.starts_ms)),
+        Some(end) => format!("{} → {}", format_offset(alert.starts_ms), format_offset(end)),
+    }
+}
+
+/// `service=api severity=critical`.
+fn labels_text(labels: &LabelSet) -> String {
+    labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+}
+
+/// The labels (name and value) every alert has.
+fn common_labels(alerts: &[NotifiedAlert]) -> LabelSet {
+    let Some((first, rest)) = alerts.split_first() else { return LabelSet::new() };
+    first
+        .labels
+        .iter()
+        .filter(|(k, v)| rest.iter().all(|a| a.labels.get(*k) == Some(*v)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The most severe `severity` label among the alerts (critical, page, error, warning,
+/// info, then anything else), or `unknown`.
+fn severity(alerts: &[NotifiedAlert]) -> &str {
+    let rank = |s: &str| match s {
+        "critical" => 0,
+        "page" => 1,
+        "error" => 2,
+        "warning" => 3,
+        "info" => 4,
+        _ => 5,
+    };
+    alerts
+        .iter()
+        .filter_map(|a| a.labels.get("severity"))
+        .map(String::as_str)
+        .min_by_key(|s| (rank(s), *s))
+        .unwrap_or("unknown")
+}
+
+/// At most `max` characters, ending with `…` if cut.
+fn truncate_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}

@@ -1,0 +1,414 @@
+//! Unit tests of routing: timings, grouping, the tree, muting, resolution, rendering.
+
+use super::*;
+
+const S: i64 = 1000;
+const M: i64 = 60 * S;
+const H: i64 = 60 * M;
+
+fn labels(pairs: &[(&str, &str)]) -> LabelSet {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn alert(pairs: &[(&str, &str)], starts_ms: i64) -> AlertInput {
+    let name = labels(pairs).get("alertname").cloned().unwrap_or_default();
+    AlertInput { labels: labels(pairs), annotations: labels(&[("summary", &format!("{name} is bad"))]), starts_ms }
+}
+
+fn m(text: &str) -> Matcher {
+    Matcher::parse(text).unwrap()
+}
+
+fn receiver(name: &str, send_resolved: bool) -> Receiver {
+    Receiver { name: name.to_string(), kind: ReceiverKind::Slack { channel: format!("#{name}") }, send_resolved }
+}
+
+fn config(route: Route, receivers: Vec<Receiver>) -> RoutingConfig {
+    RoutingConfig { route, receivers, inhibit_rules: Vec::new(), silences: Vec::new() }
+}
+
+/// One receiver `team`, grouped by alertname, default timings.
+fn simple(send_resolved: bool) -> Router {
+    let route = Route { group_by: Some(vec!["alertname".into()]), ..Route::to("team") };
+    Router::new(config(route, vec![receiver("team", send_resolved)]))
+}
+
+fn names(n: &Notification) -> Vec<String> {
+    n.alerts.iter().map(|a| format!("{}:{}", a.labels.get("instance").map_or("", |s| s), a.status.as_str())).collect()
+}
+
+#[test]
+fn matchers_parse_alertmanager_syntax() {
+    let eq = m(r#"severity="page""#);
+    assert_eq!((eq.name.as_str(), eq.op, eq.value.as_str()), ("severity", MatchOp::Eq, "page"));
+    assert_eq!(m("team != db").op, MatchOp::Ne);
+    assert_eq!(m("team!=db").value, "db");
+    assert_eq!(m(r#"service!~"a|b""#).op, MatchOp::NotRe);
+    assert_eq!(m(r#"x="say \"hi\"""#).value, r#"say "hi""#);
+    let re = m(r#"service=~"pay.*""#);
+    assert!(re.matches(&labels(&[("service", "payments")])));
+    assert!(!re.matches(&labels(&[("service", "prepay")])), "regexes are anchored");
+    assert!(m(r#"code=~"5\d\d""#).matches(&labels(&[("code", "503")])));
+    // A missing label is the empty string.
+    assert!(m(r#"team!="db""#).matches(&labels(&[])));
+    assert!(m(r#"team="""#).matches(&labels(&[])));
+    assert!(!m(r#"team="""#).matches(&labels(&[("team", "db")])));
+    assert_eq!(m(r#"service=~"pay.*""#).to_string(), r#"service=~"pay.*""#);
+}
+
+#[test]
+fn matcher_parse_errors() {
+    for bad in ["", "=x", "severity", "severity page", r#"a="open"#, r#"a="x" y"#, "1a=x", r#"a=b"c"#, "a~=b"] {
+        assert!(
+            matches!(Matcher::parse(bad), Err(RoutingError::InvalidMatcher { .. })),
+            "{bad:?} should not parse: {:?}",
+            Matcher::parse(bad)
+        );
+    }
+    assert!(matches!(Matcher::parse(r#"a=~"(""#), Err(RoutingError::InvalidRegex { .. })));
+}
+
+#[test]
+fn config_check() {
+    let ok = config(Route::to("team"), vec![receiver("team", false)]);
+    assert_eq!(ok.check(), Ok(()));
+    let no_root = config(Route::default(), vec![receiver("team", false)]);
+    assert_eq!(no_root.check(), Err(RoutingError::RootWithoutReceiver));
+    let unknown =
+        config(Route { routes: vec![Route::to("nobody")], ..Route::to("team") }, vec![receiver("team", false)]);
+    assert!(matches!(unknown.check(), Err(RoutingError::UnknownReceiver { receiver, .. }) if receiver == "nobody"));
+    let twice = config(Route::to("team"), vec![receiver("team", false), receiver("team", true)]);
+    assert_eq!(twice.check(), Err(RoutingError::DuplicateReceiver("team".into())));
+    let zero = config(
+        Route { routes: vec![Route { group_wait_ms: Some(0), ..Route::default() }], ..Route::to("team") },
+        vec![receiver("team", false)],
+    );
+    assert!(matches!(zero.check(), Err(RoutingError::NonPositiveDuration { field: "group_wait", .. })));
+    let mut silence = ok.clone();
+    silence.silences.push(Silence { matchers: vec![m("a=b")], starts_ms: 10, ends_ms: 10, comment: String::new() });
+    assert!(matches!(silence.check(), Err(RoutingError::SilenceWindow { .. })));
+    let matchers_at_root =
+        config(Route { matchers: vec![m("a=b")], ..Route::to("team") }, vec![receiver("team", false)]);
+    assert_eq!(matchers_at_root.check(), Err(RoutingError::RootWithMatchers));
+    assert!(Router::try_new(no_root).is_err());
+}
+
+#[test]
+fn group_wait_then_group_interval_then_repeat_interval() {
+    let mut r = simple(false);
+    r.update(0, &[alert(&[("alertname", "Down"), ("instance", "a")], 0)]);
+    assert_eq!(r.next_wake(), Some(30 * S));
+    assert!(r.poll(30 * S - 1).is_empty());
+    let first = r.poll(30 * S);
+    assert_eq!(first.len(), 1);
+    assert_eq!((first[0].t_ms, first[0].repeat), (30 * S, false));
+    assert_eq!(r.next_wake(), Some(30 * S + 5 * M));
+
+    // A second alert joins at 1 min: notified at the next group_interval tick, not before.
+    let both =
+        [alert(&[("alertname", "Down"), ("instance", "a")], 0), alert(&[("alertname", "Down"), ("instance", "b")], M)];
+    r.update(M, &both);
+    assert!(r.poll(30 * S + 5 * M - 1).is_empty());
+    let second = r.poll(30 * S + 5 * M);
+    assert_eq!(second.len(), 1);
+    assert_eq!(names(&second[0]), ["a:firing", "b:firing"]);
+    assert!(!second[0].repeat);
+
+    // Nothing changes: silence until repeat_interval (4 h) after the last notification.
+    r.update(2 * H, &both);
+    let last = 30 * S + 5 * M;
+    assert!(r.poll(last + 4 * H - 1).is_empty());
+    let reminder = r.poll(last + 4 * H);
+    assert_eq!(reminder.len(), 1);
+    assert!(reminder[0].repeat);
+    assert_eq!(names(&reminder[0]), ["a:firing", "b:firing"]);
+}
+
+#[test]
+fn alerts_group_by_label_values() {
+    let mut r = simple(false);
+    r.update(
+        0,
+        &[
+            alert(&[("alertname", "Down"), ("instance", "a")], 0),
+            alert(&[("alertname", "Down"), ("instance", "b")], 0),
+            alert(&[("alertname", "Slow"), ("instance", "a")], 0),
+        ],
+    );
+    assert_eq!(r.groups(), 2);
+    let out = r.poll(30 * S);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].group_labels, labels(&[("alertname", "Down")]));
+    assert_eq!(out[0].alerts.len(), 2);
+    assert_eq!(out[1].group_labels, labels(&[("alertname", "Slow")]));
+}
+
+#[test]
+fn group_by_all_and_no_grouping() {
+    let every = Route { group_by: Some(vec!["...".into()]), ..Route::to("team") };
+    let mut r = Router::new(config(every, vec![receiver("team", false)]));
+    let two =
+        [alert(&[("alertname", "Down"), ("instance", "a")], 0), alert(&[("alertname", "Down"), ("instance", "b")], 0)];
+    r.update(0, &two);
+    assert_eq!(r.poll(30 * S).len(), 2);
+    let mut one = Router::new(config(Route::to("team"), vec![receiver("team", false)]));
+    one.update(0, &two);
+    let out = one.poll(30 * S);
+    assert_eq!((out.len(), out[0].alerts.len()), (1, 2));
+    assert!(out[0].group_labels.is_empty());
+}
+
+fn tree(continue_first: bool) -> Router {
+    let route = Route {
+        routes: vec![
+            Route {
+                matchers: vec![m("severity=critical")],
+                continue_matching: continue_first,
+                group_wait_ms: Some(10 * S),
+                ..Route::to("pager")
+            },
+            Route { matchers: vec![m("service=~pay.*")], ..Route::to("payments") },
+            // Inherits the receiver `default` and the root's 20 s group_wait.
+            Route { matchers: vec![m("service=db")], routes: vec![Route::default()], ..Route::default() },
+        ],
+        group_wait_ms: Some(20 * S),
+        ..Route::to("default")
+    };
+    let receivers = ["pager", "payments", "default"].iter().map(|n| receiver(n, false)).collect();
+    Router::new(config(route, receivers))
+}
+
+fn receivers_at(r: &mut Router, t_ms: i64) -> Vec<(i64, String)> {
+    r.poll(t_ms).into_iter().map(|n| (n.t_ms, n.receiver)).collect()
+}
+
+#[test]
+fn first_matching_route_wins_without_continue() {
+    let mut r = tree(false);
+    r.update(0, &[alert(&[("alertname", "E"), ("severity", "critical"), ("service", "payments")], 0)]);
+    assert_eq!(receivers_at(&mut r, H), [(10 * S, "pager".to_string())]);
+}
+
+#[test]
+fn continue_tries_later_siblings() {
+    let mut r = tree(true);
+    r.update(0, &[alert(&[("alertname", "E"), ("severity", "critical"), ("service", "payments")], 0)]);
+    assert_eq!(receivers_at(&mut r, H), [(10 * S, "pager".to_string()), (20 * S, "payments".to_string())]);
+}
+
+#[test]
+fn unmatched_alerts_fall_back_to_the_parent_and_children_inherit() {
+    let mut r = tree(false);
+    r.update(
+        0,
+        &[alert(&[("alertname", "X"), ("service", "web")], 0), alert(&[("alertname", "Y"), ("service", "db")], 0)],
+    );
+    // Both reach `default` after the root's 20 s: one via the root, one via the db route's
+    // child, which inherited both the receiver and group_wait; they are different groups.
+    assert_eq!(receivers_at(&mut r, H), [(20 * S, "default".to_string()), (20 * S, "default".to_string())]);
+}
+
+fn inhibiting(equal: &[&str]) -> Router {
+    let mut c =
+        config(Route { group_by: Some(vec!["...".into()]), ..Route::to("team") }, vec![receiver("team", false)]);
+    c.inhibit_rules.push(InhibitRule {
+        source_matchers: vec![m("severity=critical")],
+        target_matchers: vec![m("severity=warning")],
+        equal: equal.iter().map(|s| s.to_string()).collect(),
+    });
+    Router::new(c)
+}
+
+#[test]
+fn critical_inhibits_warning_with_the_same_service() {
+    let mut r = inhibiting(&["service"]);
+    let alerts = [
+        alert(&[("alertname", "ErrorsHigh"), ("severity", "critical"), ("service", "api")], 0),
+        alert(&[("alertname", "LatencyHigh"), ("severity", "warning"), ("service", "api")], 0),
+        alert(&[("alertname", "LatencyHigh"), ("severity", "warning"), ("service", "db")], 0),
+    ];
+    r.update(0, &alerts);
+    let out = r.poll(30 * S);
+    let sent: Vec<(&str, &str)> = out
+        .iter()
+        .map(|n| (n.alerts[0].labels["alertname"].as_str(), n.alerts[0].labels["service"].as_str()))
+        .collect();
+    assert_eq!(sent, [("ErrorsHigh", "api"), ("LatencyHigh", "db")]);
+    assert_eq!(r.suppressed(), SuppressionCounts { silenced: 0, inhibited: 1 });
+    // Counted once, not at every tick.
+    r.poll(H);
+    assert_eq!(r.suppressed().inhibited, 1);
+
+    // The critical resolves: the warning is no longer muted and goes out at its next tick.
+    r.update(H + S, &alerts[1..]);
+    let out = r.poll(H + 10 * M);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].alerts[0].labels["service"], "api");
+    assert!(!out[0].repeat);
+}
+
+#[test]
+fn an_alert_does_not_inhibit_itself() {
+    let mut c = config(Route::to("team"), vec![receiver("team", false)]);
+    c.inhibit_rules.push(InhibitRule {
+        source_matchers: vec![m("alertname=~.+")],
+        target_matchers: vec![m("alertname=~.+")],
+        equal: vec![],
+    });
+    let mut r = Router::new(c);
+    r.update(0, &[alert(&[("alertname", "A")], 0)]);
+    assert_eq!(r.poll(30 * S).len(), 1);
+    // Two alerts matching both sides do not mute each other either.
+    let mut r2 = r.clone();
+    r2.update(M, &[alert(&[("alertname", "A")], 0), alert(&[("alertname", "B")], M)]);
+    assert_eq!(r2.poll(H)[0].alerts.len(), 2);
+    assert_eq!(r2.suppressed().inhibited, 0);
+}
+
+#[test]
+fn silences_mute_only_inside_their_window() {
+    let mut c = config(Route::to("team"), vec![receiver("team", false)]);
+    c.silences.push(Silence {
+        matchers: vec![m("service=api")],
+        starts_ms: 0,
+        ends_ms: 10 * M,
+        comment: "maintenance".into(),
+    });
+    let mut r = Router::new(c);
+    r.update(0, &[alert(&[("alertname", "Down"), ("service", "api")], 0)]);
+    assert!(r.poll(30 * S).is_empty());
+    assert!(r.poll(5 * M + 30 * S).is_empty());
+    assert_eq!(r.suppressed(), SuppressionCounts { silenced: 1, inhibited: 0 });
+    // The silence ends at 10 min; the tick at 10m30s notifies, as a first notification.
+    let out = r.poll(10 * M + 30 * S);
+    assert_eq!(out.len(), 1);
+    assert!(!out[0].repeat);
+}
+
+#[test]
+fn resolved_alerts_are_sent_once_with_send_resolved() {
+    let mut r = simple(true);
+    let a = alert(&[("alertname", "Down"), ("instance", "a")], 0);
+    let b = alert(&[("alertname", "Down"), ("instance", "b")], 0);
+    r.update(0, &[a.clone(), b.clone()]);
+    assert_eq!(r.poll(30 * S).len(), 1);
+    r.update(M, std::slice::from_ref(&a));
+    let out = r.poll(30 * S + 5 * M);
+    assert_eq!(out.len(), 1);
+    assert_eq!(names(&out[0]), ["a:firing", "b:resolved"]);
+    assert_eq!(out[0].alerts[1].ends_ms, Some(M));
+    // The resolved alert is gone after being sent: the next change is a's resolution.
+    r.update(8 * M, &[]);
+    let out = r.poll(30 * S + 10 * M);
+    assert_eq!(names(&out[0]), ["a:resolved"]);
+    assert_eq!(out[0].status(), AlertStatus::Resolved);
+    assert_eq!(r.groups(), 0);
+    assert_eq!(r.next_wake(), None);
+}
+
+#[test]
+fn without_send_resolved_a_shrinking_group_is_quiet() {
+    let mut r = simple(false);
+    let a = alert(&[("alertname", "Down"), ("instance", "a")], 0);
+    let b = alert(&[("alertname", "Down"), ("instance", "b")], 0);
+    r.update(0, &[a.clone(), b]);
+    r.poll(30 * S);
+    r.update(M, std::slice::from_ref(&a));
+    assert!(r.poll(30 * S + 5 * M).is_empty(), "b resolved: nothing new to say");
+    r.update(6 * M, &[]);
+    assert!(r.poll(H).is_empty(), "all resolved: logged, but nothing sent");
+    assert_eq!(r.groups(), 0);
+    // The same alert firing again later is a first notification again.
+    r.update(2 * H, std::slice::from_ref(&a));
+    let out = r.poll(2 * H + 30 * S);
+    assert_eq!(out.len(), 1);
+    assert!(!out[0].repeat);
+}
+
+#[test]
+fn an_alert_resolved_within_group_wait_is_never_sent() {
+    let mut r = simple(true);
+    r.update(0, &[alert(&[("alertname", "Blip")], 0)]);
+    r.update(10 * S, &[]);
+    assert!(r.poll(H).is_empty());
+    assert_eq!(r.groups(), 0);
+}
+
+#[test]
+fn an_old_alert_skips_group_wait() {
+    let mut r = simple(false);
+    r.update(10 * M, &[alert(&[("alertname", "Old")], 0)]);
+    assert_eq!(r.next_wake(), Some(10 * M));
+    assert_eq!(r.poll(10 * M).len(), 1);
+}
+
+#[test]
+fn flushes_due_before_an_update_use_the_state_before_it() {
+    let mut r = simple(false);
+    r.update(0, &[alert(&[("alertname", "Down"), ("instance", "a")], 0)]);
+    // The simulator forgot to poll at 30 s: the flush still happens at 30 s, with `a` only.
+    r.update(
+        40 * S,
+        &[
+            alert(&[("alertname", "Down"), ("instance", "a")], 0),
+            alert(&[("alertname", "Down"), ("instance", "b")], 40 * S),
+        ],
+    );
+    let out = r.poll(40 * S);
+    assert_eq!((out.len(), out[0].t_ms), (1, 30 * S));
+    assert_eq!(names(&out[0]), ["a:firing"]);
+}
+
+#[test]
+fn rendering() {
+    assert_eq!(format_offset(3_750_000), "+1h02m30s");
+    assert_eq!(format_offset(125_000), "+2m05s");
+    assert_eq!(format_offset(45_000), "+45s");
+    assert_eq!(format_offset(1_250), "+1.250s");
+    assert_eq!(format_offset(0), "+0s");
+    assert_eq!(format_offset(-5_000), "-5s");
+
+    let c = config(
+        Route { group_by: Some(vec!["alertname".into()]), ..Route::to("team") },
+        vec![Receiver {
+            name: "team".into(),
+            kind: ReceiverKind::Slack { channel: "#production-alerts".into() },
+            send_resolved: true,
+        }],
+    );
+    let mut r = Router::new(c);
+    let pair = [
+        alert(
+            &[("alertname", "HighErrorRate"), ("service", "api"), ("severity", "critical"), ("instance", "a")],
+            3_720_000,
+        ),
+        alert(
+            &[("alertname", "HighErrorRate"), ("service", "api"), ("severity", "critical"), ("instance", "b")],
+            3_720_000,
+        ),
+    ];
+    r.update(3_720_000, &pair);
+    let n = &r.poll(4 * H)[0];
+    assert_eq!(title(n), "[FIRING:2] HighErrorRate (api critical)");
+    let slack = render(n);
+    assert!(slack.starts_with("+1h02m30s #production-alerts  [FIRING:2] HighErrorRate (api critical)\n"), "{slack}");
+    assert_eq!(slack.lines().count(), 3);
+    assert!(slack.contains("HighErrorRate is bad"), "{slack}");
+
+    let mut n = n.clone();
+    n.kind = ReceiverKind::Sms { to: "+15550100".into() };
+    n.alerts[0].annotations.insert("summary".into(), "x".repeat(300));
+    let sms = render(&n);
+    assert!(sms.chars().count() <= 160 && !sms.contains('\n'), "{sms}");
+    n.kind = ReceiverKind::Pager { service: "payments-oncall".into() };
+    assert!(render(&n).contains("[critical]"));
+    n.kind = ReceiverKind::Email { to: "oncall@example.com".into() };
+    assert!(render(&n).contains("Subject: [FIRING:2] HighErrorRate (api critical)"));
+    n.kind = ReceiverKind::Webhook { url: "http://hook".into() };
+    assert!(render(&n).contains(r#""status":"firing""#));
+    for a in &mut n.alerts {
+        a.status = AlertStatus::Resolved;
+        a.ends_ms = Some(4 * H);
+    }
+    assert!(title(&n).starts_with("[RESOLVED] HighErrorRate"));
+}
