@@ -409,6 +409,17 @@ impl Shipper {
         self.max_ingestion_delay_ms
     }
 
+    /// Adds an instance with an empty buffer (scaling out); returns its index.
+    pub fn add_instance(&mut self) -> usize {
+        self.buffers.push(Buffer::default());
+        self.buffers.len() - 1
+    }
+
+    /// How many instances there are.
+    pub fn instances(&self) -> usize {
+        self.buffers.len()
+    }
+
     /// Entries buffered on one instance now.
     pub fn buffered(&self, instance: usize) -> u32 {
         self.buffers[instance].total

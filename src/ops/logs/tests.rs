@@ -129,7 +129,10 @@ proptest! {
             t += dt;
             match op {
                 0..=2 => { s.emit(t, instance, Level::ALL[level]); }
-                3 => s.flush_due(s.next_flush().unwrap_or(t).max(t)),
+                3 => {
+                    t = s.next_flush().unwrap_or(t).max(t);
+                    s.flush_due(t);
+                }
                 4 => {
                     let buffered = u64::from(s.buffered(instance));
                     let lost_before = s.counts().total.lost;
@@ -138,7 +141,9 @@ proptest! {
                 }
                 _ => s.set_store_up(t, level % 2 == 0),
             }
-            if let Some(f) = s.next_flush() { t = t.max(f.min(t)); }
+            for i in 0..3 {
+                prop_assert!(s.buffered(i) <= 20);
+            }
             let c = s.counts();
             prop_assert!(c.total.is_conserved(), "{:?}", c.total);
             for l in 0..4 {

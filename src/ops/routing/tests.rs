@@ -412,3 +412,94 @@ fn rendering() {
     }
     assert!(title(&n).starts_with("[RESOLVED] HighErrorRate"));
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Alert `i` of 8: alertname A/B, instance a/b, severity critical/warning.
+    fn nth(i: usize) -> LabelSet {
+        labels(&[
+            ("alertname", ["A", "B"][i & 1]),
+            ("instance", ["a", "b"][(i >> 1) & 1]),
+            ("severity", ["critical", "warning"][(i >> 2) & 1]),
+        ])
+    }
+
+    fn router() -> Router {
+        let route = Route {
+            group_by: Some(vec!["alertname".into()]),
+            routes: vec![
+                Route { matchers: vec![m("severity=critical")], continue_matching: true, ..Route::to("pager") },
+                Route { matchers: vec![m("instance=a")], group_wait_ms: Some(10 * S), ..Route::default() },
+            ],
+            group_interval_ms: Some(2 * M),
+            repeat_interval_ms: Some(30 * M),
+            ..Route::to("team")
+        };
+        let mut c = config(route, vec![receiver("team", true), receiver("pager", false)]);
+        c.inhibit_rules.push(InhibitRule {
+            source_matchers: vec![m("severity=critical")],
+            target_matchers: vec![m("severity=warning")],
+            equal: vec!["alertname".into()],
+        });
+        c.silences.push(Silence {
+            matchers: vec![m("instance=b")],
+            starts_ms: 10 * M,
+            ends_ms: 20 * M,
+            comment: "".into(),
+        });
+        Router::new(c)
+    }
+
+    proptest! {
+        #[test]
+        fn notifications_respect_time_muting_and_state(steps in proptest::collection::vec((0i64..180_000, 0u8..=255, any::<bool>()), 1..60)) {
+            let mut r = router();
+            let mut t = 0;
+            let mut history: Vec<(i64, Vec<LabelSet>)> = vec![(i64::MIN, vec![])];
+            let mut last_poll = i64::MIN;
+            let check = |out: Vec<Notification>, history: &[(i64, Vec<LabelSet>)], now: i64, last_poll: &mut i64| -> Result<(), TestCaseError> {
+                for n in out {
+                    prop_assert!(n.t_ms > *last_poll && n.t_ms <= now);
+                    *last_poll = (*last_poll).max(n.t_ms - 1);
+                    prop_assert!(!n.alerts.is_empty());
+                    let state = &history.iter().rev().find(|(u, _)| *u <= n.t_ms).unwrap().1;
+                    for a in &n.alerts {
+                        let firing = a.status == AlertStatus::Firing;
+                        prop_assert_eq!(firing, state.contains(&a.labels), "{:?} at {}", a, n.t_ms);
+                        prop_assert!(!(a.labels["instance"] == "b" && (10 * M..20 * M).contains(&n.t_ms)), "silenced");
+                        if a.labels["severity"] == "warning" {
+                            let critical = state.iter().any(|s| s["severity"] == "critical" && s["alertname"] == a.labels["alertname"]);
+                            prop_assert!(!critical, "inhibited {:?} at {}", a, n.t_ms);
+                        }
+                        if n.receiver == "pager" {
+                            prop_assert!(firing && a.labels["severity"] == "critical");
+                        }
+                    }
+                }
+                Ok(())
+            };
+            for (dt, mask, poll) in steps {
+                t += dt;
+                let set: Vec<LabelSet> = (0..8).filter(|i| mask >> i & 1 == 1).map(nth).collect();
+                let inputs: Vec<AlertInput> = set.iter().map(|l| AlertInput { labels: l.clone(), annotations: LabelSet::new(), starts_ms: t }).collect();
+                r.update(t, &inputs);
+                history.push((t, set));
+                if poll {
+                    let out = r.poll(t);
+                    check(out, &history, t, &mut last_poll)?;
+                    last_poll = t;
+                    prop_assert!(r.next_wake().is_none_or(|w| w > t));
+                }
+            }
+            r.update(t, &[]);
+            history.push((t, vec![]));
+            let out = r.poll(t + 24 * H);
+            check(out, &history, t + 24 * H, &mut last_poll)?;
+            prop_assert_eq!(r.groups(), 0);
+            prop_assert_eq!(r.next_wake(), None);
+        }
+    }
+}
