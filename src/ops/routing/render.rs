@@ -53,8 +53,9 @@ pub fn render(n: &Notification) -> String {
     match &n.kind {
         ReceiverKind::Slack { channel } => {
             let mut out = format!("{at} {channel}  {}{reminder}", title(n));
+            let common = common_labels(&n.alerts);
             for alert in &n.alerts {
-                let _ = write!(out, "\n  • {}", alert_line(alert));
+                let _ = write!(out, "\n  • {}", alert_line(alert, &common));
             }
             out
         }
@@ -83,16 +84,19 @@ pub fn render(n: &Notification) -> String {
         }
         ReceiverKind::Sms { to } => {
             let first = n.alerts.first().map(summary).unwrap_or_default();
-            truncate_chars(&format!("{at} SMS {to}: {}{reminder} {first}", title(n)), SMS_MAX_CHARS)
+            truncate_chars(&format!("{at} SMS {to}: {}{reminder}: {first}", title(n)), SMS_MAX_CHARS)
         }
         ReceiverKind::Pager { service } => {
-            let status = match n.status() {
-                AlertStatus::Firing => format!("{} firing", n.firing()),
-                AlertStatus::Resolved => "[RESOLVED]".to_string(),
-            };
             let name = n.alerts.first().and_then(|a| a.labels.get("alertname")).map_or("alert", String::as_str);
             let first = n.alerts.first().map(summary).unwrap_or_default();
-            format!("{at} PAGE {service} [{}] {name}: {first} ({status}){reminder}", severity(&n.alerts))
+            match n.status() {
+                AlertStatus::Firing => format!(
+                    "{at} PAGE {service} [{}] {name}: {first} ({} firing){reminder}",
+                    severity(&n.alerts),
+                    n.firing()
+                ),
+                AlertStatus::Resolved => format!("{at} PAGE {service} [RESOLVED] {name}: {first}{reminder}"),
+            }
         }
         ReceiverKind::Webhook { url } => {
             let body = serde_json::json!({
@@ -112,9 +116,13 @@ pub fn render(n: &Notification) -> String {
     }
 }
 
-/// One alert on one line: status, summary, labels, since when.
-fn alert_line(alert: &NotifiedAlert) -> String {
-    format!("[{}] {} — {} ({})", alert.status.as_str(), summary(alert), labels_text(&alert.labels), since(alert))
+/// One alert on one line: status, summary, the labels that set it apart from the others
+/// (all of them for a lone alert), since when.
+fn alert_line(alert: &NotifiedAlert, common: &LabelSet) -> String {
+    let own: LabelSet =
+        alert.labels.iter().filter(|(k, _)| !common.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let shown = if own.is_empty() { &alert.labels } else { &own };
+    format!("[{}] {} — {} ({})", alert.status.as_str(), summary(alert), labels_text(shown), since(alert))
 }
 
 /// The `summary` annotation, else the alert's name.

@@ -393,7 +393,7 @@ fn rendering() {
     let slack = render(n);
     assert!(slack.starts_with("+1h02m30s #production-alerts  [FIRING:2] HighErrorRate (api critical)\n"), "{slack}");
     assert_eq!(slack.lines().count(), 3);
-    assert!(slack.contains("HighErrorRate is bad"), "{slack}");
+    assert!(slack.contains("\n  • [firing] HighErrorRate is bad — instance=a (since +1h02m00s)"), "{slack}");
 
     let mut n = n.clone();
     n.kind = ReceiverKind::Sms { to: "+15550100".into() };
@@ -401,7 +401,7 @@ fn rendering() {
     let sms = render(&n);
     assert!(sms.chars().count() <= 160 && !sms.contains('\n'), "{sms}");
     n.kind = ReceiverKind::Pager { service: "payments-oncall".into() };
-    assert!(render(&n).contains("[critical]"));
+    assert!(render(&n).starts_with("+1h02m30s PAGE payments-oncall [critical] HighErrorRate: "), "{}", render(&n));
     n.kind = ReceiverKind::Email { to: "oncall@example.com".into() };
     assert!(render(&n).contains("Subject: [FIRING:2] HighErrorRate (api critical)"));
     n.kind = ReceiverKind::Webhook { url: "http://hook".into() };
