@@ -240,6 +240,12 @@ pub struct Shipper {
     lost: [u64; 4],
     max_backlog: u64,
     max_ingestion_delay_ms: i64,
+    /// When the current store outage started.
+    down_since_ms: Option<i64>,
+    /// Store outages before the current one.
+    downtime_ms: i64,
+    crashes: u64,
+    last_crash_ms: Option<i64>,
 }
 
 impl Shipper {
@@ -267,6 +273,10 @@ impl Shipper {
             lost: [0; 4],
             max_backlog: 0,
             max_ingestion_delay_ms: 0,
+            down_since_ms: None,
+            downtime_ms: 0,
+            crashes: 0,
+            last_crash_ms: None,
         }
     }
 
@@ -341,7 +351,8 @@ impl Shipper {
     /// The instance crashed at `t_ms`: its buffered entries are lost (it restarts with an
     /// empty buffer). Returns how many were lost.
     pub fn crash(&mut self, t_ms: i64, instance: usize) -> u64 {
-        let _ = t_ms;
+        self.crashes += 1;
+        self.last_crash_ms = Some(t_ms);
         let counts = self.buffers[instance].clear();
         let mut n = 0;
         for (lost, c) in self.lost.iter_mut().zip(counts) {
@@ -356,8 +367,20 @@ impl Shipper {
     /// ships, buffers fill, then drop; once back, the backlog ships one batch per instance
     /// per tick. Shipments already in transit still become visible.
     pub fn set_store_up(&mut self, t_ms: i64, up: bool) {
-        let _ = t_ms;
+        match (self.down_since_ms, up) {
+            (None, false) => self.down_since_ms = Some(t_ms),
+            (Some(since), true) => {
+                self.downtime_ms += t_ms - since;
+                self.down_since_ms = None;
+            }
+            _ => {}
+        }
         self.store_up = up;
+    }
+
+    /// How long the store has been down in all, up to `t_ms`.
+    pub fn store_downtime_ms(&self, t_ms: i64) -> i64 {
+        self.downtime_ms + self.down_since_ms.map_or(0, |since| t_ms - since)
     }
 
     /// Whether the log store is up.
@@ -418,6 +441,11 @@ impl Shipper {
     /// How many instances there are.
     pub fn instances(&self) -> usize {
         self.buffers.len()
+    }
+
+    /// How many crashes there were, and when the last one was.
+    pub fn crashes(&self) -> (u64, Option<i64>) {
+        (self.crashes, self.last_crash_ms)
     }
 
     /// Entries buffered on one instance now.

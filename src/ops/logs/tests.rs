@@ -29,6 +29,7 @@ fn a_crash_loses_exactly_the_buffer() {
     s.emit(0, 1, Level::Error);
     assert_eq!(s.crash(10, 0), 7);
     assert_eq!(s.crash(11, 0), 0, "nothing left to lose");
+    assert_eq!(s.crashes(), (2, Some(11)));
     let c = s.counts();
     assert_eq!((c.level(Level::Info).lost, c.level(Level::Warn).lost, c.total.lost), (4, 3, 7));
     assert_eq!(c.total.backlog, 1);
@@ -84,6 +85,7 @@ fn a_store_outage_builds_a_backlog_that_drains_batch_by_batch() {
     // full; from then on it drains by 15 - 10 = 5 a second.
     run(&mut s, 35_000, &mut t);
     assert_eq!((s.counts().total.dropped, s.buffered(0)), (60, 40));
+    assert_eq!(s.store_downtime_ms(t), 15_000);
     run(&mut s, 60_000, &mut t);
     assert!(s.buffered(0) <= 15, "drained: {}", s.buffered(0));
     // The oldest entry waited out the outage in the buffer.

@@ -23,6 +23,20 @@
 //!
 //! [`render`] turns a notification into the text a channel would show.
 //!
+//! Where this differs from Alertmanager, on purpose:
+//!
+//! - A reminder goes out at the first tick at or after `repeat_interval` since the last
+//!   notification; Alertmanager's strict comparison plus clock jitter makes it one
+//!   `group_interval` later in practice.
+//! - The notification log lives with its group and goes when the group is deleted
+//!   (Alertmanager keeps it for days); this only matters for a group deleted while every
+//!   alert in it was muted, which here notifies afresh if the alert returns.
+//! - Alerts resolve only by leaving the firing set given to [`Router::update`] (no
+//!   `resolve_timeout`); there are no time intervals, group limits or receiver retries.
+//! - The time `starts_ms` of an alert should be when it started *firing* (after its
+//!   `for` duration), as Prometheus sends it: an alert older than `group_wait` makes a new
+//!   group flush at once.
+//!
 //! Time is `i64` milliseconds of simulated time throughout. Everything is deterministic:
 //! groups live in a `BTreeMap` keyed by (route, group labels) and alerts are sorted by
 //! their labels.
