@@ -1,1 +1,230 @@
-//! (being written)
+//! The time-series store that scrapes land in and PromQL reads from.
+//!
+//! One [`Tsdb`] holds every series of one run: each series is interned once as a sorted
+//! label set (including `__name__`) and gets a dense [`SeriesId`]; its samples are a `Vec`
+//! in time order, so range lookups are binary searches. Series are also indexed by metric
+//! name so a selector such as `http_requests_total{code="500"}` only looks at the series of
+//! that metric.
+//!
+//! Staleness follows Prometheus: [`Tsdb::mark_stale`] appends a sample whose value is the
+//! special "stale NaN" bit pattern Prometheus uses (`0x7ff0000000000002`). Instant
+//! selectors treat a series whose latest sample is a stale marker as absent, and range
+//! selectors skip stale markers.
+//!
+//! Time is `i64` milliseconds of simulated time, the unit Prometheus uses.
+
+use std::collections::BTreeMap;
+
+/// A series' label set: `(name, value)` pairs sorted by name, including
+/// `("__name__", metric)`.
+pub type Labels = Vec<(String, String)>;
+
+/// The label that carries the metric name.
+pub const METRIC_NAME: &str = "__name__";
+
+/// The bit pattern of Prometheus's staleness marker (`value.StaleNaN`).
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// The dense identifier of one interned series (its index in the store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SeriesId(pub u32);
+
+/// One sample of one series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Simulated time in milliseconds.
+    pub t_ms: i64,
+    /// The value; a stale marker has the [`STALE_NAN_BITS`] bit pattern.
+    pub v: f64,
+}
+
+impl Sample {
+    /// Whether this sample is a staleness marker rather than a value.
+    pub fn is_stale(&self) -> bool {
+        self.v.to_bits() == STALE_NAN_BITS
+    }
+}
+
+/// One series: its labels and its samples in time order.
+#[derive(Debug, Clone)]
+struct Series {
+    labels: Labels,
+    samples: Vec<Sample>,
+}
+
+/// The store of every scraped (and recorded) series of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Tsdb {
+    series: Vec<Series>,
+    by_labels: BTreeMap<Labels, SeriesId>,
+    by_name: BTreeMap<String, Vec<SeriesId>>,
+    samples: usize,
+}
+
+/// The value of label `name` in a sorted label set, if present.
+pub fn label_value<'a>(labels: &'a Labels, name: &str) -> Option<&'a str> {
+    labels.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok().map(|i| labels[i].1.as_str())
+}
+
+impl Tsdb {
+    /// An empty store.
+    pub fn new() -> Tsdb {
+        Tsdb::default()
+    }
+
+    /// The id of the series with these labels, interning it if new. Labels are sorted by
+    /// name first (a later duplicate name wins); labels with an empty value are dropped,
+    /// as in Prometheus, where an empty label is the same as a missing one.
+    pub fn series_id(&mut self, mut labels: Labels) -> SeriesId {
+        labels.retain(|(_, v)| !v.is_empty());
+        labels.reverse();
+        labels.sort_by(|a, b| a.0.cmp(&b.0));
+        labels.dedup_by(|later, earlier| later.0 == earlier.0);
+        if let Some(&id) = self.by_labels.get(&labels) {
+            return id;
+        }
+        let id = SeriesId(u32::try_from(self.series.len()).expect("fewer than 2^32 series"));
+        let name = label_value(&labels, METRIC_NAME).unwrap_or("").to_string();
+        self.by_name.entry(name).or_default().push(id);
+        self.by_labels.insert(labels.clone(), id);
+        self.series.push(Series { labels, samples: Vec::new() });
+        id
+    }
+
+    /// The id of the series with exactly these (sorted) labels, if it exists.
+    pub fn lookup(&self, labels: &Labels) -> Option<SeriesId> {
+        self.by_labels.get(labels).copied()
+    }
+
+    /// Appends a sample. Samples must arrive in time order per series: a sample at the
+    /// same time as the last one replaces it (a rule evaluated twice at one instant), an
+    /// older one is ignored (Prometheus rejects it as out of order).
+    pub fn append(&mut self, id: SeriesId, t_ms: i64, v: f64) {
+        let Some(series) = self.series.get_mut(id.0 as usize) else {
+            return;
+        };
+        match series.samples.last_mut() {
+            Some(last) if last.t_ms == t_ms => last.v = v,
+            Some(last) if last.t_ms > t_ms => {}
+            _ => {
+                series.samples.push(Sample { t_ms, v });
+                self.samples += 1;
+            }
+        }
+    }
+
+    /// Marks the series stale at `t_ms` (Prometheus's staleness marker): instant selectors
+    /// no longer see it from `t_ms` on, until a new sample arrives. Marking an already
+    /// stale (or empty) series does nothing.
+    pub fn mark_stale(&mut self, id: SeriesId, t_ms: i64) {
+        let Some(series) = self.series.get(id.0 as usize) else {
+            return;
+        };
+        match series.samples.last() {
+            Some(last) if !last.is_stale() => self.append(id, t_ms, f64::from_bits(STALE_NAN_BITS)),
+            _ => {}
+        }
+    }
+
+    /// Retention: drops every sample older than `t_ms` (strictly before it). Nothing before
+    /// `t_ms` is kept, so callers should retain at least the longest range or lookback any
+    /// rule uses. Series stay interned (ids are stable) even when they have no samples left.
+    pub fn retain_after(&mut self, t_ms: i64) {
+        for series in &mut self.series {
+            let cut = series.samples.partition_point(|s| s.t_ms < t_ms);
+            if cut > 0 {
+                series.samples.drain(..cut);
+                self.samples -= cut;
+            }
+        }
+    }
+
+    /// Every series with its labels and samples (stale markers included, see
+    /// [`Sample::is_stale`]), in id order.
+    pub fn series(&self) -> impl Iterator<Item = (SeriesId, &Labels, &[Sample])> {
+        self.series.iter().enumerate().map(|(i, s)| (SeriesId(i as u32), &s.labels, s.samples.as_slice()))
+    }
+
+    /// The ids of the series of one metric name, in id order.
+    pub fn series_of(&self, metric: &str) -> &[SeriesId] {
+        self.by_name.get(metric).map_or(&[], Vec::as_slice)
+    }
+
+    /// The labels of one series.
+    pub fn labels(&self, id: SeriesId) -> &Labels {
+        &self.series[id.0 as usize].labels
+    }
+
+    /// The samples of one series, in time order, stale markers included.
+    pub fn samples_of(&self, id: SeriesId) -> &[Sample] {
+        &self.series[id.0 as usize].samples
+    }
+
+    /// The samples of one series with `start_ms < t_ms <= end_ms` (Prometheus 3's
+    /// left-open range), stale markers included.
+    pub fn range(&self, id: SeriesId, start_ms: i64, end_ms: i64) -> &[Sample] {
+        let samples = self.samples_of(id);
+        let from = samples.partition_point(|s| s.t_ms <= start_ms);
+        let to = samples.partition_point(|s| s.t_ms <= end_ms);
+        &samples[from..to.max(from)]
+    }
+
+    /// The number of series.
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Whether the store holds no series.
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// The number of samples held (stale markers included).
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn interning_sorts_labels_and_is_stable() {
+        let mut db = Tsdb::new();
+        let a = db.series_id(l(&[("job", "api"), ("__name__", "up")]));
+        let b = db.series_id(l(&[("__name__", "up"), ("job", "api")]));
+        let c = db.series_id(l(&[("__name__", "up"), ("job", "db")]));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(db.labels(a), &l(&[("__name__", "up"), ("job", "api")]));
+        assert_eq!(db.series_of("up"), &[a, c]);
+        assert_eq!(db.len(), 2);
+    }
+
+    #[test]
+    fn append_range_stale_and_retention() {
+        let mut db = Tsdb::new();
+        let id = db.series_id(l(&[("__name__", "m")]));
+        for i in 0..10 {
+            db.append(id, i * 1000, i as f64);
+        }
+        db.append(id, 5000, 99.0); // older: ignored
+        db.append(id, 9000, 9.5); // same time: replaced
+        assert_eq!(db.samples(), 10);
+        let r = db.range(id, 2000, 5000);
+        assert_eq!(r.iter().map(|s| s.t_ms).collect::<Vec<_>>(), [3000, 4000, 5000]);
+        db.mark_stale(id, 10_000);
+        db.mark_stale(id, 11_000);
+        assert_eq!(db.samples(), 11);
+        assert!(db.samples_of(id).last().unwrap().is_stale());
+        db.retain_after(5000);
+        assert_eq!(db.samples(), 6);
+        assert_eq!(db.samples_of(id)[0].t_ms, 5000);
+        assert_eq!(db.samples_of(id)[4].v, 9.5);
+    }
+}

@@ -1,0 +1,98 @@
+//! Aggregation operators (`sum`, `avg`, `min`, `max`, `count`, `group`, `stddev`,
+//! `stdvar`, `topk`, `bottomk`, `quantile`) with `by`/`without`.
+
+use std::collections::BTreeMap;
+
+use promql_parser::parser::{AggregateExpr, LabelModifier, token};
+
+use super::eval::Evaluator;
+use super::functions::quantile;
+use super::{Element, EvalError, Value};
+use crate::ops::tsdb::{Labels, METRIC_NAME};
+
+/// The labels an element is grouped by: `by` keeps the listed labels, `without` drops
+/// them and `__name__`, no clause groups everything together.
+fn group_key(labels: &Labels, modifier: Option<&LabelModifier>) -> Labels {
+    match modifier {
+        None => Vec::new(),
+        Some(LabelModifier::Include(ls)) => labels.iter().filter(|(n, _)| ls.labels.contains(n)).cloned().collect(),
+        Some(LabelModifier::Exclude(ls)) => {
+            labels.iter().filter(|(n, _)| n != METRIC_NAME && !ls.labels.contains(n)).cloned().collect()
+        }
+    }
+}
+
+impl Evaluator<'_> {
+    /// Evaluates an aggregation; groups come out in order of first appearance.
+    pub(super) fn aggregate(&self, agg: &AggregateExpr) -> Result<Value, EvalError> {
+        let param = match &agg.param {
+            Some(p) => self.eval_scalar(p)?,
+            None => 0.0,
+        };
+        let input = self.eval_vector(&agg.expr)?;
+        let mut index: BTreeMap<Labels, usize> = BTreeMap::new();
+        let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
+        for (i, e) in input.iter().enumerate() {
+            let key = group_key(&e.labels, agg.modifier.as_ref());
+            let g = *index.entry(key.clone()).or_insert_with(|| {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push(i);
+        }
+        let op = agg.op.id();
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        for (labels, members) in groups {
+            let values = members.iter().map(|&i| input[i].v);
+            let n = members.len() as f64;
+            let v = match op {
+                token::T_SUM => values.sum(),
+                token::T_AVG => values.sum::<f64>() / n,
+                token::T_COUNT => n,
+                token::T_GROUP => 1.0,
+                token::T_MIN => values.fold(f64::NAN, |m, v| if v < m || m.is_nan() { v } else { m }),
+                token::T_MAX => values.fold(f64::NAN, |m, v| if v > m || m.is_nan() { v } else { m }),
+                token::T_STDDEV | token::T_STDVAR => {
+                    let mean = values.clone().sum::<f64>() / n;
+                    let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+                    if op == token::T_STDDEV { var.sqrt() } else { var }
+                }
+                token::T_QUANTILE => {
+                    scratch.clear();
+                    scratch.extend(values);
+                    quantile(param, &mut scratch)
+                }
+                token::T_TOPK | token::T_BOTTOMK => {
+                    out.extend(top_k(&input, members, param, op == token::T_TOPK));
+                    continue;
+                }
+                _ => {
+                    return Err(EvalError::Unsupported(format!("aggregation `{}`", agg.op)));
+                }
+            };
+            out.push(Element { labels, v });
+        }
+        Ok(Value::Vector(out))
+    }
+}
+
+/// `topk`/`bottomk`: the k largest (smallest) elements of a group with their own labels,
+/// best first; NaN sorts last either way.
+fn top_k(input: &[Element], mut members: Vec<usize>, k: f64, top: bool) -> Vec<Element> {
+    if k.is_nan() || k < 1.0 {
+        return Vec::new();
+    }
+    members.sort_by(|&a, &b| {
+        let (x, y) = (input[a].v, input[b].v);
+        match (x.is_nan(), y.is_nan()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ if top => y.total_cmp(&x),
+            _ => x.total_cmp(&y),
+        }
+    });
+    let k = (k as usize).min(members.len());
+    members[..k].iter().map(|&i| input[i].clone()).collect()
+}

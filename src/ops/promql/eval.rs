@@ -1,0 +1,124 @@
+//! The evaluator's core: walking the tree, selectors, and dispatch to functions,
+//! aggregations and binary operators.
+
+use promql_parser::label::Matcher;
+use promql_parser::parser::{Expr as Ast, Offset, VectorSelector};
+
+use super::{Element, EvalError, LOOKBACK_DELTA_MS, Value, parse};
+use crate::ops::tsdb::{Labels, METRIC_NAME, SeriesId, Tsdb, label_value};
+
+/// One instant query: the store and the evaluation time.
+pub(super) struct Evaluator<'a> {
+    pub(super) db: &'a Tsdb,
+    pub(super) t_ms: i64,
+}
+
+impl Evaluator<'_> {
+    /// Evaluates one node.
+    pub(super) fn eval(&self, ast: &Ast) -> Result<Value, EvalError> {
+        match ast {
+            Ast::NumberLiteral(n) => Ok(Value::Scalar(n.val)),
+            Ast::Paren(p) => self.eval(&p.expr),
+            Ast::Unary(u) => Ok(match self.eval(&u.expr)? {
+                Value::Scalar(v) => Value::Scalar(-v),
+                Value::Vector(mut vec) => {
+                    for e in &mut vec {
+                        e.v = -e.v;
+                        drop_name(&mut e.labels);
+                    }
+                    Value::Vector(vec)
+                }
+            }),
+            Ast::VectorSelector(vs) => Ok(Value::Vector(self.instant(vs))),
+            Ast::Aggregate(agg) => self.aggregate(agg),
+            Ast::Binary(b) => self.binary(b),
+            Ast::Call(call) => self.call(call),
+            Ast::MatrixSelector(_) => Err(EvalError::Unsupported("range vector outside a function".into())),
+            other => Err(EvalError::Unsupported(other.to_string())),
+        }
+    }
+
+    /// Evaluates a node that must yield an instant vector (a scalar is an error).
+    pub(super) fn eval_vector(&self, ast: &Ast) -> Result<Vec<Element>, EvalError> {
+        match self.eval(ast)? {
+            Value::Vector(v) => Ok(v),
+            Value::Scalar(_) => Err(EvalError::Unsupported(format!("expected an instant vector, got a scalar: {ast}"))),
+        }
+    }
+
+    /// Evaluates a node that must yield a scalar (e.g. a function's parameter).
+    pub(super) fn eval_scalar(&self, ast: &Ast) -> Result<f64, EvalError> {
+        match self.eval(ast)? {
+            Value::Scalar(v) => Ok(v),
+            Value::Vector(_) => Err(EvalError::Unsupported(format!("expected a scalar, got an instant vector: {ast}"))),
+        }
+    }
+
+    /// The series a selector matches, in id order. A named selector only looks at that
+    /// metric's series.
+    pub(super) fn matching(&self, vs: &VectorSelector) -> Vec<SeriesId> {
+        let matchers = &vs.matchers.matchers;
+        let ok = |id: &SeriesId| {
+            let labels = self.db.labels(*id);
+            vs.name.as_deref().is_none_or(|n| label_value(labels, METRIC_NAME) == Some(n))
+                && matchers.iter().all(|m| matches(m, labels))
+        };
+        match parse::selector_name(vs) {
+            Some(name) => self.db.series_of(name).iter().copied().filter(ok).collect(),
+            None => self.db.series().map(|(id, _, _)| id).filter(ok).collect(),
+        }
+    }
+
+    /// An instant selector at the evaluation time: the latest sample of each series in
+    /// `(t - 5m, t]`, unless it is a staleness marker.
+    fn instant(&self, vs: &VectorSelector) -> Vec<Element> {
+        let t = self.t_ms - offset_ms(vs);
+        let mut out = Vec::new();
+        for id in self.matching(vs) {
+            let samples = self.db.samples_of(id);
+            let end = samples.partition_point(|s| s.t_ms <= t);
+            let Some(last) = end.checked_sub(1).map(|i| samples[i]) else {
+                continue;
+            };
+            if last.t_ms > t - LOOKBACK_DELTA_MS && !last.is_stale() {
+                out.push(Element { labels: self.db.labels(id).clone(), v: last.v });
+            }
+        }
+        out
+    }
+}
+
+/// Whether a matcher matches a label set (a missing label matches as the empty string).
+fn matches(m: &Matcher, labels: &Labels) -> bool {
+    m.is_match(label_value(labels, &m.name).unwrap_or(""))
+}
+
+/// A selector's `offset` in milliseconds (negative offsets look forward).
+pub(super) fn offset_ms(vs: &VectorSelector) -> i64 {
+    match &vs.offset {
+        None => 0,
+        Some(Offset::Pos(d)) => d.as_millis() as i64,
+        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+    }
+}
+
+/// Removes `__name__` from a label set.
+pub(super) fn drop_name(labels: &mut Labels) {
+    if let Ok(i) = labels.binary_search_by(|(n, _)| n.as_str().cmp(METRIC_NAME)) {
+        labels.remove(i);
+    }
+}
+
+/// Errors if two elements share a label set (Prometheus checks this after functions
+/// that drop `__name__`).
+pub(super) fn check_unique(vec: &[Element]) -> Result<(), EvalError> {
+    if vec.len() < 2 {
+        return Ok(());
+    }
+    let mut seen: Vec<&Labels> = vec.iter().map(|e| &e.labels).collect();
+    seen.sort();
+    match seen.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => Err(EvalError::DuplicateLabelset { labels: super::format_labels(w[0]) }),
+        None => Ok(()),
+    }
+}

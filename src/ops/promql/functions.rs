@@ -1,0 +1,389 @@
+//! Functions: the `*_over_time` family and counter rates over range selectors, plus the
+//! instant-vector functions (`abs`, `clamp_*`, `absent`, `histogram_quantile`, ...).
+//! Semantics and edge cases follow Prometheus's `promql/functions.go`.
+
+use std::collections::BTreeMap;
+
+use promql_parser::label::MatchOp;
+use promql_parser::parser::{Call, Expr as Ast, MatrixSelector};
+
+use super::eval::{Evaluator, check_unique, drop_name, offset_ms};
+use super::{Element, EvalError, Value};
+use crate::ops::tsdb::{Labels, METRIC_NAME, Sample};
+
+fn arg(args: &[Box<Ast>], i: usize) -> Result<&Ast, EvalError> {
+    args.get(i)
+        .map(|a| a.as_ref())
+        .ok_or_else(|| EvalError::Unsupported(format!("missing function argument {}", i + 1)))
+}
+
+/// The range selector a range function takes (parentheses allowed).
+fn matrix(ast: &Ast) -> Result<&MatrixSelector, EvalError> {
+    match ast {
+        Ast::MatrixSelector(ms) => Ok(ms),
+        Ast::Paren(p) => matrix(&p.expr),
+        other => Err(EvalError::Unsupported(format!("expected a range selector, got {other}"))),
+    }
+}
+
+/// The non-stale samples of a range.
+fn floats(samples: &[Sample]) -> impl Iterator<Item = Sample> + Clone + '_ {
+    samples.iter().copied().filter(|s| !s.is_stale())
+}
+
+impl Evaluator<'_> {
+    /// Evaluates a function call.
+    pub(super) fn call(&self, call: &Call) -> Result<Value, EvalError> {
+        let args = &call.args.args;
+        let name = call.func.name;
+        let math = |f: fn(f64) -> f64| -> Result<Value, EvalError> {
+            let mut vec = self.eval_vector(arg(args, 0)?)?;
+            for e in &mut vec {
+                e.v = f(e.v);
+                drop_name(&mut e.labels);
+            }
+            check_unique(&vec)?;
+            Ok(Value::Vector(vec))
+        };
+        match name {
+            "time" => Ok(Value::Scalar(self.t_ms as f64 / 1000.0)),
+            "vector" => Ok(Value::Vector(vec![Element { labels: Vec::new(), v: self.eval_scalar(arg(args, 0)?)? }])),
+            "scalar" => {
+                let vec = self.eval_vector(arg(args, 0)?)?;
+                Ok(Value::Scalar(match vec.as_slice() {
+                    [one] => one.v,
+                    _ => f64::NAN,
+                }))
+            }
+            "abs" => math(f64::abs),
+            "ceil" => math(f64::ceil),
+            "floor" => math(f64::floor),
+            "sqrt" => math(f64::sqrt),
+            "exp" => math(f64::exp),
+            "ln" => math(f64::ln),
+            "log2" => math(f64::log2),
+            "log10" => math(f64::log10),
+            "clamp_min" | "clamp_max" | "clamp" => self.clamp(name, args),
+            "absent" => {
+                let vec = self.eval_vector(arg(args, 0)?)?;
+                Ok(Value::Vector(absent(vec.is_empty(), arg(args, 0)?)))
+            }
+            "histogram_quantile" => {
+                let q = self.eval_scalar(arg(args, 0)?)?;
+                let vec = self.eval_vector(arg(args, 1)?)?;
+                let out = histogram_quantile(q, vec);
+                check_unique(&out)?;
+                Ok(Value::Vector(out))
+            }
+            _ => self.range_function(name, args),
+        }
+    }
+
+    fn clamp(&self, name: &str, args: &[Box<Ast>]) -> Result<Value, EvalError> {
+        let mut vec = self.eval_vector(arg(args, 0)?)?;
+        let (lo, hi) = match name {
+            "clamp_min" => (self.eval_scalar(arg(args, 1)?)?, f64::INFINITY),
+            "clamp_max" => (f64::NEG_INFINITY, self.eval_scalar(arg(args, 1)?)?),
+            _ => (self.eval_scalar(arg(args, 1)?)?, self.eval_scalar(arg(args, 2)?)?),
+        };
+        if hi < lo {
+            return Ok(Value::Vector(Vec::new()));
+        }
+        for e in &mut vec {
+            // Go's math.Max/Min propagate NaN; Rust's f64::max/min do not.
+            if !e.v.is_nan() {
+                e.v = e.v.max(lo).min(hi);
+            }
+            drop_name(&mut e.labels);
+        }
+        check_unique(&vec)?;
+        Ok(Value::Vector(vec))
+    }
+
+    /// `rate`, `increase`, `*_over_time`, ...: one value per series from the samples of
+    /// its range, with no per-sample allocation (except the scratch buffer of quantiles).
+    fn range_function(&self, name: &str, args: &[Box<Ast>]) -> Result<Value, EvalError> {
+        let (param, ms) = if name == "quantile_over_time" {
+            (self.eval_scalar(arg(args, 0)?)?, matrix(arg(args, 1)?)?)
+        } else {
+            (0.0, matrix(arg(args, 0)?)?)
+        };
+        let end = self.t_ms - offset_ms(&ms.vs);
+        let range_ms = ms.range.as_millis() as i64;
+        let start = end - range_ms;
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        let mut any = false;
+        for id in self.matching(&ms.vs) {
+            let samples = self.db.range(id, start, end);
+            let floats = floats(samples);
+            if floats.clone().next().is_none() {
+                continue;
+            }
+            any = true;
+            let v = match name {
+                "rate" => extrapolated_rate(floats, start, end, true, true),
+                "increase" => extrapolated_rate(floats, start, end, true, false),
+                "delta" => extrapolated_rate(floats, start, end, false, false),
+                "irate" => instant_value(floats, true),
+                "idelta" => instant_value(floats, false),
+                "quantile_over_time" => {
+                    scratch.clear();
+                    scratch.extend(floats.map(|s| s.v));
+                    Some(quantile(param, &mut scratch))
+                }
+                "absent_over_time" => continue,
+                _ => over_time(name, floats),
+            };
+            let Some(v) = v else { continue };
+            let mut labels = self.db.labels(id).clone();
+            if name != "last_over_time" {
+                drop_name(&mut labels);
+            }
+            out.push(Element { labels, v });
+        }
+        if name == "absent_over_time" {
+            return Ok(Value::Vector(absent(!any, arg(args, 0)?)));
+        }
+        check_unique(&out)?;
+        Ok(Value::Vector(out))
+    }
+}
+
+/// Prometheus's `extrapolatedRate`: the increase over the samples in the range,
+/// counter resets added back, extrapolated towards the range's edges by at most 1.1
+/// average intervals (half an interval otherwise) and, for counters, not below zero.
+fn extrapolated_rate(
+    mut samples: impl Iterator<Item = Sample> + Clone,
+    range_start_ms: i64,
+    range_end_ms: i64,
+    is_counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
+    let count = samples.clone().count();
+    if count < 2 {
+        return None;
+    }
+    let first = samples.next()?;
+    let mut last = first;
+    let mut result = 0.0;
+    let mut prev = first.v;
+    for s in samples {
+        if is_counter && s.v < prev {
+            result += prev;
+        }
+        prev = s.v;
+        last = s;
+    }
+    result += last.v - first.v;
+    let mut duration_to_start = (first.t_ms - range_start_ms) as f64 / 1000.0;
+    let mut duration_to_end = (range_end_ms - last.t_ms) as f64 / 1000.0;
+    let sampled_interval = (last.t_ms - first.t_ms) as f64 / 1000.0;
+    let average_between = sampled_interval / (count - 1) as f64;
+    let threshold = average_between * 1.1;
+    if duration_to_start >= threshold {
+        duration_to_start = average_between / 2.0;
+    }
+    if is_counter && result > 0.0 && first.v >= 0.0 {
+        // Counters cannot be negative: extrapolate no further back than the zero point.
+        let duration_to_zero = sampled_interval * (first.v / result);
+        duration_to_start = duration_to_start.min(duration_to_zero);
+    }
+    if duration_to_end >= threshold {
+        duration_to_end = average_between / 2.0;
+    }
+    let mut factor = (sampled_interval + duration_to_start + duration_to_end) / sampled_interval;
+    if is_rate {
+        factor /= (range_end_ms - range_start_ms) as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+/// `irate`/`idelta`: from the last two samples; a decrease is a counter reset for irate.
+fn instant_value(samples: impl Iterator<Item = Sample>, is_rate: bool) -> Option<f64> {
+    let (mut prev, mut last) = (None, None);
+    for s in samples {
+        prev = last;
+        last = Some(s);
+    }
+    let (prev, last) = (prev?, last?);
+    let mut v = if is_rate && last.v < prev.v { last.v } else { last.v - prev.v };
+    let interval_ms = last.t_ms - prev.t_ms;
+    if interval_ms == 0 {
+        return None;
+    }
+    if is_rate {
+        v /= interval_ms as f64 / 1000.0;
+    }
+    Some(v)
+}
+
+/// The simple `*_over_time` aggregations, `changes` and `resets`.
+fn over_time(name: &str, samples: impl Iterator<Item = Sample> + Clone) -> Option<f64> {
+    let values = samples.map(|s| s.v);
+    let n = values.clone().count() as f64;
+    Some(match name {
+        "sum_over_time" => values.sum(),
+        "avg_over_time" => values.sum::<f64>() / n,
+        "count_over_time" => n,
+        "present_over_time" => 1.0,
+        "last_over_time" => values.last()?,
+        "min_over_time" => values.fold(f64::NAN, |m, v| if v < m || m.is_nan() { v } else { m }),
+        "max_over_time" => values.fold(f64::NAN, |m, v| if v > m || m.is_nan() { v } else { m }),
+        "stddev_over_time" | "stdvar_over_time" => {
+            let mean = values.clone().sum::<f64>() / n;
+            let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+            if name == "stddev_over_time" { var.sqrt() } else { var }
+        }
+        "changes" | "resets" => {
+            let mut count = 0.0;
+            let mut prev: Option<f64> = None;
+            for v in values {
+                if let Some(p) = prev {
+                    let hit = if name == "changes" { v != p && !(v.is_nan() && p.is_nan()) } else { v < p };
+                    if hit {
+                        count += 1.0;
+                    }
+                }
+                prev = Some(v);
+            }
+            count
+        }
+        _ => return None,
+    })
+}
+
+/// Prometheus's `quantile`: linear interpolation between the closest ranks, `-Inf` below
+/// 0 and `+Inf` above 1. Sorts `values` in place.
+pub(super) fn quantile(q: f64, values: &mut [f64]) -> f64 {
+    if values.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len() as f64;
+    let rank = q * (n - 1.0);
+    let lower = rank.floor().max(0.0) as usize;
+    let upper = (lower + 1).min(values.len() - 1);
+    let weight = rank - rank.floor();
+    values[lower] * (1.0 - weight) + values[upper] * weight
+}
+
+/// `absent`/`absent_over_time`: one element with value 1 when the input is empty,
+/// labelled with the selector's equality matchers (a label matched twice is dropped).
+fn absent(empty: bool, arg: &Ast) -> Vec<Element> {
+    if !empty {
+        return Vec::new();
+    }
+    let mut labels: Labels = Vec::new();
+    let vs = match arg {
+        Ast::VectorSelector(vs) => Some(vs),
+        Ast::MatrixSelector(ms) => Some(&ms.vs),
+        _ => None,
+    };
+    if let Some(vs) = vs {
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &vs.matchers.matchers {
+            if m.name == METRIC_NAME || !matches!(m.op, MatchOp::Equal) {
+                continue;
+            }
+            if seen.insert(m.name.clone()) {
+                labels.push((m.name.clone(), m.value.clone()));
+            } else {
+                labels.retain(|(n, _)| n != &m.name);
+            }
+        }
+        labels.sort();
+    }
+    vec![Element { labels, v: 1.0 }]
+}
+
+/// Parses a bucket's `le` label the way Go's `strconv.ParseFloat` would.
+fn parse_le(s: &str) -> Option<f64> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "+inf" | "inf" => Some(f64::INFINITY),
+        "-inf" => Some(f64::NEG_INFINITY),
+        other => other.parse().ok(),
+    }
+}
+
+/// `histogram_quantile` over classic buckets: the input grouped by its labels minus `le`
+/// and `__name__`, each group's quantile by Prometheus's `BucketQuantile`.
+fn histogram_quantile(q: f64, vec: Vec<Element>) -> Vec<Element> {
+    let mut index: BTreeMap<Labels, usize> = BTreeMap::new();
+    let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
+    for e in vec {
+        let Some(le) = crate::ops::tsdb::label_value(&e.labels, "le").and_then(parse_le) else {
+            continue; // Prometheus skips (and annotates) buckets without a valid `le`.
+        };
+        let mut labels = e.labels;
+        labels.retain(|(n, _)| n != "le" && n != METRIC_NAME);
+        let i = *index.entry(labels.clone()).or_insert_with(|| {
+            groups.push((labels, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push((le, e.v));
+    }
+    groups.into_iter().map(|(labels, mut buckets)| Element { labels, v: bucket_quantile(q, &mut buckets) }).collect()
+}
+
+/// Prometheus's `BucketQuantile` over `(upper bound, cumulative count)` pairs.
+fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {
+    if q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if buckets.last().is_none_or(|b| b.0 != f64::INFINITY) {
+        return f64::NAN;
+    }
+    // Coalesce buckets with the same bound, then force the counts monotonic (scrapes of
+    // different buckets are not atomic).
+    buckets.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            earlier.1 += later.1;
+        }
+        same
+    });
+    let mut max = f64::NEG_INFINITY;
+    for b in buckets.iter_mut() {
+        if b.1 < max {
+            b.1 = max;
+        }
+        max = b.1;
+    }
+    if buckets.len() < 2 {
+        return f64::NAN;
+    }
+    let n = buckets.len();
+    let observations = buckets[n - 1].1;
+    if observations == 0.0 || observations.is_nan() {
+        return f64::NAN;
+    }
+    let mut rank = q * observations;
+    let b = buckets[..n - 1].partition_point(|b| b.1 < rank);
+    if b == n - 1 {
+        return buckets[n - 2].0;
+    }
+    if b == 0 && buckets[0].0 <= 0.0 {
+        return buckets[0].0;
+    }
+    let (mut start, end, mut count) = (0.0, buckets[b].0, buckets[b].1);
+    if b > 0 {
+        start = buckets[b - 1].0;
+        count -= buckets[b - 1].1;
+        rank -= buckets[b - 1].1;
+    }
+    start + (end - start) * (rank / count)
+}

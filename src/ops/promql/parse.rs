@@ -1,0 +1,166 @@
+//! The supported subset: a walk over promql-parser's tree that rejects what the evaluator
+//! does not implement, with a message naming the construct and what is supported instead.
+
+use promql_parser::label::Matchers;
+use promql_parser::parser::value::ValueType;
+use promql_parser::parser::{Expr as Ast, VectorSelector, token};
+
+/// The functions [`super::eval`] implements.
+pub const SUPPORTED_FUNCTIONS: &[&str] = &[
+    "abs",
+    "absent",
+    "absent_over_time",
+    "avg_over_time",
+    "ceil",
+    "changes",
+    "clamp",
+    "clamp_max",
+    "clamp_min",
+    "count_over_time",
+    "delta",
+    "exp",
+    "floor",
+    "histogram_quantile",
+    "idelta",
+    "increase",
+    "irate",
+    "last_over_time",
+    "ln",
+    "log10",
+    "log2",
+    "max_over_time",
+    "min_over_time",
+    "present_over_time",
+    "quantile_over_time",
+    "rate",
+    "resets",
+    "scalar",
+    "sqrt",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "sum_over_time",
+    "time",
+    "vector",
+];
+
+/// The aggregation operators [`super::eval`] implements.
+pub const SUPPORTED_AGGREGATIONS: &[&str] =
+    &["sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk", "quantile"];
+
+/// Checks the whole tree; the error is a human-readable message.
+pub(super) fn check(ast: &Ast) -> Result<(), String> {
+    match ast.value_type() {
+        ValueType::Vector | ValueType::Scalar => {}
+        ValueType::Matrix => {
+            return Err(
+                "a range vector is not supported as a query result; wrap it in a function such as rate(...) or avg_over_time(...)"
+                    .into(),
+            );
+        }
+        ValueType::String => return Err("a string is not supported as a query result".into()),
+    }
+    walk(ast)
+}
+
+fn walk(ast: &Ast) -> Result<(), String> {
+    match ast {
+        Ast::Aggregate(agg) => {
+            let name = agg.op.to_string();
+            if !SUPPORTED_AGGREGATIONS.contains(&name.as_str()) {
+                return Err(format!(
+                    "aggregation `{name}` is not supported; supported aggregations: {}",
+                    SUPPORTED_AGGREGATIONS.join(", ")
+                ));
+            }
+            if let Some(param) = &agg.param {
+                walk(param)?;
+            }
+            walk(&agg.expr)
+        }
+        Ast::Unary(u) => walk(&u.expr),
+        Ast::Binary(b) => {
+            if b.op.id() == token::T_ATAN2 {
+                return Err("operator `atan2` is not supported".into());
+            }
+            if let Some(m) = &b.modifier
+                && (m.fill_values.lhs.is_some() || m.fill_values.rhs.is_some())
+            {
+                return Err("`fill`/`fill_left`/`fill_right` modifiers are not supported".into());
+            }
+            walk(&b.lhs)?;
+            walk(&b.rhs)
+        }
+        Ast::Paren(p) => walk(&p.expr),
+        Ast::Subquery(_) => {
+            Err("subqueries (`expr[range:step]`) are not supported; use a recording rule and a range selector over it"
+                .into())
+        }
+        Ast::NumberLiteral(_) => Ok(()),
+        Ast::StringLiteral(s) => {
+            Err(format!("string literal {:?} is not supported (no supported function takes a string)", s.val))
+        }
+        Ast::VectorSelector(vs) => selector(vs),
+        Ast::MatrixSelector(ms) => selector(&ms.vs),
+        Ast::Call(call) => {
+            let name = call.func.name;
+            if !SUPPORTED_FUNCTIONS.contains(&name) {
+                return Err(format!(
+                    "`{name}` is not supported; supported functions: {}",
+                    SUPPORTED_FUNCTIONS.join(", ")
+                ));
+            }
+            for arg in &call.args.args {
+                walk(arg)?;
+            }
+            // Range functions take a range selector directly (a subquery was rejected
+            // above); parentheses around it are not Prometheus syntax either.
+            Ok(())
+        }
+        Ast::Extension(_) => Err("extension expressions are not supported".into()),
+    }
+}
+
+fn selector(vs: &VectorSelector) -> Result<(), String> {
+    if vs.at.is_some() {
+        return Err("the `@` modifier is not supported".into());
+    }
+    if !vs.matchers.or_matchers.is_empty() {
+        return Err("`or` inside label matchers is not supported".into());
+    }
+    Ok(())
+}
+
+/// The metric name a selector selects, if it names one exactly.
+pub(super) fn selector_name(vs: &VectorSelector) -> Option<&str> {
+    vs.name.as_deref().or_else(|| name_matcher(&vs.matchers))
+}
+
+fn name_matcher(m: &Matchers) -> Option<&str> {
+    m.matchers
+        .iter()
+        .find(|m| m.name == crate::ops::tsdb::METRIC_NAME && matches!(m.op, promql_parser::label::MatchOp::Equal))
+        .map(|m| m.value.as_str())
+}
+
+/// Collects the metric names selected anywhere in the tree.
+pub(super) fn metric_names(ast: &Ast, out: &mut Vec<String>) {
+    match ast {
+        Ast::Aggregate(agg) => {
+            if let Some(p) = &agg.param {
+                metric_names(p, out);
+            }
+            metric_names(&agg.expr, out);
+        }
+        Ast::Unary(u) => metric_names(&u.expr, out),
+        Ast::Binary(b) => {
+            metric_names(&b.lhs, out);
+            metric_names(&b.rhs, out);
+        }
+        Ast::Paren(p) => metric_names(&p.expr, out),
+        Ast::Subquery(s) => metric_names(&s.expr, out),
+        Ast::VectorSelector(vs) => out.extend(selector_name(vs).map(str::to_string)),
+        Ast::MatrixSelector(ms) => out.extend(selector_name(&ms.vs).map(str::to_string)),
+        Ast::Call(call) => call.args.args.iter().for_each(|a| metric_names(a, out)),
+        Ast::NumberLiteral(_) | Ast::StringLiteral(_) | Ast::Extension(_) => {}
+    }
+}
