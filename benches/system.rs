@@ -52,6 +52,28 @@ fn payment_outage_full() -> prodsim::Scenario {
     s
 }
 
+/// The shipped run watched: scraped every 15 s, the ready rules and the SLO's burn-rate
+/// rules evaluated every 15 s, notifications routed, and every request logged (access
+/// lines, errors, dependency calls) through per-instance buffers to a log store.
+fn payment_outage_observed() -> prodsim::Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/payment-outage.toml");
+    let text = std::fs::read_to_string(&path).expect("payment-outage reads");
+    let text = format!(
+        "{text}
+[monitoring]
+ready_rules = true
+[slo]
+objective = 0.999
+latency = \"1s\"
+         [logging]
+level = \"debug\"
+"
+    );
+    let mut s = prodsim::scenario::load_str(&text, &path).expect("the observed payment-outage loads").scenario;
+    s.duration_ns = 40 * 60 * 1_000_000_000;
+    s
+}
+
 /// Requests the run simulates, warmup included (the same every sample: same seed).
 fn arrivals(s: &prodsim::Scenario) -> u64 {
     prodsim::simulate(s, 42).expect("runs").rows.iter().map(|r| r.arrivals).sum()
@@ -87,5 +109,16 @@ fn payment_outage_events(bencher: divan::Bencher) {
     bencher.counter(ItemsCount::new(events)).bench(|| {
         let outcome = prodsim::simulate(&scenario, 42).expect("runs");
         divan::black_box(outcome.events)
+    });
+}
+
+/// Simulated requests per wall-clock second with monitoring, alerting and logging on.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn payment_outage_observed_requests(bencher: divan::Bencher) {
+    let scenario = payment_outage_observed();
+    let requests = arrivals(&scenario);
+    bencher.counter(ItemsCount::new(requests)).bench(|| {
+        let outcome = prodsim::simulate(&scenario, 42).expect("runs");
+        divan::black_box(outcome.requests.completed)
     });
 }

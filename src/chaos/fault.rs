@@ -174,6 +174,10 @@ pub enum FaultTarget {
     Database,
     /// Every workload (`workload`).
     Workloads,
+    /// The monitoring system itself (`monitoring`): Prometheus and its rule evaluation.
+    Monitoring,
+    /// The external log store (`log_store`).
+    LogStore,
     /// The app servers of a region (the region's name): servers `first..end`.
     Region {
         /// Index of the region in `[[regions]]`.
@@ -213,6 +217,8 @@ impl FaultTarget {
             FaultTarget::Service(i) => format!("service-{i}"),
             FaultTarget::Database => "db".to_string(),
             FaultTarget::Workloads => "workload".to_string(),
+            FaultTarget::Monitoring => "monitoring".to_string(),
+            FaultTarget::LogStore => "log_store".to_string(),
             FaultTarget::Region { index, .. } => format!("region-{index}"),
         }
     }

@@ -29,6 +29,13 @@ pub struct RunArgs {
     /// Skip the timeline chart (timeline.png, timeline.svg).
     #[arg(long)]
     no_charts: bool,
+    /// Also write every scraped metric sample as OpenMetrics text to FILE (loadable with
+    /// `promtool tsdb create-blocks-from openmetrics`); needs monitoring in the scenario.
+    #[arg(long, value_name = "FILE")]
+    metrics: Option<PathBuf>,
+    /// Also write the kept log entries as JSON lines to FILE; needs `[logging]`.
+    #[arg(long, value_name = "FILE")]
+    logs: Option<PathBuf>,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     quiet: bool,
@@ -61,6 +68,19 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
             scenario.report_interval_ns = prodsim::scenario::default_report_interval(ns);
         }
     }
+    if args.metrics.is_some() {
+        match scenario.topology.as_mut().and_then(|t| t.monitoring.as_mut()) {
+            // Keep every sample for the export instead of the rules' retention window.
+            Some(m) => m.retention_ns = u64::MAX,
+            None => bail!(
+                "--metrics: {} has no monitoring to export; add a [monitoring] section (see docs/metrics.md)",
+                args.file.display()
+            ),
+        }
+    }
+    if args.logs.is_some() && scenario.topology.as_ref().is_none_or(|t| t.logging.is_none()) {
+        bail!("--logs: {} writes no logs; add a [logging] section (see docs/logging.md)", args.file.display());
+    }
     let started = Instant::now();
     let outcome = prodsim::simulate(&scenario, scenario.seed)
         .with_context(|| format!("run of {} (reproduce with --seed {}) stopped", args.file.display(), scenario.seed))?;
@@ -71,6 +91,15 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         report::run_chart::write_timeline(&outcome, &dir)?;
         written.push(dir.join("timeline.png"));
         written.push(dir.join("timeline.svg"));
+    }
+    let system = outcome.system.as_deref();
+    if let (Some(path), Some(m)) = (&args.metrics, system.and_then(|s| s.monitoring.as_deref())) {
+        report::write_atomic(path, report::openmetrics::render(&m.tsdb).as_bytes())?;
+        written.push(path.clone());
+    }
+    if let (Some(path), Some(l)) = (&args.logs, system.and_then(|s| s.logging.as_ref())) {
+        report::write_atomic(path, report::logs::json_lines(l).as_bytes())?;
+        written.push(path.clone());
     }
     if !args.quiet {
         print!("{}", text::render(&outcome, &scenario.description, Some(wall)));

@@ -6,8 +6,10 @@
 //! unit Prometheus uses) and returns what happened, so the same code could run under a
 //! real clock. The multi-tier model (`crate::system`) drives them from its events.
 
+pub mod catalog;
 pub mod logs;
 pub mod promql;
+pub mod quality;
 pub mod routing;
 pub mod rules;
 pub mod tsdb;

@@ -5,12 +5,16 @@ pub mod atomic;
 pub mod chart;
 pub mod compare;
 pub mod components;
+pub mod logs;
+pub mod openmetrics;
 pub mod run_chart;
 pub mod summary;
+pub mod summary_alerting;
 pub mod summary_proxy;
 pub mod summary_system;
 pub mod sweep;
 pub mod text;
+pub mod text_alerting;
 pub mod text_system;
 pub mod timeseries;
 
@@ -33,8 +37,9 @@ pub struct ReportError {
     pub source: std::io::Error,
 }
 
-/// Writes `summary.json`, `timeseries.csv` and, for a multi-tier run, `components.csv` for
-/// `outcome` into `dir` (created if needed) and returns the paths written.
+/// Writes `summary.json`, `timeseries.csv` and, for a multi-tier run, `components.csv` (and
+/// `notifications.txt` with monitoring) for `outcome` into `dir` (created if needed) and
+/// returns the paths written.
 pub fn write_run(outcome: &Outcome, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError { path: dir.to_path_buf(), source })?;
     let summary = dir.join("summary.json");
@@ -45,6 +50,11 @@ pub fn write_run(outcome: &Outcome, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
     if let Some(csv) = components::to_csv(outcome) {
         let path = dir.join("components.csv");
         write_atomic(&path, csv.as_bytes())?;
+        written.push(path);
+    }
+    if let Some(m) = outcome.system.as_ref().and_then(|s| s.monitoring.as_deref()) {
+        let path = dir.join("notifications.txt");
+        write_atomic(&path, text_alerting::notifications(m).as_bytes())?;
         written.push(path);
     }
     Ok(written)

@@ -45,6 +45,16 @@ pub struct SystemSummary {
     /// What the app server pool did, when it could change (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<ScalingSummary>,
+    /// `monitoring`, `alert_quality`, `alerts`, `incidents`, `notifications` (at the top
+    /// level), when monitoring is on.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub alerting: Option<super::summary_alerting::AlertingSummary>,
+    /// `logs`: what became of the log entries, with `[logging]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs: Option<super::logs::LogsSummary>,
+    /// `client_errors`: failed user requests by fingerprint, with `[logging]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_errors: Option<Vec<super::logs::ClientErrorSummary>>,
 }
 
 /// `autoscaling`: the app server pool over the run.
@@ -271,6 +281,9 @@ impl SystemSummary {
                 instance_hours: a.instance_hours,
                 drain_timeouts: a.drain_timeouts,
             }),
+            alerting: s.monitoring.as_deref().map(super::summary_alerting::AlertingSummary::from_outcome),
+            logs: s.logging.as_ref().map(super::logs::LogsSummary::from_outcome),
+            client_errors: s.logging.as_ref().map(super::logs::client_errors),
         }
     }
 }

@@ -120,6 +120,12 @@ pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> 
     }
     if let Some(system) = &o.system {
         super::text_system::render(&mut s, system);
+        if let Some(m) = &system.monitoring {
+            super::text_alerting::render(&mut s, m);
+        }
+        if let Some(l) = &system.logging {
+            super::text_alerting::render_logs(&mut s, l);
+        }
     }
     s
 }

@@ -5,6 +5,8 @@
 //! places that read files. The format is documented in `docs/scenario-format.md`.
 
 pub mod diagnostic;
+pub mod monitoring;
+pub mod monitoring_schema;
 pub mod proxy;
 pub mod proxy_schema;
 pub mod scaling;
@@ -15,6 +17,8 @@ pub mod units;
 mod validate;
 mod validate_clients;
 mod validate_faults;
+mod validate_logging;
+mod validate_monitoring;
 mod validate_proxy;
 mod validate_scaling;
 mod validate_topology;
@@ -63,6 +67,9 @@ pub struct Scenario {
     /// The multi-tier architecture; `None` for a single-tier scenario (one pool of app
     /// servers and nothing behind it), which runs on the faster single-tier model.
     pub topology: Option<topology::Topology>,
+    /// What the wall clock reads at simulated time 0, in seconds after Monday 00:00
+    /// (`[scenario] start_time`).
+    pub start_time_s: u64,
 }
 
 /// `[balancer]`, resolved.

@@ -58,6 +58,24 @@ pub struct RawScenario {
     /// `[[actions]]`: scheduled operator actions on the app server pool.
     #[serde(default)]
     pub actions: Vec<Spanned<super::scaling::RawAction>>,
+    /// `[monitoring]`: scraping, rule evaluation and the clock of the alerting stack.
+    #[serde(default)]
+    pub monitoring: Option<Spanned<super::monitoring_schema::RawMonitoring>>,
+    /// `[[alerts]]`: alerting rules.
+    #[serde(default)]
+    pub alerts: Vec<Spanned<super::monitoring_schema::RawAlert>>,
+    /// `[[rules]]`: recording rules.
+    #[serde(default)]
+    pub rules: Vec<Spanned<super::monitoring_schema::RawRecordingRule>>,
+    /// `[slo]`: the objective, its burn-rate alerts and the ground truth's incidents.
+    #[serde(default)]
+    pub slo: Option<Spanned<super::monitoring_schema::RawSlo>>,
+    /// `[routing]`: where notifications go.
+    #[serde(default)]
+    pub routing: Option<Spanned<super::monitoring_schema::RawRouting>>,
+    /// `[logging]`: structured logs and their shipping.
+    #[serde(default)]
+    pub logging: Option<Spanned<super::monitoring_schema::RawLogging>>,
 }
 
 /// `[[faults]]`. The parameters a kind does not use must be absent.
@@ -122,6 +140,10 @@ pub struct RawMeta {
     /// Width of one `timeseries.csv` row.
     #[serde(default)]
     pub report_interval: Option<Spanned<String>>,
+    /// What the wall clock reads at simulated time 0: `"mon 09:00"` (weekday, 24-hour
+    /// time; default `"mon 09:00"`). Business hours and on-call schedules use it.
+    #[serde(default)]
+    pub start_time: Option<Spanned<String>>,
 }
 
 /// `[[workload]]`.

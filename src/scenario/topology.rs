@@ -35,6 +35,11 @@ pub struct Topology {
     /// How the app server pool changes during the run (`[autoscaling]`, `[[actions]]`);
     /// `None` for a fixed pool.
     pub scaling: Option<super::scaling::ScalingSpec>,
+    /// Scraping, rules, routing and the SLO (`[monitoring]`, `[[alerts]]`, `[[rules]]`,
+    /// `[routing]`, `[slo]`); `None` when the scenario has none of them.
+    pub monitoring: Option<super::monitoring::MonitoringSpec>,
+    /// Structured logs and their shipping (`[logging]`); `None` without it.
+    pub logging: Option<super::monitoring::LoggingSpec>,
 }
 
 impl Topology {

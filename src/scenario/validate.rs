@@ -174,7 +174,29 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
         Some(None)
     };
     let scaling = super::validate_scaling::resolve(cx, &raw, duration_ns.unwrap_or(0));
-    let topology = topology.map(|t| t.map(|t| super::topology::Topology { scaling: scaling.flatten(), ..t }));
+    let mut topology = topology.map(|t| t.map(|t| super::topology::Topology { scaling: scaling.flatten(), ..t }));
+    if let Some(Some(t)) = topology.as_mut() {
+        match super::validate_monitoring::resolve(cx, &raw, t) {
+            Some(m) => t.monitoring = m,
+            None => topology = None,
+        }
+    }
+    if let Some(Some(t)) = topology.as_mut() {
+        match super::validate_logging::resolve(cx, &raw) {
+            Some(l) => t.logging = l,
+            None => topology = None,
+        }
+    }
+    let start_time_s = match &meta.start_time {
+        Some(v) => match super::monitoring::parse_week_time(v.get_ref()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                cx.error(v.span(), format!("scenario.start_time: {e}"));
+                None
+            }
+        },
+        None => Some(super::monitoring::DEFAULT_START_S),
+    };
 
     let scenario = Scenario {
         name,
@@ -189,6 +211,7 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
         limits,
         faults: faults?,
         topology: topology?,
+        start_time_s: start_time_s?,
     };
     if cx.diags.iter().any(|d| d.severity == super::Severity::Error) {
         return None;

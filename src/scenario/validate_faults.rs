@@ -16,7 +16,14 @@ pub fn resolve_faults(cx: &mut Ctx<'_>, raw: &RawScenario, duration_ns: u64, ser
         services.push("storage".to_string());
     }
     let regions = super::validate_clients::region_ranges(raw);
-    let targets = Targets { servers, services, database: raw.database.is_some(), regions };
+    let targets = Targets {
+        servers,
+        services,
+        database: raw.database.is_some(),
+        regions,
+        monitoring: super::validate_monitoring::uses_monitoring(raw),
+        logging: raw.logging.is_some(),
+    };
     let mut out = Vec::with_capacity(raw.faults.len());
     let mut ok = true;
     for f in &raw.faults {
@@ -35,6 +42,10 @@ struct Targets {
     database: bool,
     /// Regions by name with their servers, `(name, first, end)`.
     regions: Vec<(String, u32, u32)>,
+    /// The scenario has a monitoring stack (`monitoring` is a target).
+    monitoring: bool,
+    /// The scenario has `[logging]` (`log_store` is a target).
+    logging: bool,
 }
 
 /// The family of targets a kind accepts.
@@ -239,7 +250,30 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<(Fa
 
 fn resolve_fault(cx: &mut Ctx<'_>, f: &RawFault, duration_ns: u64, targets: &Targets) -> Option<Fault> {
     let (kind, family) = resolve_kind(cx, f, targets)?;
-    let target = resolve_target(cx, &f.target, family, targets)?;
+    let target = match f.target.get_ref().as_str() {
+        // The watchers can fail too: an outage stops them, a slowdown stretches their periods.
+        "monitoring" | "log_store" => {
+            let monitoring = f.target.get_ref() == "monitoring";
+            let fits = matches!(kind, FaultKind::Outage) || (monitoring && matches!(kind, FaultKind::Slowdown { .. }));
+            if !fits {
+                let allowed = if monitoring { "`outage` and `slowdown`" } else { "`outage`" };
+                let name = f.kind.get_ref();
+                cx.error(
+                    f.target.span(),
+                    format!("a {name} fault cannot hit `{}`; it takes {allowed}", f.target.get_ref()),
+                );
+                return None;
+            }
+            let present = if monitoring { targets.monitoring } else { targets.logging };
+            if !present {
+                let section = if monitoring { "[monitoring] (or alert rules)" } else { "[logging]" };
+                cx.error(f.target.span(), format!("fault target `{}` needs a {section} section", f.target.get_ref()));
+                return None;
+            }
+            if monitoring { FaultTarget::Monitoring } else { FaultTarget::LogStore }
+        }
+        _ => resolve_target(cx, &f.target, family, targets)?,
+    };
     let start_ns = cx.duration(&f.at, "faults.at")?;
     let end_ns = match (&f.duration, &kind) {
         (Some(d), FaultKind::Crash | FaultKind::PrimaryCrash) => {

@@ -31,6 +31,8 @@ pub fn is_multi_tier(raw: &RawScenario) -> bool {
             .is_some_and(|b| b.get_ref().health_check.is_some() || b.get_ref().outlier_detection.is_some())
         || !raw.regions.is_empty()
         || raw.workload.iter().any(|w| w.region.is_some() || super::validate_clients::is_closed(w))
+        || super::validate_monitoring::uses_monitoring(raw)
+        || raw.logging.is_some()
 }
 
 /// Resolves the multi-tier sections. `service_time` is `[servers].service_time`, which
@@ -105,6 +107,8 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
         clients: clients?,
         edge: edge?,
         scaling: None,
+        monitoring: None,
+        logging: None,
     };
     if let Some(cycle) = topology.call_cycle() {
         let names: Vec<&str> = cycle.iter().map(|&i| topology.services[i].name.as_str()).collect();

@@ -8,6 +8,8 @@ use crate::arch::resilience::{Backoff, Jitter, PaymentId};
 use crate::scenario::topology::{CallSpec, OnFailure, Target};
 use crate::sim::{EventQueue, SimTime};
 
+use crate::ops::logs::Level;
+
 use super::station::Admit;
 use super::tasks::{CONSUMER, Call, NONE, Task};
 use super::{APP, Event, System};
@@ -52,6 +54,29 @@ impl System {
             b.on_request(now);
         }
         self.attempt(now, c, queue);
+    }
+
+    /// Counts a dependency call's attempt on its caller's target.
+    #[inline]
+    fn count_dependency(&mut self, now: SimTime, caller: u32, callee: usize, outcome: super::metrics::DepOutcome) {
+        if self.logs.is_some() && caller & CONSUMER == 0 {
+            let task = self.tasks[caller];
+            let level = if outcome == super::metrics::DepOutcome::Success { Level::Debug } else { Level::Warn };
+            let msg = super::logging::Message::Call(callee, outcome as usize);
+            self.log(now, usize::from(task.station), task.instance, level, msg, NONE);
+        }
+        if !self.counters.enabled {
+            return;
+        }
+        let target = if caller & CONSUMER != 0 {
+            Some(self.counters.retry_target).filter(|&t| t != usize::MAX)
+        } else {
+            let task = &self.tasks[caller];
+            self.counters.target(task.station, task.instance)
+        };
+        if let Some(t) = target {
+            self.counters.dependency(t, callee, outcome);
+        }
     }
 
     pub(super) fn station_of(&self, target: Target) -> usize {
@@ -188,6 +213,9 @@ impl System {
                 }
             }
             Admit::Refused => {
+                if let Some(target) = self.counters.target(s as u16, instance) {
+                    self.counters.refused(target, call.class, super::metrics::UNAVAILABLE);
+                }
                 self.free_task(t);
                 queue.schedule(now, Event::CallFailed { call: c, seq: call.seq });
             }
@@ -208,6 +236,7 @@ impl System {
             if let Some(b) = self.stations[s].breaker.as_mut() {
                 b.record(now, true);
             }
+            self.count_dependency(now, call.caller, s, super::metrics::DepOutcome::Success);
             self.resolve(now, c, true, queue);
         } else {
             self.on_attempt_failed(now, c, seq, false, queue);
@@ -232,6 +261,12 @@ impl System {
             return;
         }
         let s = self.station_of(call.spec.target);
+        let outcome = match (timed_out, call.short_circuited) {
+            (true, _) => super::metrics::DepOutcome::Timeout,
+            (false, true) => super::metrics::DepOutcome::Rejected,
+            (false, false) => super::metrics::DepOutcome::Error,
+        };
+        self.count_dependency(now, call.caller, s, outcome);
         let st = &mut self.stations[s];
         if timed_out {
             st.stats.timeouts += 1;

@@ -61,6 +61,8 @@ impl System {
         self.fault_active[f] = active;
         let fault = self.faults[f].clone();
         match (&fault.kind, fault.target) {
+            (_, FaultTarget::Monitoring) => self.recompute_monitoring(),
+            (_, FaultTarget::LogStore) => self.recompute_log_store(now),
             (FaultKind::Crash, _) => {
                 if active {
                     for i in 0..self.connections.len() {
@@ -153,7 +155,7 @@ impl System {
             FaultTarget::Service(id) => s == 1 + id as usize,
             FaultTarget::Database => self.db.as_ref().is_some_and(|d| d.station as usize == s),
             FaultTarget::Server(_) | FaultTarget::AllServers | FaultTarget::Region { .. } => s == APP as usize,
-            FaultTarget::Workloads => false,
+            FaultTarget::Workloads | FaultTarget::Monitoring | FaultTarget::LogStore => false,
         }
     }
 
@@ -194,6 +196,31 @@ impl System {
         st.added_latency = latency;
         st.slowdown = slowdown;
         st.partitions = partitions;
+    }
+
+    /// Recomputes what the faults in force do to the monitoring system.
+    fn recompute_monitoring(&mut self) {
+        let (mut down, mut slow) = (false, 1.0);
+        for (f, fault) in self.faults.iter().enumerate() {
+            if self.fault_active[f] && fault.target == FaultTarget::Monitoring {
+                match fault.kind {
+                    FaultKind::Outage => down = true,
+                    FaultKind::Slowdown { factor } => slow *= factor,
+                    _ => {}
+                }
+            }
+        }
+        if let Some(m) = self.monitor.as_mut() {
+            m.down = down;
+            m.slow = slow;
+        }
+    }
+
+    /// Recomputes whether the log store is up.
+    fn recompute_log_store(&mut self, now: SimTime) {
+        let down =
+            self.faults.iter().enumerate().any(|(f, x)| self.fault_active[f] && x.target == FaultTarget::LogStore);
+        self.set_log_store_up(now, !down);
     }
 
     fn recompute_database(&mut self) {
@@ -284,6 +311,11 @@ impl System {
         m.epoch[i] = m.epoch[i].wrapping_add(1);
         m.used_mb[i] = m.base_mb;
         m.since[i] = now;
+        // The process's metrics and unshipped logs die with it.
+        if let Some(target) = self.counters.target(APP, i as u32) {
+            self.counters.reset(target);
+        }
+        self.logs_crashed(now, i);
     }
 
     /// Server `i`'s process starts fresh: up, with base memory (a leak in force leaks again).

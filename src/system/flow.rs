@@ -6,6 +6,9 @@ use crate::scenario::topology::{Step, Target};
 use crate::sim::{EventQueue, SimTime};
 use rand::RngExt;
 
+use crate::ops::logs::Level;
+
+use super::logging::Message;
 use super::recorder::Fate;
 use super::station::Admit;
 use super::tasks::{NONE, Origin, Task};
@@ -179,6 +182,9 @@ impl System {
                     }
                     if task.station == APP {
                         self.series.cpu_ns += ns;
+                        if let Some(target) = self.counters.target(APP, task.instance) {
+                            self.counters.cpu(target, ns);
+                        }
                     }
                     queue.schedule(now.after(ns), Event::WorkDone { task: t, seq: task.seq });
                     return;
@@ -238,6 +244,16 @@ impl System {
         if ok {
             self.on_query_done(now, &task);
         }
+        if s != APP as usize {
+            let code = super::metrics::code_of(if ok { Fate::Completed } else { Fate::Failed });
+            if let Some(target) = self.counters.target(task.station, task.instance) {
+                self.counters.request(target, task.class, code, now.since(task.arrived));
+            }
+            if self.logs.is_some() {
+                let msg = Message::Access(task.class, code, now.since(task.arrived));
+                self.log(now, s, task.instance, Level::Info, msg, NONE);
+            }
+        }
         if task.charge {
             let id = PaymentId(task.payment);
             let charged = ok && !(task.idempotent && self.ledger.charge_would_duplicate(id));
@@ -291,6 +307,17 @@ impl System {
         let task = self.tasks[t];
         if task.station == APP && task.instance != NONE {
             self.observe_response(now, &task, fate);
+            let code = super::metrics::code_of(fate);
+            if let Some(target) = self.counters.target(APP, task.instance) {
+                self.counters.request(target, task.class, code, now.since(task.arrived));
+            }
+            if self.logs.is_some() {
+                let (latency, inst) = (now.since(task.arrived), task.instance);
+                self.log(now, APP as usize, inst, Level::Info, Message::Access(task.class, code, latency), t);
+                if fate != Fate::Completed {
+                    self.log(now, APP as usize, inst, Level::Error, Message::Failed(task.class, code), t);
+                }
+            }
         }
         let answered = now.after(task.net_ns);
         if self.edge.is_none() || self.edge_answered(now, &task, fate) {
@@ -310,6 +337,12 @@ impl System {
     /// The user of root task `task` got the answer `fate` at `answered`.
     pub(super) fn user_answered(&mut self, task: &Task, answered: SimTime, fate: Fate) {
         self.recorder.finished(task.arrived, answered, task.class, fate, task.degraded, task.deferred);
+        let latency = answered.since(task.arrived);
+        // The balancer sees the request without the users' network.
+        let code = super::proxy::refusal_code(task).unwrap_or_else(|| super::metrics::code_of(fate));
+        self.counters.request(super::monitoring::LB, task.class, code, latency.saturating_sub(task.net_ns));
+        self.track_client(answered, task.class, fate, code);
+        self.truth.record(answered, fate, latency);
         if self.network.is_some() {
             self.recorder.region_finished(task.region, task.arrived, answered, fate, task.degraded, task.deferred);
         }

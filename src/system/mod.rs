@@ -11,10 +11,14 @@
 //! Single-tier scenarios run on `crate::world` instead, which is this model's special case
 //! (one class, one work step) without the bookkeeping.
 
+mod alerting;
 mod calls;
 mod chaos;
 mod deferral;
 mod flow;
+mod logging;
+mod metrics;
+mod monitoring;
 mod network;
 mod outcome;
 mod pool;
@@ -28,6 +32,8 @@ mod timers;
 
 use std::collections::VecDeque;
 
+pub use alerting::{EpisodeOutcome, IncidentOutcome, MonitoringOutcome, RuleSetOutcome};
+pub use logging::LoggingOutcome;
 pub use outcome::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, RetryQueueOutcome, SystemOutcome};
 pub use proxy::{MaliciousOutcome, ProxyOutcome};
 pub use scaling::ScalingOutcome;
@@ -149,6 +155,14 @@ pub enum Event {
     },
     /// Retiring app servers are checked: empty ones are deprovisioned.
     DrainCheck,
+    /// Prometheus scrapes every target.
+    Scrape,
+    /// Prometheus evaluates the rules.
+    Evaluate,
+    /// An Alertmanager group may be due to notify.
+    Notify,
+    /// Instances ship their log buffers.
+    LogFlush,
 }
 
 /// Which kind of station.
@@ -273,6 +287,14 @@ pub struct System {
     edge: Option<Box<proxy::Edge>>,
     scaling: scaling::Scaling,
     series: series::Series,
+    /// The counters behind the exported metrics (empty without monitoring).
+    counters: metrics::Counters,
+    /// Good and bad user requests per bucket, for the SLO's ground truth.
+    truth: metrics::Truth,
+    /// Scraping, rules and routing; `None` without monitoring.
+    monitor: Option<Box<monitoring::Monitor>>,
+    /// Structured logs; `None` without `[logging]`.
+    logs: Option<Box<logging::Logs>>,
 }
 
 /// App server memory, integrated lazily between changes of the leak rate.
@@ -444,8 +466,16 @@ impl System {
             edge: None,
             scaling: scaling::Scaling::new(topology.scaling.as_ref(), count, pool.workers),
             series: series::Series::new(scenario.report_interval_ns, rows + 1, topology.services.len() + 2),
+            counters: metrics::Counters::new(false, 0, 0, Vec::new(), &[]),
+            truth: metrics::Truth::default(),
+            monitor: None,
+            logs: None,
         };
         system.install_scaling(queue);
+        system.build_monitoring(topology, queue);
+        if let Some(l) = &topology.logging {
+            system.build_logging(l, topology.classes.iter().map(|c| c.name.clone()).collect(), seed, queue);
+        }
         system.edge = proxy::Edge::build(scenario, topology, seed, &mut system.arrivals);
         if let Some(n) = &system.network {
             system.recorder.track_regions(n.regions());
@@ -563,6 +593,10 @@ impl Model for System {
             Event::Hedge { call, seq } => self.on_hedge(now, call, seq, queue),
             Event::PoolTimeout { call, seq } => self.on_pool_timeout(now, call, seq, queue),
             Event::ConsumerWake { consumer } => self.on_consumer_wake(now, consumer, queue),
+            Event::Scrape => self.on_scrape(now, queue),
+            Event::Evaluate => self.on_evaluate(now, queue),
+            Event::Notify => self.on_notify(now, queue),
+            Event::LogFlush => self.on_log_flush(now, queue),
             other => self.on_chaos_event(now, other, queue),
         }
     }

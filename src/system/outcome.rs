@@ -146,6 +146,10 @@ pub struct SystemOutcome {
     /// Per-component time series: for each report interval, one row per component in
     /// `components` order.
     pub series: Vec<super::ComponentRow>,
+    /// Metrics, alerts, notifications and their quality, when monitoring is on.
+    pub monitoring: Option<Box<super::MonitoringOutcome>>,
+    /// Log counts, kept entries and client errors, with `[logging]`.
+    pub logging: Option<super::LoggingOutcome>,
 }
 
 impl System {
@@ -231,6 +235,12 @@ impl System {
             }
             None => (None, None),
         };
+        let logging = self.logging_outcome(end);
+        let monitoring = self.monitor.take().map(|m| {
+            let services: Vec<String> = topology.services.iter().map(|s| s.name.clone()).collect();
+            let truth = std::mem::take(&mut self.truth.buckets);
+            Box::new(super::alerting::outcome(*m, &truth, &scenario.faults, &services, scenario.start_time_s, end))
+        });
         let r = self.recorder;
         let named = |name: &str, s: super::recorder::ClassStats| ClassOutcome {
             name: name.to_string(),
@@ -263,6 +273,8 @@ impl System {
             malicious,
             scaling,
             series: std::mem::take(&mut self.series.rows),
+            monitoring,
+            logging,
         };
         Outcome {
             scenario: scenario.name.clone(),

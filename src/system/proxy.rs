@@ -43,6 +43,17 @@ const HIT: u16 = 2;
 const LIMITED: u16 = 3;
 const BLOCKED: u16 = 4;
 
+/// The status the proxy answered a refused request with: `429` for its rate limit, `403`
+/// for its filter (slots of `metrics::CODES`); `None` for anything else.
+#[inline]
+pub(super) fn refusal_code(task: &Task) -> Option<usize> {
+    match (task.station == PROXY, task.step) {
+        (true, LIMITED) => Some(super::metrics::TOO_MANY),
+        (true, BLOCKED) => Some(super::metrics::FORBIDDEN),
+        _ => None,
+    }
+}
+
 /// The reverse proxy's numbers. Request counts cover requests that arrived after the
 /// warmup; utilization and queue cover the whole run, as for components.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -109,6 +109,11 @@ impl Instance {
         self.busy + self.queue.len() as u32
     }
 
+    /// Tasks waiting for a worker.
+    pub fn waiting(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Workers (`u32::MAX` when unlimited).
     pub fn workers(&self) -> u32 {
         self.workers

@@ -153,6 +153,12 @@ impl Expr {
         names
     }
 
+    /// How far back the expression reads from its evaluation time, in ms (the longest
+    /// range selector plus its offset).
+    pub fn longest_range_ms(&self) -> i64 {
+        parse::longest_range_ms(&self.ast)
+    }
+
     /// The text the expression was parsed from.
     pub fn text(&self) -> &str {
         &self.text

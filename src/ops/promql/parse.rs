@@ -143,6 +143,25 @@ fn name_matcher(m: &Matchers) -> Option<&str> {
 }
 
 /// Collects the metric names selected anywhere in the tree.
+/// How far back from the evaluation time the expression reads, in ms: the longest range
+/// plus its selector's offset (a store must keep this much, plus the lookback).
+pub(super) fn longest_range_ms(ast: &Ast) -> i64 {
+    match ast {
+        Ast::Aggregate(agg) => {
+            let p = agg.param.as_ref().map_or(0, |p| longest_range_ms(p));
+            p.max(longest_range_ms(&agg.expr))
+        }
+        Ast::Unary(u) => longest_range_ms(&u.expr),
+        Ast::Binary(b) => longest_range_ms(&b.lhs).max(longest_range_ms(&b.rhs)),
+        Ast::Paren(p) => longest_range_ms(&p.expr),
+        Ast::Subquery(s) => longest_range_ms(&s.expr),
+        Ast::VectorSelector(vs) => super::eval::offset_ms(vs).max(0),
+        Ast::MatrixSelector(ms) => ms.range.as_millis() as i64 + super::eval::offset_ms(&ms.vs).max(0),
+        Ast::Call(call) => call.args.args.iter().map(|a| longest_range_ms(a)).max().unwrap_or(0),
+        Ast::NumberLiteral(_) | Ast::StringLiteral(_) | Ast::Extension(_) => 0,
+    }
+}
+
 pub(super) fn metric_names(ast: &Ast, out: &mut Vec<String>) {
     match ast {
         Ast::Aggregate(agg) => {

@@ -1,0 +1,272 @@
+//! The monitoring part of `summary.json`: `monitoring` (what was scraped and evaluated),
+//! `alert_quality` (the whole file, `rules.<alert>` and `sets.<set>`), `alerts[]` (every
+//! firing episode), `incidents[]` (the ground truth) and `notifications[]`. Documented in
+//! `docs/summary-json.md` and `docs/alerting.md`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::ops::quality::Quality;
+use crate::ops::routing::{AlertStatus, Notification, ReceiverKind};
+use crate::system::MonitoringOutcome;
+
+/// The keys monitoring adds at the top level of `summary.json`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AlertingSummary {
+    /// `monitoring.*`.
+    pub monitoring: MonitoringSummary,
+    /// `alert_quality.*`.
+    pub alert_quality: AlertQualitySummary,
+    /// Every episode that fired, in set then time order.
+    pub alerts: Vec<AlertEpisode>,
+    /// The ground truth's incidents (empty without `[slo]`).
+    pub incidents: Vec<IncidentSummary>,
+    /// Every notification sent, in set then time order.
+    pub notifications: Vec<NotificationSummary>,
+}
+
+/// `monitoring`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct MonitoringSummary {
+    /// Scrapes done.
+    pub scrapes: u64,
+    /// Rule evaluations done.
+    pub evaluations: u64,
+    /// Series in the store at the end.
+    pub series: usize,
+    /// Samples held at the end.
+    pub samples: usize,
+    /// Episodes that were pending but never fired.
+    pub pending_only: u64,
+}
+
+/// Scores, as `alert_quality` and its `rules.<alert>` and `sets.<set>` write them.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct QualitySummary {
+    /// Firing episodes that overlapped an incident, over firing episodes.
+    pub precision: Option<f64>,
+    /// Incidents that got a page (a rule: that fired the rule), over incidents.
+    pub recall: Option<f64>,
+    /// Mean incident start to first firing, seconds.
+    pub detection_time_s: Option<f64>,
+    /// Mean incident end to resolution, seconds.
+    pub reset_time_s: Option<f64>,
+    /// Pages per week of simulated time.
+    pub pages_per_week: f64,
+    /// Notifications sent.
+    pub notifications: u64,
+    /// Pages sent.
+    pub pages: u64,
+    /// Pages outside business hours.
+    pub pages_out_of_hours: u64,
+    /// Firing episodes.
+    pub episodes: u64,
+    /// Of those, true positives.
+    pub true_positives: u64,
+    /// Episodes re-firing within 10 minutes of their previous resolution.
+    pub flapping: u64,
+    /// Resent unchanged notifications.
+    pub duplicates: u64,
+}
+
+impl From<&Quality> for QualitySummary {
+    fn from(q: &Quality) -> Self {
+        QualitySummary {
+            precision: q.precision,
+            recall: q.recall,
+            detection_time_s: q.detection_time_s,
+            reset_time_s: q.reset_time_s,
+            pages_per_week: q.pages_per_week,
+            notifications: q.notifications,
+            pages: q.pages,
+            pages_out_of_hours: q.pages_out_of_hours,
+            episodes: q.episodes,
+            true_positives: q.true_positives,
+            flapping: q.flapping,
+            duplicates: q.duplicates,
+        }
+    }
+}
+
+/// `alert_quality`: the whole file's scores, plus per rule and per set.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AlertQualitySummary {
+    /// The whole file.
+    #[serde(flatten)]
+    pub whole: QualitySummary,
+    /// `rules.<alert>`.
+    pub rules: BTreeMap<String, QualitySummary>,
+    /// `sets.<set>`, each scored alone.
+    pub sets: BTreeMap<String, QualitySummary>,
+}
+
+/// One element of `alerts`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AlertEpisode {
+    /// The alert's name.
+    pub alert: String,
+    /// Its rule set.
+    pub set: String,
+    /// Its `severity` label.
+    pub severity: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Became pending, seconds.
+    pub pending_s: f64,
+    /// Fired, seconds.
+    pub firing_s: f64,
+    /// Resolved, seconds (`null`: still firing at the end).
+    pub resolved_s: Option<f64>,
+    /// Overlapped an incident.
+    pub true_positive: bool,
+}
+
+/// One element of `incidents`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct IncidentSummary {
+    /// First bad bucket, seconds.
+    pub start_s: f64,
+    /// First paging alert about it, seconds (`null`: none).
+    pub detected_s: Option<f64>,
+    /// End of the last bad bucket, seconds.
+    pub resolved_s: f64,
+    /// User requests in the window.
+    pub requests: u64,
+    /// Bad ones (failed, or slower than the SLO's latency).
+    pub failed_requests: u64,
+    /// Share of the SLO period's error budget burned.
+    pub budget_burned: f64,
+    /// Faults in force during it or shortly before.
+    pub faults: Vec<String>,
+}
+
+/// One element of `notifications`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct NotificationSummary {
+    /// When, seconds.
+    pub time_s: f64,
+    /// The rule set whose router sent it.
+    pub set: String,
+    /// The receiver's name.
+    pub receiver: String,
+    /// `slack`, `email`, `sms`, `pager` or `webhook`.
+    pub channel: String,
+    /// Where it went: the channel, address, number, service or URL.
+    pub to: String,
+    /// `firing` when any alert in it fires, else `resolved`.
+    pub status: String,
+    /// The alerts it carries.
+    pub alerts: Vec<String>,
+    /// The highest severity among them.
+    pub severity: String,
+    /// The first alert's `summary` annotation.
+    pub summary: String,
+    /// A resend of unchanged content.
+    pub repeat: bool,
+}
+
+fn secs(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// The channel kind and its address.
+pub fn channel(kind: &ReceiverKind) -> (&'static str, &str) {
+    match kind {
+        ReceiverKind::Slack { channel } => ("slack", channel),
+        ReceiverKind::Email { to } => ("email", to),
+        ReceiverKind::Sms { to } => ("sms", to),
+        ReceiverKind::Pager { service } => ("pager", service),
+        ReceiverKind::Webhook { url } => ("webhook", url),
+    }
+}
+
+fn severity_rank(s: &str) -> u8 {
+    match s {
+        "critical" => 4,
+        "page" => 3,
+        "warning" => 2,
+        "ticket" => 1,
+        _ => 0,
+    }
+}
+
+fn notification(set: &str, n: &Notification) -> NotificationSummary {
+    let (kind, to) = channel(&n.kind);
+    let firing = n.alerts.iter().any(|a| a.status == AlertStatus::Firing);
+    let severity = n
+        .alerts
+        .iter()
+        .filter_map(|a| a.labels.get("severity"))
+        .max_by_key(|s| severity_rank(s))
+        .cloned()
+        .unwrap_or_default();
+    let mut alerts: Vec<String> = n.alerts.iter().filter_map(|a| a.labels.get("alertname").cloned()).collect();
+    alerts.dedup();
+    NotificationSummary {
+        time_s: secs(n.t_ms),
+        set: set.to_string(),
+        receiver: n.receiver.clone(),
+        channel: kind.to_string(),
+        to: to.to_string(),
+        status: if firing { "firing" } else { "resolved" }.to_string(),
+        alerts,
+        severity,
+        summary: n.alerts.first().and_then(|a| a.annotations.get("summary").cloned()).unwrap_or_default(),
+        repeat: n.repeat,
+    }
+}
+
+impl AlertingSummary {
+    /// The summary of `m`.
+    pub fn from_outcome(m: &MonitoringOutcome) -> AlertingSummary {
+        AlertingSummary {
+            monitoring: MonitoringSummary {
+                scrapes: m.scrapes,
+                evaluations: m.evaluations,
+                series: m.tsdb.len(),
+                samples: m.tsdb.samples(),
+                pending_only: m.episodes.iter().filter(|e| e.firing_ms.is_none()).count() as u64,
+            },
+            alert_quality: AlertQualitySummary {
+                whole: (&m.quality).into(),
+                rules: m.rules.iter().map(|(n, q)| (n.clone(), q.into())).collect(),
+                sets: m.sets.iter().map(|s| (s.name.clone(), (&s.quality).into())).collect(),
+            },
+            alerts: m
+                .episodes
+                .iter()
+                .filter_map(|e| {
+                    Some(AlertEpisode {
+                        alert: e.alert.clone(),
+                        set: e.set.clone(),
+                        severity: e.severity.clone(),
+                        labels: e.labels.clone(),
+                        pending_s: secs(e.pending_ms),
+                        firing_s: secs(e.firing_ms?),
+                        resolved_s: e.resolved_ms.map(secs),
+                        true_positive: e.true_positive,
+                    })
+                })
+                .collect(),
+            incidents: m
+                .incidents
+                .iter()
+                .map(|i| IncidentSummary {
+                    start_s: secs(i.incident.start_ms),
+                    detected_s: i.detected_ms.map(secs),
+                    resolved_s: secs(i.incident.end_ms),
+                    requests: i.incident.requests,
+                    failed_requests: i.incident.bad,
+                    budget_burned: i.budget_burned,
+                    faults: i.faults.clone(),
+                })
+                .collect(),
+            notifications: m
+                .sets
+                .iter()
+                .flat_map(|s| s.notifications.iter().map(move |n| notification(&s.name, n)))
+                .collect(),
+        }
+    }
+}
