@@ -187,6 +187,15 @@ fn vector_matching() {
     let e = parse("sum by (job) (total) / on(job) errors").unwrap();
     assert!(matches!(eval(&e, &db, 0), Err(EvalError::DuplicateMatch { side: "right", .. })));
     check(&db, "-errors", 0, &[(a, -2.0), (b, -4.0)]);
+    // group_left(version) copies the label from the "one" side.
+    let db2 =
+        load(MIN, &[(r#"errors{job="api", instance="a"}"#, "2"), (r#"build_info{job="api", version="1.2"}"#, "1")]);
+    check(
+        &db2,
+        "errors * on(job) group_left(version) build_info",
+        0,
+        &[(r#"{job="api", instance="a", version="1.2"}"#, 2.0)],
+    );
     check(&db, "errors * 2 + 1", 0, &[(a, 5.0), (b, 9.0)]);
     check(&db, "100 / errors", 0, &[(a, 50.0), (b, 25.0)]);
 }
@@ -228,6 +237,13 @@ fn set_operators() {
         &[(r#"errors{job="api", instance="a"}"#, 2.0), (r#"total{job="api", instance="b"}"#, 40.0)],
     );
     check(&db, "errors and nothing", 0, &[]);
+    check(&db, "errors unless ignoring(instance) total", 0, &[]);
+    check(
+        &db,
+        "errors and ignoring(instance) sum by (job) (total)",
+        0,
+        &[(r#"errors{job="api", instance="a"}"#, 2.0), (r#"errors{job="api", instance="b"}"#, 4.0)],
+    );
     check(&db, "nothing or vector(1)", 0, &[("{}", 1.0)]);
 }
 
@@ -278,6 +294,15 @@ fn multiwindow_multi_burn_rate_slo_alert() {
 }
 
 #[test]
+fn dropping_the_name_must_not_merge_series() {
+    let db = load(MIN, &[(r#"x{job="a"}"#, "1 2"), (r#"y{job="a"}"#, "1 2")]);
+    let e = parse(r#"rate({__name__=~"x|y"}[5m])"#).unwrap();
+    assert!(matches!(eval(&e, &db, MIN), Err(EvalError::DuplicateLabelset { .. })));
+    // last_over_time keeps the name, so there is no clash.
+    check(&db, r#"last_over_time({__name__=~"x|y"}[5m])"#, MIN, &[(r#"x{job="a"}"#, 2.0), (r#"y{job="a"}"#, 2.0)]);
+}
+
+#[test]
 fn parse_rejects_unsupported_parts() {
     let unsupported = |text: &str, needle: &str| match parse(text) {
         Err(PromqlError::Unsupported { message, .. }) => {
@@ -296,6 +321,9 @@ fn parse_rejects_unsupported_parts() {
     unsupported(r#"count_values("v", up)"#, "aggregation `count_values` is not supported");
     assert!(matches!(parse("sum(up"), Err(PromqlError::Syntax { .. })));
     assert!(matches!(parse("rate(up)"), Err(PromqlError::Syntax { .. })));
+    // Prometheus's own rules: scalar comparisons need `bool`.
+    assert!(matches!(parse("1 > 2"), Err(PromqlError::Syntax { .. })));
+    unsupported(r#"up{a="b" or c="d"}"#, "`or` inside label matchers");
 }
 
 #[test]
