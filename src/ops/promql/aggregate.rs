@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use promql_parser::parser::{AggregateExpr, LabelModifier, token};
 
 use super::eval::Evaluator;
-use super::functions::quantile;
+use super::functions::{kahan_sum, quantile};
 use super::{Element, EvalError, Value};
 use crate::ops::tsdb::{Labels, METRIC_NAME};
 
@@ -47,8 +47,8 @@ impl Evaluator<'_> {
             let values = members.iter().map(|&i| input[i].v);
             let n = members.len() as f64;
             let v = match op {
-                token::T_SUM => values.sum(),
-                token::T_AVG => values.sum::<f64>() / n,
+                token::T_SUM => kahan_sum(values),
+                token::T_AVG => kahan_sum(values) / n,
                 token::T_COUNT => n,
                 token::T_GROUP => 1.0,
                 token::T_MIN => values.fold(f64::NAN, |m, v| if v < m || m.is_nan() { v } else { m }),

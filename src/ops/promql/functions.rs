@@ -223,8 +223,8 @@ fn over_time(name: &str, samples: impl Iterator<Item = Sample> + Clone) -> Optio
     let values = samples.map(|s| s.v);
     let n = values.clone().count() as f64;
     Some(match name {
-        "sum_over_time" => values.sum(),
-        "avg_over_time" => values.sum::<f64>() / n,
+        "sum_over_time" => kahan_sum(values),
+        "avg_over_time" => kahan_sum(values) / n,
         "count_over_time" => n,
         "present_over_time" => 1.0,
         "last_over_time" => values.last()?,
@@ -251,6 +251,24 @@ fn over_time(name: &str, samples: impl Iterator<Item = Sample> + Clone) -> Optio
         }
         _ => return None,
     })
+}
+
+/// A sum with Kahan-Neumaier compensation, as Prometheus's `kahanSumInc` (used by
+/// `sum`, `avg`, `sum_over_time`, `avg_over_time`).
+pub(super) fn kahan_sum(values: impl Iterator<Item = f64>) -> f64 {
+    let (mut sum, mut c) = (0.0f64, 0.0f64);
+    for v in values {
+        let t = sum + v;
+        if t.is_infinite() {
+            c = 0.0;
+        } else if sum.abs() >= v.abs() {
+            c += (sum - t) + v;
+        } else {
+            c += (v - t) + sum;
+        }
+        sum = t;
+    }
+    sum + c
 }
 
 /// Prometheus's `quantile`: linear interpolation between the closest ranks, `-Inf` below

@@ -34,7 +34,7 @@ pub use parse::{SUPPORTED_AGGREGATIONS, SUPPORTED_FUNCTIONS};
 pub const LOOKBACK_DELTA_MS: i64 = 5 * 60 * 1000;
 
 /// A parsed PromQL expression, already checked against the supported subset.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
     ast: promql_parser::parser::Expr,
     text: String,

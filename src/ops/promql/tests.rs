@@ -332,3 +332,14 @@ fn metric_names_and_text() {
     assert_eq!(e.metric_names(), ["a", "b", "c"]);
     assert_eq!(parse("up == 0").unwrap().text(), "up == 0");
 }
+
+#[test]
+fn sums_are_compensated_like_prometheus() {
+    // 1e100 + 1 - 1e100 is 0 naively; Kahan-Neumaier keeps the 1.
+    let db = load(
+        MIN,
+        &[(r#"m{i="a"}"#, "1e100"), (r#"m{i="b"}"#, "1"), (r#"m{i="c"}"#, "-1e100"), ("g", "1e100 1 -1e100")],
+    );
+    check(&db, "sum(m)", 0, &[("{}", 1.0)]);
+    check(&db, "sum_over_time(g[5m])", 2 * MIN, &[("{}", 1.0)]);
+}
