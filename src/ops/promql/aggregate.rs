@@ -1,13 +1,14 @@
 //! Aggregation operators (`sum`, `avg`, `min`, `max`, `count`, `group`, `stddev`,
 //! `stdvar`, `topk`, `bottomk`, `quantile`) with `by`/`without`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use promql_parser::parser::{AggregateExpr, LabelModifier, token};
 
-use super::eval::Evaluator;
+use super::EvalError;
+use super::eval::{El, Evaluator, Val};
 use super::functions::{kahan_sum, quantile};
-use super::{Element, EvalError, Value};
 use crate::ops::tsdb::{Labels, METRIC_NAME};
 
 /// The labels an element is grouped by: `by` keeps the listed labels, `without` drops
@@ -22,9 +23,9 @@ fn group_key(labels: &Labels, modifier: Option<&LabelModifier>) -> Labels {
     }
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
     /// Evaluates an aggregation; groups come out in order of first appearance.
-    pub(super) fn aggregate(&self, agg: &AggregateExpr) -> Result<Value, EvalError> {
+    pub(super) fn aggregate(&self, agg: &AggregateExpr) -> Result<Val<'a>, EvalError> {
         let param = match &agg.param {
             Some(p) => self.eval_scalar(p)?,
             None => 0.0,
@@ -71,15 +72,15 @@ impl Evaluator<'_> {
                     return Err(EvalError::Unsupported(format!("aggregation `{}`", agg.op)));
                 }
             };
-            out.push(Element { labels, v });
+            out.push(El { labels: Cow::Owned(labels), v });
         }
-        Ok(Value::Vector(out))
+        Ok(Val::Vector(out))
     }
 }
 
 /// `topk`/`bottomk`: the k largest (smallest) elements of a group with their own labels,
 /// best first; NaN sorts last either way.
-fn top_k(input: &[Element], mut members: Vec<usize>, k: f64, top: bool) -> Vec<Element> {
+fn top_k<'a>(input: &[El<'a>], mut members: Vec<usize>, k: f64, top: bool) -> Vec<El<'a>> {
     if k.is_nan() || k < 1.0 {
         return Vec::new();
     }

@@ -2,13 +2,14 @@
 //! instant-vector functions (`abs`, `clamp_*`, `absent`, `histogram_quantile`, ...).
 //! Semantics and edge cases follow Prometheus's `promql/functions.go`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{Call, Expr as Ast, MatrixSelector};
 
-use super::eval::{Evaluator, check_unique, drop_name, offset_ms};
-use super::{Element, EvalError, Value};
+use super::EvalError;
+use super::eval::{El, Evaluator, Val, check_unique, drop_name, offset_ms, without_name};
 use crate::ops::tsdb::{Labels, METRIC_NAME, Sample};
 
 fn arg(args: &[Box<Ast>], i: usize) -> Result<&Ast, EvalError> {
@@ -31,26 +32,28 @@ fn floats(samples: &[Sample]) -> impl Iterator<Item = Sample> + Clone + '_ {
     samples.iter().copied().filter(|s| !s.is_stale())
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
     /// Evaluates a function call.
-    pub(super) fn call(&self, call: &Call) -> Result<Value, EvalError> {
+    pub(super) fn call(&self, call: &Call) -> Result<Val<'a>, EvalError> {
         let args = &call.args.args;
         let name = call.func.name;
-        let math = |f: fn(f64) -> f64| -> Result<Value, EvalError> {
+        let math = |f: fn(f64) -> f64| -> Result<Val<'a>, EvalError> {
             let mut vec = self.eval_vector(arg(args, 0)?)?;
             for e in &mut vec {
                 e.v = f(e.v);
                 drop_name(&mut e.labels);
             }
             check_unique(&vec)?;
-            Ok(Value::Vector(vec))
+            Ok(Val::Vector(vec))
         };
         match name {
-            "time" => Ok(Value::Scalar(self.t_ms as f64 / 1000.0)),
-            "vector" => Ok(Value::Vector(vec![Element { labels: Vec::new(), v: self.eval_scalar(arg(args, 0)?)? }])),
+            "time" => Ok(Val::Scalar(self.t_ms as f64 / 1000.0)),
+            "vector" => {
+                Ok(Val::Vector(vec![El { labels: Cow::Owned(Vec::new()), v: self.eval_scalar(arg(args, 0)?)? }]))
+            }
             "scalar" => {
                 let vec = self.eval_vector(arg(args, 0)?)?;
-                Ok(Value::Scalar(match vec.as_slice() {
+                Ok(Val::Scalar(match vec.as_slice() {
                     [one] => one.v,
                     _ => f64::NAN,
                 }))
@@ -66,20 +69,20 @@ impl Evaluator<'_> {
             "clamp_min" | "clamp_max" | "clamp" => self.clamp(name, args),
             "absent" => {
                 let vec = self.eval_vector(arg(args, 0)?)?;
-                Ok(Value::Vector(absent(vec.is_empty(), arg(args, 0)?)))
+                Ok(Val::Vector(absent(vec.is_empty(), arg(args, 0)?)))
             }
             "histogram_quantile" => {
                 let q = self.eval_scalar(arg(args, 0)?)?;
                 let vec = self.eval_vector(arg(args, 1)?)?;
                 let out = histogram_quantile(q, vec);
                 check_unique(&out)?;
-                Ok(Value::Vector(out))
+                Ok(Val::Vector(out))
             }
             _ => self.range_function(name, args),
         }
     }
 
-    fn clamp(&self, name: &str, args: &[Box<Ast>]) -> Result<Value, EvalError> {
+    fn clamp(&self, name: &str, args: &[Box<Ast>]) -> Result<Val<'a>, EvalError> {
         let mut vec = self.eval_vector(arg(args, 0)?)?;
         let (lo, hi) = match name {
             "clamp_min" => (self.eval_scalar(arg(args, 1)?)?, f64::INFINITY),
@@ -87,7 +90,7 @@ impl Evaluator<'_> {
             _ => (self.eval_scalar(arg(args, 1)?)?, self.eval_scalar(arg(args, 2)?)?),
         };
         if hi < lo {
-            return Ok(Value::Vector(Vec::new()));
+            return Ok(Val::Vector(Vec::new()));
         }
         for e in &mut vec {
             // Go's math.Max/Min propagate NaN; Rust's f64::max/min do not.
@@ -97,12 +100,12 @@ impl Evaluator<'_> {
             drop_name(&mut e.labels);
         }
         check_unique(&vec)?;
-        Ok(Value::Vector(vec))
+        Ok(Val::Vector(vec))
     }
 
     /// `rate`, `increase`, `*_over_time`, ...: one value per series from the samples of
     /// its range, with no per-sample allocation (except the scratch buffer of quantiles).
-    fn range_function(&self, name: &str, args: &[Box<Ast>]) -> Result<Value, EvalError> {
+    fn range_function(&self, name: &str, args: &[Box<Ast>]) -> Result<Val<'a>, EvalError> {
         let (param, ms) = if name == "quantile_over_time" {
             (self.eval_scalar(arg(args, 0)?)?, matrix(arg(args, 1)?)?)
         } else {
@@ -136,17 +139,16 @@ impl Evaluator<'_> {
                 _ => over_time(name, floats),
             };
             let Some(v) = v else { continue };
-            let mut labels = self.db.labels(id).clone();
-            if name != "last_over_time" {
-                drop_name(&mut labels);
-            }
-            out.push(Element { labels, v });
+            let labels = self.db.labels(id);
+            let labels =
+                if name == "last_over_time" { Cow::Borrowed(labels) } else { Cow::Owned(without_name(labels)) };
+            out.push(El { labels, v });
         }
         if name == "absent_over_time" {
-            return Ok(Value::Vector(absent(!any, arg(args, 0)?)));
+            return Ok(Val::Vector(absent(!any, arg(args, 0)?)));
         }
         check_unique(&out)?;
-        Ok(Value::Vector(out))
+        Ok(Val::Vector(out))
     }
 }
 
@@ -294,7 +296,7 @@ pub(super) fn quantile(q: f64, values: &mut [f64]) -> f64 {
 
 /// `absent`/`absent_over_time`: one element with value 1 when the input is empty,
 /// labelled with the selector's equality matchers (a label matched twice is dropped).
-fn absent(empty: bool, arg: &Ast) -> Vec<Element> {
+fn absent(empty: bool, arg: &Ast) -> Vec<El<'static>> {
     if !empty {
         return Vec::new();
     }
@@ -318,7 +320,7 @@ fn absent(empty: bool, arg: &Ast) -> Vec<Element> {
         }
         labels.sort();
     }
-    vec![Element { labels, v: 1.0 }]
+    vec![El { labels: Cow::Owned(labels), v: 1.0 }]
 }
 
 /// Parses a bucket's `le` label the way Go's `strconv.ParseFloat` would.
@@ -332,22 +334,24 @@ fn parse_le(s: &str) -> Option<f64> {
 
 /// `histogram_quantile` over classic buckets: the input grouped by its labels minus `le`
 /// and `__name__`, each group's quantile by Prometheus's `BucketQuantile`.
-fn histogram_quantile(q: f64, vec: Vec<Element>) -> Vec<Element> {
+fn histogram_quantile(q: f64, vec: Vec<El<'_>>) -> Vec<El<'static>> {
     let mut index: BTreeMap<Labels, usize> = BTreeMap::new();
     let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
     for e in vec {
         let Some(le) = crate::ops::tsdb::label_value(&e.labels, "le").and_then(parse_le) else {
             continue; // Prometheus skips (and annotates) buckets without a valid `le`.
         };
-        let mut labels = e.labels;
-        labels.retain(|(n, _)| n != "le" && n != METRIC_NAME);
+        let labels: Labels = e.labels.iter().filter(|(n, _)| n != "le" && n != METRIC_NAME).cloned().collect();
         let i = *index.entry(labels.clone()).or_insert_with(|| {
             groups.push((labels, Vec::new()));
             groups.len() - 1
         });
         groups[i].1.push((le, e.v));
     }
-    groups.into_iter().map(|(labels, mut buckets)| Element { labels, v: bucket_quantile(q, &mut buckets) }).collect()
+    groups
+        .into_iter()
+        .map(|(labels, mut buckets)| El { labels: Cow::Owned(labels), v: bucket_quantile(q, &mut buckets) })
+        .collect()
 }
 
 /// Prometheus's `BucketQuantile` over `(upper bound, cumulative count)` pairs.

@@ -172,7 +172,7 @@ impl std::fmt::Display for Expr {
 
 /// Evaluates `expr` as an instant query at `t_ms`.
 pub fn eval(expr: &Expr, db: &Tsdb, t_ms: i64) -> Result<Value, EvalError> {
-    eval::Evaluator { db, t_ms }.eval(&expr.ast)
+    Ok(eval::Evaluator { db, t_ms }.eval(&expr.ast)?.into_value())
 }
 
 /// Renders labels the way Prometheus prints them: `{a="b", c="d"}`.
