@@ -13,12 +13,13 @@ use crate::ops::tsdb::{Labels, METRIC_NAME};
 
 /// The labels an element is grouped by: `by` keeps the listed labels, `without` drops
 /// them and `__name__`, no clause groups everything together.
-fn group_key(labels: &Labels, modifier: Option<&LabelModifier>) -> Labels {
+/// Borrowed, so that only each group's first element allocates its labels.
+fn group_key<'l>(labels: &'l Labels, modifier: Option<&LabelModifier>) -> Vec<&'l (String, String)> {
     match modifier {
         None => Vec::new(),
-        Some(LabelModifier::Include(ls)) => labels.iter().filter(|(n, _)| ls.labels.contains(n)).cloned().collect(),
+        Some(LabelModifier::Include(ls)) => labels.iter().filter(|(n, _)| ls.labels.contains(n)).collect(),
         Some(LabelModifier::Exclude(ls)) => {
-            labels.iter().filter(|(n, _)| n != METRIC_NAME && !ls.labels.contains(n)).cloned().collect()
+            labels.iter().filter(|(n, _)| n != METRIC_NAME && !ls.labels.contains(n)).collect()
         }
     }
 }
@@ -31,8 +32,8 @@ impl<'a> Evaluator<'a> {
             None => 0.0,
         };
         let input = self.eval_vector(&agg.expr)?;
-        let mut index: BTreeMap<Labels, usize> = BTreeMap::new();
-        let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
+        let mut index: BTreeMap<Vec<&(String, String)>, usize> = BTreeMap::new();
+        let mut groups: Vec<(Vec<&(String, String)>, Vec<usize>)> = Vec::new();
         for (i, e) in input.iter().enumerate() {
             let key = group_key(&e.labels, agg.modifier.as_ref());
             let g = *index.entry(key.clone()).or_insert_with(|| {
@@ -44,7 +45,7 @@ impl<'a> Evaluator<'a> {
         let op = agg.op.id();
         let mut out = Vec::new();
         let mut scratch = Vec::new();
-        for (labels, members) in groups {
+        for (key, members) in groups {
             let values = members.iter().map(|&i| input[i].v);
             let n = members.len() as f64;
             let v = match op {
@@ -72,7 +73,7 @@ impl<'a> Evaluator<'a> {
                     return Err(EvalError::Unsupported(format!("aggregation `{}`", agg.op)));
                 }
             };
-            out.push(El { labels: Cow::Owned(labels), v });
+            out.push(El { labels: Cow::Owned(key.into_iter().cloned().collect()), v });
         }
         Ok(Val::Vector(out))
     }
