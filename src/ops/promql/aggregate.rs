@@ -13,8 +13,11 @@ use crate::ops::tsdb::{Labels, METRIC_NAME};
 
 /// The labels an element is grouped by: `by` keeps the listed labels, `without` drops
 /// them and `__name__`, no clause groups everything together.
+/// A group's labels, borrowed from its elements.
+type GroupKey<'l> = Vec<&'l (String, String)>;
+
 /// Borrowed, so that only each group's first element allocates its labels.
-fn group_key<'l>(labels: &'l Labels, modifier: Option<&LabelModifier>) -> Vec<&'l (String, String)> {
+fn group_key<'l>(labels: &'l Labels, modifier: Option<&LabelModifier>) -> GroupKey<'l> {
     match modifier {
         None => Vec::new(),
         Some(LabelModifier::Include(ls)) => labels.iter().filter(|(n, _)| ls.labels.contains(n)).collect(),
@@ -32,8 +35,8 @@ impl<'a> Evaluator<'a> {
             None => 0.0,
         };
         let input = self.eval_vector(&agg.expr)?;
-        let mut index: BTreeMap<Vec<&(String, String)>, usize> = BTreeMap::new();
-        let mut groups: Vec<(Vec<&(String, String)>, Vec<usize>)> = Vec::new();
+        let mut index: BTreeMap<GroupKey, usize> = BTreeMap::new();
+        let mut groups: Vec<(GroupKey, Vec<usize>)> = Vec::new();
         for (i, e) in input.iter().enumerate() {
             let key = group_key(&e.labels, agg.modifier.as_ref());
             let g = *index.entry(key.clone()).or_insert_with(|| {
