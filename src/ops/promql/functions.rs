@@ -106,10 +106,10 @@ impl<'a> Evaluator<'a> {
     /// `rate`, `increase`, `*_over_time`, ...: one value per series from the samples of
     /// its range, with no per-sample allocation (except the scratch buffer of quantiles).
     fn range_function(&self, name: &str, args: &[Box<Ast>]) -> Result<Val<'a>, EvalError> {
-        let (param, ms) = if name == "quantile_over_time" {
-            (self.eval_scalar(arg(args, 0)?)?, matrix(arg(args, 1)?)?)
-        } else {
-            (0.0, matrix(arg(args, 0)?)?)
+        let (param, ms) = match name {
+            "quantile_over_time" => (self.eval_scalar(arg(args, 0)?)?, matrix(arg(args, 1)?)?),
+            "predict_linear" => (self.eval_scalar(arg(args, 1)?)?, matrix(arg(args, 0)?)?),
+            _ => (0.0, matrix(arg(args, 0)?)?),
         };
         let end = self.t_ms - offset_ms(&ms.vs);
         let range_ms = ms.range.as_millis() as i64;
@@ -134,6 +134,10 @@ impl<'a> Evaluator<'a> {
                     scratch.clear();
                     scratch.extend(floats.map(|s| s.v));
                     Some(quantile(param, &mut scratch))
+                }
+                "deriv" => linear_regression(floats, None).map(|(slope, _)| slope),
+                "predict_linear" => {
+                    linear_regression(floats, Some(self.t_ms)).map(|(slope, intercept)| slope * param + intercept)
                 }
                 "absent_over_time" => continue,
                 _ => over_time(name, floats),
@@ -271,6 +275,32 @@ pub(super) fn kahan_sum(values: impl Iterator<Item = f64>) -> f64 {
         sum = t;
     }
     sum + c
+}
+
+/// Prometheus's `linearRegression` (least squares with compensated sums): the slope per
+/// second and the intercept at `intercept_ms` (the first sample's time if `None`).
+/// `None` with fewer than two samples.
+fn linear_regression(samples: impl Iterator<Item = Sample> + Clone, intercept_ms: Option<i64>) -> Option<(f64, f64)> {
+    let mut iter = samples.clone();
+    let first = iter.next()?;
+    iter.next()?;
+    if samples.clone().all(|s| s.v == first.v) {
+        if first.v.is_infinite() {
+            return Some((f64::NAN, f64::NAN));
+        }
+        return Some((0.0, first.v));
+    }
+    let origin = intercept_ms.unwrap_or(first.t_ms);
+    let x = |s: &Sample| (s.t_ms - origin) as f64 / 1000.0;
+    let n = samples.clone().count() as f64;
+    let sum_x = kahan_sum(samples.clone().map(|s| x(&s)));
+    let sum_y = kahan_sum(samples.clone().map(|s| s.v));
+    let sum_xy = kahan_sum(samples.clone().map(|s| x(&s) * s.v));
+    let sum_x2 = kahan_sum(samples.map(|s| x(&s) * x(&s)));
+    let cov_xy = sum_xy - sum_x * sum_y / n;
+    let var_x = sum_x2 - sum_x * sum_x / n;
+    let slope = cov_xy / var_x;
+    Some((slope, sum_y / n - slope * sum_x / n))
 }
 
 /// Prometheus's `quantile`: linear interpolation between the closest ranks, `-Inf` below

@@ -71,6 +71,11 @@ fn over_time_functions() {
     // offset 1m: (0, 3m] holds 5 3 7.
     check(&db, "avg_over_time(g[3m] offset 1m)", t, &[(r#"{job="x"}"#, 5.0)]);
     check(&db, "g offset 1m", t, &[(r#"g{job="x"}"#, 7.0)]);
+    // A straight line 60..100 over 6m..10m: 10 per minute; 600s past 10m it reaches 200.
+    let line = load(MIN, &[("disk_used", "0+10x10")]);
+    check(&line, "deriv(disk_used[5m])", 10 * MIN, &[("{}", 10.0 / 60.0)]);
+    check(&line, "predict_linear(disk_used[5m], 600)", 10 * MIN, &[("{}", 200.0)]);
+    check(&db, "deriv(g[1m])", t, &[]);
 }
 
 fn histogram() -> crate::ops::tsdb::Tsdb {
