@@ -66,6 +66,30 @@ impl<'a> Evaluator<'a> {
             "ln" => math(f64::ln),
             "log2" => math(f64::log2),
             "log10" => math(f64::log10),
+            "sgn" => math(|v| {
+                if v > 0.0 {
+                    1.0
+                } else if v < 0.0 {
+                    -1.0
+                } else {
+                    v
+                }
+            }),
+            "round" => {
+                let to_nearest = match args.get(1) {
+                    Some(a) => self.eval_scalar(a)?,
+                    None => 1.0,
+                };
+                let inverse = 1.0 / to_nearest;
+                let mut vec = self.eval_vector(arg(args, 0)?)?;
+                for e in &mut vec {
+                    // Prometheus rounds half up: floor(v / to_nearest + 0.5) * to_nearest.
+                    e.v = (e.v * inverse + 0.5).floor() / inverse;
+                    drop_name(&mut e.labels);
+                }
+                check_unique(&vec)?;
+                Ok(Val::Vector(vec))
+            }
             "clamp_min" | "clamp_max" | "clamp" => self.clamp(name, args),
             "absent" => {
                 let vec = self.eval_vector(arg(args, 0)?)?;

@@ -268,6 +268,9 @@ fn absent_and_scalar_functions() {
     check(&db, "clamp_max(errors, 3)", 0, &[(a, 2.0), (b, 3.0)]);
     check(&db, "clamp_min(errors, 3)", 0, &[(a, 3.0), (b, 4.0)]);
     check(&db, "abs(-errors)", 0, &[(a, 2.0), (b, 4.0)]);
+    check(&db, "sgn(errors - 3)", 0, &[(a, -1.0), (b, 1.0)]);
+    check(&db, "round(errors / 3)", 0, &[(a, 1.0), (b, 1.0)]);
+    check(&db, "round(errors / 3, 0.5)", 0, &[(a, 0.5), (b, 1.5)]);
 }
 
 #[test]
