@@ -8,12 +8,20 @@
 //! `promql/functions.go`, `promql/quantile.go`):
 //!
 //! - instant selectors look back 5 minutes (`(t - 5m, t]`) and respect staleness markers;
-//!   range selectors select `(t - range, t]` and skip staleness markers; `offset` works,
-//!   `@` and subqueries are rejected;
+//!   range selectors select `(t - range, t]` and skip staleness markers; matchers `=`,
+//!   `!=`, `=~`, `!~` (regexes fully anchored); `offset` works;
 //! - `rate`/`increase`/`delta` use Prometheus's extrapolated rate (counter resets,
 //!   extrapolation limited to 1.1 average intervals, never below zero for counters);
-//! - aggregations with `by`/`without`, binary operators with one-to-one and
-//!   `group_left`/`group_right` matching, set operators, `bool` comparisons.
+//!   the functions are listed in [`SUPPORTED_FUNCTIONS`];
+//! - the aggregations in [`SUPPORTED_AGGREGATIONS`] with `by`/`without`; binary
+//!   operators with one-to-one and `group_left`/`group_right` matching (`on`,
+//!   `ignoring`), comparisons filtering or with `bool`, set operators `and`/`or`/`unless`.
+//!
+//! Not supported (rejected by [`parse`]): subqueries, the `@` modifier, string literals
+//! (so `label_replace`, `label_join`, `count_values`), `limitk`/`limit_ratio`, `atan2`,
+//! `fill` modifiers, `or` inside braces, native histograms, a range vector as the
+//! result, and every function not in [`SUPPORTED_FUNCTIONS`] (`timestamp`, `sort`,
+//! trigonometry, date functions, `holt_winters`, ...).
 //!
 //! Values are Prometheus's: seconds for `time()` and rates per second.
 
