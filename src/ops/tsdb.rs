@@ -150,7 +150,8 @@ impl Tsdb {
         self.by_name.get(metric).map_or(&[], Vec::as_slice)
     }
 
-    /// The labels of one series.
+    /// The labels of one series. Panics if `id` does not come from this store (as do the
+    /// other per-series accessors).
     pub fn labels(&self, id: SeriesId) -> &Labels {
         &self.series[id.0 as usize].labels
     }
@@ -158,6 +159,11 @@ impl Tsdb {
     /// The samples of one series, in time order, stale markers included.
     pub fn samples_of(&self, id: SeriesId) -> &[Sample] {
         &self.series[id.0 as usize].samples
+    }
+
+    /// The last sample of one series (possibly a stale marker), if any.
+    pub fn latest(&self, id: SeriesId) -> Option<Sample> {
+        self.samples_of(id).last().copied()
     }
 
     /// The samples of one series with `start_ms < t_ms <= end_ms` (Prometheus 3's

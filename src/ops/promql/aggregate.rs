@@ -1,37 +1,42 @@
 //! Aggregation operators (`sum`, `avg`, `min`, `max`, `count`, `group`, `stddev`,
 //! `stdvar`, `topk`, `bottomk`, `quantile`) with `by`/`without`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use promql_parser::parser::{AggregateExpr, LabelModifier, token};
 
-use super::eval::Evaluator;
-use super::functions::quantile;
-use super::{Element, EvalError, Value};
+use super::EvalError;
+use super::eval::{El, Evaluator, Val};
+use super::functions::{kahan_sum, quantile};
 use crate::ops::tsdb::{Labels, METRIC_NAME};
 
 /// The labels an element is grouped by: `by` keeps the listed labels, `without` drops
 /// them and `__name__`, no clause groups everything together.
-fn group_key(labels: &Labels, modifier: Option<&LabelModifier>) -> Labels {
+/// A group's labels, borrowed from its elements.
+type GroupKey<'l> = Vec<&'l (String, String)>;
+
+/// Borrowed, so that only each group's first element allocates its labels.
+fn group_key<'l>(labels: &'l Labels, modifier: Option<&LabelModifier>) -> GroupKey<'l> {
     match modifier {
         None => Vec::new(),
-        Some(LabelModifier::Include(ls)) => labels.iter().filter(|(n, _)| ls.labels.contains(n)).cloned().collect(),
+        Some(LabelModifier::Include(ls)) => labels.iter().filter(|(n, _)| ls.labels.contains(n)).collect(),
         Some(LabelModifier::Exclude(ls)) => {
-            labels.iter().filter(|(n, _)| n != METRIC_NAME && !ls.labels.contains(n)).cloned().collect()
+            labels.iter().filter(|(n, _)| n != METRIC_NAME && !ls.labels.contains(n)).collect()
         }
     }
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
     /// Evaluates an aggregation; groups come out in order of first appearance.
-    pub(super) fn aggregate(&self, agg: &AggregateExpr) -> Result<Value, EvalError> {
+    pub(super) fn aggregate(&self, agg: &AggregateExpr) -> Result<Val<'a>, EvalError> {
         let param = match &agg.param {
             Some(p) => self.eval_scalar(p)?,
             None => 0.0,
         };
         let input = self.eval_vector(&agg.expr)?;
-        let mut index: BTreeMap<Labels, usize> = BTreeMap::new();
-        let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
+        let mut index: BTreeMap<GroupKey, usize> = BTreeMap::new();
+        let mut groups: Vec<(GroupKey, Vec<usize>)> = Vec::new();
         for (i, e) in input.iter().enumerate() {
             let key = group_key(&e.labels, agg.modifier.as_ref());
             let g = *index.entry(key.clone()).or_insert_with(|| {
@@ -43,12 +48,12 @@ impl Evaluator<'_> {
         let op = agg.op.id();
         let mut out = Vec::new();
         let mut scratch = Vec::new();
-        for (labels, members) in groups {
+        for (key, members) in groups {
             let values = members.iter().map(|&i| input[i].v);
             let n = members.len() as f64;
             let v = match op {
-                token::T_SUM => values.sum(),
-                token::T_AVG => values.sum::<f64>() / n,
+                token::T_SUM => kahan_sum(values),
+                token::T_AVG => kahan_sum(values) / n,
                 token::T_COUNT => n,
                 token::T_GROUP => 1.0,
                 token::T_MIN => values.fold(f64::NAN, |m, v| if v < m || m.is_nan() { v } else { m }),
@@ -71,15 +76,15 @@ impl Evaluator<'_> {
                     return Err(EvalError::Unsupported(format!("aggregation `{}`", agg.op)));
                 }
             };
-            out.push(Element { labels, v });
+            out.push(El { labels: Cow::Owned(key.into_iter().cloned().collect()), v });
         }
-        Ok(Value::Vector(out))
+        Ok(Val::Vector(out))
     }
 }
 
 /// `topk`/`bottomk`: the k largest (smallest) elements of a group with their own labels,
 /// best first; NaN sorts last either way.
-fn top_k(input: &[Element], mut members: Vec<usize>, k: f64, top: bool) -> Vec<Element> {
+fn top_k<'a>(input: &[El<'a>], mut members: Vec<usize>, k: f64, top: bool) -> Vec<El<'a>> {
     if k.is_nan() || k < 1.0 {
         return Vec::new();
     }

@@ -2,13 +2,14 @@
 //! between scalars and vectors, with Prometheus's vector matching (`on`, `ignoring`,
 //! `group_left`, `group_right`), following `VectorBinop`/`resultMetric` in engine.go.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 
-use super::eval::{Evaluator, drop_name};
-use super::{Element, EvalError, Value, format_labels};
+use super::eval::{El, Evaluator, Val, drop_name, without_name};
+use super::{EvalError, format_labels};
 use crate::ops::tsdb::{Labels, METRIC_NAME};
 
 fn is_comparison(op: TokenId) -> bool {
@@ -47,26 +48,26 @@ fn signature(labels: &Labels, matching: Option<&LabelModifier>) -> Labels {
     }
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
     /// Evaluates a binary expression.
-    pub(super) fn binary(&self, b: &BinaryExpr) -> Result<Value, EvalError> {
+    pub(super) fn binary(&self, b: &BinaryExpr) -> Result<Val<'a>, EvalError> {
         let op = b.op.id();
         let return_bool = b.return_bool();
         let lhs = self.eval(&b.lhs)?;
-        if op == token::T_LAND && matches!(&lhs, Value::Vector(v) if v.is_empty()) {
+        if op == token::T_LAND && matches!(&lhs, Val::Vector(v) if v.is_empty()) {
             return Ok(lhs);
         }
         let rhs = self.eval(&b.rhs)?;
         let matching = b.modifier.as_ref().and_then(|m| m.matching.as_ref());
         match (lhs, rhs) {
-            (Value::Scalar(l), Value::Scalar(r)) => {
+            (Val::Scalar(l), Val::Scalar(r)) => {
                 let (v, keep) = elem_op(op, l, r);
                 let v = if is_comparison(op) { f64::from(u8::from(keep)) } else { v };
-                Ok(Value::Scalar(v))
+                Ok(Val::Scalar(v))
             }
-            (Value::Vector(v), Value::Scalar(s)) => Ok(Value::Vector(vector_scalar(op, v, s, false, return_bool))),
-            (Value::Scalar(s), Value::Vector(v)) => Ok(Value::Vector(vector_scalar(op, v, s, true, return_bool))),
-            (Value::Vector(l), Value::Vector(r)) => Ok(Value::Vector(match op {
+            (Val::Vector(v), Val::Scalar(s)) => Ok(Val::Vector(vector_scalar(op, v, s, false, return_bool))),
+            (Val::Scalar(s), Val::Vector(v)) => Ok(Val::Vector(vector_scalar(op, v, s, true, return_bool))),
+            (Val::Vector(l), Val::Vector(r)) => Ok(Val::Vector(match op {
                 token::T_LAND | token::T_LUNLESS => {
                     let rhs: BTreeSet<Labels> = r.iter().map(|e| signature(&e.labels, matching)).collect();
                     let keep_if_found = op == token::T_LAND;
@@ -87,7 +88,7 @@ impl Evaluator<'_> {
     }
 }
 
-fn vector_scalar(op: TokenId, vec: Vec<Element>, s: f64, swap: bool, return_bool: bool) -> Vec<Element> {
+fn vector_scalar(op: TokenId, vec: Vec<El<'_>>, s: f64, swap: bool, return_bool: bool) -> Vec<El<'_>> {
     let comparison = is_comparison(op);
     let mut out = Vec::with_capacity(vec.len());
     for mut e in vec {
@@ -113,14 +114,14 @@ fn vector_scalar(op: TokenId, vec: Vec<Element>, s: f64, swap: bool, return_bool
     out
 }
 
-fn vector_vector(
+fn vector_vector<'a>(
     op: TokenId,
-    lhs: Vec<Element>,
-    rhs: Vec<Element>,
+    lhs: Vec<El<'a>>,
+    rhs: Vec<El<'a>>,
     matching: Option<&LabelModifier>,
     card: &VectorMatchCardinality,
     return_bool: bool,
-) -> Result<Vec<Element>, EvalError> {
+) -> Result<Vec<El<'a>>, EvalError> {
     let one_to_many = matches!(card, VectorMatchCardinality::OneToMany(_));
     let (many, one) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
     let mut one_sigs: BTreeMap<Labels, usize> = BTreeMap::new();
@@ -165,7 +166,7 @@ fn vector_vector(
                 }
             }
         }
-        out.push(Element { labels, v });
+        out.push(El { labels: Cow::Owned(labels), v });
     }
     Ok(out)
 }
@@ -181,10 +182,7 @@ fn result_labels(
     include: Option<&[String]>,
     return_bool: bool,
 ) -> Labels {
-    let mut labels = many.clone();
-    if !is_comparison(op) || return_bool {
-        drop_name(&mut labels);
-    }
+    let mut labels = if !is_comparison(op) || return_bool { without_name(many) } else { many.clone() };
     match include {
         None => match matching {
             Some(LabelModifier::Include(on)) => labels.retain(|(n, _)| on.labels.contains(n)),

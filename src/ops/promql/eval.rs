@@ -1,10 +1,38 @@
 //! The evaluator's core: walking the tree, selectors, and dispatch to functions,
 //! aggregations and binary operators.
 
+use std::borrow::Cow;
+
 use promql_parser::label::Matcher;
 use promql_parser::parser::{Expr as Ast, Offset, VectorSelector};
 
 use super::{Element, EvalError, LOOKBACK_DELTA_MS, Value, parse};
+
+/// An element during evaluation: labels borrowed from the store until an operation
+/// changes them, so selectors feeding aggregations and comparisons clone nothing.
+#[derive(Debug, Clone)]
+pub(super) struct El<'a> {
+    pub(super) labels: Cow<'a, Labels>,
+    pub(super) v: f64,
+}
+
+/// A value during evaluation (see [`El`]).
+pub(super) enum Val<'a> {
+    Scalar(f64),
+    Vector(Vec<El<'a>>),
+}
+
+impl Val<'_> {
+    /// The public, owned value.
+    pub(super) fn into_value(self) -> Value {
+        match self {
+            Val::Scalar(v) => Value::Scalar(v),
+            Val::Vector(vec) => {
+                Value::Vector(vec.into_iter().map(|e| Element { labels: e.labels.into_owned(), v: e.v }).collect())
+            }
+        }
+    }
+}
 use crate::ops::tsdb::{Labels, METRIC_NAME, SeriesId, Tsdb, label_value};
 
 /// One instant query: the store and the evaluation time.
@@ -13,23 +41,23 @@ pub(super) struct Evaluator<'a> {
     pub(super) t_ms: i64,
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
     /// Evaluates one node.
-    pub(super) fn eval(&self, ast: &Ast) -> Result<Value, EvalError> {
+    pub(super) fn eval(&self, ast: &Ast) -> Result<Val<'a>, EvalError> {
         match ast {
-            Ast::NumberLiteral(n) => Ok(Value::Scalar(n.val)),
+            Ast::NumberLiteral(n) => Ok(Val::Scalar(n.val)),
             Ast::Paren(p) => self.eval(&p.expr),
             Ast::Unary(u) => Ok(match self.eval(&u.expr)? {
-                Value::Scalar(v) => Value::Scalar(-v),
-                Value::Vector(mut vec) => {
+                Val::Scalar(v) => Val::Scalar(-v),
+                Val::Vector(mut vec) => {
                     for e in &mut vec {
                         e.v = -e.v;
                         drop_name(&mut e.labels);
                     }
-                    Value::Vector(vec)
+                    Val::Vector(vec)
                 }
             }),
-            Ast::VectorSelector(vs) => Ok(Value::Vector(self.instant(vs))),
+            Ast::VectorSelector(vs) => Ok(Val::Vector(self.instant(vs))),
             Ast::Aggregate(agg) => self.aggregate(agg),
             Ast::Binary(b) => self.binary(b),
             Ast::Call(call) => self.call(call),
@@ -39,18 +67,18 @@ impl Evaluator<'_> {
     }
 
     /// Evaluates a node that must yield an instant vector (a scalar is an error).
-    pub(super) fn eval_vector(&self, ast: &Ast) -> Result<Vec<Element>, EvalError> {
+    pub(super) fn eval_vector(&self, ast: &Ast) -> Result<Vec<El<'a>>, EvalError> {
         match self.eval(ast)? {
-            Value::Vector(v) => Ok(v),
-            Value::Scalar(_) => Err(EvalError::Unsupported(format!("expected an instant vector, got a scalar: {ast}"))),
+            Val::Vector(v) => Ok(v),
+            Val::Scalar(_) => Err(EvalError::Unsupported(format!("expected an instant vector, got a scalar: {ast}"))),
         }
     }
 
     /// Evaluates a node that must yield a scalar (e.g. a function's parameter).
     pub(super) fn eval_scalar(&self, ast: &Ast) -> Result<f64, EvalError> {
         match self.eval(ast)? {
-            Value::Scalar(v) => Ok(v),
-            Value::Vector(_) => Err(EvalError::Unsupported(format!("expected a scalar, got an instant vector: {ast}"))),
+            Val::Scalar(v) => Ok(v),
+            Val::Vector(_) => Err(EvalError::Unsupported(format!("expected a scalar, got an instant vector: {ast}"))),
         }
     }
 
@@ -71,7 +99,7 @@ impl Evaluator<'_> {
 
     /// An instant selector at the evaluation time: the latest sample of each series in
     /// `(t - 5m, t]`, unless it is a staleness marker.
-    fn instant(&self, vs: &VectorSelector) -> Vec<Element> {
+    fn instant(&self, vs: &VectorSelector) -> Vec<El<'a>> {
         let t = self.t_ms - offset_ms(vs);
         let mut out = Vec::new();
         for id in self.matching(vs) {
@@ -81,7 +109,7 @@ impl Evaluator<'_> {
                 continue;
             };
             if last.t_ms > t - LOOKBACK_DELTA_MS && !last.is_stale() {
-                out.push(Element { labels: self.db.labels(id).clone(), v: last.v });
+                out.push(El { labels: Cow::Borrowed(self.db.labels(id)), v: last.v });
             }
         }
         out
@@ -102,20 +130,25 @@ pub(super) fn offset_ms(vs: &VectorSelector) -> i64 {
     }
 }
 
-/// Removes `__name__` from a label set.
-pub(super) fn drop_name(labels: &mut Labels) {
+/// Removes `__name__` from a label set (cloning borrowed labels only if it is there).
+pub(super) fn drop_name(labels: &mut Cow<'_, Labels>) {
     if let Ok(i) = labels.binary_search_by(|(n, _)| n.as_str().cmp(METRIC_NAME)) {
-        labels.remove(i);
+        labels.to_mut().remove(i);
     }
+}
+
+/// A label set without `__name__`, built in one allocation.
+pub(super) fn without_name(labels: &Labels) -> Labels {
+    labels.iter().filter(|(n, _)| n != METRIC_NAME).cloned().collect()
 }
 
 /// Errors if two elements share a label set (Prometheus checks this after functions
 /// that drop `__name__`).
-pub(super) fn check_unique(vec: &[Element]) -> Result<(), EvalError> {
+pub(super) fn check_unique(vec: &[El<'_>]) -> Result<(), EvalError> {
     if vec.len() < 2 {
         return Ok(());
     }
-    let mut seen: Vec<&Labels> = vec.iter().map(|e| &e.labels).collect();
+    let mut seen: Vec<&Labels> = vec.iter().map(|e| e.labels.as_ref()).collect();
     seen.sort();
     match seen.windows(2).find(|w| w[0] == w[1]) {
         Some(w) => Err(EvalError::DuplicateLabelset { labels: super::format_labels(w[0]) }),

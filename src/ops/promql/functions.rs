@@ -2,13 +2,14 @@
 //! instant-vector functions (`abs`, `clamp_*`, `absent`, `histogram_quantile`, ...).
 //! Semantics and edge cases follow Prometheus's `promql/functions.go`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{Call, Expr as Ast, MatrixSelector};
 
-use super::eval::{Evaluator, check_unique, drop_name, offset_ms};
-use super::{Element, EvalError, Value};
+use super::EvalError;
+use super::eval::{El, Evaluator, Val, check_unique, drop_name, offset_ms, without_name};
 use crate::ops::tsdb::{Labels, METRIC_NAME, Sample};
 
 fn arg(args: &[Box<Ast>], i: usize) -> Result<&Ast, EvalError> {
@@ -31,26 +32,28 @@ fn floats(samples: &[Sample]) -> impl Iterator<Item = Sample> + Clone + '_ {
     samples.iter().copied().filter(|s| !s.is_stale())
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
     /// Evaluates a function call.
-    pub(super) fn call(&self, call: &Call) -> Result<Value, EvalError> {
+    pub(super) fn call(&self, call: &Call) -> Result<Val<'a>, EvalError> {
         let args = &call.args.args;
         let name = call.func.name;
-        let math = |f: fn(f64) -> f64| -> Result<Value, EvalError> {
+        let math = |f: fn(f64) -> f64| -> Result<Val<'a>, EvalError> {
             let mut vec = self.eval_vector(arg(args, 0)?)?;
             for e in &mut vec {
                 e.v = f(e.v);
                 drop_name(&mut e.labels);
             }
             check_unique(&vec)?;
-            Ok(Value::Vector(vec))
+            Ok(Val::Vector(vec))
         };
         match name {
-            "time" => Ok(Value::Scalar(self.t_ms as f64 / 1000.0)),
-            "vector" => Ok(Value::Vector(vec![Element { labels: Vec::new(), v: self.eval_scalar(arg(args, 0)?)? }])),
+            "time" => Ok(Val::Scalar(self.t_ms as f64 / 1000.0)),
+            "vector" => {
+                Ok(Val::Vector(vec![El { labels: Cow::Owned(Vec::new()), v: self.eval_scalar(arg(args, 0)?)? }]))
+            }
             "scalar" => {
                 let vec = self.eval_vector(arg(args, 0)?)?;
-                Ok(Value::Scalar(match vec.as_slice() {
+                Ok(Val::Scalar(match vec.as_slice() {
                     [one] => one.v,
                     _ => f64::NAN,
                 }))
@@ -63,23 +66,47 @@ impl Evaluator<'_> {
             "ln" => math(f64::ln),
             "log2" => math(f64::log2),
             "log10" => math(f64::log10),
+            "sgn" => math(|v| {
+                if v > 0.0 {
+                    1.0
+                } else if v < 0.0 {
+                    -1.0
+                } else {
+                    v
+                }
+            }),
+            "round" => {
+                let to_nearest = match args.get(1) {
+                    Some(a) => self.eval_scalar(a)?,
+                    None => 1.0,
+                };
+                let inverse = 1.0 / to_nearest;
+                let mut vec = self.eval_vector(arg(args, 0)?)?;
+                for e in &mut vec {
+                    // Prometheus rounds half up: floor(v / to_nearest + 0.5) * to_nearest.
+                    e.v = (e.v * inverse + 0.5).floor() / inverse;
+                    drop_name(&mut e.labels);
+                }
+                check_unique(&vec)?;
+                Ok(Val::Vector(vec))
+            }
             "clamp_min" | "clamp_max" | "clamp" => self.clamp(name, args),
             "absent" => {
                 let vec = self.eval_vector(arg(args, 0)?)?;
-                Ok(Value::Vector(absent(vec.is_empty(), arg(args, 0)?)))
+                Ok(Val::Vector(absent(vec.is_empty(), arg(args, 0)?)))
             }
             "histogram_quantile" => {
                 let q = self.eval_scalar(arg(args, 0)?)?;
                 let vec = self.eval_vector(arg(args, 1)?)?;
                 let out = histogram_quantile(q, vec);
                 check_unique(&out)?;
-                Ok(Value::Vector(out))
+                Ok(Val::Vector(out))
             }
             _ => self.range_function(name, args),
         }
     }
 
-    fn clamp(&self, name: &str, args: &[Box<Ast>]) -> Result<Value, EvalError> {
+    fn clamp(&self, name: &str, args: &[Box<Ast>]) -> Result<Val<'a>, EvalError> {
         let mut vec = self.eval_vector(arg(args, 0)?)?;
         let (lo, hi) = match name {
             "clamp_min" => (self.eval_scalar(arg(args, 1)?)?, f64::INFINITY),
@@ -87,7 +114,7 @@ impl Evaluator<'_> {
             _ => (self.eval_scalar(arg(args, 1)?)?, self.eval_scalar(arg(args, 2)?)?),
         };
         if hi < lo {
-            return Ok(Value::Vector(Vec::new()));
+            return Ok(Val::Vector(Vec::new()));
         }
         for e in &mut vec {
             // Go's math.Max/Min propagate NaN; Rust's f64::max/min do not.
@@ -97,16 +124,16 @@ impl Evaluator<'_> {
             drop_name(&mut e.labels);
         }
         check_unique(&vec)?;
-        Ok(Value::Vector(vec))
+        Ok(Val::Vector(vec))
     }
 
     /// `rate`, `increase`, `*_over_time`, ...: one value per series from the samples of
     /// its range, with no per-sample allocation (except the scratch buffer of quantiles).
-    fn range_function(&self, name: &str, args: &[Box<Ast>]) -> Result<Value, EvalError> {
-        let (param, ms) = if name == "quantile_over_time" {
-            (self.eval_scalar(arg(args, 0)?)?, matrix(arg(args, 1)?)?)
-        } else {
-            (0.0, matrix(arg(args, 0)?)?)
+    fn range_function(&self, name: &str, args: &[Box<Ast>]) -> Result<Val<'a>, EvalError> {
+        let (param, ms) = match name {
+            "quantile_over_time" => (self.eval_scalar(arg(args, 0)?)?, matrix(arg(args, 1)?)?),
+            "predict_linear" => (self.eval_scalar(arg(args, 1)?)?, matrix(arg(args, 0)?)?),
+            _ => (0.0, matrix(arg(args, 0)?)?),
         };
         let end = self.t_ms - offset_ms(&ms.vs);
         let range_ms = ms.range.as_millis() as i64;
@@ -132,21 +159,24 @@ impl Evaluator<'_> {
                     scratch.extend(floats.map(|s| s.v));
                     Some(quantile(param, &mut scratch))
                 }
+                "deriv" => linear_regression(floats, None).map(|(slope, _)| slope),
+                "predict_linear" => {
+                    linear_regression(floats, Some(self.t_ms)).map(|(slope, intercept)| slope * param + intercept)
+                }
                 "absent_over_time" => continue,
                 _ => over_time(name, floats),
             };
             let Some(v) = v else { continue };
-            let mut labels = self.db.labels(id).clone();
-            if name != "last_over_time" {
-                drop_name(&mut labels);
-            }
-            out.push(Element { labels, v });
+            let labels = self.db.labels(id);
+            let labels =
+                if name == "last_over_time" { Cow::Borrowed(labels) } else { Cow::Owned(without_name(labels)) };
+            out.push(El { labels, v });
         }
         if name == "absent_over_time" {
-            return Ok(Value::Vector(absent(!any, arg(args, 0)?)));
+            return Ok(Val::Vector(absent(!any, arg(args, 0)?)));
         }
         check_unique(&out)?;
-        Ok(Value::Vector(out))
+        Ok(Val::Vector(out))
     }
 }
 
@@ -223,8 +253,8 @@ fn over_time(name: &str, samples: impl Iterator<Item = Sample> + Clone) -> Optio
     let values = samples.map(|s| s.v);
     let n = values.clone().count() as f64;
     Some(match name {
-        "sum_over_time" => values.sum(),
-        "avg_over_time" => values.sum::<f64>() / n,
+        "sum_over_time" => kahan_sum(values),
+        "avg_over_time" => kahan_sum(values) / n,
         "count_over_time" => n,
         "present_over_time" => 1.0,
         "last_over_time" => values.last()?,
@@ -253,6 +283,50 @@ fn over_time(name: &str, samples: impl Iterator<Item = Sample> + Clone) -> Optio
     })
 }
 
+/// A sum with Kahan-Neumaier compensation, as Prometheus's `kahanSumInc` (used by
+/// `sum`, `avg`, `sum_over_time`, `avg_over_time`).
+pub(super) fn kahan_sum(values: impl Iterator<Item = f64>) -> f64 {
+    let (mut sum, mut c) = (0.0f64, 0.0f64);
+    for v in values {
+        let t = sum + v;
+        if t.is_infinite() {
+            c = 0.0;
+        } else if sum.abs() >= v.abs() {
+            c += (sum - t) + v;
+        } else {
+            c += (v - t) + sum;
+        }
+        sum = t;
+    }
+    sum + c
+}
+
+/// Prometheus's `linearRegression` (least squares with compensated sums): the slope per
+/// second and the intercept at `intercept_ms` (the first sample's time if `None`).
+/// `None` with fewer than two samples.
+fn linear_regression(samples: impl Iterator<Item = Sample> + Clone, intercept_ms: Option<i64>) -> Option<(f64, f64)> {
+    let mut iter = samples.clone();
+    let first = iter.next()?;
+    iter.next()?;
+    if samples.clone().all(|s| s.v == first.v) {
+        if first.v.is_infinite() {
+            return Some((f64::NAN, f64::NAN));
+        }
+        return Some((0.0, first.v));
+    }
+    let origin = intercept_ms.unwrap_or(first.t_ms);
+    let x = |s: &Sample| (s.t_ms - origin) as f64 / 1000.0;
+    let n = samples.clone().count() as f64;
+    let sum_x = kahan_sum(samples.clone().map(|s| x(&s)));
+    let sum_y = kahan_sum(samples.clone().map(|s| s.v));
+    let sum_xy = kahan_sum(samples.clone().map(|s| x(&s) * s.v));
+    let sum_x2 = kahan_sum(samples.map(|s| x(&s) * x(&s)));
+    let cov_xy = sum_xy - sum_x * sum_y / n;
+    let var_x = sum_x2 - sum_x * sum_x / n;
+    let slope = cov_xy / var_x;
+    Some((slope, sum_y / n - slope * sum_x / n))
+}
+
 /// Prometheus's `quantile`: linear interpolation between the closest ranks, `-Inf` below
 /// 0 and `+Inf` above 1. Sorts `values` in place.
 pub(super) fn quantile(q: f64, values: &mut [f64]) -> f64 {
@@ -276,7 +350,7 @@ pub(super) fn quantile(q: f64, values: &mut [f64]) -> f64 {
 
 /// `absent`/`absent_over_time`: one element with value 1 when the input is empty,
 /// labelled with the selector's equality matchers (a label matched twice is dropped).
-fn absent(empty: bool, arg: &Ast) -> Vec<Element> {
+fn absent(empty: bool, arg: &Ast) -> Vec<El<'static>> {
     if !empty {
         return Vec::new();
     }
@@ -300,7 +374,7 @@ fn absent(empty: bool, arg: &Ast) -> Vec<Element> {
         }
         labels.sort();
     }
-    vec![Element { labels, v: 1.0 }]
+    vec![El { labels: Cow::Owned(labels), v: 1.0 }]
 }
 
 /// Parses a bucket's `le` label the way Go's `strconv.ParseFloat` would.
@@ -314,22 +388,24 @@ fn parse_le(s: &str) -> Option<f64> {
 
 /// `histogram_quantile` over classic buckets: the input grouped by its labels minus `le`
 /// and `__name__`, each group's quantile by Prometheus's `BucketQuantile`.
-fn histogram_quantile(q: f64, vec: Vec<Element>) -> Vec<Element> {
+fn histogram_quantile(q: f64, vec: Vec<El<'_>>) -> Vec<El<'static>> {
     let mut index: BTreeMap<Labels, usize> = BTreeMap::new();
     let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
     for e in vec {
         let Some(le) = crate::ops::tsdb::label_value(&e.labels, "le").and_then(parse_le) else {
             continue; // Prometheus skips (and annotates) buckets without a valid `le`.
         };
-        let mut labels = e.labels;
-        labels.retain(|(n, _)| n != "le" && n != METRIC_NAME);
+        let labels: Labels = e.labels.iter().filter(|(n, _)| n != "le" && n != METRIC_NAME).cloned().collect();
         let i = *index.entry(labels.clone()).or_insert_with(|| {
             groups.push((labels, Vec::new()));
             groups.len() - 1
         });
         groups[i].1.push((le, e.v));
     }
-    groups.into_iter().map(|(labels, mut buckets)| Element { labels, v: bucket_quantile(q, &mut buckets) }).collect()
+    groups
+        .into_iter()
+        .map(|(labels, mut buckets)| El { labels: Cow::Owned(labels), v: bucket_quantile(q, &mut buckets) })
+        .collect()
 }
 
 /// Prometheus's `BucketQuantile` over `(upper bound, cumulative count)` pairs.

@@ -8,12 +8,20 @@
 //! `promql/functions.go`, `promql/quantile.go`):
 //!
 //! - instant selectors look back 5 minutes (`(t - 5m, t]`) and respect staleness markers;
-//!   range selectors select `(t - range, t]` and skip staleness markers; `offset` works,
-//!   `@` and subqueries are rejected;
+//!   range selectors select `(t - range, t]` and skip staleness markers; matchers `=`,
+//!   `!=`, `=~`, `!~` (regexes fully anchored); `offset` works;
 //! - `rate`/`increase`/`delta` use Prometheus's extrapolated rate (counter resets,
 //!   extrapolation limited to 1.1 average intervals, never below zero for counters);
-//! - aggregations with `by`/`without`, binary operators with one-to-one and
-//!   `group_left`/`group_right` matching, set operators, `bool` comparisons.
+//!   the functions are listed in [`SUPPORTED_FUNCTIONS`];
+//! - the aggregations in [`SUPPORTED_AGGREGATIONS`] with `by`/`without`; binary
+//!   operators with one-to-one and `group_left`/`group_right` matching (`on`,
+//!   `ignoring`), comparisons filtering or with `bool`, set operators `and`/`or`/`unless`.
+//!
+//! Not supported (rejected by [`parse`]): subqueries, the `@` modifier, string literals
+//! (so `label_replace`, `label_join`, `count_values`), `limitk`/`limit_ratio`, `atan2`,
+//! `fill` modifiers, `or` inside braces, native histograms, a range vector as the
+//! result, and every function not in [`SUPPORTED_FUNCTIONS`] (`timestamp`, `sort`,
+//! trigonometry, date functions, `holt_winters`, ...).
 //!
 //! Values are Prometheus's: seconds for `time()` and rates per second.
 
@@ -34,7 +42,7 @@ pub use parse::{SUPPORTED_AGGREGATIONS, SUPPORTED_FUNCTIONS};
 pub const LOOKBACK_DELTA_MS: i64 = 5 * 60 * 1000;
 
 /// A parsed PromQL expression, already checked against the supported subset.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
     ast: promql_parser::parser::Expr,
     text: String,
@@ -178,7 +186,7 @@ impl std::fmt::Display for Expr {
 
 /// Evaluates `expr` as an instant query at `t_ms`.
 pub fn eval(expr: &Expr, db: &Tsdb, t_ms: i64) -> Result<Value, EvalError> {
-    eval::Evaluator { db, t_ms }.eval(&expr.ast)
+    Ok(eval::Evaluator { db, t_ms }.eval(&expr.ast)?.into_value())
 }
 
 /// Renders labels the way Prometheus prints them: `{a="b", c="d"}`.

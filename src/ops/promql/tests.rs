@@ -71,6 +71,11 @@ fn over_time_functions() {
     // offset 1m: (0, 3m] holds 5 3 7.
     check(&db, "avg_over_time(g[3m] offset 1m)", t, &[(r#"{job="x"}"#, 5.0)]);
     check(&db, "g offset 1m", t, &[(r#"g{job="x"}"#, 7.0)]);
+    // A straight line 60..100 over 6m..10m: 10 per minute; 600s past 10m it reaches 200.
+    let line = load(MIN, &[("disk_used", "0+10x10")]);
+    check(&line, "deriv(disk_used[5m])", 10 * MIN, &[("{}", 10.0 / 60.0)]);
+    check(&line, "predict_linear(disk_used[5m], 600)", 10 * MIN, &[("{}", 200.0)]);
+    check(&db, "deriv(g[1m])", t, &[]);
 }
 
 fn histogram() -> crate::ops::tsdb::Tsdb {
@@ -187,6 +192,15 @@ fn vector_matching() {
     let e = parse("sum by (job) (total) / on(job) errors").unwrap();
     assert!(matches!(eval(&e, &db, 0), Err(EvalError::DuplicateMatch { side: "right", .. })));
     check(&db, "-errors", 0, &[(a, -2.0), (b, -4.0)]);
+    // group_left(version) copies the label from the "one" side.
+    let db2 =
+        load(MIN, &[(r#"errors{job="api", instance="a"}"#, "2"), (r#"build_info{job="api", version="1.2"}"#, "1")]);
+    check(
+        &db2,
+        "errors * on(job) group_left(version) build_info",
+        0,
+        &[(r#"{job="api", instance="a", version="1.2"}"#, 2.0)],
+    );
     check(&db, "errors * 2 + 1", 0, &[(a, 5.0), (b, 9.0)]);
     check(&db, "100 / errors", 0, &[(a, 50.0), (b, 25.0)]);
 }
@@ -228,6 +242,13 @@ fn set_operators() {
         &[(r#"errors{job="api", instance="a"}"#, 2.0), (r#"total{job="api", instance="b"}"#, 40.0)],
     );
     check(&db, "errors and nothing", 0, &[]);
+    check(&db, "errors unless ignoring(instance) total", 0, &[]);
+    check(
+        &db,
+        "errors and ignoring(instance) sum by (job) (total)",
+        0,
+        &[(r#"errors{job="api", instance="a"}"#, 2.0), (r#"errors{job="api", instance="b"}"#, 4.0)],
+    );
     check(&db, "nothing or vector(1)", 0, &[("{}", 1.0)]);
 }
 
@@ -247,6 +268,9 @@ fn absent_and_scalar_functions() {
     check(&db, "clamp_max(errors, 3)", 0, &[(a, 2.0), (b, 3.0)]);
     check(&db, "clamp_min(errors, 3)", 0, &[(a, 3.0), (b, 4.0)]);
     check(&db, "abs(-errors)", 0, &[(a, 2.0), (b, 4.0)]);
+    check(&db, "sgn(errors - 3)", 0, &[(a, -1.0), (b, 1.0)]);
+    check(&db, "round(errors / 3)", 0, &[(a, 1.0), (b, 1.0)]);
+    check(&db, "round(errors / 3, 0.5)", 0, &[(a, 0.5), (b, 1.5)]);
 }
 
 #[test]
@@ -278,6 +302,15 @@ fn multiwindow_multi_burn_rate_slo_alert() {
 }
 
 #[test]
+fn dropping_the_name_must_not_merge_series() {
+    let db = load(MIN, &[(r#"x{job="a"}"#, "1 2"), (r#"y{job="a"}"#, "1 2")]);
+    let e = parse(r#"rate({__name__=~"x|y"}[5m])"#).unwrap();
+    assert!(matches!(eval(&e, &db, MIN), Err(EvalError::DuplicateLabelset { .. })));
+    // last_over_time keeps the name, so there is no clash.
+    check(&db, r#"last_over_time({__name__=~"x|y"}[5m])"#, MIN, &[(r#"x{job="a"}"#, 2.0), (r#"y{job="a"}"#, 2.0)]);
+}
+
+#[test]
 fn parse_rejects_unsupported_parts() {
     let unsupported = |text: &str, needle: &str| match parse(text) {
         Err(PromqlError::Unsupported { message, .. }) => {
@@ -296,6 +329,9 @@ fn parse_rejects_unsupported_parts() {
     unsupported(r#"count_values("v", up)"#, "aggregation `count_values` is not supported");
     assert!(matches!(parse("sum(up"), Err(PromqlError::Syntax { .. })));
     assert!(matches!(parse("rate(up)"), Err(PromqlError::Syntax { .. })));
+    // Prometheus's own rules: scalar comparisons need `bool`.
+    assert!(matches!(parse("1 > 2"), Err(PromqlError::Syntax { .. })));
+    unsupported(r#"up{a="b" or c="d"}"#, "`or` inside label matchers");
 }
 
 #[test]
@@ -303,4 +339,15 @@ fn metric_names_and_text() {
     let e = parse(r#"sum(rate(a[5m])) / sum(rate(b{x="y"}[5m])) > 0 and {__name__="c"} or {job="x"}"#).unwrap();
     assert_eq!(e.metric_names(), ["a", "b", "c"]);
     assert_eq!(parse("up == 0").unwrap().text(), "up == 0");
+}
+
+#[test]
+fn sums_are_compensated_like_prometheus() {
+    // 1e100 + 1 - 1e100 is 0 naively; Kahan-Neumaier keeps the 1.
+    let db = load(
+        MIN,
+        &[(r#"m{i="a"}"#, "1e100"), (r#"m{i="b"}"#, "1"), (r#"m{i="c"}"#, "-1e100"), ("g", "1e100 1 -1e100")],
+    );
+    check(&db, "sum(m)", 0, &[("{}", 1.0)]);
+    check(&db, "sum_over_time(g[5m])", 2 * MIN, &[("{}", 1.0)]);
 }

@@ -34,7 +34,7 @@ pub const ALERT_STATE: &str = "alertstate";
 pub const ALERTS_METRIC: &str = "ALERTS";
 
 /// An alerting rule (`alert:` in a Prometheus rule file).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AlertRule {
     /// The alert's name (`alertname`).
     pub name: String,
@@ -51,7 +51,7 @@ pub struct AlertRule {
 }
 
 /// A recording rule (`record:` in a Prometheus rule file).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecordingRule {
     /// The metric name of the recorded series.
     pub record: String,
@@ -62,7 +62,7 @@ pub struct RecordingRule {
 }
 
 /// One rule of the group.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
     /// An alerting rule.
     Alert(AlertRule),

@@ -56,7 +56,17 @@ pub fn expand(text: &str, labels: &BTreeMap<String, String>, value: f64) -> Stri
 fn eval_action(action: &str, labels: &BTreeMap<String, String>, value: f64) -> Option<String> {
     let action = action.trim().trim_start_matches('-').trim_end_matches('-').trim();
     let mut stages = action.split('|').map(str::trim);
-    let head = stages.next()?;
+    let mut head = stages.next()?;
+    // The call form `humanize $value` / `printf "%.2f" $value` is the pipe form reversed.
+    let mut call = None;
+    if let Some((func, arg)) = head.rsplit_once(char::is_whitespace)
+        && (func.starts_with("humanize") || func.starts_with("printf"))
+    {
+        call = Some(func.trim());
+        head = arg.trim();
+    }
+    let mut stages: Vec<&str> = call.into_iter().chain(stages.by_ref()).collect();
+    let stages = stages.drain(..);
     let mut val = if head == "$value" || head == ".Value" {
         Val::Num(value)
     } else if let Some(name) = head.strip_prefix("$labels.").or_else(|| head.strip_prefix(".Labels.")) {
@@ -218,6 +228,9 @@ mod tests {
         assert_eq!(expand("{{ $value | humanize }}", &l, 0.0123), "12.3m");
         assert_eq!(expand("{{ $value | humanizeDuration }}", &l, 3725.0), "1h 2m 5s");
         assert_eq!(expand(r#"{{ $value | printf "%.2f" }}s"#, &l, 1.0 / 3.0), "0.33s");
+        assert_eq!(expand(r#"{{ printf "%.1f" $value }}"#, &l, 2.25), "2.2");
+        assert_eq!(expand("{{ humanize $value }}", &l, 1500.0), "1.5k");
+        assert_eq!(expand("{{- $labels.instance -}}", &l, 0.0), "a:80");
         // Unknown actions stay as written.
         assert_eq!(expand("{{ template \"x\" }} {{", &l, 1.0), "{{ template \"x\" }} {{");
     }

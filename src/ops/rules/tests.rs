@@ -54,6 +54,8 @@ fn pending_firing_resolved_and_a_pending_that_goes_away() {
     expect(&engine, &[]);
     run_to(&mut engine, &mut db, &mut next, 2 * MIN);
     expect(&engine, &[(labels, AlertState::Pending)]);
+    let pending = r#"ALERTS{alertname="InstanceDown", alertstate="pending", instance="a", job="api", severity="page"}"#;
+    check(&db, "ALERTS", 2 * MIN, &[(pending, 1.0)]);
     run_to(&mut engine, &mut db, &mut next, 3 * MIN);
     expect(&engine, &[(labels, AlertState::Pending)]);
     run_to(&mut engine, &mut db, &mut next, 4 * MIN);
@@ -186,4 +188,20 @@ fn a_failing_rule_does_not_stop_the_others() {
     assert_eq!((engine.errors(0), engine.errors(1)), (1, 0));
     assert!(engine.last_error(0).is_some());
     expect(&engine, &[(r#"{alertname="Fine", job="x"}"#, AlertState::Firing)]);
+}
+
+#[test]
+fn a_scalar_recording_rule_records_one_series() {
+    let mut db = Tsdb::new();
+    let rule = RecordingRule {
+        record: "sim_time_seconds".into(),
+        expr: parse("time() * 2").unwrap(),
+        labels: map(&[("source", "sim")]),
+    };
+    let mut engine = RuleEngine::new(vec![Rule::Record(rule)]);
+    engine.evaluate(MIN, &mut db).unwrap();
+    engine.evaluate(2 * MIN, &mut db).unwrap();
+    check(&db, "sim_time_seconds", 2 * MIN, &[(r#"sim_time_seconds{source="sim"}"#, 240.0)]);
+    check(&db, "count_over_time(sim_time_seconds[5m])", 2 * MIN, &[(r#"{source="sim"}"#, 2.0)]);
+    assert_eq!(engine.rules()[0].expr().text(), "time() * 2");
 }
