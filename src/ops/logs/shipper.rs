@@ -223,6 +223,23 @@ struct Shipment {
 ///
 /// All instances ship on one grid of ticks every `batch_interval_ms`; call
 /// [`Shipper::flush_due`] at [`Shipper::next_flush`].
+///
+/// ```
+/// use prodsim::ops::logs::{Level, Shipper, ShipperConfig};
+///
+/// let mut logs = Shipper::new(ShipperConfig {
+///     instances: 2, buffer_capacity: 1000, batch_interval_ms: 1000, batch_size: 500, ingestion_latency_ms: 2000,
+/// });
+/// assert!(logs.emit(250, 0, Level::Error)); // on the request path: counts only
+/// logs.emit(300, 1, Level::Info);
+/// assert_eq!(logs.next_flush(), Some(1000));
+/// logs.flush_due(1000); // both batches leave; visible at 3000
+/// assert_eq!(logs.counts().total.in_transit, 2);
+/// logs.flush_due(logs.next_flush().unwrap());
+/// assert_eq!(logs.counts().level(Level::Error).shipped, 1);
+/// assert_eq!(logs.max_ingestion_delay_ms(), 2750);
+/// assert!(logs.counts().total.is_conserved());
+/// ```
 #[derive(Clone, Debug)]
 pub struct Shipper {
     cfg: ShipperConfig,

@@ -145,6 +145,37 @@ type GroupKey = (usize, LabelSet);
 /// rule engine --update(t, firing)--> Router --poll(t)--> [Notification] --render--> text
 ///                                       \--next_wake()--> when to poll again
 /// ```
+///
+/// ```
+/// use prodsim::ops::routing::*;
+///
+/// let config = RoutingConfig {
+///     route: Route {
+///         group_by: Some(vec!["alertname".into()]),
+///         routes: vec![Route { matchers: Matcher::parse_set(r#"{severity="page"}"#)?, ..Route::to("oncall") }],
+///         ..Route::to("chat")
+///     },
+///     receivers: vec![
+///         Receiver { name: "chat".into(), kind: ReceiverKind::Slack { channel: "#alerts".into() }, send_resolved: true },
+///         Receiver { name: "oncall".into(), kind: ReceiverKind::Pager { service: "api".into() }, send_resolved: true },
+///     ],
+///     inhibit_rules: vec![],
+///     silences: vec![],
+/// };
+/// config.check()?;
+/// let mut router = Router::new(config);
+/// let labels: LabelSet = [("alertname", "ApiDown"), ("severity", "page")].map(|(k, v)| (k.into(), v.into())).into();
+/// let firing = AlertInput { labels, annotations: LabelSet::new(), starts_ms: 60_000 };
+/// router.update(60_000, &[firing]);
+/// assert_eq!(router.next_wake(), Some(90_000)); // group_wait: 30 s
+/// let sent = router.poll(90_000);
+/// assert_eq!(render(&sent[0]), "+1m30s PAGE api [page] ApiDown: ApiDown (1 firing)");
+/// router.update(120_000, &[]); // resolved
+/// let sent = router.poll(router.next_wake().unwrap());
+/// assert_eq!(sent[0].t_ms, 90_000 + 300_000); // group_interval: 5 min
+/// assert_eq!(title(&sent[0]), "[RESOLVED] ApiDown (page)");
+/// # Ok::<(), RoutingError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Router {
     routes: Vec<FlatRoute>,

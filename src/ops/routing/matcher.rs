@@ -120,6 +120,39 @@ impl Matcher {
         })
     }
 
+    /// Parses a comma-separated list of matchers, optionally in braces, as `amtool` and
+    /// Alertmanager's `matchers` fields accept: `{severity="page", service=~"pay.*"}`.
+    /// Commas inside quoted values do not split. An empty list (`{}` or ``) is allowed.
+    pub fn parse_set(text: &str) -> Result<Vec<Matcher>, RoutingError> {
+        let trimmed = text.trim();
+        let inner = match trimmed.strip_prefix('{') {
+            Some(rest) => rest.strip_suffix('}').ok_or_else(|| RoutingError::InvalidMatcher {
+                text: text.to_string(),
+                reason: "missing closing `}`".to_string(),
+            })?,
+            None => trimmed,
+        };
+        let mut matchers = Vec::new();
+        let (mut start, mut quoted, mut escaped) = (0, false, false);
+        for (i, c) in inner.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                ',' if !quoted => {
+                    matchers.push(Matcher::parse(&inner[start..i])?);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        // A trailing comma is tolerated, as in PromQL selectors.
+        if !inner[start..].trim().is_empty() {
+            matchers.push(Matcher::parse(&inner[start..])?);
+        }
+        Ok(matchers)
+    }
+
     /// Whether `labels` satisfy this matcher (a missing label counts as `""`).
     pub fn matches(&self, labels: &LabelSet) -> bool {
         let value = labels.get(&self.name).map_or("", String::as_str);

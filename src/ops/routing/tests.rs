@@ -57,6 +57,17 @@ fn matchers_parse_alertmanager_syntax() {
 }
 
 #[test]
+fn matcher_sets() {
+    let set = Matcher::parse_set(r#"{severity="page", service=~"a,b|c", team!=db,}"#).unwrap();
+    let shown: Vec<String> = set.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, [r#"severity="page""#, r#"service=~"a,b|c""#, r#"team!="db""#]);
+    assert_eq!(Matcher::parse_set("{}").unwrap(), []);
+    assert_eq!(Matcher::parse_set(r#"a="x\",y""#).unwrap()[0].value, r#"x",y"#);
+    assert!(Matcher::parse_set(r#"{a="b""#).is_err());
+    assert!(Matcher::parse_set(r#"a="b",,c="d""#).is_err());
+}
+
+#[test]
 fn matcher_parse_errors() {
     for bad in ["", "=x", "severity", "severity page", r#"a="open"#, r#"a="x" y"#, "1a=x", r#"a=b"c"#, "a~=b"] {
         assert!(
