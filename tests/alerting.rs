@@ -32,6 +32,7 @@ workers = 32
 
 [[requests]]
 name = "api"
+weight = 1
 steps = [{{ cpu = "exp(2ms)" }}, {{ call = "backend", timeout = "1s" }}]
 
 [services.backend]
@@ -60,7 +61,9 @@ objective = 0.999
 fn fast_burn_alert_fires_when_the_workbook_says() {
     // A step outage failing a share e of requests trips the 14.4x alert (1h and 5m windows)
     // after (1 - SLO) / e * 1h * 14.4 (SRE Workbook, ch. 5), within one evaluation interval.
-    for e in [0.5, 0.25] {
+    // (Shares whose formula times fall a few seconds before an evaluation would make the
+    // test a coin toss on sampling noise; these fall 8 and 5 seconds before one.)
+    for e in [1.0, 0.4] {
         let s = from_text(&step_outage(e, ""));
         let o = run_own_seed(&s);
         let m = monitoring(&o);
@@ -135,11 +138,13 @@ fn a_crash_sets_up_to_zero_and_resets_counters() {
     assert_eq!(down.len(), 1, "{down:?}");
     let e = down[0];
     assert_eq!(e.labels.get("instance").map(String::as_str), Some("server-1"));
-    // Down at 10m, seen by the next scrape, firing 10s later; back after the 30s restart.
+    // Down at 10m: the scrape after the crash records up 0, the next evaluation makes the
+    // alert pending and the one after (10s of `for` later) fires it; the process is back
+    // after the 30s restart, and the next evaluation resolves it.
     let firing = e.firing_ms.expect("fires");
-    assert!((600_000..=612_000).contains(&firing), "fired at {firing}");
+    assert!((615_000..=632_000).contains(&firing), "fired at {firing}");
     let resolved = e.resolved_ms.expect("resolves");
-    assert!((630_000..=650_000).contains(&resolved), "resolved at {resolved}");
+    assert!((630_000..=660_000).contains(&resolved), "resolved at {resolved}");
     // The restarted process counts from zero: its counter's samples drop at the crash.
     let series = m
         .tsdb
@@ -196,8 +201,17 @@ pager = "oncall"
     let notes = &m.sets[0].notifications;
     assert!(!notes.is_empty());
     let fast = m.episodes.iter().find(|e| e.alert == "SLOErrorBurnRateFast").and_then(|e| e.firing_ms).expect("fires");
-    let first_page = notes.iter().find(|n| n.receiver == "pager").expect("a page");
-    assert!(first_page.t_ms >= fast + 30_000 && first_page.t_ms <= fast + 45_000, "{} vs {fast}", first_page.t_ms);
+    // Grouped by alert name: the fast alert's group is new, so it waits 30s.
+    let first_page = notes
+        .iter()
+        .find(|n| {
+            n.receiver == "pager"
+                && n.alerts
+                    .iter()
+                    .any(|a| a.labels.get("alertname").map(String::as_str) == Some("SLOErrorBurnRateFast"))
+        })
+        .expect("a page");
+    assert_eq!(first_page.t_ms, fast + 30_000);
     // Pages go to the pager only (no `continue`).
     assert!(
         notes.iter().filter(|n| n.receiver == "slack").all(|n| n.alerts.iter().all(|a| a
@@ -248,4 +262,71 @@ fn a_monitoring_outage_stops_evaluation() {
     assert!(m.episodes.is_empty(), "{:?}", m.episodes);
     assert_eq!(m.incidents.len(), 1);
     assert_eq!(m.quality.recall, Some(0.0));
+}
+
+#[test]
+fn metrics_and_logs_export_from_the_cli() {
+    use assert_cmd::cargo::cargo_bin_cmd;
+    let dir = common::temp_dir("alerting", "export");
+    let file = common::repo_path("scenarios/alert-fatigue.toml");
+    let (metrics, logs) = (dir.join("metrics.om"), dir.join("logs.jsonl"));
+    cargo_bin_cmd!("prodsim")
+        .arg("run")
+        .arg(&file)
+        .args(["--duration", "3h30m", "--no-charts", "-q", "--out"])
+        .arg(dir.join("report"))
+        .arg("--metrics")
+        .arg(&metrics)
+        .arg("--logs")
+        .arg(&logs)
+        .assert()
+        .success();
+    let om = std::fs::read_to_string(&metrics).expect("metrics written");
+    assert!(om.ends_with("# EOF\n"));
+    assert!(om.contains("# TYPE http_requests counter\n"));
+    assert!(om.contains("# TYPE http_request_duration_seconds histogram\n"));
+    assert!(
+        om.contains("http_requests_total{class=\"checkout\",code=\"500\",instance=\"lb\",job=\"lb\",service=\"lb\"}")
+    );
+    // Every family's samples are together: a family's TYPE line appears once.
+    assert_eq!(om.matches("# TYPE up gauge").count(), 1);
+    let text = std::fs::read_to_string(&logs).expect("logs written");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).expect("each line is JSON");
+        assert!(v["time_s"].is_number() && v["level"].is_string() && v["instance"].is_string(), "{l}");
+    }
+    // The payment outage at 03:10 leaves error lines about failed checkouts, joined to
+    // their request by id.
+    assert!(
+        lines.iter().any(|l| l.contains("\"level\":\"error\"") && l.contains("checkout") && l.contains("request_id"))
+    );
+    assert!(dir.join("report/notifications.txt").exists());
+    // A scenario without monitoring has nothing to export: a clear error.
+    let out = cargo_bin_cmd!("prodsim")
+        .arg("run")
+        .arg(common::repo_path("scenarios/quickstart.toml"))
+        .arg("--metrics")
+        .arg(dir.join("none.om"))
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no monitoring"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn logs_add_up_and_a_crash_loses_the_buffer() {
+    let s = common::scenario("scenarios/alert-fatigue.toml");
+    let o = run_own_seed(&s);
+    let l = system(&o).logging.as_ref().expect("logging is on");
+    for c in l.counts.levels.iter().chain([&l.counts.total]) {
+        assert!(c.is_conserved(), "{c:?}");
+    }
+    // The crash of server-2 at 09:30 loses what it had not shipped; the log store outage
+    // at 20:00 builds a backlog that ships when the store returns.
+    assert!(l.counts.total.lost > 0);
+    assert!(l.max_backlog > 1000, "{}", l.max_backlog);
+    assert!(l.max_ingestion_delay_ms >= 19 * 60_000, "{}", l.max_ingestion_delay_ms);
+    assert_eq!(l.counts.total.dropped, 0);
 }

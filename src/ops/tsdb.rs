@@ -13,6 +13,7 @@
 //!
 //! Time is `i64` milliseconds of simulated time, the unit Prometheus uses.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 /// A series' label set: `(name, value)` pairs sorted by name, including
@@ -45,11 +46,52 @@ impl Sample {
     }
 }
 
-/// One series: its labels and its samples in time order.
+/// One series: its labels and its samples in time order, with running totals beside
+/// them so `rate()` over a long range costs two binary searches, not a scan.
 #[derive(Debug, Clone)]
 struct Series {
     labels: Labels,
     samples: Vec<Sample>,
+    /// One per sample: the totals up to and including it.
+    totals: Vec<Totals>,
+}
+
+/// Running totals of a series at one sample.
+#[derive(Debug, Clone, Copy, Default)]
+struct Totals {
+    /// What counter resets took away so far: for each value below the value before it
+    /// (stale markers skipped), the value before it, as Prometheus's `rate` adds back.
+    resets: f64,
+    /// Stale markers so far.
+    stale: u32,
+}
+
+/// What a counter did over a range: its first and last values, how many values, and what
+/// resets between them took away.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CounterSpan {
+    /// The first non-stale sample in the range.
+    pub first: Sample,
+    /// The last non-stale sample in the range.
+    pub last: Sample,
+    /// Non-stale samples in the range.
+    pub count: usize,
+    /// Sum of the values before each decrease between `first` and `last`.
+    pub resets: f64,
+}
+
+impl Series {
+    /// The totals at sample `i`, from those before it.
+    fn totals_at(&self, i: usize) -> Totals {
+        let s = self.samples[i];
+        let before = if i == 0 { Totals::default() } else { self.totals[i - 1] };
+        if s.is_stale() {
+            return Totals { stale: before.stale + 1, ..before };
+        }
+        let prev = self.samples[..i].iter().rev().find(|p| !p.is_stale());
+        let reset = prev.filter(|p| s.v < p.v).map_or(0.0, |p| p.v);
+        Totals { resets: before.resets + reset, ..before }
+    }
 }
 
 /// The store of every scraped (and recorded) series of a run.
@@ -59,6 +101,9 @@ pub struct Tsdb {
     by_labels: BTreeMap<Labels, SeriesId>,
     by_name: BTreeMap<String, Vec<SeriesId>>,
     samples: usize,
+    /// Selectors already matched (by their text), with the series count they saw: rules
+    /// evaluate the same selectors every interval, and series are rarely added.
+    matched: RefCell<BTreeMap<String, (usize, Vec<SeriesId>)>>,
 }
 
 /// The value of label `name` in a sorted label set, if present.
@@ -87,7 +132,7 @@ impl Tsdb {
         let name = label_value(&labels, METRIC_NAME).unwrap_or("").to_string();
         self.by_name.entry(name).or_default().push(id);
         self.by_labels.insert(labels.clone(), id);
-        self.series.push(Series { labels, samples: Vec::new() });
+        self.series.push(Series { labels, samples: Vec::new(), totals: Vec::new() });
         id
     }
 
@@ -105,12 +150,15 @@ impl Tsdb {
         };
         match series.samples.last_mut() {
             Some(last) if last.t_ms == t_ms => last.v = v,
-            Some(last) if last.t_ms > t_ms => {}
+            Some(last) if last.t_ms > t_ms => return,
             _ => {
                 series.samples.push(Sample { t_ms, v });
+                series.totals.push(Totals::default());
                 self.samples += 1;
             }
         }
+        let i = series.samples.len() - 1;
+        series.totals[i] = series.totals_at(i);
     }
 
     /// Marks the series stale at `t_ms` (Prometheus's staleness marker): instant selectors
@@ -134,6 +182,8 @@ impl Tsdb {
             let cut = series.samples.partition_point(|s| s.t_ms < t_ms);
             if cut > 0 {
                 series.samples.drain(..cut);
+                // The totals are cumulative: differences between kept samples stay right.
+                series.totals.drain(..cut);
                 self.samples -= cut;
             }
         }
@@ -173,6 +223,39 @@ impl Tsdb {
         let from = samples.partition_point(|s| s.t_ms <= start_ms);
         let to = samples.partition_point(|s| s.t_ms <= end_ms);
         &samples[from..to.max(from)]
+    }
+
+    /// What a counter did in `start_ms < t <= end_ms`, from the running totals (no scan):
+    /// `None` without a non-stale sample in the range.
+    pub fn counter_span(&self, id: SeriesId, start_ms: i64, end_ms: i64) -> Option<CounterSpan> {
+        let series = &self.series[id.0 as usize];
+        let samples = &series.samples;
+        let from = samples.partition_point(|s| s.t_ms <= start_ms);
+        let to = samples.partition_point(|s| s.t_ms <= end_ms).max(from);
+        let first = (from..to).find(|&i| !samples[i].is_stale())?;
+        let last = (from..to).rev().find(|&i| !samples[i].is_stale())?;
+        let stale_before = series.totals[from].stale - u32::from(samples[from].is_stale());
+        let stale = (series.totals[to - 1].stale - stale_before) as usize;
+        Some(CounterSpan {
+            first: samples[first],
+            last: samples[last],
+            count: to - from - stale,
+            resets: series.totals[last].resets - series.totals[first].resets,
+        })
+    }
+
+    /// The series matching a selector whose text is `key`, computed by `compute` unless a
+    /// series was added since the last time it was asked for.
+    pub fn matched(&self, key: String, compute: impl FnOnce() -> Vec<SeriesId>) -> Vec<SeriesId> {
+        let n = self.series.len();
+        if let Some((seen, ids)) = self.matched.borrow().get(&key) {
+            if *seen == n {
+                return ids.clone();
+            }
+        }
+        let ids = compute();
+        self.matched.borrow_mut().insert(key, (n, ids.clone()));
+        ids
     }
 
     /// The number of series.

@@ -63,7 +63,7 @@ impl System {
             let task = self.tasks[caller];
             let level = if outcome == super::metrics::DepOutcome::Success { Level::Debug } else { Level::Warn };
             let msg = super::logging::Message::Call(callee, outcome as usize);
-            self.log(now, usize::from(task.station), task.instance, level, msg, NONE);
+            self.log(now, usize::from(task.station), task.instance, level, msg, task.request);
         }
         if !self.counters.enabled {
             return;
@@ -183,6 +183,7 @@ impl System {
         let t = self.tasks.alloc();
         let tseq = self.tasks[t].seq;
         let is_charge = call.payment != NONE;
+        let request = if call.caller & CONSUMER == 0 { self.tasks[call.caller].request } else { NONE };
         self.tasks[t] = Task {
             seq: tseq,
             live: true,
@@ -198,6 +199,7 @@ impl System {
             idempotent: call.spec.idempotent,
             key,
             extra_ns,
+            request,
             ..Task::default()
         };
         match self.stations[s].instances[instance as usize].admit(now, t) {

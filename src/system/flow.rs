@@ -64,6 +64,9 @@ impl System {
             _ => NONE,
         };
         let Origin { workload, region } = origin;
+        let request = self.next_request;
+        // Wraps after 2^32 - 1 requests; ids only join log lines of requests in flight.
+        self.next_request = self.next_request.wrapping_add(1) % NONE;
         let picked = self.pick_server(region);
         let net_ns = self.network.as_mut().map_or(0, |n| n.round_trip_ns(region, picked));
         let Some(server) = picked else {
@@ -82,6 +85,7 @@ impl System {
                 net_ns,
                 workload,
                 region,
+                request,
                 ..Task::default()
             };
             return self.end_root(now, t, Fate::Failed, queue);
@@ -102,6 +106,7 @@ impl System {
             net_ns,
             workload,
             region,
+            request,
             ..Task::default()
         };
         let admit = self.stations[APP as usize].instances[server].admit(now, t);
@@ -251,7 +256,7 @@ impl System {
             }
             if self.logs.is_some() {
                 let msg = Message::Access(task.class, code, now.since(task.arrived));
-                self.log(now, s, task.instance, Level::Info, msg, NONE);
+                self.log(now, s, task.instance, Level::Info, msg, task.request);
             }
         }
         if task.charge {
@@ -313,9 +318,10 @@ impl System {
             }
             if self.logs.is_some() {
                 let (latency, inst) = (now.since(task.arrived), task.instance);
-                self.log(now, APP as usize, inst, Level::Info, Message::Access(task.class, code, latency), t);
+                let r = task.request;
+                self.log(now, APP as usize, inst, Level::Info, Message::Access(task.class, code, latency), r);
                 if fate != Fate::Completed {
-                    self.log(now, APP as usize, inst, Level::Error, Message::Failed(task.class, code), t);
+                    self.log(now, APP as usize, inst, Level::Error, Message::Failed(task.class, code), r);
                 }
             }
         }

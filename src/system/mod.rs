@@ -295,6 +295,8 @@ pub struct System {
     monitor: Option<Box<monitoring::Monitor>>,
     /// Structured logs; `None` without `[logging]`.
     logs: Option<Box<logging::Logs>>,
+    /// The id the next user request gets at the app servers.
+    next_request: u32,
 }
 
 /// App server memory, integrated lazily between changes of the leak rate.
@@ -470,6 +472,7 @@ impl System {
             truth: metrics::Truth::default(),
             monitor: None,
             logs: None,
+            next_request: 0,
         };
         system.install_scaling(queue);
         system.build_monitoring(topology, queue);

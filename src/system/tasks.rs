@@ -66,6 +66,9 @@ pub struct Task {
     /// Root tasks of a cacheable class that missed the proxy's cache: the key to store
     /// the response under, or `NONE`.
     pub cache_key: u32,
+    /// The user request it serves (its number in arrival order at the app servers; calls
+    /// inherit it), the `request_id` of its log lines; `NONE` for retry-queue work.
+    pub request: u32,
 }
 
 impl Default for Task {
@@ -96,6 +99,7 @@ impl Default for Task {
             region: 0,
             malicious: false,
             cache_key: NONE,
+            request: NONE,
         }
     }
 }

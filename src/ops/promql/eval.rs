@@ -91,10 +91,10 @@ impl<'a> Evaluator<'a> {
             vs.name.as_deref().is_none_or(|n| label_value(labels, METRIC_NAME) == Some(n))
                 && matchers.iter().all(|m| matches(m, labels))
         };
-        match parse::selector_name(vs) {
+        self.db.matched(vs.to_string(), || match parse::selector_name(vs) {
             Some(name) => self.db.series_of(name).iter().copied().filter(ok).collect(),
             None => self.db.series().map(|(id, _, _)| id).filter(ok).collect(),
-        }
+        })
     }
 
     /// An instant selector at the evaluation time: the latest sample of each series in

@@ -10,7 +10,7 @@ use promql_parser::parser::{Call, Expr as Ast, MatrixSelector};
 
 use super::EvalError;
 use super::eval::{El, Evaluator, Val, check_unique, drop_name, offset_ms, without_name};
-use crate::ops::tsdb::{Labels, METRIC_NAME, Sample};
+use crate::ops::tsdb::{CounterSpan, Labels, METRIC_NAME, Sample};
 
 fn arg(args: &[Box<Ast>], i: usize) -> Result<&Ast, EvalError> {
     args.get(i)
@@ -142,6 +142,14 @@ impl<'a> Evaluator<'a> {
         let mut scratch = Vec::new();
         let mut any = false;
         for id in self.matching(&ms.vs) {
+            if let "rate" | "increase" | "delta" = name {
+                // From the store's running totals: two binary searches, whatever the range.
+                let Some(span) = self.db.counter_span(id, start, end) else { continue };
+                any = true;
+                let Some(v) = extrapolated_rate(span, start, end, name != "delta", name == "rate") else { continue };
+                out.push(El { labels: Cow::Owned(without_name(self.db.labels(id))), v });
+                continue;
+            }
             let samples = self.db.range(id, start, end);
             let floats = floats(samples);
             if floats.clone().next().is_none() {
@@ -149,9 +157,6 @@ impl<'a> Evaluator<'a> {
             }
             any = true;
             let v = match name {
-                "rate" => extrapolated_rate(floats, start, end, true, true),
-                "increase" => extrapolated_rate(floats, start, end, true, false),
-                "delta" => extrapolated_rate(floats, start, end, false, false),
                 "irate" => instant_value(floats, true),
                 "idelta" => instant_value(floats, false),
                 "quantile_over_time" => {
@@ -184,28 +189,20 @@ impl<'a> Evaluator<'a> {
 /// counter resets added back, extrapolated towards the range's edges by at most 1.1
 /// average intervals (half an interval otherwise) and, for counters, not below zero.
 fn extrapolated_rate(
-    mut samples: impl Iterator<Item = Sample> + Clone,
+    span: CounterSpan,
     range_start_ms: i64,
     range_end_ms: i64,
     is_counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
-    let count = samples.clone().count();
+    let CounterSpan { first, last, count, resets } = span;
     if count < 2 {
         return None;
     }
-    let first = samples.next()?;
-    let mut last = first;
-    let mut result = 0.0;
-    let mut prev = first.v;
-    for s in samples {
-        if is_counter && s.v < prev {
-            result += prev;
-        }
-        prev = s.v;
-        last = s;
+    let mut result = last.v - first.v;
+    if is_counter {
+        result += resets;
     }
-    result += last.v - first.v;
     let mut duration_to_start = (first.t_ms - range_start_ms) as f64 / 1000.0;
     let mut duration_to_end = (range_end_ms - last.t_ms) as f64 / 1000.0;
     let sampled_interval = (last.t_ms - first.t_ms) as f64 / 1000.0;
