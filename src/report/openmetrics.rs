@@ -59,10 +59,12 @@ fn write_series(out: &mut String, labels: &Labels, samples: &[Sample]) {
     }
 }
 
+/// A family's type, help and series (labels and samples, in id order).
+type Family<'a> = (&'static str, &'static str, Vec<(&'a Labels, &'a [Sample])>);
+
 /// The whole store as OpenMetrics text.
 pub fn render(tsdb: &Tsdb) -> String {
-    // Family name → (type, help, series in id order).
-    let mut families: BTreeMap<String, (&'static str, &'static str, Vec<(&Labels, &[Sample])>)> = BTreeMap::new();
+    let mut families: BTreeMap<String, Family<'_>> = BTreeMap::new();
     for (_, labels, samples) in tsdb.series() {
         let name = labels.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v.as_str());
         let (fam, kind, help) = family(name);
