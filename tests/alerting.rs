@@ -330,3 +330,27 @@ fn logs_add_up_and_a_crash_loses_the_buffer() {
     assert!(l.max_ingestion_delay_ms >= 19 * 60_000, "{}", l.max_ingestion_delay_ms);
     assert_eq!(l.counts.total.dropped, 0);
 }
+
+#[test]
+fn ready_rules_page_when_the_payment_provider_stops_answering() {
+    let text = std::fs::read_to_string(common::repo_path("scenarios/payment-outage.toml")).expect("reads");
+    let mut s = from_text(&format!("{text}\n[monitoring]\nready_rules = true\n"));
+    s.duration_ns = 30 * 60 * 1_000_000_000;
+    let o = run_own_seed(&s);
+    let m = monitoring(&o);
+    let names: Vec<&str> = m.rules.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["HighErrorRate", "HighCpu", "InstanceDown", "DbPoolExhausted", "PaymentServiceDown"]);
+    // The provider times out from 20m: no call succeeds any more (they time out, then the
+    // breaker rejects them), so after the 2m window empties of successes and the 2m `for`,
+    // the page fires.
+    let down = m.episodes.iter().find(|e| e.alert == "PaymentServiceDown").expect("fires");
+    let firing = down.firing_ms.expect("fires");
+    assert!((22 * 60_000..=25 * 60_000).contains(&firing), "fired at {firing}");
+    assert_eq!(down.labels.get("severity").map(String::as_str), Some("page"));
+    // Without [slo] there is no ground truth to score against.
+    assert!(m.incidents.is_empty());
+    assert_eq!((m.quality.precision, m.quality.recall), (None, None));
+    assert!(m.quality.pages >= 1);
+    // Nothing else pages in a healthy 20 minutes.
+    assert!(m.episodes.iter().filter(|e| e.firing_ms.is_some_and(|f| f < 20 * 60_000)).count() == 0);
+}

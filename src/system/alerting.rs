@@ -197,7 +197,7 @@ pub(super) fn outcome(
         all_firing.extend(firing);
         all_sent.extend(sent);
     }
-    let rules = rule_order
+    let rules: Vec<(String, Quality)> = rule_order
         .into_iter()
         .map(|name| {
             let (f, n) = by_rule.remove(&name).unwrap_or_default();
@@ -234,7 +234,19 @@ pub(super) fn outcome(
             IncidentOutcome { incident: i, faults, budget_burned, detected_ms }
         })
         .collect();
-    let quality = quality::score(&all_firing, &all_sent, &cx);
+    let mut quality = quality::score(&all_firing, &all_sent, &cx);
+    let mut rules: Vec<(String, Quality)> = rules;
+    if slo.is_none() {
+        // Without an objective there is no ground truth: nothing can be called a true or
+        // false positive, detected or missed. Counts of pages and notifications stand.
+        let in_sets =
+            sets.iter_mut().flat_map(|s| std::iter::once(&mut s.quality).chain(s.rules.iter_mut().map(|r| &mut r.1)));
+        for q in std::iter::once(&mut quality).chain(in_sets).chain(rules.iter_mut().map(|r| &mut r.1)) {
+            q.precision = None;
+            q.recall = None;
+            q.true_positives = 0;
+        }
+    }
     MonitoringOutcome {
         tsdb: monitor.tsdb,
         scrapes: monitor.scrapes,

@@ -65,8 +65,12 @@ impl System {
         };
         let Origin { workload, region } = origin;
         let request = self.next_request;
-        // Wraps after 2^32 - 1 requests; ids only join log lines of requests in flight.
-        self.next_request = self.next_request.wrapping_add(1) % NONE;
+        // Wraps after 2^32 - 1 requests (ids only join the log lines of requests in
+        // flight); `NONE` is never an id.
+        self.next_request = self.next_request.wrapping_add(1);
+        if self.next_request == NONE {
+            self.next_request = 0;
+        }
         let picked = self.pick_server(region);
         let net_ns = self.network.as_mut().map_or(0, |n| n.round_trip_ns(region, picked));
         let Some(server) = picked else {
