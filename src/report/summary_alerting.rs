@@ -39,6 +39,8 @@ pub struct MonitoringSummary {
     pub samples: usize,
     /// Episodes that were pending but never fired.
     pub pending_only: u64,
+    /// Rule evaluations that failed (PromQL runtime errors), over every rule.
+    pub rule_errors: u64,
 }
 
 /// Scores, as `alert_quality` and its `rules.<alert>` and `sets.<set>` write them.
@@ -227,6 +229,7 @@ impl AlertingSummary {
                 series: m.tsdb.len(),
                 samples: m.tsdb.samples(),
                 pending_only: m.episodes.iter().filter(|e| e.firing_ms.is_none()).count() as u64,
+                rule_errors: m.rule_errors.iter().map(|e| e.1).sum(),
             },
             alert_quality: AlertQualitySummary {
                 whole: (&m.quality).into(),

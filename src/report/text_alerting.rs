@@ -110,6 +110,9 @@ pub fn render(s: &mut String, m: &MonitoringOutcome) {
     for (name, q) in &m.rules {
         quality_row(s, name, q);
     }
+    for (rule, n, last) in &m.rule_errors {
+        let _ = writeln!(s, "rule error    {rule} failed {n} evaluations (it kept its alerts meanwhile): {last}");
+    }
     let fired: Vec<_> = m.episodes.iter().filter(|e| e.firing_ms.is_some()).collect();
     let _ = writeln!(
         s,

@@ -20,6 +20,7 @@ mod validate_faults;
 mod validate_logging;
 mod validate_monitoring;
 mod validate_proxy;
+mod validate_routing;
 mod validate_scaling;
 mod validate_topology;
 

@@ -83,6 +83,10 @@ pub struct MonitoringOutcome {
     pub quality: Quality,
     /// Every rule of every set together, by alert name (sets sharing a name merge).
     pub rules: Vec<(String, Quality)>,
+    /// Rules whose evaluation failed at least once (a PromQL runtime error such as a
+    /// many-to-many match): rule name, failed evaluations, the last error. Such a rule
+    /// keeps its previous alerts meanwhile.
+    pub rule_errors: Vec<(String, u64, String)>,
     /// The wall clock at time 0, seconds after Monday 00:00.
     pub start_time_s: u64,
     /// Working hours.
@@ -130,6 +134,21 @@ pub(super) fn outcome(
     let cx = ScoreContext { incidents: &incidents, slack_ms, run_ms, in_hours: &in_hours, paging_recall: true };
     let rule_cx = ScoreContext { paging_recall: false, ..cx };
 
+    let mut rule_errors = Vec::new();
+    let engines = std::iter::once(&monitor.recording).chain(monitor.sets.iter().map(|s| &s.engine));
+    for engine in engines {
+        for (k, rule) in engine.rules().iter().enumerate() {
+            let n = engine.errors(k);
+            if n > 0 {
+                let name = match rule {
+                    Rule::Alert(a) => a.name.clone(),
+                    Rule::Record(r) => r.record.clone(),
+                };
+                let last = engine.last_error(k).map_or(String::new(), ToString::to_string);
+                rule_errors.push((name, n, last));
+            }
+        }
+    }
     let mut episodes = Vec::new();
     let mut sets = Vec::new();
     let (mut all_firing, mut all_sent) = (Vec::new(), Vec::new());
@@ -257,6 +276,7 @@ pub(super) fn outcome(
         sets,
         quality,
         rules,
+        rule_errors,
         start_time_s,
         business_hours: business,
     }

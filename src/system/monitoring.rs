@@ -78,7 +78,7 @@ pub(super) struct Monitor {
     /// Per target: its last scrape succeeded (its series are fresh).
     fresh: Vec<bool>,
     pub(super) tsdb: Tsdb,
-    recording: RuleEngine,
+    pub(super) recording: RuleEngine,
     pub(super) sets: Vec<SetState>,
     class_names: Vec<String>,
     station_names: Vec<String>,
