@@ -354,3 +354,18 @@ fn ready_rules_page_when_the_payment_provider_stops_answering() {
     // Nothing else pages in a healthy 20 minutes.
     assert!(m.episodes.iter().filter(|e| e.firing_ms.is_some_and(|f| f < 20 * 60_000)).count() == 0);
 }
+
+#[test]
+fn a_quoted_service_name_in_a_ready_rule_is_escaped() {
+    // The payment service's name goes into the ready rule's PromQL string.
+    let text = step_outage(0.5, "")
+        .replace("[services.backend]", "[services.\"pay\\\"ments\"]")
+        .replace("call = \"backend\"", "call = 'pay\"ments'")
+        .replace("target = \"backend\"", "target = 'pay\"ments'")
+        .replace("name = \"api\"\n", "name = \"api\"\npayment = 'pay\"ments'\n")
+        .replace("[monitoring]\n", "[monitoring]\nready_rules = true\n");
+    let mut s = from_text(&text);
+    s.duration_ns = 60 * 1_000_000_000;
+    let o = run_own_seed(&s);
+    assert!(monitoring(&o).rules.iter().any(|(n, _)| n == "PaymentServiceDown"));
+}

@@ -151,10 +151,16 @@ pub struct ScoreContext<'a> {
     pub paging_recall: bool,
 }
 
+/// Whether a firing episode is about an incident: it fired before the incident's end plus
+/// `slack_ms` and was still firing (or had not resolved before the run's end `run_ms`)
+/// at its start.
+pub fn overlaps(e: &FiringEpisode, i: &Incident, slack_ms: i64, run_ms: i64) -> bool {
+    e.firing_ms <= i.end_ms + slack_ms && e.resolved_ms.unwrap_or(run_ms) >= i.start_ms
+}
+
 /// Scores `episodes` and `notifications` against the ground truth.
 pub fn score(episodes: &[FiringEpisode], notifications: &[SentNotification], cx: &ScoreContext<'_>) -> Quality {
-    let end_of = |e: &FiringEpisode| e.resolved_ms.unwrap_or(cx.run_ms);
-    let overlaps = |e: &FiringEpisode, i: &Incident| e.firing_ms <= i.end_ms + cx.slack_ms && end_of(e) >= i.start_ms;
+    let overlaps = |e: &FiringEpisode, i: &Incident| overlaps(e, i, cx.slack_ms, cx.run_ms);
     let mut q = Quality { episodes: episodes.len() as u64, ..Quality::default() };
     q.true_positives = episodes.iter().filter(|e| cx.incidents.iter().any(|i| overlaps(e, i))).count() as u64;
     if q.episodes > 0 {

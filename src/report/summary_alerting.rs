@@ -172,14 +172,13 @@ fn secs(ms: i64) -> f64 {
     ms as f64 / 1000.0
 }
 
-/// The channel kind and its address.
-pub fn channel(kind: &ReceiverKind) -> (&'static str, &str) {
+/// Where a receiver's notifications go: its channel, address, number, service or URL.
+fn address(kind: &ReceiverKind) -> &str {
     match kind {
-        ReceiverKind::Slack { channel } => ("slack", channel),
-        ReceiverKind::Email { to } => ("email", to),
-        ReceiverKind::Sms { to } => ("sms", to),
-        ReceiverKind::Pager { service } => ("pager", service),
-        ReceiverKind::Webhook { url } => ("webhook", url),
+        ReceiverKind::Slack { channel } => channel,
+        ReceiverKind::Email { to } | ReceiverKind::Sms { to } => to,
+        ReceiverKind::Pager { service } => service,
+        ReceiverKind::Webhook { url } => url,
     }
 }
 
@@ -194,7 +193,7 @@ fn severity_rank(s: &str) -> u8 {
 }
 
 fn notification(set: &str, n: &Notification) -> NotificationSummary {
-    let (kind, to) = channel(&n.kind);
+    let (kind, to) = (n.kind.as_str(), address(&n.kind));
     let firing = n.alerts.iter().any(|a| a.status == AlertStatus::Firing);
     let severity = n
         .alerts

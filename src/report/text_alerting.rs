@@ -6,17 +6,12 @@ use std::fmt::Write;
 
 use super::text::thousands;
 use crate::ops::quality::Quality;
+/// `+1h02m30s` for a time of the run in ms, as notifications print it.
+use crate::ops::routing::format_offset as clock;
 use crate::system::MonitoringOutcome;
 
 /// Episodes and notifications shown before "... and N more".
 const SHOWN: usize = 12;
-
-/// `+1h02m30s` for a time of the run in ms.
-pub fn clock(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    let (h, m, sec) = (s / 3600, s / 60 % 60, s % 60);
-    if h > 0 { format!("+{h}h{m:02}m{sec:02}s") } else { format!("+{m}m{sec:02}s") }
-}
 
 /// `3m15s` for a span in seconds.
 fn span(s: Option<f64>) -> String {
@@ -202,7 +197,7 @@ mod tests {
     #[test]
     fn clocks_and_spans() {
         assert_eq!(clock(3_750_000), "+1h02m30s");
-        assert_eq!(clock(59_000), "+0m59s");
+        assert_eq!(clock(59_000), "+59s");
         assert_eq!(span(Some(195.0)), "3m15s");
         assert_eq!(span(Some(-30.0)), "-30s");
         assert_eq!(span(Some(7300.0)), "2h01m");

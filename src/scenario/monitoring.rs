@@ -13,7 +13,7 @@ pub const WEEK_S: u64 = 7 * 24 * 3600;
 pub const DEFAULT_START_S: u64 = 9 * 3600;
 
 /// The monitoring stack of a scenario.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MonitoringSpec {
     /// Scrape period, ns.
     pub scrape_interval_ns: u64,
@@ -35,15 +35,8 @@ pub struct MonitoringSpec {
     pub business_hours: BusinessHours,
 }
 
-impl PartialEq for MonitoringSpec {
-    /// Two specs are equal when they were written the same (rules compare by their text).
-    fn eq(&self, other: &Self) -> bool {
-        format!("{self:?}") == format!("{other:?}")
-    }
-}
-
 /// One named set of alerting rules.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertSet {
     /// The set's name (`set` of `[[alerts]]`; `"default"` when absent).
     pub name: String,

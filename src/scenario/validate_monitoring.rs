@@ -60,7 +60,11 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, topology: &Topology) -> Opti
     };
     let scrape_interval_ns = interval(cx, m.scrape_interval.as_ref(), "monitoring.scrape_interval");
     let evaluation_interval_ns = interval(cx, m.evaluation_interval.as_ref(), "monitoring.evaluation_interval");
-    let buckets = resolve_buckets(cx, m, raw.slo.as_ref().and_then(|s| s.get_ref().latency.as_ref()));
+    let slo = match &raw.slo {
+        Some(s) => resolve_slo(cx, s),
+        None => Some(None),
+    };
+    let buckets = resolve_buckets(cx, m, slo.as_ref().and_then(|s| s.as_ref()).and_then(|s| s.latency_ns));
     let business_hours = match &m.business_hours {
         Some(b) => match parse_business_hours(b.get_ref()) {
             Ok(h) => Some(h),
@@ -72,10 +76,6 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, topology: &Topology) -> Opti
         None => Some(BusinessHours::default()),
     };
 
-    let slo = match &raw.slo {
-        Some(s) => resolve_slo(cx, s),
-        None => Some(None),
-    };
     let mut recorded: Vec<String> = Vec::new();
     let mut recording = Vec::new();
     for r in &raw.rules {
@@ -107,7 +107,14 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, topology: &Topology) -> Opti
     if let Some(Some(slo)) = &slo {
         if raw.slo.as_ref().is_some_and(|s| s.get_ref().alerts.unwrap_or(true)) {
             let set = raw.slo.as_ref().and_then(|s| s.get_ref().set.as_ref()).map_or(DEFAULT_SET, |s| s.get_ref());
-            let (rec, alerts) = burn_rate_rules(slo);
+            let span = raw.slo.as_ref().map(Spanned::span)?;
+            let (rec, alerts) = match burn_rate_rules(slo) {
+                Ok(rules) => rules,
+                Err(e) => {
+                    cx.error(span.start..span.start, format!("slo: the generated burn-rate rules do not parse: {e}"));
+                    return None;
+                }
+            };
             for r in rec {
                 recorded.push(r.record.clone());
                 recording.push(r);
@@ -118,8 +125,13 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, topology: &Topology) -> Opti
         }
     }
     if m.ready_rules.unwrap_or(false) {
-        for a in ready_rules(topology) {
-            add(&mut sets, DEFAULT_SET, a);
+        match ready_rules(topology) {
+            Ok(rules) => rules.into_iter().for_each(|a| add(&mut sets, DEFAULT_SET, a)),
+            Err(e) => {
+                let span = raw.monitoring.as_ref().map_or(0..0, Spanned::span);
+                cx.error(span.start..span.start, format!("monitoring.ready_rules: a ready rule does not parse: {e}"));
+                ok = false;
+            }
         }
     }
     for a in &raw.alerts {
@@ -206,7 +218,7 @@ fn resolve_alert(cx: &mut Ctx<'_>, a: &RawAlert, recorded: &[String]) -> Option<
     })
 }
 
-fn resolve_buckets(cx: &mut Ctx<'_>, m: &RawMonitoring, slo_latency: Option<&Spanned<String>>) -> Option<Vec<f64>> {
+fn resolve_buckets(cx: &mut Ctx<'_>, m: &RawMonitoring, slo_latency_ns: Option<u64>) -> Option<Vec<f64>> {
     let mut buckets: Vec<f64> = catalog::DEFAULT_BUCKETS.to_vec();
     if let Some(b) = &m.buckets {
         for &x in b.get_ref() {
@@ -219,7 +231,7 @@ fn resolve_buckets(cx: &mut Ctx<'_>, m: &RawMonitoring, slo_latency: Option<&Spa
     }
     // The SLO's latency threshold is a bucket bound, so burn-rate rules can count slow
     // requests exactly.
-    if let Some(l) = slo_latency.and_then(|l| super::units::parse_duration(l.get_ref()).ok()) {
+    if let Some(l) = slo_latency_ns {
         buckets.push(l as f64 / 1e9);
     }
     buckets.sort_by(f64::total_cmp);
@@ -279,7 +291,7 @@ fn resolve_slo(cx: &mut Ctx<'_>, s: &Spanned<RawSlo>) -> Option<Option<SloSpec>>
 /// 5-8): recording rules for the error ratio (and the slow ratio with a latency target)
 /// over 5m, 30m, 1h, 6h and 3d of the balancer's requests, and three alerts per ratio:
 /// 14.4× over 1h and 5m (page), 6× over 6h and 30m (page), 1× over 3d and 6h (ticket).
-pub fn burn_rate_rules(slo: &SloSpec) -> (Vec<RecordingRule>, Vec<AlertRule>) {
+pub fn burn_rate_rules(slo: &SloSpec) -> Result<(Vec<RecordingRule>, Vec<AlertRule>), promql::PromqlError> {
     let budget = slo.budget();
     let windows = ["5m", "30m", "1h", "6h", "3d"];
     let mut sources = vec![(
@@ -303,7 +315,7 @@ pub fn burn_rate_rules(slo: &SloSpec) -> (Vec<RecordingRule>, Vec<AlertRule>) {
     for (sli, title, template) in sources {
         for w in windows {
             let text = template.replace("[W]", &format!("[{w}]"));
-            let expr = promql::parse(&text).expect("generated burn-rate rules parse");
+            let expr = promql::parse(&text)?;
             recording.push(RecordingRule {
                 record: format!("slo:sli_{sli}:ratio_rate{w}"),
                 expr,
@@ -319,7 +331,7 @@ pub fn burn_rate_rules(slo: &SloSpec) -> (Vec<RecordingRule>, Vec<AlertRule>) {
             let text = format!(
                 "slo:sli_{sli}:ratio_rate{long} > {threshold} and slo:sli_{sli}:ratio_rate{short} > {threshold}"
             );
-            let expr = promql::parse(&text).expect("generated burn-rate alerts parse");
+            let expr = promql::parse(&text)?;
             let labels =
                 BTreeMap::from([("severity".to_string(), severity.to_string()), ("slo".to_string(), sli.to_string())]);
             let annotations = BTreeMap::from([
@@ -343,7 +355,7 @@ pub fn burn_rate_rules(slo: &SloSpec) -> (Vec<RecordingRule>, Vec<AlertRule>) {
             });
         }
     }
-    (recording, alerts)
+    Ok((recording, alerts))
 }
 
 fn budget_text(budget: f64) -> String {
@@ -357,7 +369,7 @@ fn lasts(window_ns: u64, factor: f64) -> String {
 
 /// The ready rules (`[monitoring] ready_rules = true`): the five alerts every production
 /// team starts with, written against prodsim's metrics.
-pub fn ready_rules(topology: &Topology) -> Vec<AlertRule> {
+pub fn ready_rules(topology: &Topology) -> Result<Vec<AlertRule>, promql::PromqlError> {
     let mut rules = vec![
         (
             "HighErrorRate",
@@ -403,6 +415,8 @@ pub fn ready_rules(topology: &Topology) -> Vec<AlertRule> {
     payment_services.sort_unstable();
     payment_services.dedup();
     for s in payment_services {
+        // A service name is the user's: escape it inside the PromQL string.
+        let s = s.replace('\\', "\\\\").replace('"', "\\\"");
         rules.push((
             "PaymentServiceDown",
             format!(
@@ -416,17 +430,20 @@ pub fn ready_rules(topology: &Topology) -> Vec<AlertRule> {
     }
     rules
         .into_iter()
-        .map(|(name, text, for_, severity, summary, description)| AlertRule {
-            name: name.to_string(),
-            expr: promql::parse(&text).expect("ready rules parse"),
-            for_ms: (super::units::parse_duration(for_).expect("ready rule durations parse") / 1_000_000) as i64,
-            keep_firing_for_ms: 0,
-            labels: BTreeMap::from([("severity".to_string(), severity.to_string())]),
-            annotations: BTreeMap::from([
-                ("summary".to_string(), summary.to_string()),
-                ("description".to_string(), description.to_string()),
-                ("runbook".to_string(), format!("docs/runbooks.md#{}", name.to_ascii_lowercase())),
-            ]),
+        .map(|(name, text, for_, severity, summary, description)| {
+            Ok(AlertRule {
+                name: name.to_string(),
+                expr: promql::parse(&text)?,
+                // The durations are written above, and parse.
+                for_ms: super::units::parse_duration(for_).map_or(0, |ns| (ns / 1_000_000) as i64),
+                keep_firing_for_ms: 0,
+                labels: BTreeMap::from([("severity".to_string(), severity.to_string())]),
+                annotations: BTreeMap::from([
+                    ("summary".to_string(), summary.to_string()),
+                    ("description".to_string(), description.to_string()),
+                    ("runbook".to_string(), format!("docs/runbooks.md#{}", name.to_ascii_lowercase())),
+                ]),
+            })
         })
         .collect()
 }

@@ -174,11 +174,8 @@ pub(super) fn outcome(
                 firing_ms,
                 resolved_ms: e.resolved_ms,
             });
-            let true_positive = f.as_ref().is_some_and(|f| {
-                incidents
-                    .iter()
-                    .any(|i| f.firing_ms <= i.end_ms + slack_ms && f.resolved_ms.unwrap_or(run_ms) >= i.start_ms)
-            });
+            let true_positive =
+                f.as_ref().is_some_and(|f| incidents.iter().any(|i| quality::overlaps(f, i, slack_ms, run_ms)));
             episodes.push(EpisodeOutcome {
                 set: set.name.clone(),
                 alert,
@@ -245,9 +242,7 @@ pub(super) fn outcome(
                 .collect();
             let detected_ms = all_firing
                 .iter()
-                .filter(|e| {
-                    e.paging && e.firing_ms <= i.end_ms + slack_ms && e.resolved_ms.unwrap_or(run_ms) >= i.start_ms
-                })
+                .filter(|e| e.paging && quality::overlaps(e, &i, slack_ms, run_ms))
                 .map(|e| e.firing_ms.max(i.start_ms))
                 .min();
             IncidentOutcome { incident: i, faults, budget_burned, detected_ms }

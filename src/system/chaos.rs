@@ -1,9 +1,11 @@
 //! What faults do to the multi-tier model: dependency outages, hangs, errors and added
 //! latency; app server crashes and restarts; out-of-memory kills; the database primary's
-//! crash and failover; replication lag, slow queries and leaked pool connections.
+//! crash and failover; replication lag, slow queries and leaked pool connections; traffic
+//! spikes folded into the workloads; the monitoring system and the log store.
 
+use crate::arch::Workload;
 use crate::arch::resilience::PaymentId;
-use crate::chaos::{FaultKind, FaultTarget};
+use crate::chaos::{Fault, FaultKind, FaultTarget};
 use crate::sim::{EventQueue, NANOS_PER_SEC, SimTime};
 
 use super::recorder::Fate;
@@ -411,4 +413,39 @@ impl System {
             db.primary = db.replicas.remove(0);
         }
     }
+}
+
+/// A workload with its traffic spikes folded into its stages: each spike multiplies the
+/// rate in force over its window. Poisson arrivals stay exact across the boundaries.
+pub(super) fn with_spikes(w: &Workload, faults: &[Fault]) -> Workload {
+    let spikes: Vec<&Fault> = faults
+        .iter()
+        .filter(|f| matches!(f.kind, FaultKind::TrafficSpike { .. }) && f.target == FaultTarget::Workloads)
+        .collect();
+    if spikes.is_empty() {
+        return w.clone();
+    }
+    let mut times: Vec<u64> = w.stages.iter().map(|s| s.at.as_nanos()).collect();
+    for f in &spikes {
+        times.push(f.start_ns);
+        times.push(f.end_ns);
+    }
+    times.sort_unstable();
+    times.dedup();
+    let stages = times
+        .into_iter()
+        .map(|t| {
+            let i = w.stages.partition_point(|s| s.at.as_nanos() <= t).saturating_sub(1);
+            let factor: f64 = spikes
+                .iter()
+                .filter(|f| f.start_ns <= t && t < f.end_ns)
+                .map(|f| match f.kind {
+                    FaultKind::TrafficSpike { factor } => factor,
+                    _ => 1.0,
+                })
+                .product();
+            crate::arch::Stage { at: SimTime(t), rate: w.stages[i].rate * factor }
+        })
+        .collect();
+    Workload { name: w.name.clone(), arrivals: w.arrivals, stages }
 }

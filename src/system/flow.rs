@@ -73,38 +73,15 @@ impl System {
         }
         let picked = self.pick_server(region);
         let net_ns = self.network.as_mut().map_or(0, |n| n.round_trip_ns(region, picked));
-        let Some(server) = picked else {
-            // No app server in rotation: the balancer answers 503 itself.
-            let t = self.tasks.alloc();
-            let seq = self.tasks[t].seq;
-            self.tasks[t] = Task {
-                seq,
-                live: true,
-                class,
-                arrived,
-                payment,
-                instance: NONE,
-                malicious,
-                cache_key,
-                net_ns,
-                workload,
-                region,
-                request,
-                ..Task::default()
-            };
-            return self.end_root(now, t, Fate::Failed, queue);
-        };
         let t = self.tasks.alloc();
         let seq = self.tasks[t].seq;
-        self.tasks[t] = Task {
+        let task = Task {
             seq,
             live: true,
-            station: APP,
-            instance: server as u32,
-            program: class,
             class,
             arrived,
             payment,
+            instance: NONE,
             malicious,
             cache_key,
             net_ns,
@@ -113,6 +90,12 @@ impl System {
             request,
             ..Task::default()
         };
+        let Some(server) = picked else {
+            // No app server in rotation: the balancer answers 503 itself.
+            self.tasks[t] = task;
+            return self.end_root(now, t, Fate::Failed, queue);
+        };
+        self.tasks[t] = Task { station: APP, instance: server as u32, program: class, ..task };
         let admit = self.stations[APP as usize].instances[server].admit(now, t);
         self.connections[server] = self.stations[APP as usize].instances[server].connections();
         match admit {
@@ -347,12 +330,14 @@ impl System {
     /// The user of root task `task` got the answer `fate` at `answered`.
     pub(super) fn user_answered(&mut self, task: &Task, answered: SimTime, fate: Fate) {
         self.recorder.finished(task.arrived, answered, task.class, fate, task.degraded, task.deferred);
-        let latency = answered.since(task.arrived);
-        // The balancer sees the request without the users' network.
-        let code = super::proxy::refusal_code(task).unwrap_or_else(|| super::metrics::code_of(fate));
-        self.counters.request(super::monitoring::LB, task.class, code, latency.saturating_sub(task.net_ns));
-        self.track_client(answered, task.class, fate, code);
-        self.truth.record(answered, fate, latency);
+        if self.counters.enabled || self.logs.is_some() {
+            let latency = answered.since(task.arrived);
+            // The balancer sees the request without the users' network.
+            let code = super::proxy::refusal_code(task).unwrap_or_else(|| super::metrics::code_of(fate));
+            self.counters.request(super::monitoring::LB, task.class, code, latency.saturating_sub(task.net_ns));
+            self.track_client(answered, task.class, fate, code);
+            self.truth.record(answered, fate, latency);
+        }
         if self.network.is_some() {
             self.recorder.region_finished(task.region, task.arrived, answered, fate, task.degraded, task.deferred);
         }

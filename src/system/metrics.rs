@@ -169,10 +169,16 @@ impl Counters {
         self.http[(target * self.classes + class) * CODES.len() + code]
     }
 
-    /// The cumulative count of bucket `b` (and every bucket below) of `target`, `class`.
-    pub(super) fn cumulative_bucket(&self, target: usize, class: usize, b: usize) -> u64 {
+    /// The histogram of `target`, `class`: each bucket's own count (not cumulative).
+    pub(super) fn histogram(&self, target: usize, class: usize) -> &[u64] {
         let base = (target * self.classes + class) * self.buckets();
-        self.hist[base..=base + b].iter().sum()
+        &self.hist[base..base + self.buckets()]
+    }
+
+    /// The cumulative count of bucket `b` (and every bucket below) of `target`, `class`.
+    #[cfg(test)]
+    fn cumulative_bucket(&self, target: usize, class: usize, b: usize) -> u64 {
+        self.histogram(target, class)[..=b].iter().sum()
     }
 
     /// The histogram's `_sum` (seconds) of `target`, `class`.

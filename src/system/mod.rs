@@ -43,7 +43,7 @@ use crate::arch::resilience::{BreakerConfig, CircuitBreaker, Ledger, RetryBudget
 use crate::arch::workload::ArrivalProcess;
 use crate::arch::{Balancer, Workload};
 
-use crate::chaos::{Fault, FaultKind, FaultTarget};
+use crate::chaos::{Fault, FaultKind};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::scenario::topology::{CallSpec, DatabaseSpec, ServiceKind, Step, Topology};
@@ -399,7 +399,8 @@ impl System {
                 total
             })
             .collect();
-        let workloads: Vec<Workload> = scenario.workloads.iter().map(|w| with_spikes(w, &scenario.faults)).collect();
+        let workloads: Vec<Workload> =
+            scenario.workloads.iter().map(|w| chaos::with_spikes(w, &scenario.faults)).collect();
         let memory = MemoryState {
             base_mb: topology.memory.base_mb,
             limit_mb: topology.memory.limit_mb,
@@ -541,41 +542,6 @@ impl Station {
             price_per_call: 0.0,
         }
     }
-}
-
-/// A workload with its traffic spikes folded into its stages: each spike multiplies the
-/// rate in force over its window. Poisson arrivals stay exact across the boundaries.
-fn with_spikes(w: &Workload, faults: &[Fault]) -> Workload {
-    let spikes: Vec<&Fault> = faults
-        .iter()
-        .filter(|f| matches!(f.kind, FaultKind::TrafficSpike { .. }) && f.target == FaultTarget::Workloads)
-        .collect();
-    if spikes.is_empty() {
-        return w.clone();
-    }
-    let mut times: Vec<u64> = w.stages.iter().map(|s| s.at.as_nanos()).collect();
-    for f in &spikes {
-        times.push(f.start_ns);
-        times.push(f.end_ns);
-    }
-    times.sort_unstable();
-    times.dedup();
-    let stages = times
-        .into_iter()
-        .map(|t| {
-            let i = w.stages.partition_point(|s| s.at.as_nanos() <= t).saturating_sub(1);
-            let factor: f64 = spikes
-                .iter()
-                .filter(|f| f.start_ns <= t && t < f.end_ns)
-                .map(|f| match f.kind {
-                    FaultKind::TrafficSpike { factor } => factor,
-                    _ => 1.0,
-                })
-                .product();
-            crate::arch::Stage { at: SimTime(t), rate: w.stages[i].rate * factor }
-        })
-        .collect();
-    Workload { name: w.name.clone(), arrivals: w.arrivals, stages }
 }
 
 impl Model for System {

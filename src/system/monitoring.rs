@@ -88,6 +88,8 @@ pub(super) struct Monitor {
     pub(super) slow: f64,
     /// Keep every sample (for `--metrics`) instead of the retention window.
     keep_all: bool,
+    /// The samples of the target being scraped (reused from scrape to scrape).
+    scratch: Vec<(Slot, f64)>,
     /// The earliest router wake already scheduled.
     wake: Option<SimTime>,
     /// Evaluations that returned an error, per rule set (recording rules first).
@@ -200,6 +202,7 @@ impl Monitor {
             slow: 1.0,
             keep_all,
             wake: None,
+            scratch: Vec::new(),
             scrapes: 0,
             evaluations: 0,
         }
@@ -418,17 +421,20 @@ impl System {
                 m.emit(t, Slot::Up, t_ms, 1.0);
             }
         }
-        let samples = self.target_samples(now, kind, t);
+        // One buffer for every scrape of the run.
+        let mut samples = std::mem::take(&mut m.scratch);
+        samples.clear();
+        self.target_samples(now, kind, t, &mut samples);
         let m = self.monitor.as_mut().expect("checked above");
-        for (slot, v) in samples {
+        for &(slot, v) in &samples {
             m.emit(t, slot, t_ms, v);
         }
+        m.scratch = samples;
     }
 
-    /// The samples target `t` exposes now (besides `up`).
-    fn target_samples(&self, now: SimTime, kind: TargetKind, t: usize) -> Vec<(Slot, f64)> {
+    /// The samples target `t` exposes now (besides `up`), into `out`.
+    fn target_samples(&self, now: SimTime, kind: TargetKind, t: usize, out: &mut Vec<(Slot, f64)>) {
         let c = &self.counters;
-        let mut out = Vec::new();
         let classes = self.class_cumulative.len();
         let http = |out: &mut Vec<(Slot, f64)>| {
             for class in 0..classes {
@@ -444,8 +450,10 @@ impl System {
                         out.push((Slot::Http(class as u16, code as u8), v as f64));
                     }
                 }
-                for b in 0..c.buckets() {
-                    out.push((Slot::Bucket(class as u16, b as u8), c.cumulative_bucket(t, class, b) as f64));
+                let mut cumulative = 0;
+                for (b, n) in c.histogram(t, class).iter().enumerate() {
+                    cumulative += n;
+                    out.push((Slot::Bucket(class as u16, b as u8), cumulative as f64));
                 }
                 out.push((Slot::Sum(class as u16), c.sum_seconds(t, class)));
                 out.push((Slot::Count(class as u16), count as f64));
@@ -453,14 +461,14 @@ impl System {
         };
         match kind {
             TargetKind::Balancer => {
-                http(&mut out);
+                http(out);
                 out.push((Slot::InFlight, self.recorder.in_flight() as f64));
             }
             TargetKind::Station(s, i) => {
                 let st = &self.stations[s];
                 let inst = &st.instances[i];
                 if matches!(st.kind, StationKind::App | StationKind::Service(_)) {
-                    http(&mut out);
+                    http(out);
                 }
                 out.push((Slot::InFlight, f64::from(inst.connections())));
                 out.push((Slot::QueueDepth, inst.waiting() as f64));
@@ -502,7 +510,6 @@ impl System {
                 }
             }
         }
-        out
     }
 
     /// Evaluates the recording rules, then every rule set, routes the firing alerts, and
