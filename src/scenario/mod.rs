@@ -4,6 +4,7 @@
 //! every problem found with its file, line and column. This module and `cli/` are the only
 //! places that read files. The format is documented in `docs/scenario-format.md`.
 
+pub mod delivery;
 pub mod diagnostic;
 pub mod monitoring;
 pub mod monitoring_schema;

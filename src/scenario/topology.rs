@@ -40,6 +40,9 @@ pub struct Topology {
     pub monitoring: Option<super::monitoring::MonitoringSpec>,
     /// Structured logs and their shipping (`[logging]`); `None` without it.
     pub logging: Option<super::monitoring::LoggingSpec>,
+    /// Releases and incident response (`[pipeline]`, `[[deploys]]`, `[oncall]`,
+    /// `[[playbooks]]`); `None` when the scenario has none of them.
+    pub delivery: Option<super::delivery::DeliverySpec>,
 }
 
 impl Topology {
@@ -160,6 +163,9 @@ pub struct RequestClass {
     /// The service whose successful call charges this request's payment, if the class is a
     /// payment (each request is then one payment on the ledger).
     pub payment: Option<ServiceId>,
+    /// What one successful request of this class earns (`revenue`, default 0): the price
+    /// of a checkout, for the lost revenue of incidents.
+    pub revenue: f64,
 }
 
 /// One step of a call graph.

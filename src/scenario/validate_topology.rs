@@ -109,6 +109,7 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>)
         scaling: None,
         monitoring: None,
         logging: None,
+        delivery: None,
     };
     if let Some(cycle) = topology.call_cycle() {
         let names: Vec<&str> = cycle.iter().map(|&i| topology.services[i].name.as_str()).collect();
@@ -202,6 +203,7 @@ fn resolve_classes(
             weight: 1.0,
             steps: vec![Step::Work(work.clone())],
             payment: None,
+            revenue: 0.0,
         }]);
     }
     if let Some(st) = &raw.servers.get_ref().service_time {
@@ -228,7 +230,7 @@ fn resolve_classes(
         };
         match (steps, payment) {
             (Some(steps), Some(payment)) => {
-                out.push(RequestClass { name: c.name.get_ref().clone(), weight: w, steps, payment })
+                out.push(RequestClass { name: c.name.get_ref().clone(), weight: w, steps, payment, revenue: 0.0 })
             }
             _ => ok = false,
         }
