@@ -8,6 +8,7 @@
 
 pub mod arch;
 pub mod chaos;
+pub mod deploy;
 pub mod experiment;
 pub mod ops;
 pub mod outcome;
