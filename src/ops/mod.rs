@@ -7,7 +7,9 @@
 //! real clock. The multi-tier model (`crate::system`) drives them from its events.
 
 pub mod catalog;
+pub mod incident;
 pub mod logs;
+pub mod oncall;
 pub mod promql;
 pub mod quality;
 pub mod routing;

@@ -10,6 +10,7 @@ pub mod openmetrics;
 pub mod run_chart;
 pub mod summary;
 pub mod summary_alerting;
+pub mod summary_delivery;
 pub mod summary_proxy;
 pub mod summary_system;
 pub mod sweep;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::ops::incident::{Timeline, mean_times};
 use crate::ops::quality::Quality;
 use crate::ops::routing::{AlertStatus, Notification, ReceiverKind};
 use crate::system::MonitoringOutcome;
@@ -22,6 +23,14 @@ pub struct AlertingSummary {
     pub alerts: Vec<AlertEpisode>,
     /// The ground truth's incidents (empty without `[slo]`).
     pub incidents: Vec<IncidentSummary>,
+    /// Mean incident start to detection (first page), seconds (`null`: none detected).
+    pub mttd_s: Option<f64>,
+    /// Mean detection to acknowledgement, seconds (`null`: none acknowledged).
+    pub mtta_s: Option<f64>,
+    /// Mean incident start to mitigation, seconds (`null`: none mitigated by an action).
+    pub mttm_s: Option<f64>,
+    /// Mean incident start to resolution, seconds (`null`: no incident).
+    pub mttr_s: Option<f64>,
     /// Every notification sent, in set then time order.
     pub notifications: Vec<NotificationSummary>,
 }
@@ -131,6 +140,12 @@ pub struct IncidentSummary {
     pub start_s: f64,
     /// First paging alert about it, seconds (`null`: none).
     pub detected_s: Option<f64>,
+    /// A responder acknowledged a page about it, seconds (`null`: nobody did, or no
+    /// `[oncall]`).
+    pub acknowledged_s: Option<f64>,
+    /// The first action that changed production took effect, seconds (`null`: it ended
+    /// on its own).
+    pub mitigated_s: Option<f64>,
     /// End of the last bad bucket, seconds.
     pub resolved_s: f64,
     /// User requests in the window.
@@ -139,8 +154,14 @@ pub struct IncidentSummary {
     pub failed_requests: u64,
     /// Share of the SLO period's error budget burned.
     pub budget_burned: f64,
+    /// Users who saw a failure, estimated (`docs/incidents.md`).
+    pub affected_users: u64,
+    /// Revenue of its failed requests (their class's `revenue`).
+    pub lost_revenue: f64,
     /// Faults in force during it or shortly before.
     pub faults: Vec<String>,
+    /// Harmful releases live during it.
+    pub deploys: Vec<String>,
 }
 
 /// One element of `notifications`.
@@ -221,6 +242,8 @@ fn notification(set: &str, n: &Notification) -> NotificationSummary {
 impl AlertingSummary {
     /// The summary of `m`.
     pub fn from_outcome(m: &MonitoringOutcome) -> AlertingSummary {
+        let timelines: Vec<Timeline> = m.incidents.iter().map(crate::system::IncidentOutcome::timeline).collect();
+        let means = mean_times(&timelines);
         AlertingSummary {
             monitoring: MonitoringSummary {
                 scrapes: m.scrapes,
@@ -257,13 +280,22 @@ impl AlertingSummary {
                 .map(|i| IncidentSummary {
                     start_s: secs(i.incident.start_ms),
                     detected_s: i.detected_ms.map(secs),
+                    acknowledged_s: i.acknowledged_ms.map(secs),
+                    mitigated_s: i.mitigated_ms.map(secs),
                     resolved_s: secs(i.incident.end_ms),
                     requests: i.incident.requests,
                     failed_requests: i.incident.bad,
                     budget_burned: i.budget_burned,
+                    affected_users: i.affected_users,
+                    lost_revenue: i.lost_revenue,
                     faults: i.faults.clone(),
+                    deploys: i.deploys.clone(),
                 })
                 .collect(),
+            mttd_s: means.mttd_s,
+            mtta_s: means.mtta_s,
+            mttm_s: means.mttm_s,
+            mttr_s: means.mttr_s,
             notifications: m
                 .sets
                 .iter()

@@ -55,6 +55,10 @@ pub struct SystemSummary {
     /// `client_errors`: failed user requests by fingerprint, with `[logging]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_errors: Option<Vec<super::logs::ClientErrorSummary>>,
+    /// `deploys`, `pages`, `actions`, `versions` (at the top level), with releases or
+    /// incident response in the scenario.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<super::summary_delivery::DeliverySummary>,
 }
 
 /// `autoscaling`: the app server pool over the run.
@@ -284,6 +288,7 @@ impl SystemSummary {
             alerting: s.monitoring.as_deref().map(super::summary_alerting::AlertingSummary::from_outcome),
             logs: s.logging.as_ref().map(super::logs::LogsSummary::from_outcome),
             client_errors: s.logging.as_ref().map(super::logs::client_errors),
+            delivery: s.delivery.as_ref().map(super::summary_delivery::DeliverySummary::from_outcome),
         }
     }
 }

@@ -26,6 +26,33 @@ pub struct IncidentOutcome {
     pub budget_burned: f64,
     /// When the first paging alert (any set) fired about it, ms.
     pub detected_ms: Option<i64>,
+    /// When a responder acknowledged a page about it, ms (`None` without `[oncall]`, or
+    /// if nobody did).
+    pub acknowledged_ms: Option<i64>,
+    /// When the first action that changed production took effect during it (a rollback,
+    /// a hotfix everywhere, a scale-out, a failover, degradation switched on), ms.
+    pub mitigated_ms: Option<i64>,
+    /// Revenue of its failed requests (their class's `revenue`; queued payments are not
+    /// lost).
+    pub lost_revenue: f64,
+    /// Users who saw at least one failure, estimated (see `docs/incidents.md`).
+    pub affected_users: u64,
+    /// Releases that contributed: live on some server when it started, or rolled out
+    /// during it.
+    pub deploys: Vec<String>,
+}
+
+impl IncidentOutcome {
+    /// Its timeline: start, detection, acknowledgement, mitigation, resolution.
+    pub fn timeline(&self) -> crate::ops::incident::Timeline {
+        crate::ops::incident::Timeline {
+            start_ms: self.incident.start_ms,
+            detected_ms: self.detected_ms,
+            acknowledged_ms: self.acknowledged_ms,
+            mitigated_ms: self.mitigated_ms,
+            resolved_ms: self.incident.end_ms,
+        }
+    }
 }
 
 /// One firing (or only pending) episode of an alert.
@@ -245,7 +272,17 @@ pub(super) fn outcome(
                 .filter(|e| e.paging && quality::overlaps(e, &i, slack_ms, run_ms))
                 .map(|e| e.firing_ms.max(i.start_ms))
                 .min();
-            IncidentOutcome { incident: i, faults, budget_burned, detected_ms }
+            IncidentOutcome {
+                incident: i,
+                faults,
+                budget_burned,
+                detected_ms,
+                acknowledged_ms: None,
+                mitigated_ms: None,
+                lost_revenue: 0.0,
+                affected_users: 0,
+                deploys: Vec::new(),
+            }
         })
         .collect();
     let mut quality = quality::score(&all_firing, &all_sent, &cx);

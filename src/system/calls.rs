@@ -344,7 +344,13 @@ impl System {
         }
         let t = call.caller;
         if !ok {
-            match call.spec.on_failure {
+            let policy = match call.spec.on_failure {
+                OnFailure::Fail if self.degrades_call(t, &call) => {
+                    if call.payment != NONE { OnFailure::AcceptAndQueue } else { OnFailure::Degrade }
+                }
+                p => p,
+            };
+            match policy {
                 OnFailure::Fail => self.tasks[t].failed = true,
                 OnFailure::Degrade => self.tasks[t].degraded = true,
                 OnFailure::RetryQueue => {
@@ -365,6 +371,15 @@ impl System {
             task.step += 1;
             self.advance(now, t, queue);
         }
+    }
+}
+
+impl System {
+    /// Whether task `t`'s version (or a playbook) degrades a failing call like `call`.
+    fn degrades_call(&self, t: u32, call: &Call) -> bool {
+        let Some(d) = self.delivery.as_ref() else { return false };
+        let task = &self.tasks[t];
+        task.station == APP && d.degrades(task.version, self.station_of(call.spec.target))
     }
 }
 

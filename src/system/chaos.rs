@@ -331,10 +331,11 @@ impl System {
         m.used_mb[i] = m.base_mb;
         m.since[i] = now;
         self.schedule_oom(now, i, queue);
+        self.schedule_version_crash(now, i, queue);
     }
 
     /// The leak rate on server `i` changed (a leak started or ended).
-    fn update_leak(&mut self, now: SimTime, i: usize, queue: &mut EventQueue<Event>) {
+    pub(super) fn update_leak(&mut self, now: SimTime, i: usize, queue: &mut EventQueue<Event>) {
         let m = &mut self.memory;
         if self.stations[APP as usize].instances[i].up {
             m.used_mb[i] += m.leak_mb_per_s[i] * now.since(m.since[i]) as f64 / NANOS_PER_SEC as f64;
@@ -349,7 +350,8 @@ impl System {
                 FaultKind::MemoryLeak { mb_per_s } => mb_per_s,
                 _ => 0.0,
             })
-            .sum();
+            .sum::<f64>()
+            + self.version_leak(i);
         self.memory.leak_mb_per_s[i] = rate;
         if self.stations[APP as usize].instances[i].up {
             self.schedule_oom(now, i, queue);
@@ -405,6 +407,10 @@ impl System {
     /// A replica becomes the primary (or, with none, the primary comes back).
     fn failover(&mut self, _now: SimTime) {
         let Some(db) = self.db.as_mut() else { return };
+        if !db.failover_pending {
+            // A responder promoted a replica already.
+            return;
+        }
         db.failover_pending = false;
         db.stats.failovers += 1;
         if db.replicas.is_empty() {
@@ -412,6 +418,17 @@ impl System {
         } else {
             db.primary = db.replicas.remove(0);
         }
+    }
+}
+
+impl System {
+    /// A responder promotes a replica now (a planned failover, or ahead of the automatic
+    /// one after a crash).
+    pub(super) fn promote_replica(&mut self, now: SimTime) {
+        if let Some(db) = self.db.as_mut() {
+            db.failover_pending = true;
+        }
+        self.failover(now);
     }
 }
 

@@ -96,6 +96,9 @@ impl System {
             return self.end_root(now, t, Fate::Failed, queue);
         };
         self.tasks[t] = Task { station: APP, instance: server as u32, program: class, ..task };
+        if self.delivery.is_some() {
+            self.tag_version(t, server);
+        }
         let admit = self.stations[APP as usize].instances[server].admit(now, t);
         self.connections[server] = self.stations[APP as usize].instances[server].connections();
         match admit {
@@ -233,6 +236,11 @@ impl System {
                 ok = false;
             }
         }
+        if ok && s == APP as usize && task.parent_call == NONE && !task.malicious {
+            if let Some(d) = self.delivery.as_mut() {
+                ok = !d.injects_error(task.version, task.class);
+            }
+        }
         if ok {
             self.on_query_done(now, &task);
         }
@@ -313,6 +321,11 @@ impl System {
             }
         }
         let answered = now.after(task.net_ns);
+        if !task.malicious && task.station == APP {
+            if let Some(d) = self.delivery.as_mut() {
+                d.observe(task.version, answered.since(task.arrived), fate);
+            }
+        }
         if self.edge.is_none() || self.edge_answered(now, &task, fate) {
             self.user_answered(&task, answered, fate);
         }
@@ -336,7 +349,9 @@ impl System {
             let code = super::proxy::refusal_code(task).unwrap_or_else(|| super::metrics::code_of(fate));
             self.counters.request(super::monitoring::LB, task.class, code, latency.saturating_sub(task.net_ns));
             self.track_client(answered, task.class, fate, code);
-            self.truth.record(answered, fate, latency);
+            // A payment queued for later is a sale delayed, not lost.
+            let revenue = if task.deferred { 0.0 } else { self.class_revenue[task.class as usize] };
+            self.truth.record(answered, fate, latency, revenue);
         }
         if self.network.is_some() {
             self.recorder.region_finished(task.region, task.arrived, answered, fate, task.degraded, task.deferred);

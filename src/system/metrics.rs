@@ -201,22 +201,28 @@ pub(super) struct Truth {
     pub(super) latency_ns: u64,
     /// Per bucket: (requests, bad requests).
     pub(super) buckets: Vec<(u64, u64)>,
+    /// Per bucket: revenue lost to bad requests (their class's `revenue`).
+    pub(super) lost: Vec<f64>,
 }
 
 impl Truth {
     /// A user got `fate` at `answered` after `latency_ns`.
     #[inline]
-    pub(super) fn record(&mut self, answered: SimTime, fate: Fate, latency_ns: u64) {
+    pub(super) fn record(&mut self, answered: SimTime, fate: Fate, latency_ns: u64, revenue: f64) {
         if self.resolution_ns == 0 {
             return;
         }
         let k = (answered.as_nanos() / self.resolution_ns) as usize;
         if k >= self.buckets.len() {
             self.buckets.resize(k + 1, (0, 0));
+            self.lost.resize(k + 1, 0.0);
         }
         let b = &mut self.buckets[k];
         b.0 += 1;
         b.1 += u64::from(fate != Fate::Completed || latency_ns > self.latency_ns);
+        if fate != Fate::Completed {
+            self.lost[k] += revenue;
+        }
     }
 }
 
@@ -250,10 +256,11 @@ mod tests {
 
     #[test]
     fn truth_buckets_by_answer_time() {
-        let mut t = Truth { resolution_ns: 60_000_000_000, latency_ns: 1_000_000_000, buckets: Vec::new() };
-        t.record(SimTime(1), Fate::Completed, 10);
-        t.record(SimTime(61_000_000_000), Fate::Completed, 2_000_000_000);
-        t.record(SimTime(62_000_000_000), Fate::Failed, 10);
+        let mut t = Truth { resolution_ns: 60_000_000_000, latency_ns: 1_000_000_000, ..Truth::default() };
+        t.record(SimTime(1), Fate::Completed, 10, 5.0);
+        t.record(SimTime(61_000_000_000), Fate::Completed, 2_000_000_000, 5.0);
+        t.record(SimTime(62_000_000_000), Fate::Failed, 10, 5.0);
         assert_eq!(t.buckets, vec![(1, 0), (2, 2)]);
+        assert_eq!(t.lost, vec![0.0, 5.0], "only the failed request's revenue is lost");
     }
 }

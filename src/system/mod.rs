@@ -16,6 +16,7 @@ mod calls;
 mod chaos;
 mod deferral;
 mod flow;
+mod incidents;
 mod logging;
 mod metrics;
 mod monitoring;
@@ -24,6 +25,8 @@ mod outcome;
 mod pool;
 mod proxy;
 mod recorder;
+mod release;
+mod response;
 mod scaling;
 mod series;
 mod station;
@@ -33,7 +36,10 @@ mod timers;
 use std::collections::VecDeque;
 
 pub use alerting::{EpisodeOutcome, IncidentOutcome, MonitoringOutcome, RuleSetOutcome};
+pub use incidents::{DeliveryOutcome, ReleaseOutcome, affected_users};
 pub use logging::LoggingOutcome;
+pub use release::{Mitigation, ReleaseEnd};
+pub use response::ActionRecord;
 pub use outcome::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, RetryQueueOutcome, SystemOutcome};
 pub use proxy::{MaliciousOutcome, ProxyOutcome};
 pub use scaling::ScalingOutcome;
@@ -163,6 +169,35 @@ pub enum Event {
     Notify,
     /// Instances ship their log buffers.
     LogFlush,
+    /// A release's next step is due (if `seq` is still current).
+    Release {
+        /// The release.
+        release: u32,
+        /// Its generation when this was scheduled.
+        seq: u32,
+    },
+    /// A crash-looping version crashes server `server` (if `epoch` is still current).
+    VersionCrash {
+        /// The server.
+        server: u32,
+        /// Its crash epoch when this was scheduled.
+        epoch: u32,
+    },
+    /// A responder acknowledges page `page`.
+    Acknowledge {
+        /// The page.
+        page: u32,
+    },
+    /// The responder of page `page` has investigated and acts on its alerts.
+    Respond {
+        /// The page.
+        page: u32,
+    },
+    /// An attempt at playbook action `action` ends.
+    ActionDone {
+        /// The action.
+        action: u32,
+    },
 }
 
 /// Which kind of station.
@@ -251,6 +286,8 @@ pub struct System {
     class_rng: SimRng,
     programs: Vec<Vec<Step>>,
     class_payment: Vec<Option<u16>>,
+    /// Per class: what one successful request earns (for lost revenue).
+    class_revenue: Vec<f64>,
     stations: Vec<Station>,
     balancer: Box<dyn Balancer>,
     balancer_rng: SimRng,
@@ -297,6 +334,10 @@ pub struct System {
     logs: Option<Box<logging::Logs>>,
     /// The id the next user request gets at the app servers.
     next_request: u32,
+    /// Versions and releases; `None` without `[pipeline]`/`[[deploys]]`/`[oncall]`/`[[playbooks]]`.
+    delivery: Option<Box<release::Delivery>>,
+    /// Pages, responders and playbook actions; `None` without them.
+    response: Option<Box<response::Response>>,
 }
 
 /// App server memory, integrated lazily between changes of the leak rate.
@@ -425,6 +466,7 @@ impl System {
             class_rng: sim::stream(seed, "classes"),
             programs,
             class_payment: topology.classes.iter().map(|c| c.payment).collect(),
+            class_revenue: topology.classes.iter().map(|c| c.revenue).collect(),
             stations,
             balancer: scenario.balancer.strategy.build(&crate::arch::Setup {
                 backends: count,
@@ -474,11 +516,17 @@ impl System {
             monitor: None,
             logs: None,
             next_request: 0,
+            delivery: None,
+            response: None,
         };
         system.install_scaling(queue);
         system.build_monitoring(topology, queue);
         if let Some(l) = &topology.logging {
             system.build_logging(l, topology.classes.iter().map(|c| c.name.clone()).collect(), seed, queue);
+        }
+        if let Some(d) = &topology.delivery {
+            system.build_delivery(d, seed, queue);
+            system.build_response(d, scenario, topology, seed);
         }
         system.edge = proxy::Edge::build(scenario, topology, seed, &mut system.arrivals);
         if let Some(n) = &system.network {

@@ -349,7 +349,7 @@ impl System {
             self.truth = super::metrics::Truth {
                 resolution_ns: slo.resolution_ns,
                 latency_ns: slo.latency_ns.unwrap_or(u64::MAX),
-                buckets: Vec::new(),
+                ..super::metrics::Truth::default()
             };
         }
         queue.schedule(SimTime(spec.scrape_interval_ns), Event::Scrape);
@@ -542,7 +542,28 @@ impl System {
                 .collect();
             set.router.update(t_ms, &firing);
         }
+        if self.delivery.is_some() || self.response.is_some() {
+            let firing = self.firing_alert_names();
+            self.check_rollback_alerts(now, &firing, queue);
+            self.close_quiet_page(now, &firing);
+        }
         self.on_notify(now, queue);
+    }
+
+    /// The names of the alerts firing now, in every set.
+    fn firing_alert_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let Some(m) = self.monitor.as_ref() else { return names };
+        for set in &m.sets {
+            for a in set.engine.active().iter().filter(|a| a.state == AlertState::Firing) {
+                if let Some(n) = a.labels.get("alertname") {
+                    if !names.contains(n) {
+                        names.push(n.clone());
+                    }
+                }
+            }
+        }
+        names
     }
 
     /// Collects the notifications due now and schedules the routers' next wake.
@@ -565,6 +586,9 @@ impl System {
                 m.wake = Some(at);
                 queue.schedule(at, Event::Notify);
             }
+        }
+        if self.response.is_some() {
+            self.page_new_notifications(now, queue);
         }
     }
 }

@@ -150,6 +150,9 @@ pub struct SystemOutcome {
     pub monitoring: Option<Box<super::MonitoringOutcome>>,
     /// Log counts, kept entries and client errors, with `[logging]`.
     pub logging: Option<super::LoggingOutcome>,
+    /// Releases, pages and playbook actions, with `[pipeline]`, `[[deploys]]`, `[oncall]`
+    /// or `[[playbooks]]`.
+    pub delivery: Option<super::DeliveryOutcome>,
 }
 
 impl System {
@@ -236,10 +239,17 @@ impl System {
             None => (None, None),
         };
         let logging = self.logging_outcome(end);
+        let delivery = super::incidents::outcome(self.delivery.as_deref(), self.response.as_deref());
         let monitoring = self.monitor.take().map(|m| {
             let services: Vec<String> = topology.services.iter().map(|s| s.name.clone()).collect();
             let truth = std::mem::take(&mut self.truth.buckets);
-            Box::new(super::alerting::outcome(*m, &truth, &scenario.faults, &services, scenario.start_time_s, end))
+            let mut out =
+                super::alerting::outcome(*m, &truth, &scenario.faults, &services, scenario.start_time_s, end);
+            if let Some(slo) = &out.slo {
+                let (resolution, slack) = ((slo.resolution_ns / 1_000_000) as i64, (slo.merge_gap_ns / 1_000_000) as i64);
+                super::incidents::enrich(&mut out.incidents, delivery.as_ref(), &self.truth.lost, resolution, slack);
+            }
+            Box::new(out)
         });
         let r = self.recorder;
         let named = |name: &str, s: super::recorder::ClassStats| ClassOutcome {
@@ -275,6 +285,7 @@ impl System {
             series: std::mem::take(&mut self.series.rows),
             monitoring,
             logging,
+            delivery,
         };
         Outcome {
             scenario: scenario.name.clone(),

@@ -68,7 +68,7 @@ const DRAIN_CHECK_NS: u64 = NANOS_PER_SEC;
 pub(super) struct Scaling {
     /// Whether the pool can change at all (`[autoscaling]` or `[[actions]]`).
     pub(super) enabled: bool,
-    spec: Option<ScalingSpec>,
+    pub(super) spec: Option<ScalingSpec>,
     pub(super) life: Vec<Life>,
     /// Drained by an operator (out of rotation, provisioned).
     held: Vec<bool>,
@@ -190,7 +190,7 @@ impl System {
             Event::Action { index } => self.act(now, index as usize, queue),
             Event::ServerReady { server, life } => self.server_ready(now, server as usize, life, queue),
             Event::DrainCheck => self.drain_check(now, queue),
-            _ => {}
+            other => self.on_delivery_event(now, other, queue),
         }
     }
 
@@ -274,6 +274,10 @@ impl System {
             return;
         }
         self.scaling.life[i] = Life::Serving;
+        if let Some(stable) = self.delivery.as_ref().map(|d| d.stable) {
+            // A new server gets production's version.
+            self.switch_server(now, i, stable, queue);
+        }
         // A fresh process: up, fresh memory (a leak in force leaks again), an empty pool.
         self.restart(now, i, queue);
         if let Some(db) = self.db.as_mut() {

@@ -69,6 +69,8 @@ pub struct Task {
     /// The user request it serves (its number in arrival order at the app servers; calls
     /// inherit it), the `request_id` of its log lines; `NONE` for retry-queue work.
     pub request: u32,
+    /// The version of the app's code this request runs (0 = the initial one).
+    pub version: u16,
 }
 
 impl Default for Task {
@@ -100,6 +102,7 @@ impl Default for Task {
             malicious: false,
             cache_key: NONE,
             request: NONE,
+            version: 0,
         }
     }
 }
