@@ -5,6 +5,7 @@
 //! places that read files. The format is documented in `docs/scenario-format.md`.
 
 pub mod delivery;
+pub mod delivery_schema;
 pub mod diagnostic;
 pub mod monitoring;
 pub mod monitoring_schema;
@@ -17,10 +18,12 @@ pub mod topology_schema;
 pub mod units;
 mod validate;
 mod validate_clients;
+mod validate_delivery;
 mod validate_faults;
 mod validate_logging;
 mod validate_monitoring;
 mod validate_proxy;
+mod validate_release;
 mod validate_routing;
 mod validate_scaling;
 mod validate_topology;

@@ -76,6 +76,18 @@ pub struct RawScenario {
     /// `[logging]`: structured logs and their shipping.
     #[serde(default)]
     pub logging: Option<Spanned<super::monitoring_schema::RawLogging>>,
+    /// `[pipeline]`: the CI/CD pipeline releases go through.
+    #[serde(default)]
+    pub pipeline: Option<Spanned<super::delivery_schema::RawPipeline>>,
+    /// `[[deploys]]`: releases.
+    #[serde(default)]
+    pub deploys: Vec<Spanned<super::delivery_schema::RawDeploy>>,
+    /// `[oncall]`: the people paged by alerts.
+    #[serde(default)]
+    pub oncall: Option<Spanned<super::delivery_schema::RawOncall>>,
+    /// `[[playbooks]]`: what a responder does when an alert pages them.
+    #[serde(default)]
+    pub playbooks: Vec<Spanned<super::delivery_schema::RawPlaybook>>,
 }
 
 /// `[[faults]]`. The parameters a kind does not use must be absent.

@@ -20,6 +20,9 @@ pub struct RawRequestClass {
     /// Size of one response in bytes (default 20000).
     #[serde(default)]
     pub response_bytes: Option<Spanned<u64>>,
+    /// Money earned by one successful request (default 0).
+    #[serde(default)]
+    pub revenue: Option<Spanned<f64>>,
 }
 
 /// One step: exactly one of `cpu`, `call` or `parallel`.

@@ -187,6 +187,13 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
             None => topology = None,
         }
     }
+    if let Some(Some(t)) = topology.as_mut() {
+        // A run whose duration is wrong has its error already; no deploy is "too late" then.
+        match super::validate_delivery::resolve(cx, &raw, t, duration_ns.unwrap_or(u64::MAX)) {
+            Some(d) => t.delivery = d,
+            None => topology = None,
+        }
+    }
     let start_time_s = match &meta.start_time {
         Some(v) => match super::monitoring::parse_week_time(v.get_ref()) {
             Ok(s) => Some(s),

@@ -33,6 +33,7 @@ pub fn is_multi_tier(raw: &RawScenario) -> bool {
         || raw.workload.iter().any(|w| w.region.is_some() || super::validate_clients::is_closed(w))
         || super::validate_monitoring::uses_monitoring(raw)
         || raw.logging.is_some()
+        || super::validate_delivery::has_delivery(raw)
 }
 
 /// Resolves the multi-tier sections. `service_time` is `[servers].service_time`, which
@@ -228,9 +229,10 @@ fn resolve_classes(
             Some(p) => service_ref(cx, p, names).map(Some),
             None => Some(None),
         };
-        match (steps, payment) {
-            (Some(steps), Some(payment)) => {
-                out.push(RequestClass { name: c.name.get_ref().clone(), weight: w, steps, payment, revenue: 0.0 })
+        let revenue = super::validate_delivery::revenue(cx, c.revenue.as_ref());
+        match (steps, payment, revenue) {
+            (Some(steps), Some(payment), Some(revenue)) => {
+                out.push(RequestClass { name: c.name.get_ref().clone(), weight: w, steps, payment, revenue })
             }
             _ => ok = false,
         }
