@@ -16,6 +16,7 @@ pub mod summary_system;
 pub mod sweep;
 pub mod text;
 pub mod text_alerting;
+pub mod text_delivery;
 pub mod text_system;
 pub mod timeseries;
 

@@ -126,6 +126,9 @@ pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> 
         if let Some(l) = &system.logging {
             super::text_alerting::render_logs(&mut s, l);
         }
+        if let Some(d) = &system.delivery {
+            super::text_delivery::render(&mut s, d, system.monitoring.as_deref());
+        }
     }
     s
 }

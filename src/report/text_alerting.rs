@@ -79,7 +79,19 @@ pub fn render(s: &mut String, m: &MonitoringOutcome) {
             Some(d) => format!("paged {} later", span(Some((d - inc.start_ms) as f64 / 1000.0))),
             None => "nobody paged".into(),
         };
-        let faults = if i.faults.is_empty() { "no fault".to_string() } else { i.faults.join(", ") };
+        let mut detected = detected;
+        if let Some(a) = i.acknowledged_ms {
+            detected.push_str(&format!(", acknowledged {}", clock(a)));
+        }
+        if let Some(t) = i.mitigated_ms {
+            detected.push_str(&format!(", mitigated {}", clock(t)));
+        }
+        if i.lost_revenue > 0.0 {
+            detected.push_str(&format!(", ${:.0} lost", i.lost_revenue));
+        }
+        let causes: Vec<String> =
+            i.faults.iter().cloned().chain(i.deploys.iter().map(|v| format!("release {v}"))).collect();
+        let faults = if causes.is_empty() { "no fault".to_string() } else { causes.join(", ") };
         let _ = writeln!(
             s,
             "  #{:<2} {} to {}  {} bad of {}  budget {:.1}%  {detected}  ({faults})",

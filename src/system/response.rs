@@ -8,6 +8,7 @@
 use rand::RngExt;
 
 use crate::ops::oncall::OnCall;
+use crate::ops::routing::AlertStatus;
 use crate::scenario::Scenario;
 use crate::scenario::delivery::{DeliverySpec, PlaybookAction, PlaybookSpec};
 use crate::scenario::topology::Topology;
@@ -107,10 +108,18 @@ impl System {
         let mut alerts: Vec<String> = Vec::new();
         for (k, set) in m.sets.iter().enumerate() {
             for n in &set.notifications[resp.seen[k]..] {
-                if n.firing() == 0 || !(resp.receivers.is_empty() || resp.receivers.contains(&n.receiver)) {
+                // With `receivers`, what reaches them pages; without, what carries a
+                // paging alert (severity `page` or `critical`) does.
+                let firing = || n.alerts.iter().filter(|a| a.status == AlertStatus::Firing);
+                let pages = if resp.receivers.is_empty() {
+                    firing().any(|a| a.labels.get("severity").is_some_and(|s| s == "page" || s == "critical"))
+                } else {
+                    n.firing() > 0 && resp.receivers.contains(&n.receiver)
+                };
+                if !pages {
                     continue;
                 }
-                for a in n.alerts.iter().filter(|a| a.status == crate::ops::routing::AlertStatus::Firing) {
+                for a in firing() {
                     if let Some(name) = a.labels.get("alertname") {
                         if !alerts.contains(name) {
                             alerts.push(name.clone());
@@ -161,18 +170,29 @@ impl System {
 
     /// The responder of `page` runs the first playbook of each of its alerts not yet run.
     fn on_respond(&mut self, now: SimTime, page: u32, queue: &mut EventQueue<Event>) {
-        let Some(resp) = self.response.as_mut() else { return };
+        let Some(resp) = self.response.as_deref() else { return };
         let Some(oncall) = resp.oncall.as_ref() else { return };
         let Some(p) = oncall.pages().get(page as usize) else { return };
         let by = p.acknowledged.as_ref().map_or_else(|| "nobody".to_string(), |(_, who)| who.clone());
         let alerts = p.alerts.clone();
-        let Some(work) = resp.work.get_mut(page as usize) else { return };
-        work.responded = true;
+        let Some(work) = resp.work.get(page as usize) else { return };
+        let can = |action: &PlaybookAction| self.can_do(action);
+        let mut chosen: Vec<(String, usize)> = Vec::new();
         for alert in alerts {
-            let Some(k) = resp.playbooks.iter().position(|pb| pb.alert == alert) else { continue };
-            if work.started.contains(&k) {
+            // The alert's playbooks in file order: the first that can be done here (a
+            // rollback needs a plan and a release; a failover, a replica), else the first.
+            let mine: Vec<usize> = (0..resp.playbooks.len()).filter(|&k| resp.playbooks[k].alert == alert).collect();
+            let Some(&first) = mine.first() else { continue };
+            if mine.iter().any(|k| work.started.contains(k)) {
                 continue;
             }
+            let k = mine.iter().copied().find(|&k| can(&resp.playbooks[k].action)).unwrap_or(first);
+            chosen.push((alert, k));
+        }
+        let Some(resp) = self.response.as_mut() else { return };
+        let Some(work) = resp.work.get_mut(page as usize) else { return };
+        work.responded = true;
+        for (alert, k) in chosen {
             work.started.push(k);
             let pb = &resp.playbooks[k];
             let action = match &pb.action {
@@ -195,6 +215,26 @@ impl System {
             });
             let at = now.after(pb.duration.sample_ns(&mut resp.rng));
             queue.schedule(at, Event::ActionDone { action: id });
+        }
+    }
+
+    /// Whether `action` can be done now (what a responder checks before picking it).
+    fn can_do(&self, action: &PlaybookAction) -> bool {
+        let d = self.delivery.as_deref();
+        match action {
+            PlaybookAction::Rollback => d.and_then(|d| d.newest_live(false)).is_some_and(|r| {
+                let d = d.expect("a live release implies delivery");
+                d.spec.pipeline.rollback_ns.is_some()
+                    || matches!(
+                        d.releases[r].strategy,
+                        crate::scenario::delivery::ReleaseStrategy::BlueGreen
+                            | crate::scenario::delivery::ReleaseStrategy::FeatureFlag { .. }
+                    )
+            }),
+            PlaybookAction::DisableFlag => d.and_then(|d| d.newest_live(true)).is_some(),
+            PlaybookAction::Failover => self.db.as_ref().is_some_and(|db| !db.replicas.is_empty()),
+            PlaybookAction::ScaleOut { .. } => self.scaling.spec.is_some(),
+            PlaybookAction::Hotfix { .. } | PlaybookAction::Degrade { .. } => true,
         }
     }
 
