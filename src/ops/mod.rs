@@ -1,6 +1,7 @@
 //! What watches the architecture: metrics scraped into a time-series store, PromQL alert
 //! and recording rules evaluated over them, Alertmanager-style notification routing, and
-//! structured logs shipped to a log store.
+//! structured logs shipped to a log store; and what people do about it: the on-call rotation
+//! and its pages and incident timelines and their mean times.
 //!
 //! Every component here is sans-IO: it takes `now` (milliseconds of simulated time, the
 //! unit Prometheus uses) and returns what happened, so the same code could run under a
