@@ -333,8 +333,8 @@ fn logs_add_up_and_a_crash_loses_the_buffer() {
 
 #[test]
 fn ready_rules_page_when_the_payment_provider_stops_answering() {
-    let text = std::fs::read_to_string(common::repo_path("scenarios/payment-outage.toml")).expect("reads");
-    let mut s = from_text(&format!("{text}\n[monitoring]\nready_rules = true\n"));
+    // The shipped scenario has the ready rules on (and an SLO).
+    let mut s = common::scenario("scenarios/payment-outage.toml");
     s.duration_ns = 30 * 60 * 1_000_000_000;
     let o = run_own_seed(&s);
     let m = monitoring(&o);
@@ -347,9 +347,10 @@ fn ready_rules_page_when_the_payment_provider_stops_answering() {
     let firing = down.firing_ms.expect("fires");
     assert!((22 * 60_000..=25 * 60_000).contains(&firing), "fired at {firing}");
     assert_eq!(down.labels.get("severity").map(String::as_str), Some("page"));
-    // Without [slo] there is no ground truth to score against.
-    assert!(m.incidents.is_empty());
-    assert_eq!((m.quality.precision, m.quality.recall), (None, None));
+    // The outage is the one incident, and the page is about it.
+    assert_eq!(m.incidents.len(), 1);
+    assert_eq!(m.incidents[0].incident.start_ms, 20 * 60_000);
+    assert!(down.true_positive);
     assert!(m.quality.pages >= 1);
     // Nothing else pages in a healthy 20 minutes.
     assert!(m.episodes.iter().filter(|e| e.firing_ms.is_some_and(|f| f < 20 * 60_000)).count() == 0);

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod components;
 pub mod logs;
 pub mod openmetrics;
+pub mod postmortem;
 pub mod run_chart;
 pub mod summary;
 pub mod summary_alerting;
@@ -58,6 +59,18 @@ pub fn write_run(outcome: &Outcome, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
         let path = dir.join("notifications.txt");
         write_atomic(&path, text_alerting::notifications(m).as_bytes())?;
         written.push(path);
+    }
+    let path = dir.join("postmortem.md");
+    match postmortem::render_all(outcome, &outcome.scenario) {
+        Some(text) => {
+            write_atomic(&path, text.as_bytes())?;
+            written.push(path);
+        }
+        // A post-mortem from an earlier run of the same scenario would describe incidents
+        // this run did not have.
+        None => {
+            let _ = std::fs::remove_file(&path);
+        }
     }
     Ok(written)
 }

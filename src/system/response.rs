@@ -19,6 +19,12 @@ use super::{Event, System};
 /// Most attempts at one action.
 const MAX_ATTEMPTS: u32 = 3;
 
+/// A person's time, rounded up to whole seconds (people act on a clock of seconds, and
+/// reports read better for it).
+fn human(ns: u64) -> u64 {
+    ns.div_ceil(crate::sim::NANOS_PER_SEC) * crate::sim::NANOS_PER_SEC
+}
+
 /// One playbook action, as it went.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActionRecord {
@@ -164,7 +170,7 @@ impl System {
     fn on_acknowledge(&mut self, now: SimTime, page: u32, queue: &mut EventQueue<Event>) {
         let Some(resp) = self.response.as_mut() else { return };
         let Some(d) = resp.investigate.as_ref() else { return };
-        let at = now.after(d.sample_ns(&mut resp.rng));
+        let at = now.after(human(d.sample_ns(&mut resp.rng)));
         queue.schedule(at, Event::Respond { page });
     }
 
@@ -213,7 +219,7 @@ impl System {
                 note: None,
                 playbook: k,
             });
-            let at = now.after(pb.duration.sample_ns(&mut resp.rng));
+            let at = now.after(human(pb.duration.sample_ns(&mut resp.rng)));
             queue.schedule(at, Event::ActionDone { action: id });
         }
     }
@@ -246,7 +252,7 @@ impl System {
             let rec = &mut resp.actions[a];
             if rec.attempts < MAX_ATTEMPTS {
                 rec.attempts += 1;
-                let at = now.after(pb.duration.sample_ns(&mut resp.rng));
+                let at = now.after(human(pb.duration.sample_ns(&mut resp.rng)));
                 queue.schedule(at, Event::ActionDone { action: a as u32 });
             } else {
                 rec.finished_ns = Some(now.as_nanos());
