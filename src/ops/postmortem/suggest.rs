@@ -95,7 +95,7 @@ fn response(input: &PostmortemInput, p: &Page) -> Option<String> {
             "{} {why}, so it escalated to {} {} later",
             a.responder,
             b.responder,
-            dur(ms(b.paged_ns - a.paged_ns))
+            dur(ms(b.paged_ns.saturating_sub(a.paged_ns)))
         ));
     }
     if p.escalated() {
