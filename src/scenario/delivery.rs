@@ -303,6 +303,9 @@ pub struct OncallSpec {
 }
 
 /// What a playbook does (`action`).
+// A scenario has a handful of playbooks, so the hotfix variant's size costs nothing and
+// boxing it would only add noise where playbooks are built.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum PlaybookAction {
     /// Roll back the newest release (`rollback`); needs the pipeline's rollback plan.
