@@ -110,7 +110,7 @@ fn a_release_without_a_rollback_plan_stays_and_the_post_mortem_says_so() {
     let inc = &incidents(&o)[0];
     assert!(inc.incident.end_ms >= (s.duration_ns / 1_000_000) as i64 - 60_000, "{inc:?}");
     let post = prodsim::report::postmortem::render_all(&o, &s.name).expect("a post-mortem");
-    assert!(post.contains("No rollback plan for v2.4.0"), "{post}");
+    assert!(post.contains("No rollback plan for `v2.4.0`"), "{post}");
 }
 
 #[test]

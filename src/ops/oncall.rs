@@ -20,6 +20,9 @@ pub const MAX_ROUNDS: usize = 3;
 /// Nanoseconds per second.
 const NS_PER_S: u64 = 1_000_000_000;
 
+/// Nanoseconds per second.
+const NANOS_PER_S: u64 = 1_000_000_000;
+
 /// One page: who was paged when, and who acknowledged.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page {
@@ -153,7 +156,8 @@ impl OnCall {
             let missed = self.rng.random::<f64>() < r.miss;
             page.attempts.push(PageAttempt { responder: r.name.clone(), paged_ns, missed });
             if !missed {
-                let delay_ns = r.ack.sample_ns(&mut self.rng);
+                // People act on a clock of seconds.
+                let delay_ns = r.ack.sample_ns(&mut self.rng).div_ceil(NANOS_PER_S) * NANOS_PER_S;
                 if delay_ns <= self.escalate_after_ns {
                     page.acknowledged = Some((paged_ns + delay_ns, r.name.clone()));
                     return;

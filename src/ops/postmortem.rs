@@ -262,7 +262,7 @@ fn response_section(out: &mut String, input: &PostmortemInput) {
     let t = &input.timeline;
     out.push_str("## Detection and response\n\n");
     let detect = t.to_detect_ms().map_or("not detected".to_string(), dur);
-    let ack = t.to_acknowledge_ms().map_or("not acknowledged".to_string(), |a| format!("{} after the page", dur(a)));
+    let ack = t.to_acknowledge_ms().map_or("not acknowledged".to_string(), |a| format!("{} after detection", dur(a)));
     let mitigate = t.to_mitigate_ms().map_or("not mitigated by an action".to_string(), dur);
     let _ = writeln!(out, "- Time to detect: {detect}");
     let _ = writeln!(out, "- Time to acknowledge: {ack}");
@@ -315,7 +315,7 @@ fn describe_page(input: &PostmortemInput, p: &Page) -> String {
     let escalations = p.attempts.len().saturating_sub(1);
     format!(
         "Page {} opened at {when} for {alerts}: paged {who}; {ack}; {escalations} escalation{}.",
-        p.id,
+        p.id + 1,
         if escalations == 1 { "" } else { "s" }
     )
 }

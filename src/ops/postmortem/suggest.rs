@@ -38,7 +38,13 @@ fn detection(input: &PostmortemInput, out: &mut Vec<String>) {
     }
     let before = t.detected_ms.unwrap_or(t.resolved_ms);
     let mut seen: Vec<&str> = Vec::new();
-    let mut quiet: Vec<_> = input.alerts.iter().filter(|a| !a.paged && a.fired_ms < before).collect();
+    // Tickets are meant not to page (a slow burn is for working hours); an alert that
+    // fired within a minute of the page would not have changed much.
+    let mut quiet: Vec<_> = input
+        .alerts
+        .iter()
+        .filter(|a| !a.paged && a.severity != "ticket" && a.fired_ms + 60_000 <= before)
+        .collect();
     quiet.sort_by_key(|a| a.fired_ms);
     for a in quiet {
         if seen.contains(&a.name.as_str()) {
@@ -106,7 +112,7 @@ fn response(input: &PostmortemInput, p: &Page) -> Option<String> {
     }
     Some(format!(
         "Page {} ({}, {}) {}; {} would have cut the response.",
-        p.id,
+        p.id + 1,
         format_offset(opened),
         clock(input.start_time_s, opened),
         what.join(", "),
@@ -178,9 +184,23 @@ fn format_from(input: &PostmortemInput, from_ms: i64) -> String {
     format!("{what} at {}", at(input, from_ms))
 }
 
-/// Pages went out but no action mitigated.
+/// Pages went out but no action mitigated; or the mitigation waited for a hotfix.
 fn playbooks(input: &PostmortemInput, out: &mut Vec<String>) {
-    if input.timeline.mitigated_ms.is_some() || input.pages.is_empty() {
+    let t = &input.timeline;
+    if let (Some(m), Some(a)) = (t.mitigated_ms, mitigating_action(input)) {
+        if a.action.starts_with("hotfix") {
+            let from = t.acknowledged_ms.unwrap_or(a.started_ms);
+            out.push(format!(
+                "Mitigation waited for `{}`: {} from {} to production (writing it, then the pipeline). A switch \
+                 ready in advance — graceful degradation or a feature flag that a playbook turns (`degrade`, \
+                 `disable_flag`) — would have mitigated minutes after the acknowledgement.",
+                a.action,
+                dur(m - from),
+                if t.acknowledged_ms.is_some() { "the acknowledgement" } else { "the first action" }
+            ));
+        }
+    }
+    if t.mitigated_ms.is_some() || input.pages.is_empty() {
         return;
     }
     let alert = input.pages.iter().flat_map(|p| p.alerts.first()).next();
