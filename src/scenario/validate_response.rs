@@ -150,7 +150,8 @@ pub(super) fn resolve_playbook(
     let action = match action {
         "rollback" => PlaybookAction::Rollback,
         "failover" => {
-            if !t.database.as_ref().is_some_and(|d| d.replicas > 0) {
+            let has_replica = t.database.as_ref().is_some_and(|d| d.replicas > 0);
+            if !has_replica {
                 let why = if t.database.is_some() { "[database] has no `replicas`" } else { "there is no [database]" };
                 cx.error(
                     p.action.span(),
