@@ -24,6 +24,7 @@ mod validate_logging;
 mod validate_monitoring;
 mod validate_proxy;
 mod validate_release;
+mod validate_response;
 mod validate_routing;
 mod validate_scaling;
 mod validate_topology;

@@ -6,23 +6,14 @@
 
 use toml::Spanned;
 
-use super::delivery::{
-    DeliverySpec, DeploySpec, HealthCheckSpec, OnCallHours, OncallSpec, PipelineSpec, PlaybookAction, PlaybookSpec,
-    ReleaseStrategy, ResponderSpec, StageKind, StageSpec,
-};
-use super::delivery_schema::{RawDeploy, RawDeployHealthCheck, RawOncall, RawPipeline, RawPlaybook};
-use super::diagnostic::Severity;
+use super::delivery::{DeliverySpec, DeploySpec, PipelineSpec, PlaybookAction, PlaybookSpec, ReleaseStrategy};
+use super::delivery_schema::RawDeploy;
 use super::schema::RawScenario;
 use super::topology::Topology;
 use super::units::format_duration;
 use super::validate::Ctx;
-use super::validate_release::{
-    Share, dist_or, duration_or, key_list, pick, resolve_effects, resolve_release, share, unknown,
-};
-use crate::sim::NANOS_PER_SEC;
-
-const SECOND: u64 = NANOS_PER_SEC;
-const NEEDS_ALERTS: &str = "needs alerts: add [monitoring] with ready_rules, [[alerts]] or [slo]";
+use super::validate_release::{resolve_effects, resolve_pipeline, resolve_release};
+use super::validate_response::{NEEDS_ALERTS, check_alert, resolve_oncall, resolve_playbook};
 
 /// Whether the file has any of `[pipeline]`, `[[deploys]]`, `[oncall]`, `[[playbooks]]`.
 pub fn has_delivery(raw: &RawScenario) -> bool {
@@ -95,120 +86,6 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, t: &Topology, duration_ns: u
     Some(Some(DeliverySpec { pipeline, deploys, oncall, playbooks }))
 }
 
-fn resolve_pipeline(cx: &mut Ctx<'_>, p: &Spanned<RawPipeline>) -> Option<PipelineSpec> {
-    let r = p.get_ref();
-    let d = PipelineSpec::default();
-    let mut ok = true;
-    let initial_version = match &r.initial_version {
-        Some(v) if v.get_ref().trim().is_empty() => {
-            cx.error(v.span(), "pipeline.initial_version must be a non-empty version name, e.g. \"v1.4.0\"");
-            ok = false;
-            String::new()
-        }
-        Some(v) => v.get_ref().clone(),
-        None => d.initial_version,
-    };
-    let names = StageKind::ALL.map(StageKind::as_str);
-    let mut stages: Vec<StageSpec> = Vec::with_capacity(r.stages.len());
-    for s in &r.stages {
-        let s = s.get_ref();
-        let Some(i) = pick(cx, &s.stage, "pipeline.stages.stage", "stage", "use one of", &names) else {
-            ok = false;
-            continue;
-        };
-        let kind = StageKind::ALL[i];
-        if stages.iter().any(|st| st.kind == kind) {
-            cx.error(
-                s.stage.span(),
-                format!("pipeline.stages: stage `{}` appears twice; each stage runs at most once", kind.as_str()),
-            );
-            ok = false;
-        }
-        let duration = cx.dist(&s.duration, "pipeline.stages.duration");
-        let failure = share(cx, s.failure.as_ref(), "pipeline.stages.failure", 0.0, Share::BelowOne);
-        match (duration, failure) {
-            (Some(duration), Some(failure)) => stages.push(StageSpec { kind, duration, failure }),
-            _ => ok = false,
-        }
-    }
-    let staging_fidelity =
-        share(cx, r.staging_fidelity.as_ref(), "pipeline.staging_fidelity", d.staging_fidelity, Share::Closed);
-    if let (Some(f), true) = (&r.staging_fidelity, ok) {
-        if !stages.iter().any(|s| s.kind == StageKind::StagingVerify) {
-            cx.warning(f.span(), "pipeline.staging_fidelity has no effect without a `staging_verify` stage");
-        }
-    }
-    let deploy_time_ns = duration_or(cx, r.deploy_time.as_ref(), "pipeline.deploy_time", d.deploy_time_ns);
-    let rollback_ns = match &r.rollback {
-        Some(v) if v.get_ref() == "none" => Some(None),
-        Some(v) => super::validate_release::positive_duration(cx, v, "pipeline.rollback").map(Some),
-        None => Some(None),
-    };
-    let configured: Vec<&str> = stages.iter().map(|s| s.kind.as_str()).collect();
-    let hotfix_stages = match &r.hotfix_stages {
-        Some(list) => {
-            let mut out: Vec<StageKind> = Vec::new();
-            for v in list.get_ref() {
-                let Some(i) = pick(cx, v, "pipeline.hotfix_stages", "stage", "the configured stages are", &configured)
-                else {
-                    ok = false;
-                    continue;
-                };
-                if out.contains(&stages[i].kind) {
-                    cx.error(v.span(), format!("pipeline.hotfix_stages: stage `{}` appears twice", v.get_ref()));
-                    ok = false;
-                }
-                out.push(stages[i].kind);
-            }
-            out
-        }
-        None => stages.iter().map(|s| s.kind).collect(),
-    };
-    let health_check = match &r.health_check {
-        Some(h) => resolve_health_check(cx, h.get_ref()).map(Some),
-        None => Some(None),
-    };
-    let spec = PipelineSpec {
-        initial_version,
-        stages,
-        staging_fidelity: staging_fidelity?,
-        deploy_time_ns: deploy_time_ns?,
-        health_check: health_check?,
-        rollback_ns: rollback_ns?,
-        hotfix_stages,
-    };
-    ok.then_some(spec)
-}
-
-fn resolve_health_check(cx: &mut Ctx<'_>, h: &RawDeployHealthCheck) -> Option<HealthCheckSpec> {
-    const FIELD: &str = "pipeline.health_check";
-    let window_ns = super::validate_release::positive_duration(cx, &h.window, "pipeline.health_check.window")?;
-    let interval_ns = duration_or(cx, h.interval.as_ref(), "pipeline.health_check.interval", 10 * SECOND)?;
-    if interval_ns > window_ns {
-        let span = h.interval.as_ref().map_or(h.window.span(), Spanned::span);
-        cx.error(
-            span,
-            format!(
-                "{FIELD}.interval ({}) must be at most {FIELD}.window ({})",
-                format_duration(interval_ns),
-                format_duration(window_ns)
-            ),
-        );
-        return None;
-    }
-    let max_error_ratio =
-        share(cx, h.max_error_ratio.as_ref(), "pipeline.health_check.max_error_ratio", 0.05, Share::AboveZero)?;
-    let max_p99_ns = match &h.max_p99 {
-        Some(v) => Some(super::validate_release::positive_duration(cx, v, "pipeline.health_check.max_p99")?),
-        None => None,
-    };
-    let min_requests = match &h.min_requests {
-        Some(v) => cx.positive_count(v, "pipeline.health_check.min_requests")?,
-        None => 20,
-    };
-    Some(HealthCheckSpec { window_ns, interval_ns, max_error_ratio, max_p99_ns, min_requests })
-}
-
 fn resolve_deploy(
     cx: &mut Ctx<'_>,
     d: &RawDeploy,
@@ -255,177 +132,6 @@ fn resolve_deploy(
         rollback_on,
     };
     ok.then_some(spec)
-}
-
-/// Warns when no alert rule is called `a`: the reference never triggers.
-fn check_alert(cx: &mut Ctx<'_>, a: &Spanned<String>, field: &str, known: &[String]) {
-    if known.contains(a.get_ref()) {
-        return;
-    }
-    let names: Vec<&str> = known.iter().map(String::as_str).collect();
-    let message = format!("{field}: no alert named `{}`; known alerts: {}", a.get_ref(), names.join(", "));
-    unknown(cx, a, message, &names, Severity::Warning);
-}
-
-fn resolve_oncall(
-    cx: &mut Ctx<'_>,
-    raw: &RawScenario,
-    o: &Spanned<RawOncall>,
-    t: &Topology,
-    has_alerts: bool,
-) -> Option<OncallSpec> {
-    let r = o.get_ref();
-    let at = o.span().start..o.span().start;
-    let mut ok = true;
-    if !has_alerts {
-        cx.error(at.clone(), format!("[oncall] {NEEDS_ALERTS}"));
-        ok = false;
-    }
-    if r.responders.is_empty() {
-        cx.error(at, "[oncall] needs at least one [[oncall.responders]] (name, hours, ack, miss)");
-        ok = false;
-    }
-    let escalate_after_ns = duration_or(cx, r.escalate_after.as_ref(), "oncall.escalate_after", 600 * SECOND);
-    let investigate = dist_or(cx, r.investigate.as_ref(), "oncall.investigate", "lognormal(5m, 15m)");
-    let routing = t.monitoring.as_ref().map(|m| &m.routing);
-    let names: Vec<&str> = routing.iter().flat_map(|r| r.receivers.iter()).map(|r| r.name.as_str()).collect();
-    let mut receivers = Vec::new();
-    for v in r.receivers.iter().flatten() {
-        if !names.contains(&v.get_ref().as_str()) && !names.is_empty() {
-            let listed = names.join(", ");
-            if raw.routing.is_some() {
-                let message =
-                    format!("oncall.receivers: no receiver `{}` in [routing]; receivers: {listed}", v.get_ref());
-                unknown(cx, v, message, &names, Severity::Error);
-                ok = false;
-            } else {
-                let message = format!(
-                    "oncall.receivers: no receiver `{}`; without [routing] every notification goes to {listed}",
-                    v.get_ref()
-                );
-                unknown(cx, v, message, &names, Severity::Warning);
-            }
-        }
-        receivers.push(v.get_ref().clone());
-    }
-    let mut responders: Vec<ResponderSpec> = Vec::with_capacity(r.responders.len());
-    for p in &r.responders {
-        let p = p.get_ref();
-        let name = p.name.get_ref().clone();
-        if responders.iter().any(|q| q.name == name) {
-            cx.error(
-                p.name.span(),
-                format!("oncall.responders: responder `{name}` is defined twice; names must be unique"),
-            );
-            ok = false;
-        }
-        let hours = match &p.hours {
-            Some(h) => pick(cx, h, "oncall.responders.hours", "hours", "use one of", &OnCallHours::NAMES)
-                .map(|i| [OnCallHours::Business, OnCallHours::Nights, OnCallHours::Always][i]),
-            None => Some(OnCallHours::Always),
-        };
-        let ack = dist_or(cx, p.ack.as_ref(), "oncall.responders.ack", "lognormal(2m, 8m)");
-        let miss = share(cx, p.miss.as_ref(), "oncall.responders.miss", 0.0, Share::BelowOne);
-        match (hours, ack, miss) {
-            (Some(hours), Some(ack), Some(miss)) => responders.push(ResponderSpec { name, hours, ack, miss }),
-            _ => ok = false,
-        }
-    }
-    let spec = OncallSpec { responders, escalate_after_ns: escalate_after_ns?, investigate: investigate?, receivers };
-    ok.then_some(spec)
-}
-
-/// The keys of `[[playbooks]]` that only some actions take.
-const ACTION_KEYS: [&str; 10] =
-    ["version", "strategy", "batch", "pause", "steps", "bake", "analysis", "effects", "count", "dependency"];
-
-fn resolve_playbook(
-    cx: &mut Ctx<'_>,
-    p: &RawPlaybook,
-    t: &Topology,
-    alerts: Option<&[String]>,
-    servers_max: u32,
-) -> Option<PlaybookSpec> {
-    if let Some(known) = alerts {
-        check_alert(cx, &p.alert, "playbooks.alert", known);
-    }
-    let action =
-        PlaybookAction::NAMES[pick(cx, &p.action, "playbooks.action", "action", "use one of", &PlaybookAction::NAMES)?];
-    let takes: &[&str] = match action {
-        "hotfix" => &ACTION_KEYS[..8],
-        "scale_out" => &["count"],
-        "degrade" => &["dependency"],
-        _ => &[],
-    };
-    let given = [
-        p.version.as_ref().map(Spanned::span),
-        p.strategy.as_ref().map(Spanned::span),
-        p.batch.as_ref().map(Spanned::span),
-        p.pause.as_ref().map(Spanned::span),
-        p.steps.as_ref().map(Spanned::span),
-        p.bake.as_ref().map(Spanned::span),
-        p.analysis.as_ref().map(Spanned::span),
-        p.effects.as_ref().map(Spanned::span),
-        p.count.as_ref().map(Spanned::span),
-        p.dependency.as_ref().map(Spanned::span),
-    ];
-    for (key, span) in ACTION_KEYS.iter().zip(given) {
-        if let (Some(span), false) = (span, takes.contains(key)) {
-            let keys = if takes.is_empty() {
-                "only `alert`, `action`, `duration` and `failure`".to_string()
-            } else {
-                key_list(takes)
-            };
-            cx.error(span, format!("playbooks.{key}: a {action} playbook takes no `{key}`; {action} takes {keys}"));
-            return None;
-        }
-    }
-    let duration = dist_or(cx, p.duration.as_ref(), "playbooks.duration", "1m");
-    let failure = share(cx, p.failure.as_ref(), "playbooks.failure", 0.0, Share::BelowOne);
-    let needs = |cx: &mut Ctx<'_>, key: &str, what: &str| {
-        cx.error(p.action.span(), format!("playbooks.{key}: a {action} playbook needs `{key}` ({what})"));
-    };
-    let action = match action {
-        "rollback" => PlaybookAction::Rollback,
-        "failover" => {
-            if !t.database.as_ref().is_some_and(|d| d.replicas > 0) {
-                let why = if t.database.is_some() { "[database] has no `replicas`" } else { "there is no [database]" };
-                cx.error(
-                    p.action.span(),
-                    format!("playbooks.action: a failover playbook promotes a database replica, but {why}"),
-                );
-                return None;
-            }
-            PlaybookAction::Failover
-        }
-        "disable_flag" => PlaybookAction::DisableFlag,
-        "scale_out" => {
-            let Some(c) = &p.count else {
-                needs(cx, "count", "app servers to add, 1 or more");
-                return None;
-            };
-            PlaybookAction::ScaleOut { count: cx.positive_count(c, "playbooks.count")? }
-        }
-        "degrade" => {
-            let Some(dep) = &p.dependency else {
-                needs(cx, "dependency", "a service name");
-                return None;
-            };
-            let names: Vec<&str> = t.services.iter().map(|s| s.name.as_str()).collect();
-            let i = pick(cx, dep, "playbooks.dependency", "service", "services:", &names)?;
-            PlaybookAction::Degrade { dependency: i as super::topology::ServiceId }
-        }
-        _ => {
-            let Some(version) = &p.version else {
-                needs(cx, "version", "the hotfix's version name");
-                return None;
-            };
-            let strategy = resolve_release(cx, p.release(), "playbooks", servers_max);
-            let effects = resolve_effects(cx, p.effects.as_ref(), "playbooks", t);
-            PlaybookAction::Hotfix { version: version.get_ref().clone(), strategy: strategy?, effects: effects? }
-        }
-    };
-    Some(PlaybookSpec { alert: p.alert.get_ref().clone(), action, duration: duration?, failure: failure? })
 }
 
 /// Versions are non-empty and unique across `[[deploys]]` and hotfix playbooks, and none
@@ -533,11 +239,10 @@ alert = "HighErrorRate"
 expr = "vector(1)"
 "#;
 
-    /// The line of `needle`'s first occurrence in `BASE + extra`.
+    /// The line in `BASE + extra` of `needle`'s first occurrence in `extra`.
     fn line_of(extra: &str, needle: &str) -> usize {
-        let text = format!("{BASE}{extra}");
-        let at = text.find(needle).unwrap_or_else(|| panic!("`{needle}` not in the file"));
-        text[..at].matches('\n').count() + 1
+        let at = extra.find(needle).unwrap_or_else(|| panic!("`{needle}` not in {extra}"));
+        BASE.matches('\n').count() + extra[..at].matches('\n').count() + 1
     }
 
     fn load(extra: &str) -> Result<crate::scenario::Loaded, String> {
@@ -640,7 +345,7 @@ action = "failover"
             p.stages.iter().map(|s| s.kind).collect::<Vec<_>>(),
             [StageKind::Build, StageKind::Tests, StageKind::StagingVerify]
         );
-        assert_eq!(p.stages[0].duration, dist::parse("4m").expect("parses"));
+        assert_eq!(p.stages[0].duration, crate::sim::Dist::constant(240_000_000_000));
         assert_eq!((p.stages[0].failure, p.stages[2].failure), (0.02, 0.0));
         assert_eq!((p.staging_fidelity, p.deploy_time_ns, p.rollback_ns), (0.7, 20_000_000_000, Some(180_000_000_000)));
         assert_eq!(p.hotfix_stages, vec![StageKind::Build]);
@@ -693,9 +398,13 @@ action = "failover"
         let l = load_str(single, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
         let d = l.scenario.topology.and_then(|t| t.delivery).expect("a [pipeline] makes it multi-tier");
         assert_eq!(d.pipeline.rollback_ns, None);
-        for default in ["lognormal(5m, 15m)", "lognormal(2m, 8m)", "1m"] {
+        for default in ["lognormal(5m, 15m)", "lognormal(2m, 8m)"] {
             assert!(dist::parse(default).is_ok(), "{default}");
         }
+        let l = load("[[playbooks]]\nalert = \"HighErrorRate\"\naction = \"scale_out\"\ncount = 1\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let d = l.scenario.topology.and_then(|t| t.delivery).expect("delivery");
+        assert_eq!(d.playbooks[0].duration, crate::sim::Dist::constant(60_000_000_000));
     }
 
     #[test]
@@ -793,8 +502,8 @@ action = "failover"
             &["playbooks.action", "no [database]"],
         );
         check_error(
-            &format!("{dep}[[playbooks]]\nalert = \"HighErrorRate\"\naction = \"hotfix\"\nversion = \"v2\"\n"),
-            "\"v2\"\n\n",
+            &format!("{dep}[[playbooks]]\nalert = \"HighErrorRate\"\naction = \"hotfix\"\nversion = \"v2\" # dup\n"),
+            "\"v2\" # dup",
             &["playbooks.version", "used twice"],
         );
     }

@@ -1,17 +1,21 @@
-//! Resolving what a release is: its strategy with the keys that strategy takes (shared by
+//! Resolving releases: the pipeline they go through (`[pipeline]`), their strategy with the keys that strategy takes (shared by
 //! `[[deploys]]` and hotfix `[[playbooks]]`), its effects on the servers that run it, and
 //! the small checks every delivery section uses (shares, positive durations, names from a
 //! list with the nearest suggested).
 
 use toml::Spanned;
 
-use super::delivery::{CanaryAnalysis, ReleaseStrategy, VersionEffects};
-use super::delivery_schema::{RawAnalysis, RawEffects, RawRelease};
+use super::delivery::{
+    CanaryAnalysis, HealthCheckSpec, PipelineSpec, ReleaseStrategy, StageKind, StageSpec, VersionEffects,
+};
+use super::delivery_schema::{RawAnalysis, RawDeployHealthCheck, RawEffects, RawPipeline, RawRelease};
 use super::diagnostic::{Diagnostic, Severity, nearest};
 use super::topology::Topology;
+use super::units::{self, format_duration};
 use super::validate::Ctx;
 use crate::sim::{Dist, NANOS_PER_SEC, dist};
 
+const SECOND: u64 = NANOS_PER_SEC;
 /// Default canary steps.
 const CANARY_STEPS: [f64; 4] = [0.05, 0.25, 0.5, 1.0];
 /// Default feature flag steps.
@@ -69,11 +73,26 @@ pub(super) fn duration_or(cx: &mut Ctx<'_>, v: Option<&Spanned<String>>, field: 
     }
 }
 
-/// `v` as a distribution, or the distribution `default` (a constant text that parses).
+/// A distribution, or a plain duration for a fixed time (`"4m"` is `const(4m)`): the
+/// delivery sections mostly take times people estimate, where a fixed value is common.
+pub(super) fn dist_or_fixed(cx: &mut Ctx<'_>, v: &Spanned<String>, field: &str) -> Option<Dist> {
+    match units::parse_duration(v.get_ref()) {
+        Ok(ns) => Some(Dist::constant(ns)),
+        Err(_) => cx.dist(v, field),
+    }
+}
+
+/// `v` as in [`dist_or_fixed`], or `default` (a constant text that parses) when absent.
 pub(super) fn dist_or(cx: &mut Ctx<'_>, v: Option<&Spanned<String>>, field: &str, default: &str) -> Option<Dist> {
     match v {
-        Some(v) => cx.dist(v, field),
-        None => Some(dist::parse(default).unwrap_or(Dist::constant(NANOS_PER_SEC))),
+        Some(v) => dist_or_fixed(cx, v, field),
+        None => Some(
+            units::parse_duration(default)
+                .map(Dist::constant)
+                .ok()
+                .or_else(|| dist::parse(default).ok())
+                .unwrap_or(Dist::constant(0)),
+        ),
     }
 }
 
@@ -273,7 +292,7 @@ pub(super) fn resolve_effects(
         }
     }
     let latency = match &e.latency {
-        Some(l) => cx.dist(l, &format!("{field}.latency")).map(Some),
+        Some(l) => dist_or_fixed(cx, l, &format!("{field}.latency")).map(Some),
         None => Some(None),
     };
     let memory_leak_mb_per_s = match &e.memory_leak {
@@ -305,4 +324,119 @@ pub(super) fn resolve_effects(
         degrade,
     };
     ok.then_some(effects)
+}
+
+/// Resolves `[pipeline]`.
+pub(super) fn resolve_pipeline(cx: &mut Ctx<'_>, p: &Spanned<RawPipeline>) -> Option<PipelineSpec> {
+    let r = p.get_ref();
+    let d = PipelineSpec::default();
+    let mut ok = true;
+    let initial_version = match &r.initial_version {
+        Some(v) if v.get_ref().trim().is_empty() => {
+            cx.error(v.span(), "pipeline.initial_version must be a non-empty version name, e.g. \"v1.4.0\"");
+            ok = false;
+            String::new()
+        }
+        Some(v) => v.get_ref().clone(),
+        None => d.initial_version,
+    };
+    let names = StageKind::ALL.map(StageKind::as_str);
+    let mut stages: Vec<StageSpec> = Vec::with_capacity(r.stages.len());
+    for s in &r.stages {
+        let s = s.get_ref();
+        let Some(i) = pick(cx, &s.stage, "pipeline.stages.stage", "stage", "use one of", &names) else {
+            ok = false;
+            continue;
+        };
+        let kind = StageKind::ALL[i];
+        if stages.iter().any(|st| st.kind == kind) {
+            cx.error(
+                s.stage.span(),
+                format!("pipeline.stages: stage `{}` appears twice; each stage runs at most once", kind.as_str()),
+            );
+            ok = false;
+        }
+        let duration = dist_or_fixed(cx, &s.duration, "pipeline.stages.duration");
+        let failure = share(cx, s.failure.as_ref(), "pipeline.stages.failure", 0.0, Share::BelowOne);
+        match (duration, failure) {
+            (Some(duration), Some(failure)) => stages.push(StageSpec { kind, duration, failure }),
+            _ => ok = false,
+        }
+    }
+    let staging_fidelity =
+        share(cx, r.staging_fidelity.as_ref(), "pipeline.staging_fidelity", d.staging_fidelity, Share::Closed);
+    if let (Some(f), true) = (&r.staging_fidelity, ok) {
+        if !stages.iter().any(|s| s.kind == StageKind::StagingVerify) {
+            cx.warning(f.span(), "pipeline.staging_fidelity has no effect without a `staging_verify` stage");
+        }
+    }
+    let deploy_time_ns = duration_or(cx, r.deploy_time.as_ref(), "pipeline.deploy_time", d.deploy_time_ns);
+    let rollback_ns = match &r.rollback {
+        Some(v) if v.get_ref() == "none" => Some(None),
+        Some(v) => positive_duration(cx, v, "pipeline.rollback").map(Some),
+        None => Some(None),
+    };
+    let configured: Vec<&str> = stages.iter().map(|s| s.kind.as_str()).collect();
+    let hotfix_stages = match &r.hotfix_stages {
+        Some(list) => {
+            let mut out: Vec<StageKind> = Vec::new();
+            for v in list.get_ref() {
+                let Some(i) = pick(cx, v, "pipeline.hotfix_stages", "stage", "the configured stages are", &configured)
+                else {
+                    ok = false;
+                    continue;
+                };
+                if out.contains(&stages[i].kind) {
+                    cx.error(v.span(), format!("pipeline.hotfix_stages: stage `{}` appears twice", v.get_ref()));
+                    ok = false;
+                }
+                out.push(stages[i].kind);
+            }
+            out
+        }
+        None => stages.iter().map(|s| s.kind).collect(),
+    };
+    let health_check = match &r.health_check {
+        Some(h) => resolve_health_check(cx, h.get_ref()).map(Some),
+        None => Some(None),
+    };
+    let spec = PipelineSpec {
+        initial_version,
+        stages,
+        staging_fidelity: staging_fidelity?,
+        deploy_time_ns: deploy_time_ns?,
+        health_check: health_check?,
+        rollback_ns: rollback_ns?,
+        hotfix_stages,
+    };
+    ok.then_some(spec)
+}
+
+fn resolve_health_check(cx: &mut Ctx<'_>, h: &RawDeployHealthCheck) -> Option<HealthCheckSpec> {
+    const FIELD: &str = "pipeline.health_check";
+    let window_ns = positive_duration(cx, &h.window, "pipeline.health_check.window")?;
+    let interval_ns = duration_or(cx, h.interval.as_ref(), "pipeline.health_check.interval", 10 * SECOND)?;
+    if interval_ns > window_ns {
+        let span = h.interval.as_ref().map_or(h.window.span(), Spanned::span);
+        cx.error(
+            span,
+            format!(
+                "{FIELD}.interval ({}) must be at most {FIELD}.window ({})",
+                format_duration(interval_ns),
+                format_duration(window_ns)
+            ),
+        );
+        return None;
+    }
+    let max_error_ratio =
+        share(cx, h.max_error_ratio.as_ref(), "pipeline.health_check.max_error_ratio", 0.05, Share::AboveZero)?;
+    let max_p99_ns = match &h.max_p99 {
+        Some(v) => Some(positive_duration(cx, v, "pipeline.health_check.max_p99")?),
+        None => None,
+    };
+    let min_requests = match &h.min_requests {
+        Some(v) => cx.positive_count(v, "pipeline.health_check.min_requests")?,
+        None => 20,
+    };
+    Some(HealthCheckSpec { window_ns, interval_ns, max_error_ratio, max_p99_ns, min_requests })
 }
