@@ -174,7 +174,9 @@ mod tests {
         let base = stats(1000, 10, 100);
         assert_eq!(canary_verdict(&stats(40, 0, 100), &base, &a), Verdict::Inconclusive);
         assert_eq!(canary_verdict(&stats(100, 1, 110), &base, &a), Verdict::Pass);
-        assert!(matches!(canary_verdict(&stats(100, 5, 100), &base, &a), Verdict::Fail(m) if m.contains("error ratio")));
+        assert!(
+            matches!(canary_verdict(&stats(100, 5, 100), &base, &a), Verdict::Fail(m) if m.contains("error ratio"))
+        );
         assert!(matches!(canary_verdict(&stats(100, 0, 300), &base, &a), Verdict::Fail(m) if m.contains("p99")));
     }
 }

@@ -107,7 +107,11 @@ mod tests {
 
     #[test]
     fn a_canary_raises_its_share_after_each_analysis() {
-        let s = ReleaseStrategy::Canary { steps: vec![0.05, 0.5, 1.0], bake_ns: 300 * S, analysis: CanaryAnalysis::default() };
+        let s = ReleaseStrategy::Canary {
+            steps: vec![0.05, 0.5, 1.0],
+            bake_ns: 300 * S,
+            analysis: CanaryAnalysis::default(),
+        };
         let p = plan(&s, 8, 30 * S);
         assert_eq!(p[0], Phase { at_ns: 30 * S, servers: 1, share: Some(0.05), gate: Gate::None });
         assert_eq!(p[1], Phase { at_ns: 330 * S, servers: 4, share: Some(0.5), gate: Gate::Analysis });

@@ -88,7 +88,8 @@ fn input(
     let mut deploys = Vec::new();
     if let Some(d) = d {
         for r in &d.releases {
-            let who = if r.hotfix { format!("hotfix {} by {}", r.version, r.by) } else { format!("release {}", r.version) };
+            let who =
+                if r.hotfix { format!("hotfix {} by {}", r.version, r.by) } else { format!("release {}", r.version) };
             event(ms(r.merged_ns), format!("{who} merged; the pipeline starts"));
             if let Some(t) = r.rollout_start_ns {
                 event(ms(t), format!("{} starts reaching production ({})", r.version, r.strategy));

@@ -167,7 +167,11 @@ impl DeliverySummary {
                     paged: p
                         .attempts
                         .iter()
-                        .map(|a| PagedSummary { responder: a.responder.clone(), time_s: secs(a.paged_ns), missed: a.missed })
+                        .map(|a| PagedSummary {
+                            responder: a.responder.clone(),
+                            time_s: secs(a.paged_ns),
+                            missed: a.missed,
+                        })
                         .collect(),
                     acknowledged_s: p.acknowledged.as_ref().map(|(t, _)| secs(*t)),
                     acknowledged_by: p.acknowledged.as_ref().map(|(_, who)| who.clone()),

@@ -59,7 +59,8 @@ pub fn render(s: &mut String, d: &DeliveryOutcome, m: Option<&MonitoringOutcome>
             Some((t, who)) => format!("acknowledged by {who} {} ({} later)", at(*t), span(t - p.opened_ns)),
             None => "never acknowledged".to_string(),
         };
-        let _ = writeln!(s, "{label:<13} {} {}: paged {}; {ack}", at(p.opened_ns), p.alerts.join(", "), paged.join(", "));
+        let _ =
+            writeln!(s, "{label:<13} {} {}: paged {}; {ack}", at(p.opened_ns), p.alerts.join(", "), paged.join(", "));
     }
     for (k, a) in d.actions.iter().enumerate() {
         let label = if k == 0 { "actions" } else { "" };

@@ -298,7 +298,8 @@ pub struct OncallSpec {
     /// Time from acknowledgement to the first action (`investigate`, a distribution;
     /// default `lognormal(5m, 15m)`).
     pub investigate: Dist,
-    /// Receivers whose notifications page the on-call (`receivers`; empty: every receiver).
+    /// Receivers whose notifications page the on-call (`receivers`); empty: a notification
+    /// carrying a firing `page` or `critical` alert pages, whatever its receiver.
     pub receivers: Vec<String>,
 }
 

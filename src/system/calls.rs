@@ -346,7 +346,11 @@ impl System {
         if !ok {
             let policy = match call.spec.on_failure {
                 OnFailure::Fail if self.degrades_call(t, &call) => {
-                    if call.payment != NONE { OnFailure::AcceptAndQueue } else { OnFailure::Degrade }
+                    if call.payment != NONE {
+                        OnFailure::AcceptAndQueue
+                    } else {
+                        OnFailure::Degrade
+                    }
                 }
                 p => p,
             };

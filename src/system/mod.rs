@@ -38,10 +38,10 @@ use std::collections::VecDeque;
 pub use alerting::{EpisodeOutcome, IncidentOutcome, MonitoringOutcome, RuleSetOutcome};
 pub use incidents::{DeliveryOutcome, ReleaseOutcome, affected_users};
 pub use logging::LoggingOutcome;
-pub use release::{Mitigation, ReleaseEnd};
-pub use response::ActionRecord;
 pub use outcome::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, RetryQueueOutcome, SystemOutcome};
 pub use proxy::{MaliciousOutcome, ProxyOutcome};
+pub use release::{Mitigation, ReleaseEnd};
+pub use response::ActionRecord;
 pub use scaling::ScalingOutcome;
 pub use series::ComponentRow;
 

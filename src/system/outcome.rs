@@ -243,10 +243,10 @@ impl System {
         let monitoring = self.monitor.take().map(|m| {
             let services: Vec<String> = topology.services.iter().map(|s| s.name.clone()).collect();
             let truth = std::mem::take(&mut self.truth.buckets);
-            let mut out =
-                super::alerting::outcome(*m, &truth, &scenario.faults, &services, scenario.start_time_s, end);
+            let mut out = super::alerting::outcome(*m, &truth, &scenario.faults, &services, scenario.start_time_s, end);
             if let Some(slo) = &out.slo {
-                let (resolution, slack) = ((slo.resolution_ns / 1_000_000) as i64, (slo.merge_gap_ns / 1_000_000) as i64);
+                let (resolution, slack) =
+                    ((slo.resolution_ns / 1_000_000) as i64, (slo.merge_gap_ns / 1_000_000) as i64);
                 super::incidents::enrich(&mut out.incidents, delivery.as_ref(), &self.truth.lost, resolution, slack);
             }
             Box::new(out)

@@ -170,7 +170,8 @@ impl Delivery {
 
     /// Registers a version; returns its index.
     pub(super) fn add_version(&mut self, name: &str, effects: VersionEffects, classes: usize) -> u16 {
-        let applies = (0..classes).map(|c| effects.classes.is_empty() || effects.classes.contains(&(c as u16))).collect();
+        let applies =
+            (0..classes).map(|c| effects.classes.is_empty() || effects.classes.contains(&(c as u16))).collect();
         self.versions.push(Version { name: name.to_string(), effects, applies });
         (self.versions.len() - 1) as u16
     }
@@ -232,7 +233,9 @@ impl Delivery {
     #[inline]
     pub(super) fn injects_error(&mut self, version: u16, class: u16) -> bool {
         let v = &self.versions[version as usize];
-        v.effects.error_rate > 0.0 && v.applies[class as usize] && self.effect_rng.random::<f64>() < v.effects.error_rate
+        v.effects.error_rate > 0.0
+            && v.applies[class as usize]
+            && self.effect_rng.random::<f64>() < v.effects.error_rate
     }
 
     /// Whether a failing call to `station` from a request on `version` degrades instead.
@@ -303,7 +306,8 @@ impl System {
                 queue.schedule(SimTime(end), Event::Release { release: r as u32, seq });
             }
             Stage::Pipeline => {
-                let failed = rel.pipeline.as_ref().and_then(|p| p.stages.iter().find(|s| s.result != StageResult::Passed));
+                let failed =
+                    rel.pipeline.as_ref().and_then(|p| p.stages.iter().find(|s| s.result != StageResult::Passed));
                 if let Some(stage) = failed {
                     rel.reason = Some(match stage.result {
                         StageResult::CaughtRegression => "staging verification caught the regression".to_string(),
@@ -360,19 +364,22 @@ impl System {
         let rel = &d.releases[r];
         let k = rel.next_phase;
         let Some(phase) = rel.phases.get(k).copied() else { return };
-        let verdict = match phase.gate {
-            Gate::None => Verdict::Pass,
-            Gate::Health => d.spec.pipeline.health_check.as_ref().map_or(Verdict::Pass, |h| {
-                match deploy::health_verdict(&d.new_stats, h) {
-                    Verdict::Inconclusive => Verdict::Pass,
-                    v => v,
-                }
-            }),
-            Gate::Analysis => match &rel.strategy {
-                ReleaseStrategy::Canary { analysis, .. } => deploy::canary_verdict(&d.new_stats, &d.base_stats, analysis),
-                _ => Verdict::Pass,
-            },
-        };
+        let verdict =
+            match phase.gate {
+                Gate::None => Verdict::Pass,
+                Gate::Health => d.spec.pipeline.health_check.as_ref().map_or(Verdict::Pass, |h| {
+                    match deploy::health_verdict(&d.new_stats, h) {
+                        Verdict::Inconclusive => Verdict::Pass,
+                        v => v,
+                    }
+                }),
+                Gate::Analysis => match &rel.strategy {
+                    ReleaseStrategy::Canary { analysis, .. } => {
+                        deploy::canary_verdict(&d.new_stats, &d.base_stats, analysis)
+                    }
+                    _ => Verdict::Pass,
+                },
+            };
         match verdict {
             Verdict::Fail(why) => {
                 let what = if phase.gate == Gate::Analysis { "canary analysis failed" } else { "health check failed" };
@@ -413,7 +420,10 @@ impl System {
             Some(h) => {
                 rel.stage = Stage::Watching;
                 rel.watch_until_ns = now.as_nanos() + h.window_ns;
-                queue.schedule(now.after(h.interval_ns.min(h.window_ns)), Event::Release { release: r as u32, seq: rel.seq });
+                queue.schedule(
+                    now.after(h.interval_ns.min(h.window_ns)),
+                    Event::Release { release: r as u32, seq: rel.seq },
+                );
             }
             None => self.complete(now, r, queue),
         }
@@ -523,7 +533,14 @@ impl System {
 
     /// Rolls release `r` back (`why`, decided by `by`); false when there is no way back,
     /// in which case a rollout in progress stops where it is.
-    pub(super) fn roll_back(&mut self, now: SimTime, r: usize, why: String, by: &str, queue: &mut EventQueue<Event>) -> bool {
+    pub(super) fn roll_back(
+        &mut self,
+        now: SimTime,
+        r: usize,
+        why: String,
+        by: &str,
+        queue: &mut EventQueue<Event>,
+    ) -> bool {
         let Some(d) = self.delivery.as_mut() else { return false };
         if d.releases[r].stage == Stage::RollingBack {
             return true;

@@ -40,11 +40,8 @@ fn detection(input: &PostmortemInput, out: &mut Vec<String>) {
     let mut seen: Vec<&str> = Vec::new();
     // Tickets are meant not to page (a slow burn is for working hours); an alert that
     // fired within a minute of the page would not have changed much.
-    let mut quiet: Vec<_> = input
-        .alerts
-        .iter()
-        .filter(|a| !a.paged && a.severity != "ticket" && a.fired_ms + 60_000 <= before)
-        .collect();
+    let mut quiet: Vec<_> =
+        input.alerts.iter().filter(|a| !a.paged && a.severity != "ticket" && a.fired_ms + 60_000 <= before).collect();
     quiet.sort_by_key(|a| a.fired_ms);
     for a in quiet {
         if seen.contains(&a.name.as_str()) {
