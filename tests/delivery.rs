@@ -81,8 +81,8 @@ fn the_pipelines_lead_time_is_the_sum_of_its_stages_and_health_checks_roll_back_
 fn a_failed_stage_blocks_the_deploy() {
     let s = edited(
         "scenarios/bad-deploy-rollback.toml",
-        r#"{ stage = "tests", duration = "const(8m)", failure = 0.02 }"#,
-        r#"{ stage = "tests", duration = "const(8m)", failure = 0.9999 }"#,
+        r#"{ stage = "tests", duration = "8m", failure = 0.02 }"#,
+        r#"{ stage = "tests", duration = "8m", failure = 0.9999 }"#,
     );
     let o = run_own_seed(&s);
     let d = delivery(&o);
@@ -242,4 +242,42 @@ fn the_same_seed_gives_the_same_summary_and_post_mortem() {
     for key in ["\"mttd_s\"", "\"mtta_s\"", "\"mttr_s\"", "\"acknowledged_s\"", "\"mitigated_s\"", "\"deploys\""] {
         assert!(json.contains(key), "no {key}");
     }
+}
+
+#[test]
+fn prodsim_run_writes_the_post_mortem_and_the_release_keys() {
+    use assert_cmd::cargo::cargo_bin_cmd;
+    let dir = common::temp_dir("delivery", "cli");
+    let out = cargo_bin_cmd!("prodsim")
+        .arg("run")
+        .arg(repo_path("scenarios/canary-catches-regression.toml"))
+        .args(["--no-charts", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("releases      v3.1.0 (canary)") && stdout.contains("postmortem.md"), "{stdout}");
+    let post = std::fs::read_to_string(dir.join("postmortem.md")).expect("postmortem.md");
+    assert!(post.starts_with("# Incident 1: release v3.1.0 (canary)"), "{post}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary")).expect("JSON");
+    let d = &summary["deploys"][0];
+    assert_eq!(
+        (d["version"].as_str(), d["strategy"].as_str(), d["outcome"].as_str()),
+        (Some("v3.1.0"), Some("canary"), Some("rolled_back"))
+    );
+    assert!(d["start_s"].is_number() && d["end_s"].is_number());
+    assert!(summary["incidents"][0]["mitigated_s"].is_number());
+    assert!(summary["mttr_s"].is_number() && summary["mttd_s"].is_null());
+    assert_eq!(summary["versions"]["v3.0.0"], 8);
+
+    // A run without incidents leaves no post-mortem behind (not even an old one).
+    let quiet = std::fs::read_to_string(repo_path("scenarios/canary-catches-regression.toml"))
+        .expect("reads")
+        .replace("latency = \"lognormal(300ms, 900ms)\"", "error_rate = 0.0");
+    let file = dir.join("quiet.toml");
+    std::fs::write(&file, quiet).expect("writes");
+    cargo_bin_cmd!("prodsim").arg("run").arg(&file).args(["--no-charts", "-q", "--out"]).arg(&dir).assert().success();
+    assert!(!dir.join("postmortem.md").exists());
 }

@@ -58,13 +58,14 @@ fn balanced(p: &LedgerTotals) -> bool {
 }
 
 /// The payment call made tighter (a 500 ms timeout, two retries), so that a share of the
-/// calls time out while the provider still charges them.
+/// calls time out while the provider still charges them, with the retry queue behind it
+/// (the hotfix's degradation from the start).
 fn tight_payment_call(idempotent: bool) -> Scenario {
     let text = std::fs::read_to_string(common::repo_path("scenarios/payment-outage.toml")).expect("read");
     let old = r#"{ call = "payment_api", timeout = "2s", retries = 1, backoff = "200ms", idempotent = true"#;
     assert!(text.contains(old), "the payment call changed in payment-outage.toml");
     let new = format!(
-        r#"{{ call = "payment_api", timeout = "500ms", retries = 2, backoff = "200ms", idempotent = {idempotent}"#
+        r#"{{ call = "payment_api", timeout = "500ms", retries = 2, backoff = "200ms", idempotent = {idempotent}, on_failure = "retry_queue""#
     );
     let mut s = from_text(&text.replace(old, &new));
     // Five minutes into the `timeouts` fault are enough.

@@ -87,7 +87,7 @@ pub fn render(s: &mut String, m: &MonitoringOutcome) {
             detected.push_str(&format!(", mitigated {}", clock(t)));
         }
         if i.lost_revenue > 0.0 {
-            detected.push_str(&format!(", ${:.0} lost", i.lost_revenue));
+            detected.push_str(&format!(", ${} lost", thousands(i.lost_revenue.round() as u64)));
         }
         let causes: Vec<String> =
             i.faults.iter().cloned().chain(i.deploys.iter().map(|v| format!("release {v}"))).collect();

@@ -6,7 +6,7 @@ use crate::deploy::StageRun;
 use crate::ops::oncall::Page;
 
 use super::alerting::IncidentOutcome;
-use super::release::{Delivery, Mitigation, ReleaseEnd, Stage};
+use super::delivery::{Delivery, Mitigation, ReleaseEnd, Stage};
 use super::response::{ActionRecord, Response};
 
 /// Sessions a workload's users are spread over, for the affected-users estimate (the same

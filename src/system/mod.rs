@@ -15,6 +15,7 @@ mod alerting;
 mod calls;
 mod chaos;
 mod deferral;
+mod delivery;
 mod flow;
 mod incidents;
 mod logging;
@@ -36,11 +37,11 @@ mod timers;
 use std::collections::VecDeque;
 
 pub use alerting::{EpisodeOutcome, IncidentOutcome, MonitoringOutcome, RuleSetOutcome};
+pub use delivery::{Mitigation, ReleaseEnd};
 pub use incidents::{DeliveryOutcome, ReleaseOutcome, affected_users};
 pub use logging::LoggingOutcome;
 pub use outcome::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, RetryQueueOutcome, SystemOutcome};
 pub use proxy::{MaliciousOutcome, ProxyOutcome};
-pub use release::{Mitigation, ReleaseEnd};
 pub use response::ActionRecord;
 pub use scaling::ScalingOutcome;
 pub use series::ComponentRow;
@@ -335,7 +336,7 @@ pub struct System {
     /// The id the next user request gets at the app servers.
     next_request: u32,
     /// Versions and releases; `None` without `[pipeline]`/`[[deploys]]`/`[oncall]`/`[[playbooks]]`.
-    delivery: Option<Box<release::Delivery>>,
+    delivery: Option<Box<delivery::Delivery>>,
     /// Pages, responders and playbook actions; `None` without them.
     response: Option<Box<response::Response>>,
 }

@@ -6,267 +6,20 @@
 //! while another rolls out waits for it. The pure parts (stage runs, rollout plans,
 //! verdicts) are in `crate::deploy`; this file applies them to the servers.
 
-use std::collections::VecDeque;
+use crate::deploy::{self, Gate, Phase, StageResult, Verdict};
+use crate::scenario::delivery::{DeliverySpec, ReleaseStrategy};
+use crate::sim::{EventQueue, NANOS_PER_SEC, SimTime};
 
-use rand::RngExt;
-
-use crate::deploy::{self, Gate, Phase, PipelineRun, StageResult, Verdict, WindowStats};
-use crate::scenario::delivery::{DeliverySpec, ReleaseStrategy, VersionEffects};
-use crate::sim::{EventQueue, NANOS_PER_SEC, SimRng, SimTime};
-
-use super::recorder::Fate;
+use super::delivery::{Delivery, Mitigation, ReleaseEnd, Stage};
 use super::tasks::Task;
 use super::{APP, Event, System};
 
 /// Time to switch traffic back to the blue fleet, or to turn a feature flag off.
 pub(super) const SWITCH_NS: u64 = 10 * NANOS_PER_SEC;
 
-/// One version and what it does.
-pub(super) struct Version {
-    pub(super) name: String,
-    pub(super) effects: VersionEffects,
-    /// Per class: whether the request effects apply.
-    applies: Vec<bool>,
-}
-
-/// Where a release is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Stage {
-    /// Merged; the pipeline has not started.
-    Merged,
-    /// In the pipeline's stages.
-    Pipeline,
-    /// Passed the pipeline; waiting for the deploy lock.
-    Waiting,
-    /// Rolling out, phase by phase.
-    RollingOut,
-    /// Everywhere; the health check watches it.
-    Watching,
-    /// Being rolled back.
-    RollingBack,
-    /// Finished, one way or the other.
-    Done,
-}
-
-/// How a release ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReleaseEnd {
-    /// It reached every server and passed its checks.
-    Completed,
-    /// It was rolled back.
-    RolledBack,
-    /// A stage failed, or it was stopped without a way back.
-    Failed,
-    /// Still under way when the run ended.
-    InProgress,
-}
-
-impl ReleaseEnd {
-    /// The name used in `summary.json` (`deploys[].outcome`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReleaseEnd::Completed => "completed",
-            ReleaseEnd::RolledBack => "rolled_back",
-            ReleaseEnd::Failed => "failed",
-            ReleaseEnd::InProgress => "in_progress",
-        }
-    }
-}
-
-/// One release during the run.
-pub(super) struct Release {
-    pub(super) version: u16,
-    /// The version it replaces (what a rollback restores).
-    pub(super) previous: u16,
-    pub(super) strategy: ReleaseStrategy,
-    pub(super) rollback_on: Vec<String>,
-    /// Who started it: `pipeline` for a scheduled deploy, the responder for a hotfix.
-    pub(super) by: String,
-    pub(super) hotfix: bool,
-    pub(super) merged_ns: u64,
-    pub(super) pipeline: Option<PipelineRun>,
-    pub(super) phases: Vec<Phase>,
-    pub(super) next_phase: usize,
-    pub(super) rollout_start_ns: Option<u64>,
-    pub(super) stage: Stage,
-    /// When the production rollout reached every server.
-    pub(super) everywhere_ns: Option<u64>,
-    pub(super) watch_until_ns: u64,
-    pub(super) end_ns: Option<u64>,
-    pub(super) end: ReleaseEnd,
-    /// Why it was stopped, rolled back or failed.
-    pub(super) reason: Option<String>,
-    /// Bumped whenever the pending wake is replaced, so stale ones are ignored.
-    seq: u32,
-    /// Most of the traffic the new version took at once (share of requests or servers).
-    pub(super) peak_share: f64,
-    /// Who rolled it back (`pipeline` or a responder).
-    pub(super) rolled_back_by: Option<String>,
-}
-
-/// Something that changed production in response to trouble, for the incidents'
-/// mitigation times.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Mitigation {
-    /// When it took effect, ns.
-    pub t_ns: u64,
-    /// What it was (`rollback of v2`, `hotfix v1.0.1 everywhere`, ...).
-    pub what: String,
-    /// Who did it (`pipeline` or a responder).
-    pub by: String,
-}
-
-/// Versions, releases and their state.
-pub(super) struct Delivery {
-    pub(super) spec: DeliverySpec,
-    pub(super) versions: Vec<Version>,
-    /// The version each app server runs.
-    pub(super) server_version: Vec<u16>,
-    /// Production's version: what a new server gets.
-    pub(super) stable: u16,
-    pub(super) releases: Vec<Release>,
-    /// The release holding the deploy lock.
-    pub(super) active: Option<usize>,
-    waiting: VecDeque<usize>,
-    /// The share of requests on the active release's code path, when it splits traffic.
-    share: Option<f64>,
-    /// Requests of the releasing version, and of every other, since the last verdict.
-    new_stats: WindowStats,
-    base_stats: WindowStats,
-    /// Pipeline randomness (stage times and failures).
-    rng: SimRng,
-    /// Request-path randomness (traffic split, injected errors and latency).
-    effect_rng: SimRng,
-    /// Per station: graceful degradation switched on at run time by a playbook.
-    pub(super) runtime_degrade: Vec<bool>,
-    /// Per server: bumped at each version switch and restart, so stale crash-loop events
-    /// are ignored.
-    crash_epoch: Vec<u32>,
-    pub(super) mitigations: Vec<Mitigation>,
-}
-
-impl Delivery {
-    pub(super) fn new(spec: &DeliverySpec, classes: usize, servers: usize, stations: usize, seed: u64) -> Delivery {
-        let mut d = Delivery {
-            spec: spec.clone(),
-            versions: Vec::new(),
-            server_version: vec![0; servers],
-            stable: 0,
-            releases: Vec::new(),
-            active: None,
-            waiting: VecDeque::new(),
-            share: None,
-            new_stats: WindowStats::new(),
-            base_stats: WindowStats::new(),
-            rng: crate::sim::stream(seed, "pipeline"),
-            effect_rng: crate::sim::stream(seed, "versions"),
-            runtime_degrade: vec![false; stations],
-            crash_epoch: vec![0; servers],
-            mitigations: Vec::new(),
-        };
-        d.add_version(&spec.pipeline.initial_version, VersionEffects::default(), classes);
-        d
-    }
-
-    /// Registers a version; returns its index.
-    pub(super) fn add_version(&mut self, name: &str, effects: VersionEffects, classes: usize) -> u16 {
-        let applies =
-            (0..classes).map(|c| effects.classes.is_empty() || effects.classes.contains(&(c as u16))).collect();
-        self.versions.push(Version { name: name.to_string(), effects, applies });
-        (self.versions.len() - 1) as u16
-    }
-
-    /// Registers a release of version `version`, merged at `merged_ns`; returns its index.
-    pub(super) fn add_release(
-        &mut self,
-        version: u16,
-        strategy: ReleaseStrategy,
-        rollback_on: Vec<String>,
-        by: &str,
-        hotfix: bool,
-        merged_ns: u64,
-    ) -> usize {
-        self.releases.push(Release {
-            version,
-            previous: 0,
-            strategy,
-            rollback_on,
-            by: by.to_string(),
-            hotfix,
-            merged_ns,
-            pipeline: None,
-            phases: Vec::new(),
-            next_phase: 0,
-            rollout_start_ns: None,
-            stage: Stage::Merged,
-            everywhere_ns: None,
-            watch_until_ns: 0,
-            end_ns: None,
-            end: ReleaseEnd::InProgress,
-            reason: None,
-            seq: 0,
-            peak_share: 0.0,
-            rolled_back_by: None,
-        });
-        self.releases.len() - 1
-    }
-
-    /// The version a request of `class` on `server` runs, and its extra work.
-    #[inline]
-    pub(super) fn request_version(&mut self, server: usize, class: u16) -> (u16, u64) {
-        let v = match (self.share, self.active) {
-            (Some(p), Some(r)) => {
-                let rel = &self.releases[r];
-                if p > 0.0 && self.effect_rng.random::<f64>() < p { rel.version } else { rel.previous }
-            }
-            _ => self.server_version[server],
-        };
-        let version = &self.versions[v as usize];
-        let extra = match &version.effects.latency {
-            Some(d) if version.applies[class as usize] => d.sample_ns(&mut self.effect_rng),
-            _ => 0,
-        };
-        (v, extra)
-    }
-
-    /// Whether a finished request of `class` on `version` fails because of the version.
-    #[inline]
-    pub(super) fn injects_error(&mut self, version: u16, class: u16) -> bool {
-        let v = &self.versions[version as usize];
-        v.effects.error_rate > 0.0
-            && v.applies[class as usize]
-            && self.effect_rng.random::<f64>() < v.effects.error_rate
-    }
-
-    /// Whether a failing call to `station` from a request on `version` degrades instead.
-    pub(super) fn degrades(&self, version: u16, station: usize) -> bool {
-        self.runtime_degrade[station]
-            || (station > 0 && self.versions[version as usize].effects.degrade.contains(&((station - 1) as u16)))
-    }
-
-    /// A user's request on `version` was answered with `fate` after `latency_ns`.
-    #[inline]
-    pub(super) fn observe(&mut self, version: u16, latency_ns: u64, fate: Fate) {
-        let Some(r) = self.active else { return };
-        let ok = fate == Fate::Completed;
-        if version == self.releases[r].version {
-            self.new_stats.record(latency_ns, ok);
-        } else {
-            self.base_stats.record(latency_ns, ok);
-        }
-    }
-
-    /// The newest release whose version is live (rolling out, watched or completed) and
-    /// that can be rolled back; feature-flag releases only if `flags_only`.
-    pub(super) fn newest_live(&self, flags_only: bool) -> Option<usize> {
-        (0..self.releases.len()).rev().find(|&r| {
-            let rel = &self.releases[r];
-            let live = matches!(rel.stage, Stage::RollingOut | Stage::Watching)
-                || (rel.stage == Stage::Done && rel.end == ReleaseEnd::Completed && self.stable == rel.version);
-            live && (!flags_only || matches!(rel.strategy, ReleaseStrategy::FeatureFlag { .. }))
-        })
-    }
-}
+/// How long `rollback_on` alerts watch a release after its rollout when the pipeline has no
+/// health check (an alert needs its `for` and its rate window to fire).
+pub(super) const ALERT_WATCH_NS: u64 = 15 * 60 * NANOS_PER_SEC;
 
 impl System {
     /// Sets up the versions and schedules every `[[deploys]]` entry's merge.
@@ -323,6 +76,7 @@ impl System {
                     self.start_rollout(now, r, queue);
                 }
             }
+            Stage::RollingOut if now.as_nanos() < rel.next_phase_at_ns => self.health_tick(now, r, queue),
             Stage::RollingOut => self.next_phase(now, r, queue),
             Stage::Watching => self.watch(now, r, queue),
             Stage::RollingBack => self.finish_rollback(now, r, queue),
@@ -353,9 +107,36 @@ impl System {
         rel.rollout_start_ns = Some(now.as_nanos());
         rel.stage = Stage::RollingOut;
         let at = now.after(rel.phases.first().map_or(0, |p| p.at_ns));
+        rel.next_phase_at_ns = at.as_nanos();
         queue.schedule(at, Event::Release { release: r as u32, seq: rel.seq });
         d.new_stats.reset();
         d.base_stats.reset();
+        d.health_stats.reset();
+    }
+
+    /// Schedules release `r`'s next wake: its next phase, or the health check's next look
+    /// before it.
+    fn wake_release(&mut self, now: SimTime, r: usize, queue: &mut EventQueue<Event>) {
+        let Some(d) = self.delivery.as_ref() else { return };
+        let rel = &d.releases[r];
+        let mut at = SimTime(rel.next_phase_at_ns);
+        if let Some(h) = d.spec.pipeline.health_check.as_ref() {
+            at = at.min(now.after(h.interval_ns));
+        }
+        queue.schedule(at, Event::Release { release: r as u32, seq: rel.seq });
+    }
+
+    /// A health check of release `r` between two phases: the servers and requests it has
+    /// reached so far.
+    fn health_tick(&mut self, now: SimTime, r: usize, queue: &mut EventQueue<Event>) {
+        let Some(d) = self.delivery.as_mut() else { return };
+        let Some(h) = d.spec.pipeline.health_check.as_ref() else { return self.wake_release(now, r, queue) };
+        if let Verdict::Fail(why) = deploy::health_verdict(&d.health_stats, h) {
+            self.roll_back(now, r, format!("health check failed: {why}"), "pipeline", queue);
+            return;
+        }
+        d.health_stats.reset();
+        self.wake_release(now, r, queue);
     }
 
     /// The gate of release `r`'s next phase is judged; if it passes the phase applies.
@@ -368,7 +149,7 @@ impl System {
             match phase.gate {
                 Gate::None => Verdict::Pass,
                 Gate::Health => d.spec.pipeline.health_check.as_ref().map_or(Verdict::Pass, |h| {
-                    match deploy::health_verdict(&d.new_stats, h) {
+                    match deploy::health_verdict(&d.health_stats, h) {
                         Verdict::Inconclusive => Verdict::Pass,
                         v => v,
                     }
@@ -392,8 +173,8 @@ impl System {
                     ReleaseStrategy::Canary { bake_ns, .. } => *bake_ns,
                     _ => NANOS_PER_SEC,
                 };
-                let seq = rel.seq;
-                queue.schedule(now.after(bake.max(1)), Event::Release { release: r as u32, seq });
+                d.releases[r].next_phase_at_ns = now.after(bake.max(1)).as_nanos();
+                self.wake_release(now, r, queue);
                 return;
             }
             Verdict::Pass => {}
@@ -404,9 +185,10 @@ impl System {
         rel.next_phase = k + 1;
         d.new_stats.reset();
         d.base_stats.reset();
+        d.health_stats.reset();
         if let Some(next) = rel.phases.get(k + 1) {
-            let at = now.after(next.at_ns.saturating_sub(phase.at_ns));
-            queue.schedule(at, Event::Release { release: r as u32, seq: rel.seq });
+            rel.next_phase_at_ns = now.after(next.at_ns.saturating_sub(phase.at_ns)).as_nanos();
+            self.wake_release(now, r, queue);
             return;
         }
         // Everywhere: production's version now; the health check watches it.
@@ -424,6 +206,12 @@ impl System {
                     now.after(h.interval_ns.min(h.window_ns)),
                     Event::Release { release: r as u32, seq: rel.seq },
                 );
+            }
+            // No health check, but alerts to watch: they get a window of their own.
+            None if !rel.rollback_on.is_empty() => {
+                rel.stage = Stage::Watching;
+                rel.watch_until_ns = now.as_nanos() + ALERT_WATCH_NS;
+                queue.schedule(SimTime(rel.watch_until_ns), Event::Release { release: r as u32, seq: rel.seq });
             }
             None => self.complete(now, r, queue),
         }
@@ -488,13 +276,15 @@ impl System {
     /// A health check of release `r` during its watch window.
     fn watch(&mut self, now: SimTime, r: usize, queue: &mut EventQueue<Event>) {
         let Some(d) = self.delivery.as_mut() else { return };
-        let Some(h) = d.spec.pipeline.health_check.clone() else { return self.complete(now, r, queue) };
-        if let Verdict::Fail(why) = deploy::health_verdict(&d.new_stats, &h) {
+        let Some(h) = d.spec.pipeline.health_check.clone() else {
+            // Only alerts watch it: the window is over.
+            return self.complete(now, r, queue);
+        };
+        if let Verdict::Fail(why) = deploy::health_verdict(&d.health_stats, &h) {
             self.roll_back(now, r, format!("health check failed: {why}"), "pipeline", queue);
             return;
         }
-        d.new_stats.reset();
-        d.base_stats.reset();
+        d.health_stats.reset();
         let rel = &d.releases[r];
         if now.as_nanos() >= rel.watch_until_ns {
             return self.complete(now, r, queue);

@@ -193,6 +193,16 @@ impl System {
                 continue;
             }
             let k = mine.iter().copied().find(|&k| can(&resp.playbooks[k].action)).unwrap_or(first);
+            // A rollback with nothing live to roll back (the pipeline already did) is not
+            // attempted; one without a plan is, and fails: that is a finding.
+            let nothing_live = self.delivery.as_deref().is_none_or(|d| {
+                d.newest_live(matches!(resp.playbooks[k].action, PlaybookAction::DisableFlag)).is_none()
+            });
+            if matches!(resp.playbooks[k].action, PlaybookAction::Rollback | PlaybookAction::DisableFlag)
+                && nothing_live
+            {
+                continue;
+            }
             chosen.push((alert, k));
         }
         let Some(resp) = self.response.as_mut() else { return };
@@ -284,7 +294,7 @@ impl System {
     ) -> Result<Option<String>, String> {
         let mitigated = |s: &mut System, what: String| {
             if let Some(d) = s.delivery.as_mut() {
-                d.mitigations.push(super::release::Mitigation { t_ns: now.as_nanos(), what, by: by.to_string() });
+                d.mitigations.push(super::delivery::Mitigation { t_ns: now.as_nanos(), what, by: by.to_string() });
             }
         };
         match action {

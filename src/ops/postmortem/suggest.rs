@@ -185,7 +185,8 @@ fn format_from(input: &PostmortemInput, from_ms: i64) -> String {
 fn playbooks(input: &PostmortemInput, out: &mut Vec<String>) {
     let t = &input.timeline;
     if let (Some(m), Some(a)) = (t.mitigated_ms, mitigating_action(input)) {
-        if a.action.starts_with("hotfix") {
+        // With a harmful release behind it, rolling back is the advice (`releases`).
+        if a.action.starts_with("hotfix") && !input.deploys.iter().any(|d| d.harmful) {
             let from = t.acknowledged_ms.unwrap_or(a.started_ms);
             out.push(format!(
                 "Mitigation waited for `{}`: {} from {} to production (writing it, then the pipeline). A switch \

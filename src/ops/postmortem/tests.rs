@@ -140,7 +140,7 @@ fn full_render_has_every_section_and_formatted_numbers() {
         "| +30m00s | Tue 14:30 | **Mitigated**: `rollback` by pipeline took effect |",
         "| +35m00s | Tue 14:35 | **Resolved**: users no longer hurt |",
         "- Time to detect: 2m00s\n",
-        "- Time to acknowledge: 2m00s after the page\n",
+        "- Time to acknowledge: 2m00s after detection\n",
         "- Time to mitigate: 10m00s\n",
         "- Time to resolve: 15m00s\n",
         "(Tue 14:22, in business hours)",
@@ -166,7 +166,7 @@ after the start.
 ";
     let text = render(&clean());
     assert!(text.contains(expected), "got\n{text}");
-    let page_line = "- Page 0 opened at +22m00s (Tue 14:22, in business hours) for `HighErrorRate`: paged alice at \
+    let page_line = "- Page 1 opened at +22m00s (Tue 14:22, in business hours) for `HighErrorRate`: paged alice at \
                      +22m00s; acknowledged by alice at +24m00s, 2m00s after it opened; 0 escalations.\n";
     assert!(text.contains(page_line), "got\n{text}");
 }
@@ -220,7 +220,7 @@ fn slow_out_of_hours_escalated_acks_are_named() {
     assert_eq!(s.len(), 1, "{s:?}");
     assert_eq!(
         s[0],
-        "Page 0 (+22m00s, Tue 03:22) was acknowledged by bob only 13m00s after it opened, went out at Tue 03:22, \
+        "Page 1 (+22m00s, Tue 03:22) was acknowledged by bob only 13m00s after it opened, went out at Tue 03:22, \
          outside business hours, alice missed it, so it escalated to bob 10m00s later; an acknowledgement target of \
          5m00s or a follow-the-sun rotation or a shorter `escalate_after` would have cut the response."
     );
@@ -232,7 +232,7 @@ fn an_unacknowledged_page_is_named() {
     input.pages = vec![page(22, &[("alice", 22, false)], None)];
     input.timeline.acknowledged_ms = None;
     let s = suggestions(&input);
-    assert!(has(&s, "Page 0 (+22m00s, Tue 14:22) was never acknowledged although 1 responder was paged"), "{s:?}");
+    assert!(has(&s, "Page 1 (+22m00s, Tue 14:22) was never acknowledged although 1 responder was paged"), "{s:?}");
 }
 
 #[test]
