@@ -80,7 +80,7 @@ fn a_named_alert_rolls_the_release_back() {
     let everywhere = r.everywhere_ns.expect("everywhere");
     let end = r.end_ns.expect("ended");
     // 5 minutes of `for` plus the time for the 5-minute ratio to cross 5%, then 3 minutes.
-    assert!((everywhere + 8 * MINUTE..everywhere + 12 * MINUTE).contains(&end), "{everywhere} → {end}");
+    assert!((everywhere + 8 * MINUTE..everywhere + 14 * MINUTE).contains(&end), "{everywhere} → {end}");
 }
 
 #[test]
@@ -108,21 +108,20 @@ fn a_crash_looping_version_crashes_its_servers_until_it_is_rolled_back() {
 
 #[test]
 fn a_leaking_version_is_killed_by_the_out_of_memory_killer_until_rolled_back() {
-    let o = run_own_seed(&variant(&[
-        (EFFECTS, "memory_leak = 20.0\n"),
-        (ROLLING, "strategy = \"all_at_once\"\n"),
-        (HEALTH, ""),
-    ]));
+    let s = variant(&[(EFFECTS, "memory_leak = 20.0\n"), (ROLLING, "strategy = \"all_at_once\"\n"), (HEALTH, "")]);
+    let o = run_own_seed(&s);
     let r = release(&o);
     // The kills fail requests; HighErrorRate pages and the on-call's playbook rolls back.
     assert_eq!(r.outcome, ReleaseEnd::RolledBack, "{r:?}");
     assert_eq!(r.rolled_back_by.as_deref(), Some("alice"));
-    // 512 MiB of headroom at 20 MiB/s: a kill about every 26 s (with the restart) on each
-    // of six servers while the version runs.
-    let kills = system(&o).oom_kills;
-    let live = r.end_ns.expect("ended") - r.everywhere_ns.expect("everywhere");
-    let expected = 6 * live / (26 * SECOND);
-    assert!(kills * 10 >= expected * 8 && kills * 10 <= expected * 12, "{kills} kills, expected ~{expected}");
+    // Each of six servers fills its headroom at 20 MiB/s, is killed and restarts, over and
+    // over while the version runs.
+    let t = s.topology.as_ref().expect("multi-tier");
+    let cycle_s = (t.memory.limit_mb - t.memory.base_mb) / 20.0 + t.restart_ns as f64 / 1e9;
+    let live_s = (r.end_ns.expect("ended") - r.everywhere_ns.expect("everywhere")) as f64 / 1e9;
+    let expected = 6.0 * live_s / cycle_s;
+    let kills = system(&o).oom_kills as f64;
+    assert!((expected * 0.75..=expected * 1.1).contains(&kills), "{kills} kills, expected ~{expected:.0}");
 }
 
 #[test]

@@ -149,7 +149,8 @@ pub struct RawOncall {
     /// Time from acknowledgement to the first action (default `lognormal(5m, 15m)`).
     #[serde(default)]
     pub investigate: Option<Spanned<String>>,
-    /// Receivers whose notifications page the on-call (default: every receiver).
+    /// Receivers whose notifications page the on-call (default: none named; notifications
+    /// carrying a `page` or `critical` alert page).
     #[serde(default)]
     pub receivers: Option<Vec<Spanned<String>>>,
     /// `[[oncall.responders]]`, in escalation order.

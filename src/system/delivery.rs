@@ -238,6 +238,7 @@ impl Delivery {
     }
 
     /// Whether a failing call to `station` from a request on `version` degrades instead.
+    /// (Station `s > 0` below the database is service `s - 1`: the app servers come first.)
     pub(super) fn degrades(&self, version: u16, station: usize) -> bool {
         self.runtime_degrade[station]
             || (station > 0 && self.versions[version as usize].effects.degrade.contains(&((station - 1) as u16)))
