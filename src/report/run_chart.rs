@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::chart::{self, ChartError, Panel, Series, Timeline, Window};
+use super::chart::{self, ChartError, Marker, MarkerKind, Panel, Series, Timeline, Window};
 use crate::outcome::Outcome;
 
 /// Builds the timeline of `outcome` (no I/O).
@@ -66,8 +66,30 @@ pub fn timeline(outcome: &Outcome) -> Timeline {
                 label: format!("{} {}", f.kind.name(), f.target_name.clone()),
             })
             .collect(),
-        markers: Vec::new(),
+        markers: markers(outcome),
     }
+}
+
+/// Releases (when each reached production, and how it ended) and pages, as markers.
+fn markers(outcome: &Outcome) -> Vec<Marker> {
+    let Some(d) = outcome.system.as_deref().and_then(|s| s.delivery.as_ref()) else { return Vec::new() };
+    let s = |ns: u64| ns as f64 / 1e9;
+    let mut out = Vec::new();
+    for r in &d.releases {
+        if let Some(t) = r.rollout_start_ns {
+            out.push(Marker { at_s: s(t), label: format!("{} {}", r.version, r.strategy), kind: MarkerKind::Deploy });
+        }
+        if let (Some(t), true) = (r.end_ns, r.rollout_start_ns.is_some()) {
+            let how = r.outcome.as_str().replace('_', " ");
+            out.push(Marker { at_s: s(t), label: format!("{} {how}", r.version), kind: MarkerKind::Deploy });
+        }
+    }
+    for p in &d.pages {
+        let what = p.alerts.first().map_or("page".to_string(), |a| format!("page: {a}"));
+        out.push(Marker { at_s: s(p.opened_ns), label: what, kind: MarkerKind::Alert });
+    }
+    out.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    out
 }
 
 /// Writes `timeline.png` and `timeline.svg` into `dir`.
