@@ -210,6 +210,29 @@ mod tests {
     }
 
     #[test]
+    fn alerts_in_a_run_without_monitoring_are_not_met() {
+        let text = "[scenario]\nname = \"t\"\nduration = \"1m\"\n[[workload]]\nname = \"w\"\nrate = 5\n[servers]\ncount = 1\nworkers = 1\nservice_time = \"exp(10ms)\"\n";
+        let s = crate::scenario::load_str(text, std::path::Path::new("t.toml")).expect("loads").scenario;
+        let o = crate::simulate(&s, 1).expect("runs");
+        let e = [
+            Expectation {
+                name: "X never fires".into(),
+                check: Check::Alert { alert: "X".into(), timing: AlertTiming::NeverFires },
+            },
+            Expectation {
+                name: "arrived".into(),
+                check: Check::Metric { path: "requests.arrived".into(), comparison: Comparison::Above(0.0) },
+            },
+        ];
+        let r = evaluate(&e, &o);
+        assert_eq!(
+            r[0],
+            ExpectationResult { name: "X never fires".into(), met: false, actual: "no monitoring in this run".into() }
+        );
+        assert!(r[1].met, "{r:?}");
+    }
+
+    #[test]
     fn the_text_block_counts() {
         let r = vec![
             ExpectationResult { name: "a ≥ 1".into(), met: true, actual: "2".into() },
