@@ -22,7 +22,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a scenario file and write its report.
+    /// Run a scenario file and write its report; exits with 1 when one of its [[expect]]
+    /// expectations is not met.
     Run(run::RunArgs),
     /// Check scenario files without running them.
     Validate(validate::ValidateArgs),

@@ -1,4 +1,5 @@
-//! `prodsim run FILE`: load a scenario, simulate it, print a summary and write the report.
+//! `prodsim run FILE`: load a scenario, simulate it, print a summary and write the report;
+//! the exit status is 1 when one of the scenario's `[[expect]]` expectations is not met.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,7 +87,8 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("run of {} (reproduce with --seed {}) stopped", args.file.display(), scenario.seed))?;
     let wall = text::WallClock { seconds: started.elapsed().as_secs_f64() };
     let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
-    let mut written = report::write_run(&outcome, &dir)?;
+    let verdicts = report::expect::evaluate(&scenario.expectations, &outcome);
+    let mut written = report::write_run_with(&outcome, &dir, &verdicts)?;
     if !args.no_charts {
         report::run_chart::write_timeline(&outcome, &dir)?;
         written.push(dir.join("timeline.png"));
@@ -104,7 +106,17 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         print!("{}", text::render(&outcome, &scenario.description, Some(wall)));
         let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        print!("{}", report::expect::render(&verdicts));
         println!("report        {}", names.join(", "));
     }
-    Ok(ExitCode::SUCCESS)
+    let failed: Vec<_> = verdicts.iter().filter(|v| !v.met).collect();
+    if failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.quiet {
+        for v in &failed {
+            eprintln!("expectation not met: {} — {}", v.name, v.actual);
+        }
+    }
+    Ok(ExitCode::from(super::FAILURE))
 }

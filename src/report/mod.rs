@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod chart;
 pub mod compare;
 pub mod components;
+pub mod expect;
 pub mod logs;
 pub mod openmetrics;
 pub mod postmortem;
@@ -28,6 +29,7 @@ use thiserror::Error;
 use crate::outcome::Outcome;
 
 pub use atomic::write_atomic;
+pub use expect::ExpectationResult;
 pub use summary::Summary;
 
 /// A report file could not be written.
@@ -44,9 +46,21 @@ pub struct ReportError {
 /// `notifications.txt` with monitoring) for `outcome` into `dir` (created if needed) and
 /// returns the paths written.
 pub fn write_run(outcome: &Outcome, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    write_run_with(outcome, dir, &[])
+}
+
+/// [`write_run`], with the scenario's `[[expect]]` verdicts in `summary.json`'s
+/// `expectations` (left out when `expectations` is empty).
+pub fn write_run_with(
+    outcome: &Outcome,
+    dir: &Path,
+    expectations: &[ExpectationResult],
+) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError { path: dir.to_path_buf(), source })?;
     let summary = dir.join("summary.json");
-    write_atomic(&summary, Summary::from_outcome(outcome).to_json().as_bytes())?;
+    let mut s = Summary::from_outcome(outcome);
+    s.expectations = (!expectations.is_empty()).then(|| expectations.to_vec());
+    write_atomic(&summary, s.to_json().as_bytes())?;
     let series = dir.join("timeseries.csv");
     write_atomic(&series, timeseries::to_csv(outcome).as_bytes())?;
     let mut written = vec![summary, series];

@@ -40,6 +40,10 @@ pub struct Summary {
     /// cost (at the top level).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub system: Option<super::summary_system::SystemSummary>,
+    /// The `[[expect]]` verdicts, in file order; present only when the scenario has
+    /// expectations (the CLI fills it, see [`super::write_run_with`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expectations: Option<Vec<super::expect::ExpectationResult>>,
 }
 
 /// One element of `faults`.
@@ -181,6 +185,7 @@ impl Summary {
                 .system
                 .as_ref()
                 .map(|s| super::summary_system::SystemSummary::from_outcome(s, o.requests.arrived)),
+            expectations: None,
         }
     }
 

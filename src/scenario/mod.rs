@@ -7,6 +7,7 @@
 pub mod delivery;
 pub mod delivery_schema;
 pub mod diagnostic;
+pub mod expect;
 pub mod monitoring;
 pub mod monitoring_schema;
 pub mod proxy;
@@ -19,6 +20,7 @@ pub mod units;
 mod validate;
 mod validate_clients;
 mod validate_delivery;
+mod validate_expect;
 mod validate_faults;
 mod validate_logging;
 mod validate_monitoring;
@@ -76,6 +78,8 @@ pub struct Scenario {
     /// What the wall clock reads at simulated time 0, in seconds after Monday 00:00
     /// (`[scenario] start_time`).
     pub start_time_s: u64,
+    /// `[[expect]]`: what must hold at the end of the run, in file order.
+    pub expectations: Vec<expect::Expectation>,
 }
 
 /// `[balancer]`, resolved.

@@ -88,6 +88,9 @@ pub struct RawScenario {
     /// `[[playbooks]]`: what a responder does when an alert pages them.
     #[serde(default)]
     pub playbooks: Vec<Spanned<super::delivery_schema::RawPlaybook>>,
+    /// `[[expect]]`: what must hold at the end of the run.
+    #[serde(default)]
+    pub expect: Vec<Spanned<super::expect::RawExpect>>,
 }
 
 /// `[[faults]]`. The parameters a kind does not use must be absent.

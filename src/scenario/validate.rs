@@ -205,6 +205,11 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
         None => Some(super::monitoring::DEFAULT_START_S),
     };
 
+    let alerts = topology.as_ref().map(|t| t.as_ref().and_then(super::validate_delivery::alert_names));
+    let known =
+        super::validate_expect::Known { faults: faults.as_deref(), alerts: alerts.as_ref().map(Option::as_deref) };
+    let expectations = super::validate_expect::resolve(cx, &raw.expect, &known);
+
     let scenario = Scenario {
         name,
         description: meta.description.clone().unwrap_or_default(),
@@ -219,6 +224,7 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
         faults: faults?,
         topology: topology?,
         start_time_s: start_time_s?,
+        expectations: expectations?,
     };
     if cx.diags.iter().any(|d| d.severity == super::Severity::Error) {
         return None;

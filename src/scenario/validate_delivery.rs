@@ -33,7 +33,7 @@ pub fn revenue(cx: &mut Ctx<'_>, v: Option<&Spanned<f64>>) -> Option<f64> {
 
 /// The alert names of the monitoring spec (written, ready and burn-rate rules), without
 /// repeats; `None` when the scenario has no alerting rule at all.
-fn alert_names(t: &Topology) -> Option<Vec<String>> {
+pub(super) fn alert_names(t: &Topology) -> Option<Vec<String>> {
     let mut names: Vec<String> = Vec::new();
     for rule in t.monitoring.iter().flat_map(|m| m.sets.iter()).flat_map(|s| s.rules.iter()) {
         if !names.contains(&rule.name) {
