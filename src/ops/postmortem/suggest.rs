@@ -28,7 +28,10 @@ pub fn suggestions(input: &PostmortemInput) -> Vec<String> {
 /// Nothing paged, or an alert fired before the page without paging.
 fn detection(input: &PostmortemInput, out: &mut Vec<String>) {
     let t = &input.timeline;
-    if t.detected_ms.is_none() {
+    // Harm the pipeline stopped on its own (a health check, a canary analysis) needed no
+    // page.
+    let automatic = mitigating_action(input).is_some_and(|a| a.by == "pipeline");
+    if t.detected_ms.is_none() && !automatic {
         out.push(format!(
             "No alert paged; users were hurt for {} ({} failed requests) without anyone being told, and an SLO \
              burn-rate alert (e.g. 14.4× the budget's rate over 1h and 5m) would have paged within minutes.",

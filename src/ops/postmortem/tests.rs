@@ -196,6 +196,17 @@ fn no_page_suggests_a_burn_rate_alert() {
 }
 
 #[test]
+fn harm_the_pipeline_stopped_on_its_own_needs_no_page() {
+    let mut input = minimal();
+    input.actions = vec![action("rollback of v2", 4, 4)];
+    input.timeline.mitigated_ms = Some(4 * MIN_MS);
+    assert!(!suggestions(&input).iter().any(|s| s.starts_with("No alert paged")));
+    // A person's action is not automatic: the missing page still matters.
+    input.actions[0].by = "alice".into();
+    assert!(suggestions(&input).iter().any(|s| s.starts_with("No alert paged")));
+}
+
+#[test]
 fn an_earlier_quiet_alert_suggests_routing_it() {
     let mut input = clean();
     input.alerts.push(alert("LatencyHigh", 21, false));
