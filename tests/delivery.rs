@@ -27,6 +27,12 @@ fn edited(rel: &str, old: &str, new: &str) -> prodsim::Scenario {
     from_text(&t.replacen(old, new, 1))
 }
 
+/// Every expectation the scenario states about its story is met.
+fn story_holds(s: &prodsim::Scenario, o: &Outcome) {
+    let results = prodsim::report::expect::evaluate(&s.expectations, o);
+    assert!(!results.is_empty() && results.iter().all(|r| r.met), "{results:?}");
+}
+
 fn delivery(o: &Outcome) -> &DeliveryOutcome {
     system(o).delivery.as_ref().expect("a delivery outcome")
 }
@@ -52,6 +58,7 @@ fn failure_ratio(rows: &[Row], from_ns: u64, to_ns: u64) -> f64 {
 fn the_pipelines_lead_time_is_the_sum_of_its_stages_and_health_checks_roll_back_everywhere() {
     let s = common::scenario("scenarios/bad-deploy-rollback.toml");
     let o = run_own_seed(&s);
+    story_holds(&s, &o);
     let d = delivery(&o);
     let r = release(d, "v2.4.0");
     let stages: Vec<&str> = r.stages.iter().map(|s| s.kind.as_str()).collect();
@@ -117,6 +124,7 @@ fn a_release_without_a_rollback_plan_stays_and_the_post_mortem_says_so() {
 fn a_canary_that_fails_its_analysis_never_reaches_full_traffic() {
     let s = common::scenario("scenarios/canary-catches-regression.toml");
     let o = run_own_seed(&s);
+    story_holds(&s, &o);
     let d = delivery(&o);
     let r = release(d, "v3.1.0");
     assert_eq!(r.outcome, ReleaseEnd::RolledBack, "{r:?}");
@@ -141,6 +149,8 @@ fn rolling_back_restores_service_sooner_than_a_hotfix() {
     let rollback = common::scenario("scenarios/hotfix-vs-rollback.toml");
     let hotfix = edited("scenarios/hotfix-vs-rollback.toml", "rollback = \"4m\"", "rollback = \"none\"");
     let (a, b) = (run_own_seed(&rollback), run_own_seed(&hotfix));
+    story_holds(&rollback, &a);
+    story_holds(&hotfix, &b);
     let (da, db) = (delivery(&a), delivery(&b));
     assert_eq!(release(da, "v5.2.0").outcome, ReleaseEnd::RolledBack);
     assert_eq!(release(db, "v5.2.0").outcome, ReleaseEnd::Completed);
