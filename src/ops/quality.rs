@@ -208,6 +208,12 @@ pub fn score(episodes: &[FiringEpisode], notifications: &[SentNotification], cx:
     q
 }
 
+/// Whether an alert of `severity` pages a person (`page` or `critical`); anything else is a
+/// ticket or a warning for working hours.
+pub fn is_paging(severity: &str) -> bool {
+    matches!(severity, "page" | "critical")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,7 +73,7 @@ fn input(
                 severity: e.severity.clone(),
                 fired_ms: fired,
                 resolved_ms: e.resolved_ms,
-                paged: matches!(e.severity.as_str(), "page" | "critical"),
+                paged: crate::ops::quality::is_paging(&e.severity),
             })
         })
         .collect();

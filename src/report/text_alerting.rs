@@ -14,7 +14,7 @@ use crate::system::MonitoringOutcome;
 const SHOWN: usize = 12;
 
 /// `3m15s` for a span in seconds.
-fn span(s: Option<f64>) -> String {
+pub(super) fn span(s: Option<f64>) -> String {
     let Some(s) = s else { return "-".into() };
     let neg = s < 0.0;
     let t = s.abs().round() as u64;

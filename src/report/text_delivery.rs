@@ -12,16 +12,9 @@ fn at(ns: u64) -> String {
     format_offset((ns / 1_000_000) as i64)
 }
 
-/// `3m15s` for a span in ns.
+/// `3m15s` for a span in ns (the monitoring lines' formatter).
 fn span(ns: u64) -> String {
-    let t = ns / 1_000_000_000;
-    if t >= 3600 {
-        format!("{}h{:02}m", t / 3600, t / 60 % 60)
-    } else if t >= 60 {
-        format!("{}m{:02}s", t / 60, t % 60)
-    } else {
-        format!("{t}s")
-    }
+    super::text_alerting::span(Some((ns / 1_000_000_000) as f64))
 }
 
 /// Appends the releases, pages, actions and mean times to `s`.

@@ -120,10 +120,6 @@ pub struct MonitoringOutcome {
     pub business_hours: BusinessHours,
 }
 
-fn paging(severity: &str) -> bool {
-    matches!(severity, "page" | "critical")
-}
-
 fn render_labels(labels: &BTreeMap<String, String>) -> String {
     let parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
     format!("{{{}}}", parts.join(","))
@@ -197,7 +193,7 @@ pub(super) fn outcome(
             let f = e.firing_ms.map(|firing_ms| FiringEpisode {
                 alert: alert.clone(),
                 labels: render_labels(&e.labels),
-                paging: paging(&severity),
+                paging: quality::is_paging(&severity),
                 firing_ms,
                 resolved_ms: e.resolved_ms,
             });
@@ -319,7 +315,7 @@ fn scored_notification(n: &Notification) -> SentNotification {
     let firing: Vec<_> = n.alerts.iter().filter(|a| a.status == AlertStatus::Firing).collect();
     SentNotification {
         t_ms: n.t_ms,
-        page: firing.iter().any(|a| a.labels.get("severity").is_some_and(|s| paging(s))),
+        page: firing.iter().any(|a| a.labels.get("severity").is_some_and(|s| quality::is_paging(s))),
         alerts: firing.iter().filter_map(|a| a.labels.get("alertname").cloned()).collect(),
         repeat: n.repeat,
     }

@@ -118,7 +118,7 @@ impl System {
                 // paging alert (severity `page` or `critical`) does.
                 let firing = || n.alerts.iter().filter(|a| a.status == AlertStatus::Firing);
                 let pages = if resp.receivers.is_empty() {
-                    firing().any(|a| a.labels.get("severity").is_some_and(|s| s == "page" || s == "critical"))
+                    firing().any(|a| a.labels.get("severity").is_some_and(|s| crate::ops::quality::is_paging(s)))
                 } else {
                     n.firing() > 0 && resp.receivers.contains(&n.receiver)
                 };
