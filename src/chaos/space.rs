@@ -252,4 +252,10 @@ mod tests {
         assert!(regions.len() >= 2, "{regions:?}");
         assert!(space.choices.iter().any(|c| c.kind == "crash" && matches!(c.target, FaultTarget::Region { .. })));
     }
+
+    #[test]
+    fn ddos_needs_a_rate_limit() {
+        let s = load(include_str!("../../scenarios/ddos.toml"));
+        assert!(FaultSpace::of(&s).kinds().contains(&"ddos"));
+    }
 }
