@@ -1,9 +1,20 @@
-//! Chaos: the faults a scenario injects, and (planned) invariant checkers.
+//! Chaos: the faults a scenario injects, and the random fault schedules `prodsim check`
+//! tries against a scenario.
 //!
 //! A fault is plain data — a kind with its parameters, a target and a time window. The world
 //! turns each window into two events, and components consult the faults in force through a
 //! small API; nothing here does I/O.
+//!
+//! - `fault`: fault kinds, targets and windows.
+//! - `space`: which (kind, target) pairs a scenario's own components can suffer.
+//! - `schedule`: the proptest strategy of fault schedules over a space, shrinking toward
+//!   fewer, shorter, later and milder faults, and the schedule value (applied to a
+//!   scenario, printed, written back as `[[faults]]`).
 
 pub mod fault;
+pub mod schedule;
+pub mod space;
 
 pub use fault::{Fault, FaultKind, FaultTarget, PLANNED_KINDS};
+pub use schedule::{Mode, Schedule, Window, schedules};
+pub use space::{Choice, FaultSpace};
