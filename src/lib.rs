@@ -20,4 +20,4 @@ pub mod world;
 
 pub use outcome::Outcome;
 pub use scenario::{Scenario, load};
-pub use world::{RunError, simulate};
+pub use world::{RunError, simulate, simulate_logged};

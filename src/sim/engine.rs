@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use super::queue::EventQueue;
 use super::time::SimTime;
+use super::trace::{NoObserver, Observer};
 
 /// The bounds of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +81,17 @@ pub struct RunStats {
 
 /// Runs `model` from the events already on `queue` until `limits.end`.
 pub fn run<M: Model>(model: &mut M, queue: &mut EventQueue<M::Event>, limits: &Limits) -> Result<RunStats, SimError> {
+    run_observed(model, queue, limits, &mut NoObserver)
+}
+
+/// [`run`], showing every event to `observer` just before the model handles it (an
+/// [`super::EventLog`] fingerprints the run). With [`NoObserver`] this is [`run`].
+pub fn run_observed<M: Model, O: Observer<M::Event>>(
+    model: &mut M,
+    queue: &mut EventQueue<M::Event>,
+    limits: &Limits,
+    observer: &mut O,
+) -> Result<RunStats, SimError> {
     let mut now = SimTime::ZERO;
     let mut events: u64 = 0;
     // The event stays in the queue while it is handled: its first follow-up replaces it.
@@ -92,6 +104,7 @@ pub fn run<M: Model>(model: &mut M, queue: &mut EventQueue<M::Event>, limits: &L
         if events > limits.max_events {
             return Err(SimError::TooManyEvents { limit: limits.max_events, at: now });
         }
+        observer.on_event(now, &event);
         model.handle(now, event, queue);
         queue.finish_dispatch();
         if model.in_flight() > limits.max_in_flight {

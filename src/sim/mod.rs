@@ -7,9 +7,11 @@ pub mod engine;
 pub mod queue;
 pub mod rng;
 pub mod time;
+pub mod trace;
 
 pub use dist::Dist;
-pub use engine::{Limits, Model, RunStats, SimError, run};
+pub use engine::{Limits, Model, RunStats, SimError, run, run_observed};
 pub use queue::EventQueue;
 pub use rng::{SimRng, derive_seed, stream};
 pub use time::{NANOS_PER_SEC, SimTime};
+pub use trace::{EventLog, NoObserver, Observer};

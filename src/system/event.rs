@@ -2,7 +2,7 @@
 //! retry queue, faults, the app server pool, monitoring, logs, releases and responders.
 
 /// Every event of the multi-tier model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Event {
     /// Workload `workload` sends a request now.
     Arrival {

@@ -486,8 +486,13 @@ impl Model for System {
     }
 }
 
-/// Runs a multi-tier `scenario` with `seed`.
-pub fn simulate(scenario: &Scenario, topology: &Topology, seed: u64) -> Result<Outcome, RunError> {
+/// Runs a multi-tier `scenario` with `seed`, showing every event to `observer`.
+pub fn simulate<O: crate::sim::Observer<Event>>(
+    scenario: &Scenario,
+    topology: &Topology,
+    seed: u64,
+    observer: &mut O,
+) -> Result<Outcome, RunError> {
     let mut queue = EventQueue::with_capacity(4096);
     let mut system = System::new(scenario, topology, seed, &mut queue);
     let limits = Limits {
@@ -495,6 +500,6 @@ pub fn simulate(scenario: &Scenario, topology: &Topology, seed: u64) -> Result<O
         max_events: scenario.limits.max_events,
         max_in_flight: scenario.limits.max_in_flight,
     };
-    let stats = sim::run(&mut system, &mut queue, &limits)?;
+    let stats = sim::run_observed(&mut system, &mut queue, &limits, observer)?;
     Ok(system.into_outcome(scenario, topology, seed, stats))
 }

@@ -19,7 +19,7 @@ use crate::sim::{self, Dist, EventQueue, Limits, Model, SimError, SimRng, SimTim
 use recorder::Recorder;
 
 /// Every event of the model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Event {
     /// Workload `workload` sends a request now.
     Arrival {
@@ -296,8 +296,24 @@ fn scaled(service_ns: u64, factor: f64) -> u64 {
 /// Runs `scenario` with `seed` and returns what it produced: on the multi-tier model when
 /// the scenario has a topology, on the single-tier model otherwise.
 pub fn simulate(scenario: &Scenario, seed: u64) -> Result<Outcome, RunError> {
+    simulate_observed(scenario, seed, &mut sim::NoObserver)
+}
+
+/// [`simulate`], also returning the run's [`sim::EventLog`]: a fingerprint of every event
+/// it processed (for determinism checks). Memory does not grow with the events.
+pub fn simulate_logged(scenario: &Scenario, seed: u64) -> (Result<Outcome, RunError>, sim::EventLog) {
+    let mut log = sim::EventLog::new();
+    let result = simulate_observed(scenario, seed, &mut log);
+    (result, log)
+}
+
+/// [`simulate`] with an observer of every event, on whichever model the scenario runs.
+pub fn simulate_observed<O>(scenario: &Scenario, seed: u64, observer: &mut O) -> Result<Outcome, RunError>
+where
+    O: sim::Observer<Event> + sim::Observer<crate::system::Event>,
+{
     if let Some(topology) = &scenario.topology {
-        return crate::system::simulate(scenario, topology, seed);
+        return crate::system::simulate(scenario, topology, seed, observer);
     }
     let mut queue = EventQueue::with_capacity(1024);
     let mut world = World::new(scenario, seed, &mut queue);
@@ -306,6 +322,6 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<Outcome, RunError> {
         max_events: scenario.limits.max_events,
         max_in_flight: scenario.limits.max_in_flight,
     };
-    let stats = sim::run(&mut world, &mut queue, &limits)?;
+    let stats = sim::run_observed(&mut world, &mut queue, &limits, observer)?;
     Ok(world.into_outcome(scenario, seed, stats))
 }
