@@ -277,7 +277,9 @@ impl System {
     }
 
     /// Frees task `t`'s worker; the worker takes the next waiting task whose client has not
-    /// given up.
+    /// given up: an app request past its deadline times out, and a database query whose
+    /// call attempt is over (timed out, or its request died) was cancelled by the driver
+    /// (as PostgreSQL and MySQL drivers do on a client timeout) and never runs.
     pub(super) fn release_worker(&mut self, now: SimTime, t: u32, queue: &mut EventQueue<Event>) {
         let task = self.tasks[t];
         if !task.running {
@@ -285,12 +287,20 @@ impl System {
         }
         let s = task.station as usize;
         let i = task.instance as usize;
+        let database = self.db.as_ref().is_some_and(|d| usize::from(d.station) == s);
         while let Some(next) = self.stations[s].instances[i].release(now) {
             let waiting = self.tasks[next];
             if s == APP as usize && now.since(waiting.arrived) >= self.timeout_ns {
                 // Its client gave up while it waited; the worker takes the next one.
                 self.end_root(now, next, Fate::TimedOut, queue);
                 continue;
+            }
+            if database && waiting.parent_call != NONE {
+                let call = self.calls[waiting.parent_call];
+                if !call.live || call.seq != waiting.parent_gen {
+                    self.free_task(next);
+                    continue;
+                }
             }
             self.start(now, next, queue);
             break;
