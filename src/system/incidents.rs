@@ -18,6 +18,8 @@ pub const SESSIONS: f64 = 100_000.0;
 pub struct ReleaseOutcome {
     /// Its version.
     pub version: String,
+    /// The version it replaced: what a rollback restores.
+    pub previous: String,
     /// Its strategy's name.
     pub strategy: String,
     /// A responder's hotfix rather than a scheduled deploy.
@@ -73,6 +75,7 @@ pub(super) fn outcome(delivery: Option<&Delivery>, response: Option<&Response>) 
         .iter()
         .map(|r| ReleaseOutcome {
             version: d.versions[r.version as usize].name.clone(),
+            previous: d.versions[r.previous as usize].name.clone(),
             strategy: r.strategy.name().to_string(),
             hotfix: r.hotfix,
             by: r.by.clone(),
