@@ -1,5 +1,6 @@
-//! Chaos: the faults a scenario injects, and the random fault schedules `prodsim check`
-//! tries against a scenario.
+//! Chaos: the faults a scenario injects, the random fault schedules `prodsim check` tries
+//! against a scenario, and the invariants it checks (the engine that runs the cases is
+//! [`crate::experiment::check`]).
 //!
 //! A fault is plain data — a kind with its parameters, a target and a time window. The world
 //! turns each window into two events, and components consult the faults in force through a
@@ -10,7 +11,11 @@
 //! - `schedule`: the proptest strategy of fault schedules over a space, shrinking toward
 //!   fewer, shorter, later and milder faults, and the schedule value (applied to a
 //!   scenario, printed, written back as `[[faults]]`).
+//! - `checkers`: the invariants, one per file, as plain functions of a run's outcome.
+//! - `counterexample`: a shrunk schedule written as a runnable scenario file.
 
+pub mod checkers;
+pub mod counterexample;
 pub mod fault;
 pub mod schedule;
 pub mod space;

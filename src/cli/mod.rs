@@ -1,6 +1,7 @@
 //! The command line: argument definitions, one file per subcommand, and the rendering of
 //! errors. The only code that prints to the terminal.
 
+mod check;
 mod compare;
 mod diagnostics;
 mod run;
@@ -31,6 +32,10 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Sweep scenario keys over a grid; CSV and charts with 95% confidence bands.
     Sweep(sweep::SweepArgs),
+    /// Property-test failure recovery: random fault schedules from the scenario's own
+    /// components, invariants checked on each, a failing schedule shrunk and written as a
+    /// runnable scenario; exits with 1 on a violation.
+    Check(check::CheckArgs),
 }
 
 /// Exit status when the command ran but the input or the run failed.
@@ -45,6 +50,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::execute(&args),
         Command::Compare(args) => compare::execute(&args),
         Command::Sweep(args) => sweep::execute(&args),
+        Command::Check(args) => check::execute(&args),
     };
     match result {
         Ok(code) => code,

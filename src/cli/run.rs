@@ -1,5 +1,6 @@
 //! `prodsim run FILE`: load a scenario, simulate it, print a summary and write the report;
-//! the exit status is 1 when one of the scenario's `[[expect]]` expectations is not met.
+//! the exit status is 1 when one of the scenario's `[[expect]]` expectations is not met, or
+//! when `--check-determinism` finds two runs of the same seed that differ.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,10 @@ pub struct RunArgs {
     /// Also write the kept log entries as JSON lines to FILE; needs `[logging]`.
     #[arg(long, value_name = "FILE")]
     logs: Option<PathBuf>,
+    /// Run the scenario twice and check both runs processed the same events (the same
+    /// event-log hash); exits with 1 if they did not.
+    #[arg(long)]
+    check_determinism: bool,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     quiet: bool,
@@ -83,9 +88,18 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         bail!("--logs: {} writes no logs; add a [logging] section (see docs/logging.md)", args.file.display());
     }
     let started = Instant::now();
-    let outcome = prodsim::simulate(&scenario, scenario.seed)
-        .with_context(|| format!("run of {} (reproduce with --seed {}) stopped", args.file.display(), scenario.seed))?;
+    let stopped = || format!("run of {} (reproduce with --seed {}) stopped", args.file.display(), scenario.seed);
+    let (outcome, log) = if args.check_determinism {
+        let (result, log) = prodsim::simulate_logged(&scenario, scenario.seed);
+        (result.with_context(stopped)?, Some(log))
+    } else {
+        (prodsim::simulate(&scenario, scenario.seed).with_context(stopped)?, None)
+    };
     let wall = text::WallClock { seconds: started.elapsed().as_secs_f64() };
+    let determinism = log.map(|first| {
+        let (_, second) = prodsim::simulate_logged(&scenario, scenario.seed);
+        (first, second)
+    });
     let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
     let verdicts = report::expect::evaluate(&scenario.expectations, &outcome);
     let mut written = report::write_run_with(&outcome, &dir, &verdicts)?;
@@ -108,6 +122,16 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         print!("{}", report::expect::render(&verdicts));
         println!("report        {}", names.join(", "));
+    }
+    if let Some((first, second)) = determinism {
+        let violations = prodsim::chaos::checkers::determinism::check(&first, &second);
+        if let Some(v) = violations.first() {
+            eprintln!("determinism check failed (seed {}): {}", scenario.seed, v.message);
+            return Ok(ExitCode::from(super::FAILURE));
+        }
+        if !args.quiet {
+            println!("determinism   2 runs, {} events each, event-log hash {}: identical", first.events, first.hex());
+        }
     }
     let failed: Vec<_> = verdicts.iter().filter(|v| !v.met).collect();
     if failed.is_empty() {

@@ -3,6 +3,8 @@
 //!
 //! - [`compare`]: a few variants (strategies, or any key's values) side by side.
 //! - [`sweep`]: a grid over scenario keys, one line per remaining variant.
+//! - [`check`]: random fault schedules against one scenario, invariants, shrinking
+//!   (`prodsim check`).
 //!
 //! Every variant runs the same replications: replication `r` uses seed
 //! [`replication_seed`]`(base, r)` whatever the variant, and the workload and service-time
@@ -14,6 +16,7 @@
 //! on the number of threads, and memory holds one chunk of run summaries, not every run.
 //! This module does no I/O: progress is reported through a callback.
 
+pub mod check;
 pub mod compare;
 pub mod overrides;
 pub mod stats;
