@@ -40,13 +40,10 @@ proptest! {
         let seed = 5;
         let outcome = prodsim::simulate(&schedule.apply(&SHOP), seed).expect("runs within its limits");
         let baseline = prodsim::simulate(&Schedule { faults: Vec::new() }.apply(&SHOP), seed).expect("runs");
-        let window = recovery::Window {
-            from_ns: schedule.last_end_ns().unwrap_or(0) + 2 * 60 * NANOS_PER_SEC,
-            to_ns: SHOP.duration_ns,
-        };
+        let window = recovery::Window::after(&SHOP, schedule.last_end_ns().unwrap_or(0), 2 * 60 * NANOS_PER_SEC);
         let mut violations = conservation::check(&outcome);
         violations.extend(ledger::check(&outcome));
-        violations.extend(recovery::check(&outcome, &baseline, window, &recovery::Tolerance::default()));
+        violations.extend(recovery::check(&outcome, &baseline, &window, &recovery::Tolerance::default()));
         prop_assert!(violations.is_empty(), "{:?} broke {:?}", schedule.lines(), violations);
     }
 }

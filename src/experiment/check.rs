@@ -207,7 +207,7 @@ impl Plan {
     /// the bound until the end of the run.
     pub fn recovery_window(&self, scenario: &Scenario, schedule: &Schedule) -> recovery::Window {
         let last = schedule.last_end_ns().unwrap_or(scenario.warmup_ns);
-        recovery::Window { from_ns: last.saturating_add(self.recovery_bound_ns), to_ns: scenario.duration_ns }
+        recovery::Window::after(scenario, last, self.recovery_bound_ns)
     }
 }
 
@@ -286,7 +286,7 @@ pub fn run_case(
             (Mode::Recovery, Some(Ok(base))) => {
                 checked.push(Invariant::Recovery);
                 let window = plan.recovery_window(scenario, schedule);
-                violations.extend(recovery::check(outcome, base, window, &plan.tolerance));
+                violations.extend(recovery::check(outcome, base, &window, &plan.tolerance));
             }
             (Mode::Recovery, Some(Err(e))) => violations
                 .push(Violation::new(Invariant::Engine, format!("the fault-free run of the same seed stopped: {e}"))),

@@ -9,10 +9,15 @@
 //! - queues drain: the app servers' and every component's mean queue length is at most the
 //!   baseline's times the same factor plus [`Tolerance::queue_slack`], and the retry queue
 //!   ends with at most the most it ever held in the baseline plus the same slack;
-//! - every alert that fired resolves, unless it is still firing in the baseline too.
+//! - every alert that fired resolves, unless it is still firing in the baseline too, or
+//!   its expression reads further back than the run goes on after the recovery point (a
+//!   slow burn-rate alert over 6 hours cannot resolve 2 minutes after the faults).
 
 use super::{Invariant, Violation};
+use crate::ops::promql::Expr;
+use crate::ops::rules::RecordingRule;
 use crate::outcome::{Outcome, Row};
+use crate::scenario::Scenario;
 use crate::scenario::units::format_duration;
 
 /// How close to the baseline a recovered system must be.
@@ -34,18 +39,70 @@ impl Default for Tolerance {
     }
 }
 
-/// The part of the run where the system must have recovered: `[from_ns, to_ns)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The part of the run where the system must have recovered: `[from_ns, to_ns)`, and
+/// how long each alert may take to resolve once it has.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Window {
     /// The last fault's end plus the recovery bound.
     pub from_ns: u64,
     /// The run's end.
     pub to_ns: u64,
+    /// Per alert name, how long after recovery it may keep firing: the longest range its
+    /// expression reads (through recording rules too), its `keep_firing_for`, one
+    /// evaluation and one scrape. An alert still firing at the end counts only when
+    /// `from_ns` plus this is before the end. Alerts not listed must resolve by the end.
+    pub alert_resets: Vec<(String, u64)>,
+}
+
+impl Window {
+    /// The recovery window of `scenario` when its last fault ends at `last_fault_end_ns`
+    /// and the system has `bound_ns` to recover.
+    pub fn after(scenario: &Scenario, last_fault_end_ns: u64, bound_ns: u64) -> Window {
+        Window {
+            from_ns: last_fault_end_ns.saturating_add(bound_ns),
+            to_ns: scenario.duration_ns,
+            alert_resets: alert_resets(scenario),
+        }
+    }
+}
+
+/// How long each alert of `scenario` may keep firing after the trouble is over.
+fn alert_resets(scenario: &Scenario) -> Vec<(String, u64)> {
+    let Some(m) = scenario.topology.as_ref().and_then(|t| t.monitoring.as_ref()) else { return Vec::new() };
+    let mut resets: Vec<(String, u64)> = Vec::new();
+    for rule in m.sets.iter().flat_map(|s| &s.rules) {
+        let range_ms = reach_ms(&rule.expr, &m.recording, 0);
+        let ns = (range_ms + rule.keep_firing_for_ms.max(0)) as u64 * 1_000_000
+            + m.evaluation_interval_ns
+            + m.scrape_interval_ns;
+        match resets.iter_mut().find(|(name, _)| *name == rule.name) {
+            Some((_, r)) => *r = (*r).max(ns),
+            None => resets.push((rule.name.clone(), ns)),
+        }
+    }
+    resets
+}
+
+/// How far back `expr` reads, in ms, following the recording rules it selects (a few
+/// levels deep).
+fn reach_ms(expr: &Expr, recording: &[RecordingRule], depth: u32) -> i64 {
+    let own = expr.longest_range_ms().max(0);
+    if depth >= 4 {
+        return own;
+    }
+    let names = expr.metric_names();
+    let through = recording
+        .iter()
+        .filter(|r| names.contains(&r.record))
+        .map(|r| reach_ms(&r.expr, recording, depth + 1))
+        .max()
+        .unwrap_or(0);
+    own + through
 }
 
 /// Checks that `case` recovered over `window`, against `baseline` (the same scenario and
 /// seed without faults).
-pub fn check(case: &Outcome, baseline: &Outcome, window: Window, tol: &Tolerance) -> Vec<Violation> {
+pub fn check(case: &Outcome, baseline: &Outcome, window: &Window, tol: &Tolerance) -> Vec<Violation> {
     let mut found = Vec::new();
     let (c, b) = (rows_in(case, window), rows_in(baseline, window));
     if c.is_empty() || b.is_empty() {
@@ -78,11 +135,11 @@ pub fn check(case: &Outcome, baseline: &Outcome, window: Window, tol: &Tolerance
     drained("app servers' queues", queue(c), queue(b), &when, tol, &mut found);
     components(case, baseline, window, &when, tol, &mut found);
     retry_queue(case, baseline, tol, &mut found);
-    alerts(case, baseline, &mut found);
+    alerts(case, baseline, window, &mut found);
     found
 }
 
-fn rows_in(o: &Outcome, w: Window) -> &[Row] {
+fn rows_in<'a>(o: &'a Outcome, w: &Window) -> &'a [Row] {
     let first = o.rows.partition_point(|r| r.start_ns < w.from_ns);
     let last = o.rows.partition_point(|r| r.end_ns <= w.to_ns);
     o.rows.get(first..last.max(first)).unwrap_or(&[])
@@ -119,7 +176,7 @@ fn drained(what: &str, case: f64, base: f64, when: &str, tol: &Tolerance, found:
 }
 
 /// Every component's (services, database) mean queue over the window.
-fn components(case: &Outcome, baseline: &Outcome, w: Window, when: &str, tol: &Tolerance, found: &mut Vec<Violation>) {
+fn components(case: &Outcome, baseline: &Outcome, w: &Window, when: &str, tol: &Tolerance, found: &mut Vec<Violation>) {
     let (Some(cs), Some(bs)) = (case.system.as_deref(), baseline.system.as_deref()) else { return };
     for (index, component) in cs.components.iter().enumerate() {
         let mean = |s: &crate::system::SystemOutcome| {
@@ -154,8 +211,9 @@ fn retry_queue(case: &Outcome, baseline: &Outcome, tol: &Tolerance, found: &mut 
     }
 }
 
-/// Alerts still firing at the end that the baseline does not have firing.
-fn alerts(case: &Outcome, baseline: &Outcome, found: &mut Vec<Violation>) {
+/// Alerts still firing at the end that the baseline does not have firing, and that had
+/// time to clear their lookback after the recovery point.
+fn alerts(case: &Outcome, baseline: &Outcome, w: &Window, found: &mut Vec<Violation>) {
     let open = |o: &Outcome| -> Vec<(String, i64)> {
         let Some(m) = o.system.as_deref().and_then(|s| s.monitoring.as_deref()) else { return Vec::new() };
         m.episodes
@@ -168,6 +226,10 @@ fn alerts(case: &Outcome, baseline: &Outcome, found: &mut Vec<Violation>) {
     let mut named: Vec<String> = Vec::new();
     for (alert, firing_ms) in open(case) {
         if base.contains(&alert) || named.contains(&alert) {
+            continue;
+        }
+        let reset = w.alert_resets.iter().find(|(name, _)| *name == alert).map_or(0, |(_, r)| *r);
+        if w.from_ns.saturating_add(reset) > w.to_ns {
             continue;
         }
         found.push(Violation::new(
