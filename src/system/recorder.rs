@@ -77,7 +77,10 @@ pub struct Recorder {
     pub regions: Vec<ClassStats>,
     /// Queueing at the app servers.
     pub waiting: Waiting,
+    /// Users' requests in flight.
     in_flight: u64,
+    /// Attack requests in flight (`ddos`, malicious users).
+    malicious_in_flight: u64,
     row: Counters,
     row_latency: Latency<u32>,
     row_start: SimTime,
@@ -100,6 +103,7 @@ impl Recorder {
             regions: Vec::new(),
             waiting: Waiting::default(),
             in_flight: 0,
+            malicious_in_flight: 0,
             row: Counters::default(),
             row_latency: Latency::new(2),
             row_start: SimTime::ZERO,
@@ -110,10 +114,10 @@ impl Recorder {
         }
     }
 
-    /// Requests in flight now.
+    /// Requests in flight now, users' and attackers' (what `[limits].max_in_flight` bounds).
     #[inline]
     pub fn in_flight(&self) -> u64 {
-        self.in_flight
+        self.in_flight + self.malicious_in_flight
     }
 
     /// Closes the rows due at or before `now`.
@@ -214,16 +218,17 @@ impl Recorder {
         self.regions[region as usize].record(fate, answered.since(arrived), degraded, deferred);
     }
 
-    /// A malicious request arrived: it is in flight, but not in the users' statistics.
+    /// A malicious request arrived: it is in flight (and counts toward
+    /// `[limits].max_in_flight`), but not in the users' statistics or the time series.
     #[inline]
     pub fn entered(&mut self) {
-        self.in_flight += 1;
+        self.malicious_in_flight += 1;
     }
 
     /// A malicious request left.
     #[inline]
     pub fn left(&mut self) {
-        self.in_flight -= 1;
+        self.malicious_in_flight -= 1;
     }
 
     /// A request that arrived at `arrived` found every worker busy and waits.
