@@ -254,7 +254,15 @@ impl Plan {
             (true, _) | (false, Mode::Safety) => 1,
             (false, Mode::Recovery) => self.min_duration_s + extra_s.min(self.max_extra_s()),
         };
-        let start_s = self.end_s - held_s - earlier_s.min(self.span_s() - held_s);
+        // `earlier_s` is drawn over the whole span and scaled to the room this fault leaves,
+        // so starts spread evenly over that room (clamping would pile long faults up at the
+        // earliest start).
+        let room_s = self.span_s() - held_s;
+        let earlier_s = u64::try_from(
+            u128::from(earlier_s.min(self.span_s())) * u128::from(room_s) / u128::from(self.span_s().max(1)),
+        )
+        .unwrap_or(room_s);
+        let start_s = self.end_s - held_s - earlier_s.min(room_s);
         let start_ns = start_s * NANOS_PER_SEC;
         let end_ns = match (instant, self.mode) {
             (true, _) => start_ns,

@@ -77,7 +77,7 @@ pub struct CheckArgs {
     shrink_runs: u32,
     /// Check the file's own [[faults]] as one case instead of generating schedules (how a
     /// written counterexample is reproduced).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["cases", "kinds", "max_faults", "shrink_runs"])]
     replay: bool,
     /// Directory for counterexample.toml [default: reports/<scenario name>/].
     #[arg(long, value_name = "DIR")]

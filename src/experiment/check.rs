@@ -404,7 +404,10 @@ pub fn check(
     }
     let counterexample = failure.map(|(case, run)| {
         let cx = shrink(scenario, &plan, options.shrink_runs, case, run, progress);
-        runs += u64::from(cx.shrink_runs) + 3;
+        // The baseline (recovery mode), every shrinking run (twice when it checks
+        // determinism), and the final confirmation twice.
+        let per_run = 1 + u64::from(cx.found_violations.iter().any(|v| v.invariant == Invariant::Determinism));
+        runs += u64::from(recovery) + u64::from(cx.shrink_runs) * per_run + 2;
         cx
     });
     let checks = Invariant::ALL.iter().map(|&inv| (inv, tally[inv as usize])).collect();
