@@ -30,21 +30,12 @@ fn bench_check(bencher: divan::Bencher, jobs: usize) {
     options.cases = CASES;
     options.jobs = jobs;
     // Every kind the robust shop survives (a crash or an OOM kill mid-charge loses a payment).
-    options.kinds = [
-        "slowdown",
-        "added_latency",
-        "error_rate",
-        "timeouts",
-        "slow_queries",
-        "replication_lag",
-        "traffic_spike",
-        "outage",
-        "connection_leak",
-        "partition",
-        "primary_crash",
-    ]
-    .map(str::to_string)
-    .to_vec();
+    options.kinds = prodsim::chaos::FaultSpace::of(&scenario)
+        .kinds()
+        .into_iter()
+        .filter(|k| !matches!(*k, "crash" | "memory_leak"))
+        .map(str::to_string)
+        .collect();
     bencher.counter(ItemsCount::new(CASES)).bench(|| {
         let report = check::check(&scenario, &options, &|_| {}).expect("checks");
         assert!(report.counterexample.is_none(), "the robust shop passes");

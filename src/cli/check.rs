@@ -89,17 +89,9 @@ pub struct CheckArgs {
 
 /// Runs the check and reports it; exit status 1 on a violation.
 pub fn execute(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let loaded = match prodsim::scenario::load(&args.file) {
-        Ok(l) => l,
-        Err(e) => {
-            diagnostics::print_scenario_error(&e);
-            return Ok(ExitCode::from(super::FAILURE));
-        }
+    let Some(loaded) = diagnostics::load(&args.file) else {
+        return Ok(ExitCode::from(super::FAILURE));
     };
-    let file_name = args.file.display().to_string();
-    for w in &loaded.warnings {
-        diagnostics::print(&file_name, &loaded.source_text, w);
-    }
     let scenario = loaded.scenario;
     let bound = parse_duration(&args.recovery_bound)
         .map_err(|e| anyhow::anyhow!("--recovery-bound {:?}: {e}", args.recovery_bound))?;

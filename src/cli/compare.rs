@@ -86,17 +86,9 @@ pub struct Prepared {
 /// Loads `file`, prints its warnings, and builds every variant of `dims`. `Ok(None)` means
 /// the file itself is invalid (its diagnostics were printed).
 pub fn prepare(file: &Path, common: &CommonArgs, dims: &[Dimension]) -> anyhow::Result<Option<Prepared>> {
-    let loaded = match prodsim::scenario::load(file) {
-        Ok(l) => l,
-        Err(e) => {
-            diagnostics::print_scenario_error(&e);
-            return Ok(None);
-        }
+    let Some(loaded) = diagnostics::load(file) else {
+        return Ok(None);
     };
-    let file_name = file.display().to_string();
-    for w in &loaded.warnings {
-        diagnostics::print(&file_name, &loaded.source_text, w);
-    }
     let base = common.base_assignments()?;
     let variants = experiment::variants(&loaded.source_text, file, &base, dims, common.replications)?;
     let mut seen: Vec<&str> = loaded.warnings.iter().map(|w| w.message.as_str()).collect();

@@ -16,6 +16,23 @@ pub fn install_hook() {
     }));
 }
 
+/// Loads the scenario at `path` and prints its warnings; `None` when it is invalid (its
+/// errors are printed).
+pub fn load(path: &std::path::Path) -> Option<prodsim::scenario::Loaded> {
+    let loaded = match prodsim::scenario::load(path) {
+        Ok(l) => l,
+        Err(e) => {
+            print_scenario_error(&e);
+            return None;
+        }
+    };
+    let file_name = path.display().to_string();
+    for w in &loaded.warnings {
+        print(&file_name, &loaded.source_text, w);
+    }
+    Some(loaded)
+}
+
 /// Prints one diagnostic about `path` with the offending line.
 pub fn print(path: &str, source_text: &str, d: &Diagnostic) {
     let severity = match d.severity {

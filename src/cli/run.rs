@@ -49,17 +49,9 @@ pub struct RunArgs {
 
 /// Runs the scenario and writes its report.
 pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let loaded = match prodsim::scenario::load(&args.file) {
-        Ok(l) => l,
-        Err(e) => {
-            diagnostics::print_scenario_error(&e);
-            return Ok(ExitCode::from(super::FAILURE));
-        }
+    let Some(loaded) = diagnostics::load(&args.file) else {
+        return Ok(ExitCode::from(super::FAILURE));
     };
-    let file_name = args.file.display().to_string();
-    for w in &loaded.warnings {
-        diagnostics::print(&file_name, &loaded.source_text, w);
-    }
     let mut scenario = loaded.scenario;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
