@@ -55,7 +55,7 @@ fn the_fragile_shop_is_caught_and_its_counterexample_shrinks_and_reproduces() {
     let loaded = load_str(&text, Path::new("counterexample.toml")).expect("the counterexample loads").scenario;
     assert_eq!(loaded.seed, cx.seed);
     assert_eq!(loaded.faults, cx.shrunk.schedule.faults);
-    let again = check::replay(&loaded, &options(0, 1, 1), loaded.seed).expect("replays");
+    let again = check::replay(&loaded, &options(0, 1, 1), loaded.seed);
     assert_eq!(again.violations, cx.shrunk.violations, "the replay breaks the same invariants, in the same numbers");
     assert_eq!(again.log, cx.shrunk.log, "the replay processes the same events");
 }

@@ -104,21 +104,55 @@ pub fn case_seed(seed: u64, index: u32) -> u64 {
     derive_seed(seed, u64::from(index))
 }
 
-/// What a check of one scenario draws from: its fault space and the time window.
+/// How a case's run is judged: the mode, and in recovery mode the bound, the tolerance
+/// and how long each alert of the scenario may take to resolve (computed once).
+#[derive(Clone, Debug)]
+pub struct Judge {
+    /// Recovery or safety.
+    pub mode: Mode,
+    /// How long after the last fault the system has to recover.
+    pub recovery_bound_ns: u64,
+    /// How close to the baseline a recovered system must be.
+    pub tolerance: recovery::Tolerance,
+    /// Per alert, its reset time ([`recovery::alert_resets`]).
+    pub alert_resets: Vec<(String, u64)>,
+}
+
+impl Judge {
+    /// The judge of runs of `scenario` under `options`.
+    pub fn new(scenario: &Scenario, options: &CheckOptions) -> Judge {
+        Judge {
+            mode: options.mode,
+            recovery_bound_ns: options.recovery_bound_ns,
+            tolerance: options.tolerance,
+            alert_resets: recovery::alert_resets(scenario),
+        }
+    }
+
+    /// Where the system must have recovered from `schedule`: from its last fault's end plus
+    /// the bound until the end of the run.
+    pub fn recovery_window(&self, scenario: &Scenario, schedule: &Schedule) -> recovery::Window {
+        let last = schedule.last_end_ns().unwrap_or(scenario.warmup_ns);
+        recovery::Window {
+            from_ns: last.saturating_add(self.recovery_bound_ns),
+            to_ns: scenario.duration_ns,
+            alert_resets: self.alert_resets.clone(),
+        }
+    }
+}
+
+/// What a check of one scenario draws from: its fault space and the time window, and how
+/// it judges each case.
 #[derive(Clone, Debug)]
 pub struct Plan {
     /// The faults its components can suffer.
     pub space: FaultSpace,
     /// Where faults fall.
     pub window: Window,
-    /// Recovery or safety.
-    pub mode: Mode,
     /// Most faults per schedule.
     pub max_faults: usize,
-    /// How long after the last fault the system has to recover.
-    pub recovery_bound_ns: u64,
-    /// How close to the baseline a recovered system must be.
-    pub tolerance: recovery::Tolerance,
+    /// How each case is judged.
+    pub judge: Judge,
 }
 
 impl Plan {
@@ -172,19 +206,12 @@ impl Plan {
                 Window { earliest_ns: start, latest_end_ns: start + span, run_end_ns: end }
             }
         };
-        Ok(Plan {
-            space,
-            window,
-            mode: options.mode,
-            max_faults: options.max_faults,
-            recovery_bound_ns: options.recovery_bound_ns,
-            tolerance: options.tolerance,
-        })
+        Ok(Plan { space, window, max_faults: options.max_faults, judge: Judge::new(scenario, options) })
     }
 
     /// The strategy every case draws its schedule from.
     pub fn strategy(&self) -> BoxedStrategy<Schedule> {
-        schedules(&self.space, self.window, self.mode, self.max_faults)
+        schedules(&self.space, self.window, self.judge.mode, self.max_faults)
     }
 
     /// The value tree of case seed `seed`: its schedule is `current()`, and it shrinks.
@@ -201,13 +228,6 @@ impl Plan {
             // Schedule strategies never reject (no filters), so this cannot happen.
             Err(reason) => unreachable!("schedule strategy rejected a case: {reason}"),
         }
-    }
-
-    /// Where the system must have recovered from `schedule`: from its last fault's end plus
-    /// the bound until the end of the run.
-    pub fn recovery_window(&self, scenario: &Scenario, schedule: &Schedule) -> recovery::Window {
-        let last = schedule.last_end_ns().unwrap_or(scenario.warmup_ns);
-        recovery::Window::after(scenario, last, self.recovery_bound_ns)
     }
 }
 
@@ -261,7 +281,7 @@ impl CaseRun {
 /// `twice`.
 pub fn run_case(
     scenario: &Scenario,
-    plan: &Plan,
+    judge: &Judge,
     schedule: &Schedule,
     seed: u64,
     baseline: Option<&Result<Outcome, RunError>>,
@@ -282,11 +302,11 @@ pub fn run_case(
                 violations.extend(checkers::deploys::check(outcome));
             }
         }
-        match (plan.mode, baseline) {
+        match (judge.mode, baseline) {
             (Mode::Recovery, Some(Ok(base))) => {
                 checked.push(Invariant::Recovery);
-                let window = plan.recovery_window(scenario, schedule);
-                violations.extend(recovery::check(outcome, base, &window, &plan.tolerance));
+                let window = judge.recovery_window(scenario, schedule);
+                violations.extend(recovery::check(outcome, base, &window, &judge.tolerance));
             }
             (Mode::Recovery, Some(Err(e))) => violations
                 .push(Violation::new(Invariant::Engine, format!("the fault-free run of the same seed stopped: {e}"))),
@@ -363,12 +383,23 @@ pub fn check(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<CheckReport, CheckError> {
     let plan = Plan::new(scenario, options)?;
+    check_plan(scenario, &plan, options, progress)
+}
+
+/// [`check`] with a plan already made from `scenario` and `options` (the CLI shows it
+/// before the cases run).
+pub fn check_plan(
+    scenario: &Scenario,
+    plan: &Plan,
+    options: &CheckOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<CheckReport, CheckError> {
     let jobs = options.jobs.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
         .map_err(|e| CheckError::Pool { jobs, message: e.to_string() })?;
-    let recovery = plan.mode == Mode::Recovery;
+    let recovery = plan.judge.mode == Mode::Recovery;
     let indices: Vec<u32> = (0..options.cases).collect();
     let mut tally = vec![0u64; Invariant::ALL.len()];
     let (mut cases_run, mut runs, mut events) = (0u32, 0u64, 0u64);
@@ -381,7 +412,8 @@ pub fn check(
                     let seed = case_seed(options.seed, i);
                     let schedule = plan.tree(seed).current();
                     let base = recovery.then(|| baseline(scenario, seed));
-                    let run = run_case(scenario, &plan, &schedule, seed, base.as_ref(), i % DETERMINISM_EVERY == 0);
+                    let twice = i % DETERMINISM_EVERY == 0;
+                    let run = run_case(scenario, &plan.judge, &schedule, seed, base.as_ref(), twice);
                     progress(Progress::Case);
                     run
                 })
@@ -389,7 +421,7 @@ pub fn check(
         });
         for (&i, run) in chunk.iter().zip(results) {
             cases_run += 1;
-            runs += 1 + u64::from(recovery) + u64::from(i % DETERMINISM_EVERY == 0);
+            runs += 1 + u64::from(recovery) + u64::from(run.checked.contains(&Invariant::Determinism));
             events += run.log.events;
             for inv in &run.checked {
                 tally[*inv as usize] += 1;
@@ -403,7 +435,7 @@ pub fn check(
         }
     }
     let counterexample = failure.map(|(case, run)| {
-        let cx = shrink(scenario, &plan, options.shrink_runs, case, run, progress);
+        let cx = shrink(scenario, plan, options.shrink_runs, case, run, progress);
         // The baseline (recovery mode), every shrinking run (twice when it checks
         // determinism), and the final confirmation twice.
         let per_run = 1 + u64::from(cx.found_violations.iter().any(|v| v.invariant == Invariant::Determinism));
@@ -429,7 +461,7 @@ fn shrink(
     let mut targets: Vec<Invariant> = failing.violations.iter().map(|v| v.invariant).collect();
     targets.dedup();
     let twice = targets.contains(&Invariant::Determinism);
-    let base = (plan.mode == Mode::Recovery).then(|| baseline(scenario, seed));
+    let base = (plan.judge.mode == Mode::Recovery).then(|| baseline(scenario, seed));
     let mut tree = plan.tree(seed);
     let found = failing.schedule.clone();
     let found_violations = failing.violations.clone();
@@ -438,7 +470,7 @@ fn shrink(
     if tree.simplify() {
         while runs < limit {
             runs += 1;
-            let candidate = run_case(scenario, plan, &tree.current(), seed, base.as_ref(), twice);
+            let candidate = run_case(scenario, &plan.judge, &tree.current(), seed, base.as_ref(), twice);
             let fails = candidate.breaks_any(&targets);
             if fails {
                 best = candidate;
@@ -450,23 +482,15 @@ fn shrink(
             }
         }
     }
-    let again = run_case(scenario, plan, &best.schedule, seed, base.as_ref(), true);
+    let again = run_case(scenario, &plan.judge, &best.schedule, seed, base.as_ref(), true);
     let reproduced = again.log == best.log && again.breaks_any(&targets);
     Counterexample { case, seed, found, found_violations, shrunk: best, shrink_runs: runs, reproduced }
 }
 
 /// Runs the scenario's own `[[faults]]` as one case with `seed` and checks every
 /// invariant (the run twice, for determinism): how a written counterexample is replayed.
-pub fn replay(scenario: &Scenario, options: &CheckOptions, seed: u64) -> Result<CaseRun, CheckError> {
-    let plan = Plan {
-        space: FaultSpace::of(scenario),
-        window: Window { earliest_ns: 0, latest_end_ns: scenario.duration_ns, run_end_ns: scenario.duration_ns },
-        mode: options.mode,
-        max_faults: options.max_faults,
-        recovery_bound_ns: options.recovery_bound_ns,
-        tolerance: options.tolerance,
-    };
+pub fn replay(scenario: &Scenario, options: &CheckOptions, seed: u64) -> CaseRun {
     let schedule = Schedule { faults: scenario.faults.clone() };
     let base = (options.mode == Mode::Recovery).then(|| baseline(scenario, seed));
-    Ok(run_case(scenario, &plan, &schedule, seed, base.as_ref(), true))
+    run_case(scenario, &Judge::new(scenario, options), &schedule, seed, base.as_ref(), true)
 }
