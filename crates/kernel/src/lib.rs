@@ -1,0 +1,18 @@
+//! The discrete-event kernel: virtual time, the event queue, seeded random streams,
+//! distributions and the run loop with its limits. Pure: no I/O, no wall clock, no global
+//! state.
+
+pub mod dist;
+pub mod engine;
+pub mod queue;
+pub mod rng;
+pub mod time;
+pub mod trace;
+pub mod units;
+
+pub use dist::Dist;
+pub use engine::{Limits, Model, RunStats, SimError, run, run_observed};
+pub use queue::EventQueue;
+pub use rng::{SimRng, derive_seed, stream};
+pub use time::{NANOS_PER_SEC, SimTime};
+pub use trace::{EventLog, NoObserver, Observer};

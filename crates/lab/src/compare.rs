@@ -1,0 +1,331 @@
+//! `compare`: a few variants of one scenario, each run on the same replication seeds, with
+//! every metric estimated per variant and every variant tested against the best one.
+//!
+//! Besides the per-replication metrics, a comparison keeps what its charts need and nothing
+//! per request: the latency histogram merged over replications (exact integer adds, so the
+//! merge order does not matter), the per-interval p99 and work in flight averaged over
+//! replications, and the time-averaged load of each server in each replication.
+
+use hdrhistogram::Histogram;
+
+use super::stats::{self, Estimate, PairedTest};
+use super::{ExperimentError, Metric, Variant, execute, replication_seed, run_one};
+use prodsim_model::outcome::{LATENCY_MAX_TRACKABLE_NS, Outcome};
+
+/// Most variants one comparison takes: beyond this its charts are unreadable, and each
+/// variant keeps a merged latency histogram in memory.
+pub const MAX_VARIANTS: usize = 64;
+
+/// Most points of a variant's time series (`p99_ms`, `in_flight`): longer runs average
+/// adjacent report rows.
+pub const MAX_TIME_POINTS: usize = 2_000;
+
+pub use super::Options;
+
+/// What one variant produced over all replications.
+#[derive(Clone, Debug)]
+pub struct VariantResult {
+    /// The variant's label (legend name).
+    pub label: String,
+    /// The level index of each dimension.
+    pub levels: Vec<usize>,
+    /// One row per replication, one column per [`Metric::ALL`].
+    pub values: Vec<[f64; 6]>,
+    /// Latency of completed requests (ns), merged over replications.
+    pub latency: Histogram<u64>,
+    /// Middle of each time-series interval, in simulated seconds.
+    pub time_s: Vec<f64>,
+    /// Per-interval p99 latency in ms, averaged over the replications that had completions
+    /// in that interval (NaN where none had). Intervals are report rows, or groups of
+    /// adjacent rows averaged when there are more than [`MAX_TIME_POINTS`].
+    pub p99_ms: Vec<f64>,
+    /// Requests in flight at the end of each interval, averaged over replications.
+    pub in_flight: Vec<f64>,
+    /// For each server, its time-averaged number of requests (in service plus waiting) in
+    /// each replication.
+    pub server_load: Vec<Vec<f64>>,
+    /// Times (s) at which the offered load changes after time zero, with the new total rate
+    /// (req/s).
+    pub load_changes: Vec<(f64, f64)>,
+    /// The variant's injected faults.
+    pub faults: Vec<prodsim_parts::faults::Fault>,
+}
+
+impl VariantResult {
+    /// The values of metric `m`, one per replication.
+    pub fn metric_values(&self, m: Metric) -> Vec<f64> {
+        let i = Metric::ALL.iter().position(|x| *x == m).expect("every metric is in ALL");
+        self.values.iter().map(|row| row[i]).collect()
+    }
+}
+
+/// One metric across variants.
+#[derive(Clone, Debug)]
+pub struct MetricSummary {
+    /// The metric.
+    pub metric: Metric,
+    /// Estimate per variant, in variant order.
+    pub estimates: Vec<Estimate>,
+    /// The variant with the best mean (lowest, or highest for availability); `None` when
+    /// no variant has a value.
+    pub best: Option<usize>,
+    /// Paired test of each variant against the best (`None` for the best itself).
+    pub vs_best: Vec<Option<PairedTest>>,
+}
+
+/// The result of a comparison.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed the replication seeds derive from.
+    pub base_seed: u64,
+    /// The seed of each replication.
+    pub seeds: Vec<u64>,
+    /// Variants, in the order given.
+    pub variants: Vec<VariantResult>,
+    /// One summary per [`Metric::ALL`].
+    pub metrics: Vec<MetricSummary>,
+}
+
+/// What one run contributes; built in the worker so the outcome is dropped there.
+struct RunSummary {
+    values: [f64; 6],
+    latency: Histogram<u64>,
+    time_s: Vec<f64>,
+    p99_ms: Vec<f64>,
+    in_flight: Vec<f64>,
+    server_load: Vec<f64>,
+}
+
+impl RunSummary {
+    fn of(o: Outcome, workers: u32) -> RunSummary {
+        // At most MAX_TIME_POINTS per series: adjacent rows are averaged, so a run with a
+        // million rows keeps a chart's worth of points, not a million.
+        let k = o.rows.len().div_ceil(MAX_TIME_POINTS).max(1);
+        let groups = || o.rows.chunks(k);
+        let mean = |values: &mut dyn Iterator<Item = f64>| {
+            let (sum, n) = values.filter(|v| v.is_finite()).fold((0.0, 0u32), |(s, n), v| (s + v, n + 1));
+            if n == 0 { f64::NAN } else { sum / f64::from(n) }
+        };
+        RunSummary {
+            values: Metric::all_of(&o),
+            time_s: groups().map(|g| (g[0].start_ns + g[g.len() - 1].end_ns) as f64 / 2e9).collect(),
+            p99_ms: groups()
+                .map(|g| mean(&mut g.iter().map(|r| r.latency_p99_ns.map_or(f64::NAN, |ns| ns as f64 / 1e6))))
+                .collect(),
+            in_flight: groups().map(|g| mean(&mut g.iter().map(|r| r.in_flight as f64))).collect(),
+            server_load: o.servers.iter().map(|s| s.utilization * f64::from(workers) + s.mean_queue_length).collect(),
+            latency: o.latency.histogram,
+        }
+    }
+}
+
+/// Accumulates one variant's runs in replication order.
+struct Acc {
+    result: VariantResult,
+    p99_sum: Vec<f64>,
+    p99_n: Vec<u32>,
+    in_flight_sum: Vec<f64>,
+}
+
+impl Acc {
+    fn new(v: &Variant) -> Acc {
+        let histogram = Histogram::new_with_bounds(1, LATENCY_MAX_TRACKABLE_NS, 3).expect("constant bounds are valid");
+        Acc {
+            result: VariantResult {
+                label: v.label.clone(),
+                levels: v.levels.clone(),
+                values: Vec::new(),
+                latency: histogram,
+                time_s: Vec::new(),
+                p99_ms: Vec::new(),
+                in_flight: Vec::new(),
+                server_load: vec![Vec::new(); v.scenario.servers.count as usize],
+                load_changes: load_changes(&v.scenario),
+                faults: v.scenario.faults.clone(),
+            },
+            p99_sum: Vec::new(),
+            p99_n: Vec::new(),
+            in_flight_sum: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, run: RunSummary) {
+        let r = &mut self.result;
+        r.values.push(run.values);
+        // Both histograms share the bounds of `Latency::new(3)`, so adding cannot fail.
+        r.latency.add(&run.latency).expect("histograms with equal bounds merge");
+        if run.time_s.len() > r.time_s.len() {
+            r.time_s = run.time_s;
+        }
+        let n = run.p99_ms.len().max(self.p99_sum.len());
+        self.p99_sum.resize(n, 0.0);
+        self.p99_n.resize(n, 0);
+        self.in_flight_sum.resize(n, 0.0);
+        for (i, v) in run.p99_ms.iter().enumerate() {
+            if v.is_finite() {
+                self.p99_sum[i] += v;
+                self.p99_n[i] += 1;
+            }
+        }
+        for (i, v) in run.in_flight.iter().enumerate() {
+            self.in_flight_sum[i] += v;
+        }
+        for (s, load) in r.server_load.iter_mut().zip(run.server_load) {
+            s.push(load);
+        }
+    }
+
+    fn finish(mut self) -> VariantResult {
+        let reps = self.result.values.len().max(1) as f64;
+        self.result.p99_ms = self
+            .p99_sum
+            .iter()
+            .zip(&self.p99_n)
+            .map(|(s, &n)| if n == 0 { f64::NAN } else { s / f64::from(n) })
+            .collect();
+        self.result.in_flight = self.in_flight_sum.iter().map(|s| s / reps).collect();
+        self.result
+    }
+}
+
+/// Times after zero at which the total offered rate changes, with the new rate.
+fn load_changes(s: &prodsim_scenario::Scenario) -> Vec<(f64, f64)> {
+    let mut times: Vec<u64> = s
+        .workloads
+        .iter()
+        .flat_map(|w| w.stages.iter().map(|st| st.at.as_nanos()))
+        .filter(|&t| t > 0 && t < s.duration_ns)
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let mut out = Vec::new();
+    let mut last = s.arrival_rate_at(0);
+    for t in times {
+        let rate = s.arrival_rate_at(t);
+        if rate != last {
+            out.push((t as f64 / 1e9, rate));
+            last = rate;
+        }
+    }
+    out
+}
+
+/// Runs every variant `opts.replications` times and compares them. `progress` is called
+/// once per finished run.
+pub fn run(variants: &[Variant], opts: Options, progress: &(dyn Fn() + Sync)) -> Result<Comparison, ExperimentError> {
+    if variants.is_empty() || variants.len() > MAX_VARIANTS {
+        return Err(ExperimentError::Size(format!(
+            "compare takes 1 to {MAX_VARIANTS} variants, got {}; use `prodsim sweep` for larger grids",
+            variants.len()
+        )));
+    }
+    let runs = variants.len() as u64 * u64::from(opts.replications);
+    if opts.replications == 0 || runs > super::MAX_RUNS {
+        return Err(ExperimentError::Size(format!(
+            "{} variants × {} replications = {runs} runs; between 1 and {} are allowed",
+            variants.len(),
+            opts.replications,
+            super::MAX_RUNS
+        )));
+    }
+    let seeds: Vec<u64> = (0..opts.replications).map(|r| replication_seed(opts.base_seed, r)).collect();
+    // Replication-major: each chunk holds whole replications of every variant.
+    let tasks: Vec<(usize, u64)> = seeds.iter().flat_map(|&seed| (0..variants.len()).map(move |v| (v, seed))).collect();
+    let mut accs: Vec<Acc> = variants.iter().map(Acc::new).collect();
+    execute(
+        opts.jobs,
+        &tasks,
+        |&(v, seed)| {
+            let variant = &variants[v];
+            run_one(variant, seed).map(|o| (v, RunSummary::of(o, variant.scenario.servers.workers)))
+        },
+        |(v, summary)| accs[v].add(summary),
+        progress,
+    )?;
+    let results: Vec<VariantResult> = accs.into_iter().map(Acc::finish).collect();
+    let metrics = Metric::ALL.iter().map(|&m| summarize(m, &results)).collect();
+    Ok(Comparison {
+        scenario: variants[0].scenario.name.clone(),
+        base_seed: opts.base_seed,
+        seeds,
+        variants: results,
+        metrics,
+    })
+}
+
+/// Estimates `m` for every variant and tests each against the best.
+pub fn summarize(m: Metric, results: &[VariantResult]) -> MetricSummary {
+    let values: Vec<Vec<f64>> = results.iter().map(|r| r.metric_values(m)).collect();
+    let estimates: Vec<Estimate> = values.iter().map(|v| stats::estimate(v)).collect();
+    let better = |a: f64, b: f64| if m.higher_is_better() { a > b } else { a < b };
+    let mut best: Option<usize> = None;
+    for (i, e) in estimates.iter().enumerate() {
+        if e.mean.is_finite() && best.is_none_or(|b| better(e.mean, estimates[b].mean)) {
+            best = Some(i);
+        }
+    }
+    let vs_best = (0..results.len())
+        .map(|i| match best {
+            Some(b) if b != i => Some(stats::paired(&values[i], &values[b])),
+            _ => None,
+        })
+        .collect();
+    MetricSummary { metric: m, estimates, best, vs_best }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Dimension, variants};
+    use prodsim_parts::Strategy;
+
+    const FILE: &str = r#"
+[scenario]
+name = "t"
+duration = "10s"
+report_interval = "1ms"
+
+[[workload]]
+name = "w"
+rate = 200
+
+[servers]
+count = 2
+workers = 2
+service_time = "exp(10ms)"
+"#;
+
+    fn build(strategies: &[Strategy]) -> Vec<Variant> {
+        let dims = [Dimension::strategies(strategies)];
+        variants(FILE, std::path::Path::new("t.toml"), &[], &dims, 2).expect("valid")
+    }
+
+    #[test]
+    fn long_time_series_are_averaged_down_to_a_chart_s_worth() {
+        let v = build(&[Strategy::RoundRobin, Strategy::LeastConnections]);
+        let c = run(&v, Options { replications: 2, base_seed: 3, jobs: 1 }, &|| {}).expect("runs");
+        for r in &c.variants {
+            assert!(r.time_s.len() <= MAX_TIME_POINTS && r.time_s.len() >= MAX_TIME_POINTS / 2, "{}", r.time_s.len());
+            assert_eq!(r.p99_ms.len(), r.time_s.len());
+            assert_eq!(r.in_flight.len(), r.time_s.len());
+            assert!(r.time_s.windows(2).all(|w| w[0] < w[1]));
+            assert_eq!(r.values.len(), 2);
+            assert_eq!(r.server_load.len(), 2);
+            assert!(r.latency.len() > 1_000);
+        }
+        let mean = c.metrics.iter().find(|m| m.metric == Metric::MeanMs).expect("summarised");
+        assert!(mean.best.is_some());
+        assert_eq!(mean.vs_best.iter().filter(|t| t.is_none()).count(), 1);
+    }
+
+    #[test]
+    fn too_many_or_no_variants_are_refused() {
+        let opts = Options { replications: 2, base_seed: 1, jobs: 1 };
+        let one = build(&[Strategy::Random]);
+        let many: Vec<Variant> = (0..=MAX_VARIANTS).map(|_| one[0].clone()).collect();
+        assert!(run(&many, opts, &|| {}).unwrap_err().to_string().contains("compare takes 1 to 64 variants"));
+        assert!(run(&[], opts, &|| {}).is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! `prodsim compare FILE`: run variants of a scenario (balancing strategies, or the values
+//! of any key) on the same replication seeds, print a table of means with 95% confidence
+//! intervals and significance against the best, and write CSV, JSON and charts.
+//!
+//! Also holds what `compare` and `sweep` share: the common flags, loading the file and
+//! building the variants, and the progress bar.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use prodsim_lab::overrides::{self, Assignment};
+use prodsim_lab::{self as experiment, Dimension, Variant, compare};
+use prodsim_parts::Strategy;
+use prodsim_report as report;
+use prodsim_scenario::diagnostic::nearest;
+
+use super::diagnostics;
+
+/// Flags shared by `compare` and `sweep`.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Replications per variant, each with its own derived seed (at least 2 for an interval).
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub replications: u32,
+    /// Worker threads [default: the number of CPUs]; results do not depend on it.
+    #[arg(long, short = 'j', value_name = "J", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
+    /// Base seed of the replication seeds (overrides `[scenario].seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated time of every run, e.g. "2h" (same as --set scenario.duration=D).
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Change a key in every variant, e.g. --set servers.count=8 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Directory for the report files [default: reports/<scenario name>/<command>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Skip the charts.
+    #[arg(long)]
+    pub no_charts: bool,
+    /// Print nothing but errors and warnings (no table, no progress bar).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl CommonArgs {
+    /// Worker threads to use.
+    pub fn jobs(&self) -> usize {
+        self.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from)
+    }
+
+    /// The `--set` and `--duration` assignments, in that order.
+    pub fn base_assignments(&self) -> anyhow::Result<Vec<Assignment>> {
+        let mut out = Vec::new();
+        for arg in &self.set {
+            let (key, raw) = overrides::split_key(arg, "--set")?;
+            if raw.is_empty() {
+                bail!("--set {arg:?}: expects KEY=VALUE with a value");
+            }
+            out.push(Assignment::set(key, overrides::parse_value(&raw)));
+        }
+        if let Some(d) = &self.duration {
+            out.push(Assignment::set("scenario.duration", toml::Value::String(d.clone())));
+        }
+        Ok(out)
+    }
+}
+
+/// A loaded file with its variants built.
+pub struct Prepared {
+    /// The variants, in grid order.
+    pub variants: Vec<Variant>,
+    /// Base seed of the replications.
+    pub base_seed: u64,
+    /// Name of the original scenario (the default report directory).
+    pub name: String,
+}
+
+/// Loads `file`, prints its warnings, and builds every variant of `dims`. `Ok(None)` means
+/// the file itself is invalid (its diagnostics were printed).
+pub fn prepare(file: &Path, common: &CommonArgs, dims: &[Dimension]) -> anyhow::Result<Option<Prepared>> {
+    let Some(loaded) = diagnostics::load(file) else {
+        return Ok(None);
+    };
+    let base = common.base_assignments()?;
+    let variants = experiment::variants(&loaded.source_text, file, &base, dims, common.replications)?;
+    let mut seen: Vec<&str> = loaded.warnings.iter().map(|w| w.message.as_str()).collect();
+    for v in &variants {
+        for w in &v.warnings {
+            if !seen.contains(&w.message.as_str()) {
+                seen.push(&w.message);
+                eprintln!("warning: [{}] {}", v.label, w.message);
+            }
+        }
+    }
+    Ok(Some(Prepared {
+        variants,
+        base_seed: common.seed.unwrap_or(loaded.scenario.seed),
+        name: loaded.scenario.name.clone(),
+    }))
+}
+
+/// A progress bar on stderr for `total` runs; hidden when stderr is not a terminal or
+/// `quiet` is set.
+pub fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+    let target = if quiet || !std::io::stderr().is_terminal() {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} runs, {elapsed} (eta {eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Parses `--strategies a,b,c`: known names, no repeats.
+pub fn parse_strategies(raw: &str) -> anyhow::Result<Vec<Strategy>> {
+    let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.as_str()).collect();
+    let mut out = Vec::new();
+    for name in raw.split(',').map(str::trim) {
+        if name.is_empty() {
+            bail!("--strategies {raw:?}: empty name; expected a comma-separated list of {}", names.join(", "));
+        }
+        let Some(s) = Strategy::from_name(name) else {
+            let hint =
+                nearest(name, names.iter().copied()).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+            bail!("--strategies: unknown strategy `{name}`{hint}; expected one of {}", names.join(", "));
+        };
+        if out.contains(&s) {
+            bail!("--strategies: `{name}` is listed twice");
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// Arguments of `prodsim compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Balancing strategies to compare, comma-separated [default: the four classic ones,
+    /// round_robin, random, least_connections and power_of_two, when no --vary].
+    #[arg(long, value_name = "A,B,...")]
+    strategies: Option<String>,
+    /// Compare the values of any key, e.g. --vary servers.count=4,6,8 (repeatable; several
+    /// give every combination).
+    #[arg(long, value_name = "KEY=V1,V2,...")]
+    vary: Vec<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// Runs the comparison and writes its report.
+pub fn execute(args: &CompareArgs) -> anyhow::Result<ExitCode> {
+    let mut dims = Vec::new();
+    match &args.strategies {
+        Some(raw) => dims.push(Dimension::strategies(&parse_strategies(raw)?)),
+        None if args.vary.is_empty() => dims.push(Dimension::strategies(&Strategy::CLASSIC)),
+        None => {}
+    }
+    for arg in &args.vary {
+        let (key, values) = overrides::parse_list(arg, "--vary")?;
+        dims.push(Dimension::values(&key, &values));
+    }
+    let Some(p) = prepare(&args.file, &args.common, &dims)? else {
+        return Ok(ExitCode::from(super::FAILURE));
+    };
+    if p.variants.len() < 2 {
+        bail!("nothing to compare: one variant ({}); give at least two strategies or values", p.variants[0].label);
+    }
+    let opts =
+        compare::Options { replications: args.common.replications, base_seed: p.base_seed, jobs: args.common.jobs() };
+    let bar = progress_bar(p.variants.len() as u64 * u64::from(opts.replications), args.common.quiet);
+    bar.set_prefix("compare");
+    let result = compare::run(&p.variants, opts, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let c = result.with_context(|| format!("compare {}", args.file.display()))?;
+
+    let dir = args.common.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&p.name).join("compare"));
+    let mut written = report::compare::write_files(&c, &dir)?;
+    if !args.common.no_charts {
+        written.extend(report::compare::write_charts(&c, &dir)?);
+    }
+    if !args.common.quiet {
+        print!("{}", report::compare::table(&c));
+        print_written(&written);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the written files, PNGs and data files only (each SVG sits beside its PNG).
+pub fn print_written(written: &[PathBuf]) {
+    let names: Vec<String> =
+        written.iter().filter(|p| p.extension().is_none_or(|e| e != "svg")).map(|p| p.display().to_string()).collect();
+    println!("\nreport        {} (and an .svg beside each .png)", names.join(", "));
+}

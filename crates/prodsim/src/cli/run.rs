@@ -1,0 +1,138 @@
+//! `prodsim run FILE`: load a scenario, simulate it, print a summary and write the report;
+//! the exit status is 1 when one of the scenario's `[[expect]]` expectations is not met, or
+//! when `--check-determinism` finds two runs of the same seed that differ.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use prodsim_kernel::units::{format_duration, parse_duration};
+use prodsim_report::{self as report, text};
+
+use super::diagnostics;
+
+/// Arguments of `prodsim run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Seed for every random stream (overrides `[scenario].seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Directory for the report files [default: reports/<scenario name>/].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Simulated time to run, e.g. "10m" (overrides `[scenario].duration`).
+    #[arg(long, value_name = "D")]
+    duration: Option<String>,
+    /// Skip the timeline chart (timeline.png, timeline.svg).
+    #[arg(long)]
+    no_charts: bool,
+    /// Also write every scraped metric sample as OpenMetrics text to FILE (loadable with
+    /// `promtool tsdb create-blocks-from openmetrics`); needs monitoring in the scenario.
+    #[arg(long, value_name = "FILE")]
+    metrics: Option<PathBuf>,
+    /// Also write the kept log entries as JSON lines to FILE; needs `[logging]`.
+    #[arg(long, value_name = "FILE")]
+    logs: Option<PathBuf>,
+    /// Run the scenario twice and check both runs processed the same events (the same
+    /// event-log hash); exits with 1 if they did not.
+    #[arg(long)]
+    check_determinism: bool,
+    /// Print nothing but errors and warnings.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs the scenario and writes its report.
+pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let Some(loaded) = diagnostics::load(&args.file) else {
+        return Ok(ExitCode::from(super::FAILURE));
+    };
+    let mut scenario = loaded.scenario;
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    if let Some(d) = &args.duration {
+        let ns = parse_duration(d).map_err(|e| anyhow::anyhow!("--duration {d:?}: {e}"))?;
+        if ns <= scenario.warmup_ns {
+            bail!("--duration {d} must be longer than the warmup ({})", format_duration(scenario.warmup_ns));
+        }
+        scenario.duration_ns = ns;
+        if scenario.duration_ns.div_ceil(scenario.report_interval_ns) > prodsim_scenario::MAX_REPORT_ROWS {
+            scenario.report_interval_ns = prodsim_scenario::default_report_interval(ns);
+        }
+    }
+    if args.metrics.is_some() {
+        match scenario.topology.as_mut().and_then(|t| t.monitoring.as_mut()) {
+            // Keep every sample for the export instead of the rules' retention window.
+            Some(m) => m.retention_ns = u64::MAX,
+            None => bail!(
+                "--metrics: {} has no monitoring to export; add a [monitoring] section (see docs/metrics.md)",
+                args.file.display()
+            ),
+        }
+    }
+    if args.logs.is_some() && scenario.topology.as_ref().is_none_or(|t| t.logging.is_none()) {
+        bail!("--logs: {} writes no logs; add a [logging] section (see docs/logging.md)", args.file.display());
+    }
+    let started = Instant::now();
+    let stopped = || format!("run of {} (reproduce with --seed {}) stopped", args.file.display(), scenario.seed);
+    let (outcome, log) = if args.check_determinism {
+        let (result, log) = prodsim_model::simulate_logged(&scenario, scenario.seed);
+        (result.with_context(stopped)?, Some(log))
+    } else {
+        (prodsim_model::simulate(&scenario, scenario.seed).with_context(stopped)?, None)
+    };
+    let wall = text::WallClock { seconds: started.elapsed().as_secs_f64() };
+    let determinism = log.map(|first| {
+        let (_, second) = prodsim_model::simulate_logged(&scenario, scenario.seed);
+        (first, second)
+    });
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
+    let verdicts = report::expect::evaluate(&scenario.expectations, &outcome);
+    let mut written = report::write_run_with(&outcome, &dir, &verdicts)?;
+    if !args.no_charts {
+        report::run_chart::write_timeline(&outcome, &dir)?;
+        written.push(dir.join("timeline.png"));
+        written.push(dir.join("timeline.svg"));
+    }
+    let system = outcome.system.as_deref();
+    if let (Some(path), Some(m)) = (&args.metrics, system.and_then(|s| s.monitoring.as_deref())) {
+        report::write_atomic(path, report::openmetrics::render(&m.tsdb).as_bytes())?;
+        written.push(path.clone());
+    }
+    if let (Some(path), Some(l)) = (&args.logs, system.and_then(|s| s.logging.as_ref())) {
+        report::write_atomic(path, report::logs::json_lines(l).as_bytes())?;
+        written.push(path.clone());
+    }
+    if !args.quiet {
+        print!("{}", text::render(&outcome, &scenario.description, Some(wall)));
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        print!("{}", report::expect::render(&verdicts));
+        println!("report        {}", names.join(", "));
+    }
+    if let Some((first, second)) = determinism {
+        let violations = prodsim_lab::chaos::checkers::determinism::check(&first, &second);
+        if let Some(v) = violations.first() {
+            eprintln!("determinism check failed (seed {}): {}", scenario.seed, v.message);
+            return Ok(ExitCode::from(super::FAILURE));
+        }
+        if !args.quiet {
+            println!("determinism   2 runs, {} events each, event-log hash {}: identical", first.events, first.hex());
+        }
+    }
+    let failed: Vec<_> = verdicts.iter().filter(|v| !v.met).collect();
+    if failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.quiet {
+        for v in &failed {
+            eprintln!("expectation not met: {} — {}", v.name, v.actual);
+        }
+    }
+    Ok(ExitCode::from(super::FAILURE))
+}

@@ -1,0 +1,427 @@
+//! The report of `prodsim compare`: `compare.csv`, `compare.json`, the printed table and
+//! four charts (`latency_cdf`, `p99_over_time`, `server_load`, `metrics`, plus
+//! `availability`), all pure functions of a [`Comparison`] and atomic writes. The columns
+//! are documented in `docs/compare-and-sweep.md`.
+//!
+//! Variants keep the order given on the command line everywhere, so a variant has the same
+//! colour in every chart.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::chart::{self, Bar, BarGroup, CdfSeries, ChartError, Marker, MarkerKind, Panel, Series, Timeline, Window};
+use super::{ReportError, write_atomic};
+use prodsim_lab::Metric;
+use prodsim_lab::compare::{Comparison, MetricSummary, VariantResult};
+use prodsim_lab::stats::{CONFIDENCE, Estimate, PairedTest};
+
+/// Most servers drawn one by one in `server_load`; larger pools are drawn as the
+/// distribution of load over servers (min, quartiles, max).
+pub const MAX_SERVERS_DRAWN: usize = 16;
+
+/// Points per latency CDF curve.
+const CDF_POINTS: usize = 240;
+
+/// A number for CSV: shortest exact form, empty when undefined.
+pub(crate) fn num(v: f64) -> String {
+    if v.is_finite() { format!("{v}") } else { String::new() }
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+pub(crate) fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// `compare.csv`: one row per variant and metric.
+pub fn to_csv(c: &Comparison) -> String {
+    let mut s = String::from(
+        "variant,metric,mean,ci_low,ci_high,n,best,diff_vs_best,diff_ci_low,diff_ci_high,p_value,significant_vs_best\n",
+    );
+    for summary in &c.metrics {
+        for (i, v) in c.variants.iter().enumerate() {
+            let e = summary.estimates[i];
+            let t = summary.vs_best[i];
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_field(&v.label),
+                summary.metric.key(),
+                num(e.mean),
+                num(e.ci_low),
+                num(e.ci_high),
+                e.n,
+                summary.best == Some(i),
+                t.map_or(String::new(), |t| num(t.mean_diff)),
+                t.map_or(String::new(), |t| num(t.ci_low)),
+                t.map_or(String::new(), |t| num(t.ci_high)),
+                t.map_or(String::new(), |t| num(t.p_value)),
+                t.is_some_and(|t| t.significant()),
+            );
+        }
+    }
+    s
+}
+
+fn estimate_json(e: &Estimate) -> Value {
+    json!({ "mean": e.mean, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n })
+}
+
+fn test_json(t: &Option<PairedTest>) -> Value {
+    match t {
+        None => Value::Null,
+        Some(t) => json!({
+            "diff": t.mean_diff, "ci_low": t.ci_low, "ci_high": t.ci_high,
+            "p_value": t.p_value, "significant": t.significant(),
+        }),
+    }
+}
+
+/// `compare.json`: the estimates and tests of `compare.csv`, plus every replication's value
+/// (in seed order) for analysis elsewhere. Undefined numbers are `null`.
+pub fn to_json(c: &Comparison) -> String {
+    let variants: Vec<Value> = c
+        .variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let mut metrics = serde_json::Map::new();
+            for m in &c.metrics {
+                metrics.insert(
+                    m.metric.key().to_string(),
+                    json!({
+                        "estimate": estimate_json(&m.estimates[i]),
+                        "best": m.best == Some(i),
+                        "vs_best": test_json(&m.vs_best[i]),
+                        "replications": v.metric_values(m.metric),
+                    }),
+                );
+            }
+            json!({ "label": v.label, "metrics": metrics })
+        })
+        .collect();
+    let doc = json!({
+        "scenario": c.scenario,
+        "base_seed": c.base_seed,
+        "confidence": CONFIDENCE,
+        "seeds": c.seeds,
+        "variants": variants,
+    });
+    // A tree of plain numbers and strings always serialises.
+    let mut s = serde_json::to_string_pretty(&doc).expect("json serialises");
+    s.push('\n');
+    s
+}
+
+/// A value with the precision a reader needs.
+fn short(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".to_string();
+    }
+    let a = v.abs();
+    if a >= 1000.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 0.1 || a == 0.0 {
+        format!("{v:.3}")
+    } else if a >= 1e-4 {
+        // Three significant digits in plain notation: 0.000511.
+        let decimals = (2 - a.log10().floor() as i32) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
+/// Availability and shares as percentages, latencies as they are.
+fn scaled(m: Metric, v: f64) -> f64 {
+    if matches!(m, Metric::Availability | Metric::RejectedShare) { v * 100.0 } else { v }
+}
+
+fn unit_label(m: Metric) -> &'static str {
+    match m {
+        Metric::Availability => "availability (%)",
+        Metric::RejectedShare => "rejected (%)",
+        other => other.label(),
+    }
+}
+
+/// The table `prodsim compare` prints: one block per metric, one line per variant with its
+/// mean, 95% interval and difference from the best, `*` marking significant differences.
+pub fn table(c: &Comparison) -> String {
+    let mut s = String::new();
+    let reps = c.seeds.len();
+    let _ = writeln!(
+        s,
+        "{}: {} variants × {reps} replications (seeds derived from {}); mean and 95% CI (Student t)",
+        c.scenario,
+        c.variants.len(),
+        c.base_seed
+    );
+    let width = c.variants.iter().map(|v| v.label.chars().count()).max().unwrap_or(0).clamp(8, 40);
+    for summary in &c.metrics {
+        let m = summary.metric;
+        let _ = writeln!(s, "\n{:<w$}  {:>10}  {:>21}  vs best", unit_label(m), "mean", "95% CI", w = width + 2);
+        for (i, v) in c.variants.iter().enumerate() {
+            let e = summary.estimates[i];
+            let ci = format!("[{}, {}]", short(scaled(m, e.ci_low)), short(scaled(m, e.ci_high)));
+            let vs = match (summary.best, summary.vs_best[i]) {
+                (Some(b), _) if b == i => "best".to_string(),
+                (_, Some(t)) if t.mean_diff == 0.0 && t.ci_low == 0.0 && t.ci_high == 0.0 => "same as best".to_string(),
+                (_, Some(t)) => format!(
+                    "{}{} [{}, {}]{}",
+                    if t.mean_diff >= 0.0 { "+" } else { "" },
+                    short(scaled(m, t.mean_diff)),
+                    short(scaled(m, t.ci_low)),
+                    short(scaled(m, t.ci_high)),
+                    if t.significant() { " *" } else { "" }
+                ),
+                _ => "-".to_string(),
+            };
+            let _ = writeln!(
+                s,
+                "  {:<width$}  {:>10}  {ci:>21}  {vs}",
+                truncate(&v.label, width),
+                short(scaled(m, e.mean))
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n* significant at 5%: paired t-test against the best over replications that share seeds (no correction for multiple comparisons)"
+    );
+    s
+}
+
+fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Writes `compare.csv` and `compare.json` into `dir` and returns their paths.
+pub fn write_files(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let csv = dir.join("compare.csv");
+    write_atomic(&csv, to_csv(c).as_bytes())?;
+    let json = dir.join("compare.json");
+    write_atomic(&json, to_json(c).as_bytes())?;
+    Ok(vec![csv, json])
+}
+
+/// The latency CDF of one variant from its merged histogram, on log-spaced latencies.
+pub fn cdf_points(v: &VariantResult) -> Vec<(f64, f64)> {
+    let h = &v.latency;
+    if h.is_empty() {
+        return Vec::new();
+    }
+    // From the 0.05th percentile: the few fastest requests would stretch the log axis
+    // over decades nobody reads.
+    let (lo, hi) = (h.value_at_quantile(0.0005).max(h.min_nz()).max(1) as f64, h.max().max(1) as f64);
+    if hi <= lo {
+        return vec![(lo / 1e6, 1.0)];
+    }
+    (0..CDF_POINTS)
+        .map(|i| {
+            let ns = lo * (hi / lo).powf(i as f64 / (CDF_POINTS - 1) as f64);
+            (ns / 1e6, h.quantile_below(ns.round() as u64))
+        })
+        .collect()
+}
+
+/// The p99-over-time timeline, or `None` when the variants' time series are not on one
+/// time axis (different report intervals).
+pub fn p99_timeline(c: &Comparison) -> Option<Timeline> {
+    let longest = c.variants.iter().max_by_key(|v| v.time_s.len())?;
+    let time_s = longest.time_s.clone();
+    // The end of the last interval: its middle plus half an interval (the first middle).
+    let time_s_end = time_s.last().copied().unwrap_or(0.0) + time_s.first().copied().unwrap_or(0.0);
+    if c.variants.iter().any(|v| !time_s.starts_with(&v.time_s)) {
+        return None;
+    }
+    let series = |f: fn(&VariantResult) -> &Vec<f64>| {
+        c.variants.iter().map(|v| Series { name: v.label.clone(), values: f(v).clone() }).collect()
+    };
+    // Load changes and faults are drawn when every variant has the same ones.
+    let first = &c.variants[0].load_changes;
+    let markers = if c.variants.iter().all(|v| &v.load_changes == first) {
+        first
+            .iter()
+            .map(|&(at_s, rate)| Marker {
+                at_s,
+                label: format!("load → {} req/s", if rate.fract() == 0.0 { format!("{rate:.0}") } else { short(rate) }),
+                kind: MarkerKind::Other,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Some(Timeline {
+        title: format!("{}: p99 latency over time (mean of {} replications)", c.scenario, c.seeds.len()),
+        time_s,
+        panels: vec![
+            Panel { y_label: "p99 latency per interval (ms)".into(), log_y: true, series: series(|v| &v.p99_ms) },
+            Panel { y_label: "requests in flight".into(), log_y: false, series: series(|v| &v.in_flight) },
+        ],
+        shaded: fault_windows(c, time_s_end),
+        markers,
+    })
+}
+
+/// The fault windows shared by every variant, ending no later than `end_s`.
+fn fault_windows(c: &Comparison, end_s: f64) -> Vec<Window> {
+    let first = &c.variants[0].faults;
+    if c.variants.iter().any(|v| &v.faults != first) {
+        return Vec::new();
+    }
+    first
+        .iter()
+        .map(|f| Window {
+            start_s: f.start_ns as f64 / 1e9,
+            end_s: (f.end_ns as f64 / 1e9).min(end_s),
+            label: format!("{} {}", f.kind.name(), f.target_name.clone()),
+        })
+        .collect()
+}
+
+fn bar(label: &str, e: &Estimate, scale: f64) -> Bar {
+    Bar { series: label.to_string(), mean: e.mean * scale, lo: e.ci_low * scale, hi: e.ci_high * scale }
+}
+
+/// Groups of the per-server load: one per server for small pools, else the distribution
+/// over servers (min, quartiles, max of the per-server means).
+pub fn server_load_groups(c: &Comparison) -> Vec<BarGroup> {
+    let servers = c.variants.iter().map(|v| v.server_load.len()).max().unwrap_or(0);
+    let estimates: Vec<Vec<Estimate>> = c
+        .variants
+        .iter()
+        .map(|v| v.server_load.iter().map(|reps| prodsim_lab::stats::estimate(reps)).collect())
+        .collect();
+    if servers <= MAX_SERVERS_DRAWN {
+        return (0..servers)
+            .map(|s| BarGroup {
+                metric: format!("server-{s}"),
+                bars: c
+                    .variants
+                    .iter()
+                    .zip(&estimates)
+                    .filter_map(|(v, e)| e.get(s).map(|e| bar(&v.label, e, 1.0)))
+                    .collect(),
+            })
+            .collect();
+    }
+    let names = ["min", "p25", "median", "p75", "max"];
+    names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| BarGroup {
+            metric: (*name).to_string(),
+            bars: c
+                .variants
+                .iter()
+                .zip(&estimates)
+                .map(|(v, e)| {
+                    let mut means: Vec<f64> = e.iter().map(|e| e.mean).filter(|m| m.is_finite()).collect();
+                    means.sort_by(f64::total_cmp);
+                    let q = if means.is_empty() {
+                        f64::NAN
+                    } else {
+                        means[((means.len() - 1) as f64 * k as f64 / 4.0).round() as usize]
+                    };
+                    Bar { series: v.label.clone(), mean: q, lo: f64::NAN, hi: f64::NAN }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn groups(c: &Comparison, metrics: &[(Metric, &str, f64)]) -> Vec<BarGroup> {
+    metrics
+        .iter()
+        .map(|&(m, name, scale)| {
+            let summary: &MetricSummary = c.metrics.iter().find(|s| s.metric == m).expect("every metric is summarised");
+            BarGroup {
+                metric: name.to_string(),
+                bars: c.variants.iter().zip(&summary.estimates).map(|(v, e)| bar(&v.label, e, scale)).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Writes every chart into `dir` and returns the PNG and SVG paths.
+pub fn write_charts(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    let mut written = Vec::new();
+    let mut out = |base: &str| {
+        let (png, svg) = chart::output_paths(&dir.join(base));
+        written.push(png);
+        written.push(svg);
+        dir.join(base)
+    };
+    let reps = c.seeds.len();
+    let cdf: Vec<CdfSeries> =
+        c.variants.iter().map(|v| CdfSeries { name: v.label.clone(), points: cdf_points(v) }).collect();
+    let title = format!("{}: latency CDF ({reps} replications merged)", c.scenario);
+    chart::cdf(&out("latency_cdf"), &title, "latency (ms, log scale)", &cdf)?;
+    if let Some(t) = p99_timeline(c) {
+        chart::timeline(&out("p99_over_time"), &t)?;
+    }
+    let servers = c.variants.iter().map(|v| v.server_load.len()).max().unwrap_or(0);
+    let load_title = if servers <= MAX_SERVERS_DRAWN {
+        format!("{}: requests at each server (time-averaged, 95% CI)", c.scenario)
+    } else {
+        format!("{}: requests per server across {servers} servers (time-averaged)", c.scenario)
+    };
+    chart::bars(&out("server_load"), &load_title, "requests in service + waiting", &server_load_groups(c))?;
+    let latency = [
+        (Metric::MeanMs, "mean", 1.0),
+        (Metric::P50Ms, "p50", 1.0),
+        (Metric::P99Ms, "p99", 1.0),
+        (Metric::P999Ms, "p99.9", 1.0),
+    ];
+    let title = format!("{}: latency, mean of {reps} replications with 95% CI", c.scenario);
+    chart::bars(&out("metrics"), &title, "latency (ms)", &groups(c, &latency))?;
+    let error_groups = failure_groups(c);
+    let title = format!("{}: failed requests, mean of {reps} replications with 95% CI", c.scenario);
+    chart::bars(&out("availability"), &title, "share of finished requests (%)", &error_groups)?;
+    Ok(written)
+}
+
+/// A failed share from one replication's (availability, rejected share).
+type Share = fn(f64, f64) -> f64;
+
+/// Failed shares in percent, each estimated over replications: unavailable (100 −
+/// availability), rejected, and timed out (the rest of the unavailable).
+fn failure_groups(c: &Comparison) -> Vec<BarGroup> {
+    let per_rep = |v: &VariantResult, f: Share| -> Vec<f64> {
+        let av = v.metric_values(Metric::Availability);
+        let rej = v.metric_values(Metric::RejectedShare);
+        av.iter().zip(&rej).map(|(a, r)| f(*a, *r) * 100.0).collect()
+    };
+    let kinds: [(&str, Share); 3] = [
+        ("unavailable (rejected + timed out + failed)", |a, _| 1.0 - a),
+        ("rejected", |_, r| r),
+        ("timed out", |a, r| (1.0 - a - r).max(0.0)),
+    ];
+    kinds
+        .iter()
+        .map(|(name, f)| BarGroup {
+            metric: (*name).to_string(),
+            bars: c
+                .variants
+                .iter()
+                .map(|v| {
+                    // A share cannot leave 0..100 %, whatever the interval says.
+                    let mut b = bar(&v.label, &prodsim_lab::stats::estimate(&per_rep(v, *f)), 1.0);
+                    b.lo = b.lo.clamp(0.0, 100.0);
+                    b.hi = b.hi.clamp(0.0, 100.0);
+                    b
+                })
+                .collect(),
+        })
+        .collect()
+}

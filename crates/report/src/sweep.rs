@@ -1,0 +1,204 @@
+//! The report of `prodsim sweep`: `sweep.csv` (one row per grid point), a short printed
+//! table, and one chart per metric with the mean and its 95% confidence band against the
+//! first numeric parameter, one line per combination of the other parameters. All pure
+//! functions of a [`Sweep`] and atomic writes; columns are documented in
+//! `docs/compare-and-sweep.md`.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use super::chart::{self, BandPoint, BandSeries, ChartError};
+use super::compare::{csv_field, num};
+use super::{ReportError, write_atomic};
+use prodsim_lab::Metric;
+use prodsim_lab::sweep::Sweep;
+
+/// Most grid points the printed table shows; `sweep.csv` has them all.
+pub const MAX_TABLE_ROWS: usize = 100;
+
+/// `sweep.csv`: one column per parameter, `n`, then mean, ci_low and ci_high per metric.
+pub fn to_csv(s: &Sweep) -> String {
+    let mut out = String::new();
+    let mut header: Vec<String> = s.dims.iter().map(|d| csv_field(&d.key)).collect();
+    header.push("n".into());
+    for m in Metric::ALL {
+        for part in ["mean", "ci_low", "ci_high"] {
+            header.push(format!("{}_{part}", m.key()));
+        }
+    }
+    let _ = writeln!(out, "{}", header.join(","));
+    for p in &s.points {
+        let mut row: Vec<String> = s.dims.iter().zip(&p.levels).map(|(d, &i)| csv_field(&d.levels[i].text)).collect();
+        row.push(p.estimates.iter().map(|e| e.n).min().unwrap_or(0).to_string());
+        for e in &p.estimates {
+            row.extend([num(e.mean), num(e.ci_low), num(e.ci_high)]);
+        }
+        let _ = writeln!(out, "{}", row.join(","));
+    }
+    out
+}
+
+fn pm(mean: f64, half: f64, scale: f64) -> String {
+    if !mean.is_finite() {
+        return "-".into();
+    }
+    let m = mean * scale;
+    let h = half * scale;
+    let digits = if m.abs() >= 100.0 { 0 } else { 2 };
+    if h.is_finite() { format!("{m:.digits$} ±{h:.digits$}") } else { format!("{m:.digits$}") }
+}
+
+/// The table `prodsim sweep` prints: p50, p99 and availability per grid point.
+pub fn table(s: &Sweep) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} points × {} replications (seeds derived from {}); mean ±95% CI half-width",
+        s.scenario,
+        s.points.len(),
+        s.replications,
+        s.base_seed
+    );
+    let width = s.points.iter().map(|p| p.label.chars().count()).max().unwrap_or(0).max(5);
+    let _ = writeln!(out, "{:<width$}  {:>18}  {:>18}  {:>18}", "point", "p50 (ms)", "p99 (ms)", "availability (%)");
+    let idx = |m: Metric| Metric::ALL.iter().position(|x| *x == m).expect("in ALL");
+    for p in s.points.iter().take(MAX_TABLE_ROWS) {
+        let e = |m: Metric| p.estimates[idx(m)];
+        let (p50, p99, av) = (e(Metric::P50Ms), e(Metric::P99Ms), e(Metric::Availability));
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>18}  {:>18}  {:>18}",
+            p.label,
+            pm(p50.mean, p50.half_width(), 1.0),
+            pm(p99.mean, p99.half_width(), 1.0),
+            pm(av.mean, av.half_width(), 100.0)
+        );
+    }
+    if s.points.len() > MAX_TABLE_ROWS {
+        let _ = writeln!(out, "… {} more points in sweep.csv", s.points.len() - MAX_TABLE_ROWS);
+    }
+    out
+}
+
+/// Writes `sweep.csv` into `dir` and returns its path.
+pub fn write_files(s: &Sweep, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let csv = dir.join("sweep.csv");
+    write_atomic(&csv, to_csv(s).as_bytes())?;
+    Ok(vec![csv])
+}
+
+/// The dimension charts put on the x axis: the first whose values are all numbers.
+pub fn x_dimension(s: &Sweep) -> Option<usize> {
+    s.dims.iter().position(|d| d.levels.len() > 1 && d.levels.iter().all(|l| l.number.is_some()))
+}
+
+/// The last part of dimension `d`'s key (`workers` for `servers.workers`) when no other
+/// dimension's key ends the same way, else the whole key: legends stay short.
+fn short_key(s: &Sweep, d: usize) -> &str {
+    let key = s.dims[d].key.as_str();
+    let tail = key.rsplit('.').next().unwrap_or(key);
+    let clash = s.dims.iter().enumerate().any(|(i, o)| i != d && o.key.rsplit('.').next() == Some(tail));
+    if clash { key } else { tail }
+}
+
+/// One band series per combination of the dimensions other than `x`, in grid order.
+pub fn band_series(s: &Sweep, x: usize, m: Metric, scale: f64) -> Vec<BandSeries> {
+    let mi = Metric::ALL.iter().position(|v| *v == m).expect("in ALL");
+    let mut series: Vec<(Vec<usize>, BandSeries)> = Vec::new();
+    for p in &s.points {
+        let others: Vec<usize> = p.levels.iter().enumerate().filter(|(d, _)| *d != x).map(|(_, &l)| l).collect();
+        let pos = match series.iter().position(|(k, _)| *k == others) {
+            Some(i) => i,
+            None => {
+                let name = s
+                    .dims
+                    .iter()
+                    .zip(&p.levels)
+                    .enumerate()
+                    .filter(|(d, _)| *d != x)
+                    .map(|(d, (dim, &l))| {
+                        let text = &dim.levels[l].text;
+                        if dim.key == "balancer.strategy" {
+                            text.clone()
+                        } else {
+                            format!("{}={text}", short_key(s, d))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let name = if name.is_empty() { s.scenario.clone() } else { name };
+                series.push((others, BandSeries { name, points: Vec::new() }));
+                series.len() - 1
+            }
+        };
+        let e = p.estimates[mi];
+        let xv = s.dims[x].levels[p.levels[x]].number.unwrap_or(f64::NAN);
+        let point = if m == Metric::Availability {
+            // 100 − availability, the interval flipped and kept within 0..=100 %.
+            let c = |v: f64| ((1.0 - v) * scale).clamp(0.0, scale);
+            BandPoint { x: xv, mean: c(e.mean), lo: c(e.ci_high), hi: c(e.ci_low) }
+        } else if m == Metric::RejectedShare {
+            let c = |v: f64| (v * scale).clamp(0.0, scale);
+            BandPoint { x: xv, mean: c(e.mean), lo: c(e.ci_low), hi: c(e.ci_high) }
+        } else {
+            BandPoint { x: xv, mean: e.mean * scale, lo: e.ci_low * scale, hi: e.ci_high * scale }
+        };
+        series[pos].1.points.push(point);
+    }
+    series.into_iter().map(|(_, b)| b).collect()
+}
+
+/// The x axis label: the key, with its unit when the key has a well-known one.
+fn x_label(key: &str) -> String {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let unit = match last {
+        "rate" => Some("req/s"),
+        "count" if key.starts_with("servers") => Some("servers"),
+        "workers" => Some("workers per server"),
+        "queue_capacity" => Some("waiting requests per server"),
+        "factor" => Some("× service time"),
+        _ => None,
+    };
+    match unit {
+        Some(u) => format!("{key} ({u})"),
+        None => key.to_string(),
+    }
+}
+
+/// File base name, y label and scale of each metric's chart.
+fn chart_spec(m: Metric) -> (&'static str, &'static str, f64) {
+    match m {
+        Metric::MeanMs => ("mean_latency", "mean latency (ms)", 1.0),
+        Metric::P50Ms => ("p50", "p50 latency (ms)", 1.0),
+        Metric::P99Ms => ("p99", "p99 latency (ms)", 1.0),
+        Metric::P999Ms => ("p999", "p99.9 latency (ms)", 1.0),
+        // Charted as its complement: availability sits near 100% on an axis from zero.
+        Metric::Availability => ("unavailable", "failed requests: 100 − availability (%)", 100.0),
+        Metric::RejectedShare => ("rejected", "rejected share (%)", 100.0),
+    }
+}
+
+/// Writes one chart per metric into `dir` and returns the PNG and SVG paths; writes
+/// nothing when no parameter is numeric.
+pub fn write_charts(s: &Sweep, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    let Some(x) = x_dimension(s) else { return Ok(Vec::new()) };
+    let mut written = Vec::new();
+    for m in Metric::ALL {
+        let (base, y_label, scale) = chart_spec(m);
+        let series = band_series(s, x, m, scale);
+        // Latency spanning more than a factor of 20 (a sweep towards saturation) reads
+        // better on a log axis.
+        let values = series.iter().flat_map(|b| b.points.iter().map(|p| p.mean)).filter(|v| v.is_finite() && *v > 0.0);
+        let (lo, hi) = values.fold((f64::INFINITY, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let log_y = scale == 1.0 && hi > 20.0 * lo;
+        let what = if m == Metric::Availability { "failed requests" } else { m.label() };
+        let title =
+            format!("{}: {what} against {} ({} replications, 95% CI)", s.scenario, s.dims[x].key, s.replications);
+        let y_label = if log_y { format!("{y_label}, log scale") } else { y_label.to_string() };
+        let path = dir.join(base);
+        chart::bands(&path, &title, &x_label(&s.dims[x].key), &y_label, log_y, &series)?;
+        let (png, svg) = chart::output_paths(&path);
+        written.extend([png, svg]);
+    }
+    Ok(written)
+}
