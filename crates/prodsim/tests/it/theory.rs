@@ -2,9 +2,7 @@
 //! confidence intervals computed from the run, and the intervals must be narrow enough
 //! (a few percent) for the comparison to mean something.
 
-mod common;
-
-use common::{Estimate, batch_means, blocking, mean_latency_s, scenario, wait_probability};
+use crate::common::{Estimate, batch_means, blocking, mean_latency_s, scenario, wait_probability};
 use prodsim_parts::Strategy;
 
 const BATCHES: usize = 30;

@@ -2,9 +2,9 @@
 //! the SRE Workbook's burn-rate detection time, routing, the ground truth, two rule sets
 //! on identical traffic, the OpenMetrics export and the load errors of bad rules.
 
-mod common;
+use crate::common;
 
-use common::{from_text, load_errors, run_own_seed, system};
+use crate::common::{from_text, load_errors, run_own_seed, system};
 use prodsim_model::system::MonitoringOutcome;
 use prodsim_report::Summary;
 

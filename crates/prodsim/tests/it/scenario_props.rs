@@ -2,7 +2,7 @@
 //! invariants (time never goes backwards, every request is accounted for exactly once) on
 //! random valid scenarios.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

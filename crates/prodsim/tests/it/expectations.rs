@@ -2,10 +2,10 @@
 //! with a did-you-mean), alert timings around a fault (met, too tight, never fires), the
 //! exit status and `expectations[]` of `prodsim run`, and the loader's errors.
 
-mod common;
+use crate::common;
 
+use crate::common::{from_text, load_errors, repo_path, run_own_seed};
 use assert_cmd::cargo::cargo_bin_cmd;
-use common::{from_text, load_errors, repo_path, run_own_seed};
 use prodsim_report::expect::{ExpectationResult, evaluate};
 use prodsim_scenario::{Diagnostic, ScenarioError, Severity};
 

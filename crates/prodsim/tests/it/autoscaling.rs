@@ -5,9 +5,9 @@
 //! validated with clear errors; runs are deterministic; `components.csv` has one row per
 //! interval and component.
 
-mod common;
+use crate::common;
 
-use common::{from_text as load, load_errors as errors, run_own_seed as run, system};
+use crate::common::{from_text as load, load_errors as errors, run_own_seed as run, system};
 
 use prodsim_model::outcome::Row;
 use prodsim_model::system::SystemOutcome;

@@ -1,7 +1,7 @@
 //! `prodsim sweep`: one CSV row per grid point with confidence intervals, identical whatever
 //! `--jobs`, one chart per metric naming every line, and clear errors for bad ranges.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

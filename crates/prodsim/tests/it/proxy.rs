@@ -5,11 +5,11 @@
 //! requests stay out of the users' figures; runs are deterministic; validation errors
 //! name the field and what it accepts.
 
-mod common;
+use crate::common;
 
-use common::{from_text, load_errors as invalid, run_own_seed as run, system};
+use crate::common::{from_text, load_errors as invalid, run_own_seed as run, system};
 
-use common::scenario;
+use crate::common::scenario;
 use prodsim_model::system::{MaliciousOutcome, ProxyOutcome};
 use prodsim_report::summary::Summary;
 use prodsim_scenario::Scenario;

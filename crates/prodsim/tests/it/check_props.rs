@@ -3,7 +3,7 @@
 //! block can throw random fault schedules at any scenario. proptest shrinks a failure to a
 //! minimal schedule, as `prodsim check` does.
 
-mod common;
+use crate::common;
 
 use std::sync::LazyLock;
 

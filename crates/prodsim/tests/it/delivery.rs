@@ -4,9 +4,9 @@
 //! rollback plan is a finding, and the payment outage plays its whole story — the alert,
 //! the page, the hotfix, the drained retry queue and the balanced ledger.
 
-mod common;
+use crate::common;
 
-use common::{from_text, repo_path, run_own_seed, system};
+use crate::common::{from_text, repo_path, run_own_seed, system};
 
 use prodsim_model::Outcome;
 use prodsim_model::outcome::Row;

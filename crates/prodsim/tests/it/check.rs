@@ -1,7 +1,7 @@
 //! `prodsim check`: random fault schedules, invariants, shrinking and reproduction, on the
 //! shipped fragile/robust pair of scenarios.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -4,11 +4,11 @@
 //! law, a diurnal cycle swings the offered load, and an autoscaler following the daily
 //! cycle costs less than a pool sized for the peak.
 
-mod common;
+use crate::common;
 
-use common::{from_text, run_own_seed as run, system};
+use crate::common::{from_text, run_own_seed as run, system};
 
-use common::scenario;
+use crate::common::scenario;
 use prodsim_model::outcome::Row;
 use prodsim_model::system::{ClassOutcome, SystemOutcome};
 use prodsim_scenario::Scenario;

@@ -2,12 +2,12 @@
 //! variants share their traffic, output does not depend on `--jobs`, the charts are valid
 //! PNG and SVG files naming every variant, and bad input is a clear error.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
+use crate::common::repo_path;
 use assert_cmd::cargo::cargo_bin_cmd;
-use common::repo_path;
 use prodsim_lab::overrides::Assignment;
 use prodsim_lab::{self as experiment, Dimension, Metric, compare, stats};
 use prodsim_parts::Strategy;

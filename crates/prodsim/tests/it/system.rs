@@ -5,13 +5,13 @@
 //! requests until it restarts. Runs are deterministic, and the new sections' validation
 //! errors are clear.
 
-mod common;
+use crate::common;
 
-use common::{from_text, system};
+use crate::common::{from_text, system};
 
 use std::path::Path;
 
-use common::scenario;
+use crate::common::scenario;
 use prodsim_model::outcome::Row;
 use prodsim_model::system::{ClassOutcome, ComponentOutcome, SystemOutcome};
 use prodsim_parts::resilience::LedgerTotals;

@@ -1,10 +1,10 @@
 //! The command line as a user meets it: exit codes, report files, and error messages that
 //! name the file, line, column and what was expected.
 
-mod common;
+use crate::common;
 
+use crate::common::repo_path;
 use assert_cmd::cargo::cargo_bin_cmd;
-use common::repo_path;
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     common::temp_dir("cli", name)

@@ -1,8 +1,8 @@
 //! Same scenario and seed give byte-identical reports; another seed gives other numbers.
 
-mod common;
+use crate::common;
 
-use common::scenario;
+use crate::common::scenario;
 use prodsim_report::{Summary, timeseries};
 
 fn reports(seed: u64) -> (String, String) {

@@ -3,9 +3,7 @@
 //! rollbacks, a rollback on a named alert, crash loops and memory leaks, and a playbook
 //! that switches on graceful degradation instead of writing a hotfix.
 
-mod common;
-
-use common::{from_text, repo_path, run_own_seed, system};
+use crate::common::{from_text, repo_path, run_own_seed, system};
 
 use prodsim_model::Outcome;
 use prodsim_model::system::{DeliveryOutcome, ReleaseEnd, ReleaseOutcome};

@@ -1,7 +1,7 @@
 //! The invariant checkers pass on real runs and name what broke when a run's numbers are
 //! wrong: each is shown a real outcome, then a copy with one number corrupted.
 
-mod common;
+use crate::common;
 
 use prodsim_kernel::{EventLog, Observer, SimError, SimTime};
 use prodsim_lab::chaos::checkers::{Invariant, conservation, deploys, determinism, engine, ledger, recovery};

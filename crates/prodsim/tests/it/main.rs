@@ -1,0 +1,24 @@
+//! prodsim's integration tests, in one binary (one link instead of one per file): the
+//! queueing theory, determinism, the CLI, property tests, and every feature end to end
+//! through the shipped scenarios. Shared helpers are in [`common`].
+
+mod alerting;
+mod autoscaling;
+mod check;
+mod check_props;
+mod checkers;
+mod cli;
+mod common;
+mod compare;
+mod delivery;
+mod determinism;
+mod expectations;
+mod faults;
+mod proxy;
+mod regions;
+mod releases;
+mod scenario_props;
+mod sweep;
+mod system;
+mod theory;
+mod weights;
