@@ -25,8 +25,8 @@ use crate::chaos::checkers::{self, Invariant, Violation, recovery};
 use crate::chaos::{FaultSpace, Mode, Schedule, Window, schedules};
 use prodsim_kernel::units::format_duration;
 use prodsim_kernel::{EventLog, NANOS_PER_SEC, derive_seed};
+use prodsim_model::RunError;
 use prodsim_model::outcome::Outcome;
-use prodsim_model::world::RunError;
 use prodsim_scenario::Scenario;
 
 /// Cases in flight between two merges.
@@ -288,7 +288,7 @@ pub fn run_case(
     twice: bool,
 ) -> CaseRun {
     let case = schedule.apply(scenario);
-    let (result, log) = prodsim_model::world::simulate_logged(&case, seed);
+    let (result, log) = prodsim_model::simulate_logged(&case, seed);
     let mut checked = vec![Invariant::Engine];
     let mut violations = checkers::engine::check(&case, &result, &log);
     if let Ok(outcome) = &result {
@@ -315,7 +315,7 @@ pub fn run_case(
     }
     if twice {
         checked.push(Invariant::Determinism);
-        let (_, again) = prodsim_model::world::simulate_logged(&case, seed);
+        let (_, again) = prodsim_model::simulate_logged(&case, seed);
         violations.extend(checkers::determinism::check(&log, &again));
     }
     checked.sort();

@@ -28,8 +28,8 @@ use std::path::Path;
 use rayon::prelude::*;
 use thiserror::Error;
 
+use prodsim_model::RunError;
 use prodsim_model::outcome::Outcome;
-use prodsim_model::world::RunError;
 use prodsim_parts::Strategy;
 use prodsim_scenario::{Diagnostic, Scenario};
 

@@ -153,12 +153,6 @@ impl FaultKind {
         "partition",
         "ddos",
     ];
-
-    /// Whether the single-tier model can run this kind (the others need the multi-tier
-    /// model, which the scenario then runs on).
-    pub fn single_tier(&self) -> bool {
-        matches!(self, FaultKind::Slowdown { .. })
-    }
 }
 
 /// What a fault hits.

@@ -36,10 +36,8 @@ fn degraded(text: &str) -> String {
 
 /// Without monitoring, releases or responders: the request path alone.
 fn unwatched(s: &mut prodsim_scenario::Scenario) {
-    if let Some(t) = s.topology.as_mut() {
-        t.monitoring = None;
-        t.delivery = None;
-    }
+    s.topology.monitoring = None;
+    s.topology.delivery = None;
 }
 
 /// The same run with the rest of the architecture on too: a reverse proxy (TLS, a cache

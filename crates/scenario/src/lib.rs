@@ -72,9 +72,10 @@ pub struct Scenario {
     pub limits: RunLimits,
     /// Injected faults, in file order.
     pub faults: Vec<Fault>,
-    /// The multi-tier architecture; `None` for a single-tier scenario (one pool of app
-    /// servers and nothing behind it), which runs on the faster single-tier model.
-    pub topology: Option<topology::Topology>,
+    /// The architecture: request classes and their call graphs, services, the database,
+    /// and what watches and changes it. A file with only `[servers]` has one class,
+    /// `default`, whose only step is `[servers].service_time`.
+    pub topology: topology::Topology,
     /// What the wall clock reads at simulated time 0, in seconds after Monday 00:00
     /// (`[scenario] start_time`).
     pub start_time_s: u64,

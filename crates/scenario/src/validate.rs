@@ -166,28 +166,24 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
         duration_ns.unwrap_or(0),
         servers.as_ref().map_or(0, |_| super::validate_scaling::pool_max(&raw)),
     );
-    let needs_topology = super::validate_topology::is_multi_tier(&raw)
-        || faults.as_ref().is_some_and(|f| f.iter().any(|f| !f.kind.single_tier()));
-    let topology = if needs_topology {
-        super::validate_topology::resolve(cx, &raw, servers.as_ref().and_then(|s| s.service_time.as_ref())).map(Some)
-    } else {
-        Some(None)
-    };
+    // Every scenario is a topology: a file without [[requests]] has one class whose only
+    // step is [servers].service_time.
+    let topology = super::validate_topology::resolve(cx, &raw, servers.as_ref().and_then(|s| s.service_time.as_ref()));
     let scaling = super::validate_scaling::resolve(cx, &raw, duration_ns.unwrap_or(0));
-    let mut topology = topology.map(|t| t.map(|t| super::topology::Topology { scaling: scaling.flatten(), ..t }));
-    if let Some(Some(t)) = topology.as_mut() {
+    let mut topology = topology.map(|t| super::topology::Topology { scaling: scaling.flatten(), ..t });
+    if let Some(t) = topology.as_mut() {
         match super::validate_monitoring::resolve(cx, &raw, t) {
             Some(m) => t.monitoring = m,
             None => topology = None,
         }
     }
-    if let Some(Some(t)) = topology.as_mut() {
+    if let Some(t) = topology.as_mut() {
         match super::validate_logging::resolve(cx, &raw) {
             Some(l) => t.logging = l,
             None => topology = None,
         }
     }
-    if let Some(Some(t)) = topology.as_mut() {
+    if let Some(t) = topology.as_mut() {
         // A run whose duration is wrong has its error already; no deploy is "too late" then.
         match super::validate_delivery::resolve(cx, &raw, t, duration_ns.unwrap_or(u64::MAX)) {
             Some(d) => t.delivery = d,
@@ -205,7 +201,7 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
         None => Some(super::monitoring::DEFAULT_START_S),
     };
 
-    let alerts = topology.as_ref().map(|t| t.as_ref().and_then(super::validate_delivery::alert_names));
+    let alerts = topology.as_ref().map(super::validate_delivery::alert_names);
     let known =
         super::validate_expect::Known { faults: faults.as_deref(), alerts: alerts.as_ref().map(Option::as_deref) };
     let expectations = super::validate_expect::resolve(cx, &raw.expect, &known);
@@ -227,11 +223,6 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
         expectations: expectations?,
     };
     if cx.diags.iter().any(|d| d.severity == super::Severity::Error) {
-        return None;
-    }
-    if scenario.topology.is_none() && scenario.servers.service_time.is_none() {
-        let span = raw.servers.span();
-        cx.error(span.start..span.start, "[servers] needs `service_time` (the time one request takes), or describe requests with [[requests]] classes");
         return None;
     }
     warn_if_unstable(cx, &scenario, raw.servers.span());

@@ -341,7 +341,7 @@ share = 2
 "#,
         )
         .unwrap();
-        let net = l.scenario.topology.unwrap().network.unwrap();
+        let net = l.scenario.topology.network.unwrap();
         assert_eq!(net.server_region, vec![0, 0, 0, 1]);
         assert_eq!(net.cross_rtt_ns, vec![vec![0, 80_000_000], vec![80_000_000, 0]]);
         assert_eq!(net.regions[1].first_server, 3);
@@ -369,7 +369,7 @@ share = 2
     #[test]
     fn closed_workloads_take_users_and_think_time_but_no_rate() {
         let l = load("[[workload]]\nname = \"w\"\nusers = 50\nthink_time = \"exp(1s)\"\n").unwrap();
-        let clients = l.scenario.topology.unwrap().clients;
+        let clients = l.scenario.topology.clients;
         assert_eq!(clients[0].closed.as_ref().map(|c| c.users), Some(50));
         let e = load("[[workload]]\nname = \"w\"\nrate = 5\nusers = 50\nthink_time = \"exp(1s)\"\n").unwrap_err();
         assert!(e.contains("is closed") && e.contains("no `rate`"), "{e}");

@@ -334,7 +334,7 @@ action = "failover"
     fn a_full_file_resolves() {
         let l = load(FULL).unwrap_or_else(|e| panic!("{e}"));
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-        let t = l.scenario.topology.expect("multi-tier");
+        let t = l.scenario.topology;
         assert_eq!(t.classes.iter().map(|c| c.revenue).collect::<Vec<_>>(), vec![0.0, 42.0]);
         let d = t.delivery.expect("delivery");
         let p = &d.pipeline;
@@ -388,20 +388,20 @@ action = "failover"
     #[test]
     fn defaults_and_multi_tier() {
         let l = load("[[deploys]]\nversion = \"v2\"\nat = \"5m\"\n").unwrap_or_else(|e| panic!("{e}"));
-        let d = l.scenario.topology.and_then(|t| t.delivery).expect("delivery");
+        let d = l.scenario.topology.delivery.expect("delivery");
         assert_eq!(d.pipeline, crate::delivery::PipelineSpec::default());
         assert_eq!(d.deploys[0].strategy, ReleaseStrategy::AllAtOnce);
         assert!(d.oncall.is_none() && d.playbooks.is_empty());
         let single = "[scenario]\nname = \"s\"\nduration = \"1h\"\n[[workload]]\nname = \"w\"\nrate = 1\n[servers]\nservice_time = \"exp(1ms)\"\n[pipeline]\nrollback = \"none\"\n";
         let l = load_str(single, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
-        let d = l.scenario.topology.and_then(|t| t.delivery).expect("a [pipeline] makes it multi-tier");
+        let d = l.scenario.topology.delivery.expect("a [pipeline] makes it multi-tier");
         assert_eq!(d.pipeline.rollback_ns, None);
         for default in ["lognormal(5m, 15m)", "lognormal(2m, 8m)"] {
             assert!(dist::parse(default).is_ok(), "{default}");
         }
         let l = load("[[playbooks]]\nalert = \"HighErrorRate\"\naction = \"scale_out\"\ncount = 1\n")
             .unwrap_or_else(|e| panic!("{e}"));
-        let d = l.scenario.topology.and_then(|t| t.delivery).expect("delivery");
+        let d = l.scenario.topology.delivery.expect("delivery");
         assert_eq!(d.playbooks[0].duration, prodsim_kernel::Dist::constant(60_000_000_000));
     }
 

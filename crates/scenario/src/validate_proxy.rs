@@ -22,11 +22,6 @@ const MAX_CACHE_CAPACITY: u32 = 10_000_000;
 /// Most distinct URLs per class.
 const MAX_CACHE_KEYS: u64 = 1_000_000_000;
 
-/// Whether the file uses a key of the edge (which needs the multi-tier model).
-pub fn uses_edge(raw: &RawScenario) -> bool {
-    raw.proxy.is_some() || raw.workload.iter().any(|w| w.users.is_some() || w.malicious.is_some())
-}
-
 /// Resolves the edge; `None` when something is wrong (the diagnostics say what).
 pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<EdgeSpec> {
     let mut ok = true;

@@ -241,7 +241,7 @@ mod tests {
     #[test]
     fn actions_resolve_and_make_the_scenario_multi_tier() {
         let s = load("[[actions]]\nat = \"1m\"\nkind = \"scale_out\"\ncount = 2\n[[actions]]\nat = \"2m\"\nkind = \"drain\"\ntarget = \"server-3\"\n").expect("loads");
-        let t = s.topology.expect("multi-tier");
+        let t = s.topology;
         let spec = t.scaling.expect("scaling");
         assert_eq!((spec.initial, spec.max, spec.drain_timeout_ns), (2, 4, 30 * super::SECOND));
         assert_eq!(spec.actions[0].kind, ActionKind::ScaleOut { count: 2 });

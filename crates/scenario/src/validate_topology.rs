@@ -16,27 +16,7 @@ use prodsim_kernel::{Dist, NANOS_PER_SEC};
 
 const SECOND: u64 = NANOS_PER_SEC;
 
-/// Whether the file uses any multi-tier section.
-pub fn is_multi_tier(raw: &RawScenario) -> bool {
-    !raw.requests.is_empty()
-        || !raw.services.is_empty()
-        || raw.storage.is_some()
-        || raw.database.is_some()
-        || raw.retry_queue.is_some()
-        || super::validate_proxy::uses_edge(raw)
-        || super::validate_scaling::has_scaling(raw)
-        || raw
-            .balancer
-            .as_ref()
-            .is_some_and(|b| b.get_ref().health_check.is_some() || b.get_ref().outlier_detection.is_some())
-        || !raw.regions.is_empty()
-        || raw.workload.iter().any(|w| w.region.is_some() || super::validate_clients::is_closed(w))
-        || super::validate_monitoring::uses_monitoring(raw)
-        || raw.logging.is_some()
-        || super::validate_delivery::has_delivery(raw)
-}
-
-/// Resolves the multi-tier sections. `service_time` is `[servers].service_time`, which
+/// Resolves the architecture's sections. `service_time` is `[servers].service_time`, which
 /// becomes the one class's work when the file has no `[[requests]]`.
 pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<&Dist>) -> Option<Topology> {
     let names = service_names(raw);
@@ -195,7 +175,7 @@ fn resolve_classes(
             let span = raw.servers.span();
             cx.error(
                 span.start..span.start,
-                "describe what a request does: add [[requests]] classes with `steps`, or [servers].service_time",
+                "[servers] needs `service_time` (the time one request takes), or describe requests with [[requests]] classes",
             );
             return None;
         };

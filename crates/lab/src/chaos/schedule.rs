@@ -514,7 +514,10 @@ rtt = "const(20ms)"
             crate::chaos::schedules(&crate::chaos::FaultSpace::of(&s), window(&s), crate::chaos::Mode::Safety, 3)
         }) {
             proptest::prop_assert!((1..=3).contains(&schedule.faults.len()));
-            proptest::prop_assert!(schedule.faults.iter().all(|f| f.kind.single_tier()));
+            proptest::prop_assert!(schedule.faults.iter().all(|f| matches!(
+                f.target,
+                prodsim_parts::faults::FaultTarget::Server(_) | prodsim_parts::faults::FaultTarget::AllServers | prodsim_parts::faults::FaultTarget::Workloads
+            )));
         }
     }
 

@@ -68,19 +68,11 @@ type Named = (FaultTarget, String);
 impl FaultSpace {
     /// Builds the space from a validated scenario (its topology: app servers, services,
     /// third-party APIs, storage, database and replicas, regions, monitoring, logging, proxy).
-    ///
-    /// A single-tier scenario (no topology) gets only `slowdown` on its servers: any other
-    /// kind would move it to the multi-tier model, a different system from the one under test.
     pub fn of(scenario: &Scenario) -> FaultSpace {
         let servers = scenario.servers.count;
         let shown = servers.min(MAX_SERVER_CHOICES);
-        let mut single: Vec<Named> = (0..shown).map(|i| (FaultTarget::Server(i), format!("server-{i}"))).collect();
-        let Some(topology) = &scenario.topology else {
-            single.push((FaultTarget::AllServers, "servers".to_string()));
-            let choices =
-                single.into_iter().map(|(target, target_name)| Choice { kind: "slowdown", target, target_name });
-            return FaultSpace { choices: choices.collect(), sources: Vec::new() };
-        };
+        let single: Vec<Named> = (0..shown).map(|i| (FaultTarget::Server(i), format!("server-{i}"))).collect();
+        let topology = &scenario.topology;
         // `servers` reaches every server the pool may ever have, as the loader resolves it.
         let pool_max = topology.scaling.as_ref().map_or(servers, |s| s.max.max(servers));
         let mut sources: Vec<(String, (u32, u32))> = (0..shown).map(|i| (format!("server-{i}"), (i, i + 1))).collect();
@@ -224,22 +216,19 @@ mod tests {
         assert_eq!(space.kinds()[0], "slowdown");
         assert_eq!(space.choices[0].target_name, "server-0");
         // Service targets are the loader's indices: topology order, storage last.
-        let t = s.topology.as_ref().map(|t| t.services.iter().map(|s| s.name.clone()).collect::<Vec<_>>());
-        assert_eq!(
-            t.as_deref(),
-            Some(&["notification", "payment_api", "recommendations", "search", "storage"].map(String::from)[..])
-        );
+        let t: Vec<String> = s.topology.services.iter().map(|s| s.name.clone()).collect();
+        assert_eq!(t, ["notification", "payment_api", "recommendations", "search", "storage"].map(String::from));
         let pay = space.choices.iter().find(|c| c.target_name == "payment_api").map(|c| c.target);
         assert_eq!(pay, Some(FaultTarget::Service(1)));
         assert_eq!(space.partition_sources().last(), Some(&("servers".to_string(), (0, 8))));
     }
 
     #[test]
-    fn single_tier_space_is_slowdowns_on_servers() {
+    fn an_app_pool_alone_suffers_server_faults_and_traffic() {
         let s = load(include_str!("../../../../scenarios/quickstart.toml"));
         let space = FaultSpace::of(&s);
-        assert_eq!(space.kinds(), vec!["slowdown"]);
-        assert_eq!(space.targets(), vec!["server-0", "server-1", "server-2", "server-3", "servers"]);
+        assert_eq!(space.kinds(), vec!["slowdown", "traffic_spike", "memory_leak", "crash"]);
+        assert_eq!(space.targets(), vec!["server-0", "server-1", "server-2", "server-3", "servers", "workload"]);
         assert!(!space.is_empty());
     }
 

@@ -52,8 +52,8 @@ use prodsim_parts::resilience::{BreakerConfig, CircuitBreaker, Ledger, RetryBudg
 use prodsim_parts::workload::ArrivalProcess;
 use prodsim_parts::{Balancer, Workload};
 
+use crate::RunError;
 use crate::outcome::Outcome;
-use crate::world::RunError;
 use prodsim_kernel::{self as sim, Dist, EventQueue, Limits, Model, SimRng, SimTime};
 use prodsim_parts::faults::{Fault, FaultKind};
 use prodsim_scenario::Scenario;

@@ -67,7 +67,7 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if args.metrics.is_some() {
-        match scenario.topology.as_mut().and_then(|t| t.monitoring.as_mut()) {
+        match scenario.topology.monitoring.as_mut() {
             // Keep every sample for the export instead of the rules' retention window.
             Some(m) => m.retention_ns = u64::MAX,
             None => bail!(
@@ -76,7 +76,7 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
             ),
         }
     }
-    if args.logs.is_some() && scenario.topology.as_ref().is_none_or(|t| t.logging.is_none()) {
+    if args.logs.is_some() && scenario.topology.logging.is_none() {
         bail!("--logs: {} writes no logs; add a [logging] section (see docs/logging.md)", args.file.display());
     }
     let started = Instant::now();

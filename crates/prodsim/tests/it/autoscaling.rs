@@ -242,9 +242,11 @@ fn components_csv_has_a_row_per_interval_and_component() {
     assert!(!cells[7].is_empty() && cells[13] == "512" && cells[14] == "512", "{first}");
     // The last row is shorter: it ends with the run.
     assert!(csv.lines().last().expect("rows").starts_with("600,607,"), "{csv}");
-    // A single-tier run has none.
+    // A pool of app servers alone has one component, every interval.
     let single = run(&common::scenario("scenarios/theory/mm1.toml"));
-    assert!(components::to_csv(&single).is_none());
+    let csv = components::to_csv(&single).expect("every run has components");
+    assert!(csv.lines().skip(1).all(|l| l.contains(",servers,app,")), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + single.rows.len());
 }
 
 #[test]

@@ -5,9 +5,9 @@ use crate::common;
 
 use prodsim_kernel::{EventLog, Observer, SimError, SimTime};
 use prodsim_lab::chaos::checkers::{Invariant, conservation, deploys, determinism, engine, ledger, recovery};
+use prodsim_model::RunError;
 use prodsim_model::outcome::Outcome;
 use prodsim_model::system::ReleaseEnd;
-use prodsim_model::world::RunError;
 
 /// bad-deploy-rollback: a release rolled back by its health check, payments, monitoring.
 fn rolled_back() -> (prodsim_scenario::Scenario, Outcome, EventLog) {

@@ -184,8 +184,7 @@ workers = 8
 service_time = "exp(10ms)"
 "#,
     );
-    // The single-tier model runs it: the cycle is only a rate over time.
-    assert!(s.topology.is_none());
+    // The cycle is only a rate over time.
     let o = run(&s);
     let at = |t_s: u64| o.rows.iter().find(|r| r.start_ns == t_s * SECOND).map(|r| r.arrivals as f64 / 10.0).unwrap();
     let peak = (140..160).step_by(10).map(at).sum::<f64>() / 2.0;

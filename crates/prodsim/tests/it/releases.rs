@@ -114,7 +114,7 @@ fn a_leaking_version_is_killed_by_the_out_of_memory_killer_until_rolled_back() {
     assert_eq!(r.rolled_back_by.as_deref(), Some("alice"));
     // Each of six servers fills its headroom at 20 MiB/s, is killed and restarts, over and
     // over while the version runs.
-    let t = s.topology.as_ref().expect("multi-tier");
+    let t = &s.topology;
     let cycle_s = (t.memory.limit_mb - t.memory.base_mb) / 20.0 + t.restart_ns as f64 / 1e9;
     let live_s = (r.end_ns.expect("ended") - r.everywhere_ns.expect("everywhere")) as f64 / 1e9;
     let expected = 6.0 * live_s / cycle_s;

@@ -5,8 +5,8 @@
 
 use super::{Invariant, Violation};
 use prodsim_kernel::{EventLog, SimError};
+use prodsim_model::RunError;
 use prodsim_model::outcome::Outcome;
-use prodsim_model::world::RunError;
 use prodsim_scenario::Scenario;
 
 /// Checks one run of `scenario`: its result and its event log.

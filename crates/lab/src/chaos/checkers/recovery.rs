@@ -69,7 +69,7 @@ impl Window {
 /// How long each alert of `scenario` may keep firing after the trouble is over (see
 /// [`Window::alert_resets`]).
 pub fn alert_resets(scenario: &Scenario) -> Vec<(String, u64)> {
-    let Some(m) = scenario.topology.as_ref().and_then(|t| t.monitoring.as_ref()) else { return Vec::new() };
+    let Some(m) = scenario.topology.monitoring.as_ref() else { return Vec::new() };
     let mut resets: Vec<(String, u64)> = Vec::new();
     for rule in m.sets.iter().flat_map(|s| &s.rules) {
         let range_ms = reach_ms(&rule.expr, &m.recording, 0);
