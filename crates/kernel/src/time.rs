@@ -5,8 +5,7 @@
 
 use std::fmt;
 
-/// Nanoseconds in one second.
-pub const NANOS_PER_SEC: u64 = 1_000_000_000;
+use crate::units::NS_PER_S;
 
 /// A point in simulated time, in nanoseconds since the start of the run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -27,7 +26,7 @@ impl SimTime {
     /// Builds a time from whole seconds (saturating).
     #[inline]
     pub const fn from_secs(s: u64) -> SimTime {
-        SimTime(s.saturating_mul(NANOS_PER_SEC))
+        SimTime(s.saturating_mul(NS_PER_S))
     }
 
     /// The time as whole nanoseconds.
@@ -39,7 +38,7 @@ impl SimTime {
     /// The time in seconds, as a float (for reports only, never for ordering).
     #[inline]
     pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 / NANOS_PER_SEC as f64
+        self.0 as f64 / NS_PER_S as f64
     }
 
     /// This time plus a delay in nanoseconds, saturating at [`SimTime::MAX`].
@@ -68,7 +67,7 @@ mod tests {
     #[test]
     fn arithmetic_saturates_and_orders() {
         let t = SimTime::from_secs(2);
-        assert_eq!(t.as_nanos(), 2 * NANOS_PER_SEC);
+        assert_eq!(t.as_nanos(), 2 * NS_PER_S);
         assert_eq!(t.after(5).since(t), 5);
         assert_eq!(SimTime::ZERO.since(t), 0);
         assert_eq!(SimTime::MAX.after(1), SimTime::MAX);

@@ -31,6 +31,59 @@ pub const NS_PER_H: u64 = 60 * NS_PER_MIN;
 /// Nanoseconds in one day (24 hours).
 pub const NS_PER_D: u64 = 24 * NS_PER_H;
 
+/// Nanoseconds as milliseconds, for reports and charts (never for ordering).
+#[inline]
+pub fn ns_to_ms(ns: u64) -> f64 {
+    ns as f64 / NS_PER_MS as f64
+}
+
+/// A sum of nanoseconds as milliseconds, for reports (means of latency sums).
+#[inline]
+pub fn ns_sum_to_ms(ns: u128) -> f64 {
+    ns as f64 / NS_PER_MS as f64
+}
+
+/// Nanoseconds as seconds, for reports and Prometheus-facing values (never for ordering).
+#[inline]
+pub fn ns_to_s(ns: u64) -> f64 {
+    ns as f64 / NS_PER_S as f64
+}
+
+/// Nanoseconds as hours, for billing.
+#[inline]
+pub fn ns_to_h(ns: u64) -> f64 {
+    ns as f64 / NS_PER_H as f64
+}
+
+/// Whole milliseconds at or before `ns`: the timestamps of the monitoring stack, which
+/// counts time in milliseconds as Prometheus does.
+#[inline]
+pub fn ns_to_ms_floor(ns: u64) -> i64 {
+    // u64::MAX / 10^6 fits an i64.
+    (ns / NS_PER_MS) as i64
+}
+
+/// A timestamp in milliseconds (see [`ns_to_ms_floor`]) as nanoseconds; negative ones
+/// are time zero.
+#[inline]
+pub fn ms_to_ns(ms: i64) -> u64 {
+    u64::try_from(ms).unwrap_or(0).saturating_mul(NS_PER_MS)
+}
+
+/// Seconds (a rate's reciprocal, a configured float) as whole nanoseconds, rounded to
+/// the nearest and saturating; negative and NaN are zero.
+#[inline]
+pub fn s_to_ns(s: f64) -> u64 {
+    // `as` saturates at the bounds and maps NaN to 0.
+    (s * NS_PER_S as f64).round() as u64
+}
+
+/// Milliseconds (a float) as whole nanoseconds, rounded to the nearest and saturating.
+#[inline]
+pub fn ms_to_ns_f64(ms: f64) -> u64 {
+    (ms * NS_PER_MS as f64).round() as u64
+}
+
 /// The unit list named in error messages.
 const EXPECTED_UNITS: &str = "ns, us, ms, s, m, h, d";
 
@@ -280,6 +333,22 @@ pub fn format_duration(ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conversions_round_trip_and_saturate() {
+        assert_eq!(ns_to_ms(1_500_000), 1.5);
+        assert_eq!(ns_sum_to_ms(2_500_000), 2.5);
+        assert_eq!(ns_to_s(NS_PER_S / 4), 0.25);
+        assert_eq!(ns_to_h(NS_PER_H * 3), 3.0);
+        assert_eq!(ns_to_ms_floor(1_999_999), 1);
+        assert_eq!(ms_to_ns(ns_to_ms_floor(7 * NS_PER_MS)), 7 * NS_PER_MS);
+        assert_eq!(ms_to_ns(-5), 0);
+        assert_eq!(s_to_ns(0.1), 100_000_000);
+        assert_eq!(s_to_ns(-1.0), 0);
+        assert_eq!(s_to_ns(f64::NAN), 0);
+        assert_eq!(s_to_ns(1e300), u64::MAX);
+        assert_eq!(ms_to_ns_f64(2.5), 2_500_000);
+    }
     use proptest::prelude::*;
 
     fn err(s: &str) -> UnitError {

@@ -24,7 +24,7 @@ use thiserror::Error;
 use crate::chaos::checkers::{self, Invariant, Violation, recovery};
 use crate::chaos::{FaultSpace, Mode, Schedule, Window, schedules};
 use prodsim_kernel::units::format_duration;
-use prodsim_kernel::{EventLog, NANOS_PER_SEC, derive_seed};
+use prodsim_kernel::{EventLog, NS_PER_S, derive_seed};
 use prodsim_model::RunError;
 use prodsim_model::outcome::Outcome;
 use prodsim_scenario::Scenario;
@@ -39,7 +39,7 @@ pub const DETERMINISM_EVERY: u32 = 16;
 pub const MAX_CASES: u32 = 1_000_000;
 
 /// The shortest stretch faults may fall in, in recovery mode.
-const MIN_FAULT_SPAN_NS: u64 = 30 * NANOS_PER_SEC;
+const MIN_FAULT_SPAN_NS: u64 = 30 * NS_PER_S;
 
 /// How a check runs.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,7 +74,7 @@ impl CheckOptions {
             seed,
             mode: Mode::Recovery,
             jobs: 1,
-            recovery_bound_ns: 120 * NANOS_PER_SEC,
+            recovery_bound_ns: 120 * NS_PER_S,
             max_faults: 3,
             tolerance: recovery::Tolerance::default(),
             shrink_runs: 300,

@@ -5,11 +5,11 @@
 
 use hdrhistogram::{Counter, Histogram};
 
-use prodsim_kernel::NANOS_PER_SEC;
+use prodsim_kernel::NS_PER_S;
 
 /// Largest latency the histograms track exactly (one day); longer ones saturate there, and
 /// the exact maximum is kept separately.
-pub const LATENCY_MAX_TRACKABLE_NS: u64 = 86_400 * NANOS_PER_SEC;
+pub const LATENCY_MAX_TRACKABLE_NS: u64 = 86_400 * NS_PER_S;
 
 /// The fate of every request that arrived after the warmup.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

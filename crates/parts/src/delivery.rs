@@ -122,7 +122,7 @@ impl Default for PipelineSpec {
             initial_version: "v1".to_string(),
             stages: Vec::new(),
             staging_fidelity: 0.5,
-            deploy_time_ns: 30 * prodsim_kernel::NANOS_PER_SEC,
+            deploy_time_ns: 30 * prodsim_kernel::NS_PER_S,
             health_check: None,
             rollback_ns: None,
             hotfix_stages: StageKind::ALL.to_vec(),

@@ -15,7 +15,7 @@
 //! The world sends the probes, schedules the ends of ejections and passes results in; these
 //! types only count and decide.
 
-use prodsim_kernel::{NANOS_PER_SEC, SimTime};
+use prodsim_kernel::{NS_PER_S, SimTime};
 
 /// A change of a backend's health after a probe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,8 +43,8 @@ impl Default for HealthCheckConfig {
     /// Every 5 s with a 2 s timeout; down after 3 failures, up after 2 successes.
     fn default() -> Self {
         HealthCheckConfig {
-            interval_ns: 5 * NANOS_PER_SEC,
-            timeout_ns: 2 * NANOS_PER_SEC,
+            interval_ns: 5 * NS_PER_S,
+            timeout_ns: 2 * NS_PER_S,
             healthy_threshold: 2,
             unhealthy_threshold: 3,
         }
@@ -137,7 +137,7 @@ pub struct OutlierConfig {
 impl Default for OutlierConfig {
     /// Envoy's defaults: 5 consecutive failures, 30 s, at most 10%.
     fn default() -> Self {
-        OutlierConfig { consecutive_failures: 5, base_ejection_ns: 30 * NANOS_PER_SEC, max_ejection_percent: 10 }
+        OutlierConfig { consecutive_failures: 5, base_ejection_ns: 30 * NS_PER_S, max_ejection_percent: 10 }
     }
 }
 
@@ -350,7 +350,7 @@ impl Rotation {
 mod tests {
     use super::*;
 
-    const S: u64 = NANOS_PER_SEC;
+    const S: u64 = NS_PER_S;
 
     #[test]
     fn probes_change_health_after_the_thresholds() {

@@ -7,7 +7,7 @@
 
 use rand_distr::{Distribution, Exp1};
 
-use prodsim_kernel::{NANOS_PER_SEC, SimRng, SimTime};
+use prodsim_kernel::{NS_PER_S, SimRng, SimTime};
 
 /// How inter-arrival gaps are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -81,7 +81,7 @@ impl ArrivalProcess {
         let stages = workload
             .stages
             .iter()
-            .map(|s| (s.at, if s.rate > 0.0 { NANOS_PER_SEC as f64 / s.rate } else { f64::INFINITY }))
+            .map(|s| (s.at, if s.rate > 0.0 { NS_PER_S as f64 / s.rate } else { f64::INFINITY }))
             .collect();
         let mut process = ArrivalProcess {
             arrivals: workload.arrivals,
@@ -199,7 +199,7 @@ mod tests {
             if next >= SimTime::from_secs(300) {
                 break;
             }
-            counts[(next.as_nanos() / (100 * NANOS_PER_SEC)) as usize] += 1;
+            counts[(next.as_nanos() / (100 * NS_PER_S)) as usize] += 1;
             t = next;
         }
         assert!((9_500..10_500).contains(&counts[0]), "{counts:?}");

@@ -11,7 +11,7 @@ use super::units::{self, UnitError};
 use super::{
     BalancerConfig, DEFAULT_MAX_EVENTS, DEFAULT_MAX_IN_FLIGHT, MAX_REPORT_ROWS, RunLimits, Scenario, ServerPool,
 };
-use prodsim_kernel::{Dist, NANOS_PER_SEC, SimTime, dist};
+use prodsim_kernel::{Dist, NS_PER_S, SimTime, dist};
 use prodsim_parts::{Stage, Strategy, Workload};
 
 /// Default seed when the file gives none.
@@ -233,7 +233,7 @@ fn resolve_inner(cx: &mut Ctx<'_>, raw: RawScenario) -> Option<Scenario> {
 /// about 2,000 rows for a run of `duration_ns`.
 pub fn default_report_interval(duration_ns: u64) -> u64 {
     const MS: u64 = 1_000_000;
-    const S: u64 = NANOS_PER_SEC;
+    const S: u64 = NS_PER_S;
     const STEPS: [u64; 11] =
         [MS, 10 * MS, 100 * MS, S, 10 * S, 60 * S, 600 * S, 3_600 * S, 6 * 3_600 * S, 86_400 * S, 7 * 86_400 * S];
     STEPS.into_iter().find(|&step| duration_ns.div_ceil(step) <= 2_000).unwrap_or(STEPS[STEPS.len() - 1])
@@ -437,7 +437,7 @@ fn resolve_balancer(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<BalancerConfi
             let o = o.get_ref();
             let base_ejection_ns = match &o.base_ejection {
                 Some(v) => cx.duration(v, "balancer.outlier_detection.base_ejection")?,
-                None => 30 * NANOS_PER_SEC,
+                None => 30 * NS_PER_S,
             };
             let pct = o.max_ejection_percent.as_ref().map_or(50, |v| *v.get_ref());
             if pct > 100 {
@@ -508,7 +508,7 @@ fn warn_if_unstable(cx: &mut Ctx<'_>, s: &Scenario, span: Range<usize>) {
     let peak = times
         .iter()
         .filter(|&&t| t < s.duration_ns)
-        .map(|&t| (t, s.arrival_rate_at(t) * mean_ns / NANOS_PER_SEC as f64 / capacity))
+        .map(|&t| (t, s.arrival_rate_at(t) * mean_ns / NS_PER_S as f64 / capacity))
         .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
     if peak.1 >= 1.0 {
         cx.warning(span, format!("offered load is {:.3} of capacity (from {}) with an unbounded queue: the queue grows without bound while it lasts", peak.1, units::format_duration(peak.0)));

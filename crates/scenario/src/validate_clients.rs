@@ -8,7 +8,7 @@ use super::diagnostic::{Diagnostic, nearest};
 use super::schema::{RawScenario, RawWorkload};
 use super::topology::{ClientSpec, ClosedLoop, Network, RegionSpec};
 use super::validate::Ctx;
-use prodsim_kernel::{Dist, NANOS_PER_SEC, SimTime};
+use prodsim_kernel::{Dist, NS_PER_S, SimTime};
 use prodsim_parts::Stage;
 
 /// Stages per diurnal period: the smooth cycle becomes this many constant steps.
@@ -264,7 +264,7 @@ pub(super) fn apply_diurnal(
     }
     let period = match &d.period {
         Some(p) => cx.duration(p, "diurnal.period")?,
-        None => 24 * 3600 * NANOS_PER_SEC,
+        None => 24 * 3600 * NS_PER_S,
     };
     let step = period / DIURNAL_STEPS;
     if step == 0 {

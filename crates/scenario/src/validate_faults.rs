@@ -5,7 +5,7 @@ use toml::Spanned;
 use super::diagnostic::{Diagnostic, nearest};
 use super::schema::{RawFault, RawScenario};
 use super::validate::Ctx;
-use prodsim_kernel::NANOS_PER_SEC;
+use prodsim_kernel::NS_PER_S;
 use prodsim_parts::faults::{Fault, FaultKind, FaultTarget, PLANNED_KINDS};
 
 /// Resolves every fault; `None` when one is wrong (the diagnostics say why).
@@ -107,7 +107,7 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<(Fa
         "timeouts" => {
             let hang_ns = match &f.hang {
                 Some(h) => cx.duration(h, "faults.hang")?,
-                None => 120 * NANOS_PER_SEC,
+                None => 120 * NS_PER_S,
             };
             (FaultKind::Timeouts { hang_ns }, Family::Dependencies)
         }
@@ -170,7 +170,7 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<(Fa
             };
             let hang_ns = match &f.hang {
                 Some(h) => cx.duration(h, "faults.hang")?,
-                None => 120 * NANOS_PER_SEC,
+                None => 120 * NS_PER_S,
             };
             (FaultKind::Partition { from, hang_ns }, Family::Dependencies)
         }

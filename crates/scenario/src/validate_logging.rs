@@ -4,7 +4,7 @@
 use super::monitoring::LoggingSpec;
 use super::schema::RawScenario;
 use super::validate::Ctx;
-use prodsim_kernel::NANOS_PER_SEC;
+use prodsim_kernel::NS_PER_S;
 
 /// Level names, lowest first.
 pub const LEVELS: [&str; 4] = ["debug", "info", "warn", "error"];
@@ -68,14 +68,14 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<Option<LoggingSpec
                 0
             }
         },
-        None => 5 * NANOS_PER_SEC,
+        None => 5 * NS_PER_S,
     };
     let ingestion_latency_ns = match &l.ingestion_latency {
         Some(v) => cx.duration(v, "logging.ingestion_latency").unwrap_or_else(|| {
             ok = false;
             0
         }),
-        None => 2 * NANOS_PER_SEC,
+        None => 2 * NS_PER_S,
     };
     ok.then_some(Some(LoggingSpec {
         level,

@@ -13,12 +13,12 @@ use super::monitoring_schema::{RawAlert, RawMonitoring, RawSlo};
 use super::schema::RawScenario;
 use super::topology::Topology;
 use super::validate::Ctx;
-use prodsim_kernel::NANOS_PER_SEC;
+use prodsim_kernel::NS_PER_S;
 use prodsim_parts::ops::catalog;
 use prodsim_parts::ops::promql;
 use prodsim_parts::ops::rules::{AlertRule, RecordingRule};
 
-const SECOND: u64 = NANOS_PER_SEC;
+const SECOND: u64 = NS_PER_S;
 const MINUTE: u64 = 60 * SECOND;
 /// The rule set of alerts that name none.
 pub const DEFAULT_SET: &str = "default";

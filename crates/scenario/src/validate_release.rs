@@ -13,9 +13,9 @@ use super::diagnostic::{Diagnostic, Severity, nearest};
 use super::topology::Topology;
 use super::units::{self, format_duration};
 use super::validate::Ctx;
-use prodsim_kernel::{Dist, NANOS_PER_SEC, dist};
+use prodsim_kernel::{Dist, NS_PER_S, dist};
 
-const SECOND: u64 = NANOS_PER_SEC;
+const SECOND: u64 = NS_PER_S;
 /// Default canary steps.
 const CANARY_STEPS: [f64; 4] = [0.05, 0.25, 0.5, 1.0];
 /// Default feature flag steps.
@@ -173,7 +173,7 @@ pub(super) fn resolve_release(
             return None;
         }
     }
-    let bake = |cx: &mut Ctx<'_>| duration_or(cx, r.bake, &format!("{field}.bake"), 300 * NANOS_PER_SEC);
+    let bake = |cx: &mut Ctx<'_>| duration_or(cx, r.bake, &format!("{field}.bake"), 300 * NS_PER_S);
     Some(match name {
         "rolling" => {
             let batch = match r.batch {
@@ -190,7 +190,7 @@ pub(super) fn resolve_release(
             };
             let pause_ns = match r.pause {
                 Some(p) => cx.duration(p, &format!("{field}.pause"))?,
-                None => 60 * NANOS_PER_SEC,
+                None => 60 * NS_PER_S,
             };
             ReleaseStrategy::Rolling { batch, pause_ns }
         }

@@ -13,9 +13,9 @@ use super::validate::Ctx;
 use super::validate_release::{
     Share, dist_or, duration_or, key_list, pick, resolve_effects, resolve_release, share, unknown,
 };
-use prodsim_kernel::NANOS_PER_SEC;
+use prodsim_kernel::NS_PER_S;
 
-const SECOND: u64 = NANOS_PER_SEC;
+const SECOND: u64 = NS_PER_S;
 /// The end of the error for a section that needs alerting rules and has none.
 pub(super) const NEEDS_ALERTS: &str = "needs alerts: add [monitoring] with ready_rules, [[alerts]] or [slo]";
 

@@ -8,9 +8,9 @@ use super::diagnostic::{Diagnostic, nearest};
 use super::scaling::{Action, ActionKind, AutoscalingSpec, MAX_POOL, RawAction, RawAutoscaling, ScalingSpec};
 use super::schema::RawScenario;
 use super::validate::Ctx;
-use prodsim_kernel::NANOS_PER_SEC;
+use prodsim_kernel::NS_PER_S;
 
-const SECOND: u64 = NANOS_PER_SEC;
+const SECOND: u64 = NS_PER_S;
 
 /// Whether the file changes the app server pool at run time.
 pub fn has_scaling(raw: &RawScenario) -> bool {

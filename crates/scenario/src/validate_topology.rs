@@ -12,9 +12,9 @@ use super::topology::{
 };
 use super::topology_schema::{RawDatabase, RawRetryQueue, RawService, RawStep};
 use super::validate::Ctx;
-use prodsim_kernel::{Dist, NANOS_PER_SEC};
+use prodsim_kernel::{Dist, NS_PER_S};
 
-const SECOND: u64 = NANOS_PER_SEC;
+const SECOND: u64 = NS_PER_S;
 
 /// Resolves the architecture's sections. `service_time` is `[servers].service_time`, which
 /// becomes the one class's work when the file has no `[[requests]]`.

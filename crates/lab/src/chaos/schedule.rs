@@ -16,7 +16,7 @@ use proptest::strategy::{BoxedStrategy, Just, Strategy};
 
 use super::space::FaultSpace;
 use prodsim_kernel::units::format_duration;
-use prodsim_kernel::{Dist, NANOS_PER_SEC};
+use prodsim_kernel::{Dist, NS_PER_S};
 use prodsim_parts::faults::{Fault, FaultKind};
 use prodsim_scenario::Scenario;
 
@@ -188,7 +188,7 @@ fn cents(step: u32, low: u32, high: u32) -> f64 {
 /// leak 1–50 MiB/s, connection leak 0.5–5 /s, partition hang 10–120 s, ddos 100–5000
 /// requests/s from 1–1000 clients.
 fn kind_named(name: &str, p: u32, q: u32, from: (u32, u32)) -> Option<FaultKind> {
-    let secs = |lo, hi| u64::from(grid(p, lo, hi)) * NANOS_PER_SEC;
+    let secs = |lo, hi| u64::from(grid(p, lo, hi)) * NS_PER_S;
     Some(match name {
         "slowdown" => FaultKind::Slowdown { factor: cents(p, 150, 1000) },
         "added_latency" => {
@@ -230,8 +230,8 @@ impl Plan {
     /// Rounds the window inward to whole seconds. A window shorter than a second is
     /// widened to one second after its start (the caller should give a real window).
     fn new(window: Window, mode: Mode) -> Plan {
-        let earliest_s = window.earliest_ns.div_ceil(NANOS_PER_SEC);
-        let end_s = (window.latest_end_ns / NANOS_PER_SEC).max(earliest_s + 1);
+        let earliest_s = window.earliest_ns.div_ceil(NS_PER_S);
+        let end_s = (window.latest_end_ns / NS_PER_S).max(earliest_s + 1);
         let min_duration_s = MIN_DURATION_S.min(end_s - earliest_s);
         Plan { earliest_s, end_s, min_duration_s, mode, run_end_ns: window.run_end_ns }
     }
@@ -263,12 +263,12 @@ impl Plan {
         )
         .unwrap_or(room_s);
         let start_s = self.end_s - held_s - earlier_s.min(room_s);
-        let start_ns = start_s * NANOS_PER_SEC;
+        let start_ns = start_s * NS_PER_S;
         let end_ns = match (instant, self.mode) {
             (true, _) => start_ns,
             // As the loader ends a fault without a duration.
             (false, Mode::Safety) => self.run_end_ns.max(start_ns),
-            (false, Mode::Recovery) => (start_s + held_s) * NANOS_PER_SEC,
+            (false, Mode::Recovery) => (start_s + held_s) * NS_PER_S,
         };
         (start_ns, end_ns)
     }
@@ -316,7 +316,7 @@ mod tests {
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
     use std::path::Path;
 
-    const MIN: u64 = 60 * NANOS_PER_SEC;
+    const MIN: u64 = 60 * NS_PER_S;
 
     fn load(text: &str) -> Scenario {
         match prodsim_scenario::load_str(text, Path::new("x.toml")) {
@@ -456,13 +456,13 @@ rtt = "const(20ms)"
                 assert!(schedule.faults.windows(2).all(|p| p[0].start_ns <= p[1].start_ns));
                 for f in &schedule.faults {
                     assert!(f.start_ns >= w.earliest_ns && f.start_ns < w.latest_end_ns, "{f:?}");
-                    assert_eq!(f.start_ns % NANOS_PER_SEC, 0);
+                    assert_eq!(f.start_ns % NS_PER_S, 0);
                     let instant = instantaneous(&f.kind);
                     match mode {
                         _ if instant => assert_eq!(f.end_ns, f.start_ns),
                         Mode::Recovery => {
                             assert!(f.end_ns <= w.latest_end_ns, "{f:?}");
-                            assert!(f.end_ns - f.start_ns >= MIN_DURATION_S * NANOS_PER_SEC);
+                            assert!(f.end_ns - f.start_ns >= MIN_DURATION_S * NS_PER_S);
                         }
                         Mode::Safety => assert_eq!(f.end_ns, w.run_end_ns),
                     }
@@ -491,14 +491,14 @@ rtt = "const(20ms)"
             let f = &last.faults[0];
             assert_eq!(f.kind, FaultKind::Slowdown { factor: 1.5 });
             assert_eq!(f.target_name, "server-0");
-            let end_ns = w.latest_end_ns / NANOS_PER_SEC * NANOS_PER_SEC;
+            let end_ns = w.latest_end_ns / NS_PER_S * NS_PER_S;
             match mode {
                 Mode::Recovery => {
                     assert_eq!(f.end_ns, end_ns);
-                    assert_eq!(f.end_ns - f.start_ns, MIN_DURATION_S * NANOS_PER_SEC);
+                    assert_eq!(f.end_ns - f.start_ns, MIN_DURATION_S * NS_PER_S);
                 }
                 Mode::Safety => {
-                    assert_eq!(f.start_ns, end_ns - NANOS_PER_SEC);
+                    assert_eq!(f.start_ns, end_ns - NS_PER_S);
                     assert_eq!(f.end_ns, w.run_end_ns);
                 }
             }
@@ -525,7 +525,7 @@ rtt = "const(20ms)"
     fn parameters_shrink_to_their_mildest_and_round_to_cents() {
         assert_eq!(kind_named("error_rate", 0, 0, (0, 1)), Some(FaultKind::ErrorRate { rate: 0.05 }));
         assert_eq!(kind_named("error_rate", PARAM_STEPS, 0, (0, 1)), Some(FaultKind::ErrorRate { rate: 1.0 }));
-        assert_eq!(kind_named("timeouts", 0, 0, (0, 1)), Some(FaultKind::Timeouts { hang_ns: 10 * NANOS_PER_SEC }));
+        assert_eq!(kind_named("timeouts", 0, 0, (0, 1)), Some(FaultKind::Timeouts { hang_ns: 10 * NS_PER_S }));
         assert_eq!(kind_named("ddos", PARAM_STEPS, 0, (0, 1)), Some(FaultKind::Ddos { rate: 5000.0, clients: 1 }));
         assert_eq!(cents(1234, 150, 1000), 2.54);
         assert_eq!(kind_named("nope", 0, 0, (0, 1)), None);
@@ -535,18 +535,18 @@ rtt = "const(20ms)"
     fn lines_and_tables() {
         let schedule = Schedule::sorted(vec![
             Fault {
-                kind: FaultKind::Timeouts { hang_ns: 120 * NANOS_PER_SEC },
+                kind: FaultKind::Timeouts { hang_ns: 120 * NS_PER_S },
                 target: prodsim_parts::faults::FaultTarget::Service(1),
                 target_name: "payment_api".into(),
-                start_ns: 750 * NANOS_PER_SEC,
-                end_ns: 930 * NANOS_PER_SEC,
+                start_ns: 750 * NS_PER_S,
+                end_ns: 930 * NS_PER_S,
             },
             Fault {
                 kind: FaultKind::Crash,
                 target: prodsim_parts::faults::FaultTarget::Server(2),
                 target_name: "server-2".into(),
-                start_ns: 60 * NANOS_PER_SEC,
-                end_ns: 60 * NANOS_PER_SEC,
+                start_ns: 60 * NS_PER_S,
+                end_ns: 60 * NS_PER_S,
             },
         ]);
         assert_eq!(
@@ -556,7 +556,7 @@ rtt = "const(20ms)"
                 "+12m30s for 3m  timeouts on payment_api (calls hang 2m)",
             ]
         );
-        assert_eq!(schedule.last_end_ns(), Some(930 * NANOS_PER_SEC));
+        assert_eq!(schedule.last_end_ns(), Some(930 * NS_PER_S));
         let tables = schedule.to_toml();
         let crash = tables[0].as_table().expect("table");
         assert!(!crash.contains_key("duration"));

@@ -3,7 +3,7 @@
 //! crash and failover; replication lag, slow queries and leaked pool connections; traffic
 //! spikes folded into the workloads; the monitoring system and the log store.
 
-use prodsim_kernel::{EventQueue, NANOS_PER_SEC, SimTime};
+use prodsim_kernel::{EventQueue, NS_PER_S, SimTime};
 use prodsim_parts::Workload;
 use prodsim_parts::faults::{Fault, FaultKind, FaultTarget};
 use prodsim_parts::resilience::PaymentId;
@@ -35,7 +35,7 @@ impl System {
                 if let Some(o) = self.outliers.as_mut() {
                     let rotation = &mut self.rotation;
                     o.expire(now, |b| rotation.set_ejected(b, false));
-                    queue.schedule(now.after(NANOS_PER_SEC), Event::EjectionEnds);
+                    queue.schedule(now.after(NS_PER_S), Event::EjectionEnds);
                 }
             }
             other => self.on_scaling_event(now, other, queue),
@@ -338,7 +338,7 @@ impl System {
     pub(super) fn update_leak(&mut self, now: SimTime, i: usize, queue: &mut EventQueue<Event>) {
         let m = &mut self.memory;
         if self.stations[APP as usize].instances[i].up {
-            m.used_mb[i] += m.leak_mb_per_s[i] * now.since(m.since[i]) as f64 / NANOS_PER_SEC as f64;
+            m.used_mb[i] += m.leak_mb_per_s[i] * now.since(m.since[i]) as f64 / NS_PER_S as f64;
         }
         m.since[i] = now;
         let rate: f64 = self
@@ -364,7 +364,7 @@ impl System {
         let rate = m.leak_mb_per_s[i];
         if rate > 0.0 {
             let secs = ((m.limit_mb - m.used_mb[i]) / rate).max(0.0);
-            let at = now.after((secs * NANOS_PER_SEC as f64).ceil() as u64);
+            let at = now.after((secs * NS_PER_S as f64).ceil() as u64);
             queue.schedule(at, Event::OutOfMemory { server: i as u32, epoch: m.epoch[i] });
         }
     }
@@ -381,7 +381,7 @@ impl System {
                 pool.leaked = (pool.leaked + 1).min(pool.size);
             }
         }
-        queue.schedule(now.after((NANOS_PER_SEC as f64 / per_s).max(1.0) as u64), Event::LeakTick { fault: f as u32 });
+        queue.schedule(now.after((NS_PER_S as f64 / per_s).max(1.0) as u64), Event::LeakTick { fault: f as u32 });
     }
 
     /// The primary dies: queries on it fail, writes fail until a replica takes over.

@@ -412,7 +412,7 @@ impl System {
             queue.schedule(SimTime(h.interval_ns), Event::HealthProbe);
         }
         if scenario.balancer.outlier_detection.is_some() {
-            queue.schedule(SimTime(sim::NANOS_PER_SEC), Event::EjectionEnds);
+            queue.schedule(SimTime(sim::NS_PER_S), Event::EjectionEnds);
         }
         for (i, f) in scenario.faults.iter().enumerate() {
             if matches!(f.kind, FaultKind::TrafficSpike { .. } | FaultKind::Ddos { .. }) {

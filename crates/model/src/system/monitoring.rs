@@ -485,7 +485,7 @@ impl System {
                     out.push((Slot::Cores, f64::from(inst.workers())));
                     let mem = &self.memory;
                     let mb = (mem.used_mb[i]
-                        + mem.leak_mb_per_s[i] * now.since(mem.since[i]) as f64 / prodsim_kernel::NANOS_PER_SEC as f64)
+                        + mem.leak_mb_per_s[i] * now.since(mem.since[i]) as f64 / prodsim_kernel::NS_PER_S as f64)
                         .min(mem.limit_mb);
                     out.push((Slot::Memory, mb * 1024.0 * 1024.0));
                     if let Some(db) = &self.db {

@@ -4,11 +4,11 @@
 
 use rand::RngExt;
 
-use prodsim_kernel::{Dist, NANOS_PER_SEC, SimRng};
+use prodsim_kernel::{Dist, NS_PER_S, SimRng};
 use prodsim_scenario::topology::{ClientSpec, Network};
 
 /// The minimum retransmission timeout (Linux's `TCP_RTO_MIN`, 200 ms).
-pub const MIN_RTO_NS: u64 = 200 * NANOS_PER_SEC / 1000;
+pub const MIN_RTO_NS: u64 = 200 * NS_PER_S / 1000;
 
 /// Most retransmissions one exchange pays for (after that the connection is given up on,
 /// which the caller's timeout accounts for).

@@ -6,7 +6,7 @@
 //! while another rolls out waits for it. The pure parts (stage runs, rollout plans,
 //! verdicts) are in `prodsim_parts::deploy`; this file applies them to the servers.
 
-use prodsim_kernel::{EventQueue, NANOS_PER_SEC, SimTime};
+use prodsim_kernel::{EventQueue, NS_PER_S, SimTime};
 use prodsim_parts::deploy::{self, Gate, Phase, StageResult, Verdict};
 use prodsim_scenario::delivery::{DeliverySpec, ReleaseStrategy};
 
@@ -15,11 +15,11 @@ use super::tasks::Task;
 use super::{APP, Event, System};
 
 /// Time to switch traffic back to the blue fleet, or to turn a feature flag off.
-pub(super) const SWITCH_NS: u64 = 10 * NANOS_PER_SEC;
+pub(super) const SWITCH_NS: u64 = 10 * NS_PER_S;
 
 /// How long `rollback_on` alerts watch a release after its rollout when the pipeline has no
 /// health check (an alert needs its `for` and its rate window to fire).
-pub(super) const ALERT_WATCH_NS: u64 = 15 * 60 * NANOS_PER_SEC;
+pub(super) const ALERT_WATCH_NS: u64 = 15 * 60 * NS_PER_S;
 
 impl System {
     /// Sets up the versions and schedules every `[[deploys]]` entry's merge.
@@ -171,7 +171,7 @@ impl System {
                 // Too few canary requests: bake the step again.
                 let bake = match &rel.strategy {
                     ReleaseStrategy::Canary { bake_ns, .. } => *bake_ns,
-                    _ => NANOS_PER_SEC,
+                    _ => NS_PER_S,
                 };
                 d.releases[r].next_phase_at_ns = now.after(bake.max(1)).as_nanos();
                 self.wake_release(now, r, queue);

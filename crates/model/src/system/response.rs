@@ -22,7 +22,7 @@ const MAX_ATTEMPTS: u32 = 3;
 /// A person's time, rounded up to whole seconds (people act on a clock of seconds, and
 /// reports read better for it).
 fn human(ns: u64) -> u64 {
-    ns.div_ceil(prodsim_kernel::NANOS_PER_SEC) * prodsim_kernel::NANOS_PER_SEC
+    ns.div_ceil(prodsim_kernel::NS_PER_S) * prodsim_kernel::NS_PER_S
 }
 
 /// One playbook action, as it went.

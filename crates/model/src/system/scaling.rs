@@ -16,7 +16,7 @@
 //! requests fail. Instance counts are integrated over time, for billing (provisioned
 //! instance-hours) and for utilization (busy workers over the workers of running servers).
 
-use prodsim_kernel::{EventQueue, NANOS_PER_SEC, SimTime};
+use prodsim_kernel::{EventQueue, NS_PER_S, SimTime};
 use prodsim_parts::autoscaler::{Autoscaler, AutoscalerConfig};
 use prodsim_scenario::scaling::{ActionKind, ScalingSpec};
 
@@ -62,7 +62,7 @@ impl Gauge {
 }
 
 /// How often a retiring server is checked for being empty (and for its drain timeout).
-const DRAIN_CHECK_NS: u64 = NANOS_PER_SEC;
+const DRAIN_CHECK_NS: u64 = NS_PER_S;
 
 /// The pool's run-time state.
 pub(super) struct Scaling {
@@ -157,7 +157,7 @@ impl Scaling {
     /// The outcome at `end`.
     pub(super) fn outcome(&self, end: SimTime) -> Option<ScalingOutcome> {
         self.enabled.then(|| ScalingOutcome {
-            instance_hours: self.provisioned.at(end) as f64 / (3600.0 * NANOS_PER_SEC as f64),
+            instance_hours: self.provisioned.at(end) as f64 / (3600.0 * NS_PER_S as f64),
             ..self.stats
         })
     }
@@ -429,7 +429,7 @@ mod tests {
         assert_eq!(s.life, vec![Life::Serving, Life::Serving, Life::Off, Life::Off, Life::Off]);
         assert_eq!((s.current(), s.provisioned.count(), s.running.count()), (2, 2, 2));
         assert!(s.probed(1) && !s.probed(2));
-        let out = s.outcome(SimTime(3_600 * NANOS_PER_SEC)).expect("a changing pool");
+        let out = s.outcome(SimTime(3_600 * NS_PER_S)).expect("a changing pool");
         assert_eq!((out.instance_hours, out.min_instances, out.max_instances), (2.0, 2, 2));
         // A fixed pool: every server serves, and there is no scaling outcome.
         let fixed = Scaling::new(None, 3, 4);

@@ -4,7 +4,7 @@
 //! memory. Rows close on the first event at or after their end, from time integrals that
 //! are exact at any instant, so nothing is sampled and nothing allocates per event.
 
-use prodsim_kernel::{NANOS_PER_SEC, SimTime};
+use prodsim_kernel::{NS_PER_S, SimTime};
 
 use super::scaling::Life;
 use super::{APP, System};
@@ -186,8 +186,8 @@ impl System {
             if !inst.up || self.scaling.life[i] == Life::Off {
                 continue;
             }
-            let mb = (m.used_mb[i] + m.leak_mb_per_s[i] * end.since(m.since[i]) as f64 / NANOS_PER_SEC as f64)
-                .min(m.limit_mb);
+            let mb =
+                (m.used_mb[i] + m.leak_mb_per_s[i] * end.since(m.since[i]) as f64 / NS_PER_S as f64).min(m.limit_mb);
             n += 1;
             sum += mb;
             max = f64::max(max, mb);

@@ -3,10 +3,10 @@
 use rand::RngExt;
 
 use super::{Backends, Balancer, Client};
-use prodsim_kernel::{NANOS_PER_SEC, SimRng, SimTime};
+use prodsim_kernel::{NS_PER_S, SimRng, SimTime};
 
 /// The half-life of the latency average when the setup gives none: 10 s.
-pub const DEFAULT_HALF_LIFE_NS: u64 = 10 * NANOS_PER_SEC;
+pub const DEFAULT_HALF_LIFE_NS: u64 = 10 * NS_PER_S;
 
 /// Peak-EWMA-style load balancing, as Finagle and Linkerd do it: each backend keeps an
 /// exponentially weighted moving average of the latency of its successful responses, and a
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn the_average_decays_with_time() {
-        let half = 10 * NANOS_PER_SEC;
+        let half = 10 * NS_PER_S;
         let mut b = ResponseTime::new(1, half);
         b.observe(0, SimTime(0), 100 * MS, true);
         assert_eq!(b.average_ns(0), 100.0 * MS as f64);
@@ -154,7 +154,7 @@ mod tests {
         // Two single-worker FIFO backends taking 10 ms and 40 ms per request, a request
         // every 9 ms (more than the fast one can serve): responses are fed back when they complete.
         let mut rng = prodsim_kernel::stream(4, "t");
-        let mut b = ResponseTime::new(2, NANOS_PER_SEC);
+        let mut b = ResponseTime::new(2, NS_PER_S);
         let service = [10 * MS, 40 * MS];
         let mut busy_until = [SimTime::ZERO; 2];
         let mut pending: Vec<(SimTime, usize, u64)> = Vec::new();

@@ -89,7 +89,7 @@ pub fn run_pipeline(spec: &PipelineSpec, start_ns: u64, harmful: bool, hotfix: b
 mod tests {
     use super::*;
     use crate::delivery::StageSpec;
-    use prodsim_kernel::{Dist, NANOS_PER_SEC};
+    use prodsim_kernel::{Dist, NS_PER_S};
 
     fn spec(failures: [f64; 5], fidelity: f64) -> PipelineSpec {
         PipelineSpec {
@@ -99,7 +99,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, (k, f))| StageSpec {
                     kind: *k,
-                    duration: Dist::Const { ns: (i as u64 + 1) * 60 * NANOS_PER_SEC },
+                    duration: Dist::Const { ns: (i as u64 + 1) * 60 * NS_PER_S },
                     failure: f,
                 })
                 .collect(),
@@ -112,12 +112,12 @@ mod tests {
     #[test]
     fn lead_time_is_the_sum_of_the_stages() {
         let mut rng = prodsim_kernel::stream(1, "t");
-        let run = run_pipeline(&spec([0.0; 5], 0.0), 10 * NANOS_PER_SEC, true, false, &mut rng);
+        let run = run_pipeline(&spec([0.0; 5], 0.0), 10 * NS_PER_S, true, false, &mut rng);
         assert!(run.passed);
         assert_eq!(run.stages.len(), 5);
         let total: u64 = run.stages.iter().map(|s| s.end_ns - s.start_ns).sum();
-        assert_eq!(run.end_ns - 10 * NANOS_PER_SEC, total);
-        assert_eq!(total, (1 + 2 + 3 + 4 + 5) * 60 * NANOS_PER_SEC);
+        assert_eq!(run.end_ns - 10 * NS_PER_S, total);
+        assert_eq!(total, (1 + 2 + 3 + 4 + 5) * 60 * NS_PER_S);
         for w in run.stages.windows(2) {
             assert_eq!(w[0].end_ns, w[1].start_ns);
         }
@@ -130,7 +130,7 @@ mod tests {
         assert!(!run.passed);
         assert_eq!(run.stages.len(), 2);
         assert_eq!(run.stages[1].result, StageResult::Failed);
-        assert_eq!(run.end_ns, 3 * 60 * NANOS_PER_SEC);
+        assert_eq!(run.end_ns, 3 * 60 * NS_PER_S);
     }
 
     #[test]
@@ -150,6 +150,6 @@ mod tests {
         assert!(run.passed, "staging is skipped, so it cannot catch anything");
         let kinds: Vec<StageKind> = run.stages.iter().map(|s| s.kind).collect();
         assert_eq!(kinds, [StageKind::Build, StageKind::Tests]);
-        assert_eq!(run.end_ns, 3 * 60 * NANOS_PER_SEC);
+        assert_eq!(run.end_ns, 3 * 60 * NS_PER_S);
     }
 }

@@ -8,7 +8,7 @@
 //! Token balances are `f64`; a balance within `1e-9` of a whole token counts as one, so
 //! rates like 0.1 per second are not cheated by binary rounding.
 
-use prodsim_kernel::{NANOS_PER_SEC, SimTime};
+use prodsim_kernel::{NS_PER_S, SimTime};
 
 use super::retry::{TOKEN_EPSILON, non_negative};
 
@@ -52,7 +52,7 @@ impl TokenBucket {
     pub fn new(rate_per_s: f64, burst: f64) -> Self {
         let burst = non_negative(burst);
         TokenBucket {
-            per_ns: non_negative(rate_per_s) / NANOS_PER_SEC as f64,
+            per_ns: non_negative(rate_per_s) / NS_PER_S as f64,
             burst,
             level: Level { tokens: burst, last: SimTime::ZERO },
             limited: 0,
@@ -94,7 +94,7 @@ impl KeyedRateLimiter {
     pub fn new(keys: usize, rate_per_s: f64, burst: f64) -> Self {
         let burst = non_negative(burst);
         KeyedRateLimiter {
-            per_ns: non_negative(rate_per_s) / NANOS_PER_SEC as f64,
+            per_ns: non_negative(rate_per_s) / NS_PER_S as f64,
             burst,
             levels: vec![Level { tokens: burst, last: SimTime::ZERO }; keys.max(1)],
             limited: 0,

@@ -12,7 +12,7 @@
 use rand::RngExt;
 use serde::Deserialize;
 
-use prodsim_kernel::{NANOS_PER_SEC, SimRng, SimTime};
+use prodsim_kernel::{NS_PER_S, SimRng, SimTime};
 
 /// How the backoff delay is randomised, so clients that failed together do not retry
 /// together.
@@ -106,7 +106,7 @@ impl RetryBudget {
         let cap = non_negative(cap);
         RetryBudget {
             ratio: non_negative(ratio),
-            refill_per_ns: non_negative(min_retries_per_s) / NANOS_PER_SEC as f64,
+            refill_per_ns: non_negative(min_retries_per_s) / NS_PER_S as f64,
             cap,
             tokens: cap,
             last: SimTime::ZERO,

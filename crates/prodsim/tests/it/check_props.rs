@@ -7,7 +7,7 @@ use crate::common;
 
 use std::sync::LazyLock;
 
-use prodsim_kernel::NANOS_PER_SEC;
+use prodsim_kernel::NS_PER_S;
 use prodsim_lab::chaos::checkers::{conservation, ledger, recovery};
 use prodsim_lab::chaos::{FaultSpace, Mode, Schedule, Window, schedules};
 use prodsim_scenario::Scenario;
@@ -16,7 +16,7 @@ use proptest::prelude::*;
 /// The robust shop, shortened to 6 simulated minutes to keep the test quick.
 static SHOP: LazyLock<Scenario> = LazyLock::new(|| {
     let mut s = common::scenario("scenarios/checkout-robust.toml");
-    s.duration_ns = 6 * 60 * NANOS_PER_SEC;
+    s.duration_ns = 6 * 60 * NS_PER_S;
     s
 });
 
@@ -27,8 +27,7 @@ fn shop_schedules() -> BoxedStrategy<Schedule> {
     // A crash mid-charge (an OOM kill included) loses the payment in this shop: it has no
     // reconciliation job.
     space.choices.retain(|c| !matches!(c.kind, "crash" | "memory_leak"));
-    let window =
-        Window { earliest_ns: SHOP.warmup_ns, latest_end_ns: 3 * 60 * NANOS_PER_SEC, run_end_ns: SHOP.duration_ns };
+    let window = Window { earliest_ns: SHOP.warmup_ns, latest_end_ns: 3 * 60 * NS_PER_S, run_end_ns: SHOP.duration_ns };
     schedules(&space, window, Mode::Recovery, 2)
 }
 
@@ -40,7 +39,7 @@ proptest! {
         let seed = 5;
         let outcome = prodsim_model::simulate(&schedule.apply(&SHOP), seed).expect("runs within its limits");
         let baseline = prodsim_model::simulate(&Schedule { faults: Vec::new() }.apply(&SHOP), seed).expect("runs");
-        let window = recovery::Window::after(&SHOP, schedule.last_end_ns().unwrap_or(0), 2 * 60 * NANOS_PER_SEC);
+        let window = recovery::Window::after(&SHOP, schedule.last_end_ns().unwrap_or(0), 2 * 60 * NS_PER_S);
         let mut violations = conservation::check(&outcome);
         violations.extend(ledger::check(&outcome));
         violations.extend(recovery::check(&outcome, &baseline, &window, &recovery::Tolerance::default()));
