@@ -13,7 +13,7 @@ pub mod units;
 pub use dist::Dist;
 pub use engine::{Limits, Model, RunStats, SimError, run, run_observed};
 pub use queue::EventQueue;
-pub use rng::{SimRng, derive_seed, stream};
+pub use rng::{Draws, Keyed, Purpose, SimRng, Streams, derive_seed, mix, stream};
 pub use time::SimTime;
 pub use trace::{EventLog, NoObserver, Observer};
 pub use units::{NS_PER_D, NS_PER_H, NS_PER_MIN, NS_PER_MS, NS_PER_S, NS_PER_US};

@@ -294,13 +294,11 @@ pub fn run_case(
     if let Ok(outcome) = &result {
         checked.push(Invariant::Conservation);
         violations.extend(checkers::conservation::check(outcome));
-        if let Some(system) = outcome.system.as_deref() {
-            checked.push(Invariant::Ledger);
-            violations.extend(checkers::ledger::check(outcome));
-            if system.delivery.is_some() {
-                checked.push(Invariant::Deploys);
-                violations.extend(checkers::deploys::check(outcome));
-            }
+        checked.push(Invariant::Ledger);
+        violations.extend(checkers::ledger::check(outcome));
+        if outcome.system.delivery.is_some() {
+            checked.push(Invariant::Deploys);
+            violations.extend(checkers::deploys::check(outcome));
         }
         match (judge.mode, baseline) {
             (Mode::Recovery, Some(Ok(base))) => {

@@ -1,12 +1,39 @@
 //! The engine of prodsim: a scenario and a seed go in, an [`Outcome`] comes out.
 //!
-//! See `ARCHITECTURE.md` at the repository root.
+//! One engine runs every scenario: a file with only `[servers]` is a topology with one
+//! request class. The engine ([`engine`]) wires subsystems that own their state — the
+//! request flow, calls, stations, the app tier, the database, the retry queue, faults,
+//! the edge, the network, scaling, measurements, monitoring, logging, releases and
+//! responders — through one closed event enum ([`event`]). Every random draw about a
+//! request, a call or a step comes from its key ([`streams`]), so variants of a scenario
+//! see identical traffic by construction. See `ARCHITECTURE.md` at the repository root.
 
+mod app;
+mod build;
+mod calls;
+mod database;
+mod deferral;
+mod delivery;
+mod edge;
+pub mod engine;
+pub mod event;
+mod faults;
+mod flow;
+mod logging;
+mod measure;
+mod monitoring;
+mod network;
 pub mod outcome;
-pub mod system;
+mod response;
+mod scaling;
+mod station;
+mod streams;
+mod tasks;
 
 use thiserror::Error;
 
+pub use engine::Engine;
+pub use event::Event;
 pub use outcome::Outcome;
 
 use prodsim_kernel::{EventLog, NoObserver, Observer, SimError};
@@ -34,10 +61,10 @@ pub fn simulate_logged(scenario: &Scenario, seed: u64) -> (Result<Outcome, RunEr
 }
 
 /// [`simulate`] with an observer of every event.
-pub fn simulate_observed<O: Observer<system::Event>>(
+pub fn simulate_observed<O: Observer<Event>>(
     scenario: &Scenario,
     seed: u64,
     observer: &mut O,
 ) -> Result<Outcome, RunError> {
-    system::simulate(scenario, &scenario.topology, seed, observer)
+    engine::simulate(scenario, seed, observer)
 }

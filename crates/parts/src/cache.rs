@@ -18,7 +18,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use rand_distr::Distribution;
 
-use prodsim_kernel::{SimRng, SimTime};
+use prodsim_kernel::SimTime;
 
 /// The end of a list.
 const NIL: u32 = u32::MAX;
@@ -256,7 +256,7 @@ impl Zipf {
     }
 
     /// Draws a key in `0..keys`.
-    pub fn sample(&mut self, rng: &mut SimRng) -> u64 {
+    pub fn sample<R: rand::Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
         let rank: f64 = self.dist.sample(rng);
         // Ranks are whole numbers in 1..=keys; `as` saturates, and the clamp guards the
         // float rounding of very large key counts.

@@ -15,7 +15,7 @@ use rand::RngExt;
 
 use super::cache::{ResponseCache, Zipf};
 use super::resilience::KeyedRateLimiter;
-use prodsim_kernel::{SimRng, SimTime};
+use prodsim_kernel::SimTime;
 
 /// How the proxy is set up.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -97,7 +97,7 @@ impl Proxy {
 
     /// Decides what happens to `req` now. Draws from `rng` only for the parts configured:
     /// the filter's verdict and the cache key.
-    pub fn decide(&mut self, now: SimTime, req: ProxyRequest, rng: &mut SimRng) -> Verdict {
+    pub fn decide<R: rand::Rng + ?Sized>(&mut self, now: SimTime, req: ProxyRequest, rng: &mut R) -> Verdict {
         if let Some(l) = self.limiter.as_mut() {
             if !l.try_acquire(now, req.client as usize) {
                 return Verdict::RateLimited;

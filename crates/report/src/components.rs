@@ -31,10 +31,9 @@ fn opt(v: Option<f64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
-/// The CSV text for `outcome`, or `None` for a single-tier run (it has one component, and
-/// `timeseries.csv` already describes it).
+/// The CSV text for `outcome` (always `Some`: every run has components).
 pub fn to_csv(outcome: &Outcome) -> Option<String> {
-    let system = outcome.system.as_deref()?;
+    let system = &outcome.system;
     let mut out = String::with_capacity(96 * (system.series.len() + 1));
     out.push_str(&COLUMNS.join(","));
     out.push('\n');

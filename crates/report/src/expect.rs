@@ -113,7 +113,7 @@ fn ms_to_text(ms: i64) -> String {
 }
 
 fn alert(outcome: &Outcome, name: &str, timing: &AlertTiming) -> (bool, String) {
-    let Some(m) = outcome.system.as_ref().and_then(|s| s.monitoring.as_deref()) else {
+    let Some(m) = outcome.system.monitoring.as_deref() else {
         return (false, "no monitoring in this run".to_string());
     };
     let firings =

@@ -69,7 +69,7 @@ pub fn write_run_with(
         write_atomic(&path, csv.as_bytes())?;
         written.push(path);
     }
-    if let Some(m) = outcome.system.as_ref().and_then(|s| s.monitoring.as_deref()) {
+    if let Some(m) = outcome.system.monitoring.as_deref() {
         let path = dir.join("notifications.txt");
         write_atomic(&path, text_alerting::notifications(m).as_bytes())?;
         written.push(path);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use prodsim_model::system::LoggingOutcome;
+use prodsim_model::outcome::LoggingOutcome;
 use prodsim_parts::ops::logs::{Level, LogCounts, LogEntry};
 
 /// `logs`.

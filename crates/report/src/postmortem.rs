@@ -4,7 +4,7 @@
 //! the impact. Documented in `docs/incidents.md`.
 
 use prodsim_model::Outcome;
-use prodsim_model::system::{DeliveryOutcome, IncidentOutcome, MonitoringOutcome};
+use prodsim_model::outcome::{DeliveryOutcome, IncidentOutcome, MonitoringOutcome};
 use prodsim_parts::ops::postmortem::{self, ActionNote, AlertNote, DeployNote, Event, Impact, PostmortemInput};
 
 /// How far before an incident its story starts (a release merged, a fault began).
@@ -19,7 +19,7 @@ fn ms(ns: u64) -> i64 {
 /// Every incident's post-mortem, separated by rules; `None` when the run had no incident
 /// (or no `[slo]` to find them).
 pub fn render_all(o: &Outcome, scenario: &str) -> Option<String> {
-    let system = o.system.as_deref()?;
+    let system = &o.system;
     let m = system.monitoring.as_deref()?;
     if m.incidents.is_empty() {
         return None;

@@ -72,7 +72,7 @@ pub fn timeline(outcome: &Outcome) -> Timeline {
 
 /// Releases (when each reached production, and how it ended) and pages, as markers.
 fn markers(outcome: &Outcome) -> Vec<Marker> {
-    let Some(d) = outcome.system.as_deref().and_then(|s| s.delivery.as_ref()) else { return Vec::new() };
+    let Some(d) = outcome.system.delivery.as_ref() else { return Vec::new() };
     let s = |ns: u64| ns as f64 / 1e9;
     let mut out = Vec::new();
     for r in &d.releases {

@@ -181,10 +181,7 @@ impl Summary {
                     end_s: f.end_ns.min(o.simulated_ns) as f64 / 1e9,
                 })
                 .collect(),
-            system: o
-                .system
-                .as_ref()
-                .map(|s| super::summary_system::SystemSummary::from_outcome(s, o.requests.arrived)),
+            system: Some(super::summary_system::SystemSummary::from_outcome(&o.system, o.requests.arrived)),
             expectations: None,
         }
     }

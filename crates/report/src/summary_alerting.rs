@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use prodsim_model::system::MonitoringOutcome;
+use prodsim_model::outcome::MonitoringOutcome;
 use prodsim_parts::ops::incident::{Timeline, mean_times};
 use prodsim_parts::ops::quality::Quality;
 use prodsim_parts::ops::routing::{AlertStatus, Notification, ReceiverKind};
@@ -243,7 +243,7 @@ impl AlertingSummary {
     /// The summary of `m`.
     pub fn from_outcome(m: &MonitoringOutcome) -> AlertingSummary {
         let timelines: Vec<Timeline> =
-            m.incidents.iter().map(prodsim_model::system::IncidentOutcome::timeline).collect();
+            m.incidents.iter().map(prodsim_model::outcome::IncidentOutcome::timeline).collect();
         let means = mean_times(&timelines);
         AlertingSummary {
             monitoring: MonitoringSummary {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use prodsim_model::system::DeliveryOutcome;
+use prodsim_model::outcome::DeliveryOutcome;
 
 /// The keys releases and incident response add at the top level of `summary.json`.
 #[derive(Clone, Debug, Serialize, PartialEq)]

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use prodsim_model::system::{MaliciousOutcome, ProxyOutcome};
+use prodsim_model::outcome::{MaliciousOutcome, ProxyOutcome};
 
 /// `proxy`.
 #[derive(Clone, Copy, Debug, Serialize, PartialEq)]

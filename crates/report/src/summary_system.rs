@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::summary::{LatencyMs, Requests};
-use prodsim_model::system::SystemOutcome;
+use prodsim_model::outcome::SystemOutcome;
 
 /// The keys the multi-tier model adds at the top level of `summary.json`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -201,7 +201,7 @@ impl SystemSummary {
     /// Summarises the multi-tier outcome; `arrived` is the run's measured arrivals.
     pub fn from_outcome(s: &SystemOutcome, arrived: u64) -> SystemSummary {
         let p = s.payments;
-        let by_name = |list: &[prodsim_model::system::ClassOutcome]| {
+        let by_name = |list: &[prodsim_model::outcome::ClassOutcome]| {
             list.iter()
                 .map(|c| {
                     let summary = ClassSummary {

@@ -118,7 +118,8 @@ pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> 
     if o.servers.len() > SHOWN {
         let _ = writeln!(s, "  … {} more servers in summary.json", o.servers.len() - SHOWN);
     }
-    if let Some(system) = &o.system {
+    {
+        let system = &o.system;
         super::text_system::render(&mut s, system);
         if let Some(m) = &system.monitoring {
             super::text_alerting::render(&mut s, m);

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::text::thousands;
-use prodsim_model::system::MonitoringOutcome;
+use prodsim_model::outcome::MonitoringOutcome;
 use prodsim_parts::ops::quality::Quality;
 /// `+1h02m30s` for a time of the run in ms, as notifications print it.
 use prodsim_parts::ops::routing::format_offset as clock;
@@ -159,7 +159,7 @@ pub fn render(s: &mut String, m: &MonitoringOutcome) {
 }
 
 /// Appends the logging lines to `s`.
-pub fn render_logs(s: &mut String, l: &prodsim_model::system::LoggingOutcome) {
+pub fn render_logs(s: &mut String, l: &prodsim_model::outcome::LoggingOutcome) {
     let c = &l.counts.total;
     let _ = writeln!(
         s,

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use prodsim_model::system::{DeliveryOutcome, MonitoringOutcome};
+use prodsim_model::outcome::{DeliveryOutcome, MonitoringOutcome};
 use prodsim_parts::ops::routing::format_offset;
 
 /// `+1h02m30s` for a time of the run in ns.

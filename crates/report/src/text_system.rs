@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::text::thousands;
-use prodsim_model::system::SystemOutcome;
+use prodsim_model::outcome::SystemOutcome;
 
 fn pct(v: Option<f64>) -> String {
     v.map_or("-".to_string(), |x| format!("{:.3}%", x * 100.0))
@@ -23,7 +23,7 @@ fn bytes(b: u64) -> String {
 }
 
 /// Per-class (or per-region) requests, errors and latency under a `title` header.
-fn table(s: &mut String, title: &str, rows: &[prodsim_model::system::ClassOutcome]) {
+fn table(s: &mut String, title: &str, rows: &[prodsim_model::outcome::ClassOutcome]) {
     let _ = writeln!(
         s,
         "{title:<13} {:>10}  {:>9}  {:>9}  {:>8}  {:>8}  {:>9}",

@@ -2,7 +2,7 @@
 //! services and third-party APIs, the database, the retry queue.
 //!
 //! A scenario without any of these sections is single-tier and runs on the fast
-//! single-tier model (`prodsim_model::world`); with any of them it runs on `prodsim_model::system`.
+//! single-tier model (`prodsim_model::world`); with any of them it runs on `prodsim_model::outcome`.
 
 use prodsim_kernel::Dist;
 

@@ -12,7 +12,7 @@
 use rand::RngExt;
 use serde::Deserialize;
 
-use prodsim_kernel::{NS_PER_S, SimRng, SimTime};
+use prodsim_kernel::{NS_PER_S, SimTime};
 
 /// How the backoff delay is randomised, so clients that failed together do not retry
 /// together.
@@ -58,7 +58,7 @@ impl Backoff {
     ///
     /// `retry` 0 is treated as 1. A multiplier that is NaN or negative is treated as 1;
     /// the exponential saturates at `max_ns` instead of overflowing.
-    pub fn delay_ns(&self, retry: u32, rng: &mut SimRng) -> u64 {
+    pub fn delay_ns<R: rand::Rng + ?Sized>(&self, retry: u32, rng: &mut R) -> u64 {
         let multiplier = if self.multiplier.is_nan() || self.multiplier < 0.0 { 1.0 } else { self.multiplier };
         let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
         let raw = self.base_ns as f64 * multiplier.powi(exponent);

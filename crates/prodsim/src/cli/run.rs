@@ -100,12 +100,12 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         written.push(dir.join("timeline.png"));
         written.push(dir.join("timeline.svg"));
     }
-    let system = outcome.system.as_deref();
-    if let (Some(path), Some(m)) = (&args.metrics, system.and_then(|s| s.monitoring.as_deref())) {
+    let system = &outcome.system;
+    if let (Some(path), Some(m)) = (&args.metrics, system.monitoring.as_deref()) {
         report::write_atomic(path, report::openmetrics::render(&m.tsdb).as_bytes())?;
         written.push(path.clone());
     }
-    if let (Some(path), Some(l)) = (&args.logs, system.and_then(|s| s.logging.as_ref())) {
+    if let (Some(path), Some(l)) = (&args.logs, system.logging.as_ref()) {
         report::write_atomic(path, report::logs::json_lines(l).as_bytes())?;
         written.push(path.clone());
     }

@@ -5,7 +5,7 @@
 use crate::common;
 
 use crate::common::{from_text, load_errors, run_own_seed, system};
-use prodsim_model::system::MonitoringOutcome;
+use prodsim_model::outcome::MonitoringOutcome;
 use prodsim_report::Summary;
 
 fn monitoring(o: &prodsim_model::Outcome) -> &MonitoringOutcome {

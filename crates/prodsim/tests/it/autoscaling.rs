@@ -10,7 +10,7 @@ use crate::common;
 use crate::common::{from_text as load, load_errors as errors, run_own_seed as run, system};
 
 use prodsim_model::outcome::Row;
-use prodsim_model::system::SystemOutcome;
+use prodsim_model::outcome::SystemOutcome;
 use prodsim_report::{Summary, components};
 
 const SECOND: u64 = 1_000_000_000;

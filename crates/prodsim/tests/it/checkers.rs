@@ -7,7 +7,7 @@ use prodsim_kernel::{EventLog, Observer, SimError, SimTime};
 use prodsim_lab::chaos::checkers::{Invariant, conservation, deploys, determinism, engine, ledger, recovery};
 use prodsim_model::RunError;
 use prodsim_model::outcome::Outcome;
-use prodsim_model::system::ReleaseEnd;
+use prodsim_model::outcome::ReleaseEnd;
 
 /// bad-deploy-rollback: a release rolled back by its health check, payments, monitoring.
 fn rolled_back() -> (prodsim_scenario::Scenario, Outcome, EventLog) {
@@ -24,7 +24,7 @@ fn invariants(v: &[prodsim_lab::chaos::checkers::Violation]) -> Vec<Invariant> {
 #[test]
 fn checkers_pass_on_a_real_run_and_catch_corrupted_numbers() {
     let (scenario, outcome, log) = rolled_back();
-    let d = outcome.system.as_deref().and_then(|s| s.delivery.as_ref()).expect("releases");
+    let d = outcome.system.delivery.as_ref().expect("releases");
     assert_eq!(d.releases[0].outcome, ReleaseEnd::RolledBack, "the story: a rollback");
     assert!(conservation::check(&outcome).is_empty(), "{:?}", conservation::check(&outcome));
     assert!(ledger::check(&outcome).is_empty(), "{:?}", ledger::check(&outcome));
@@ -40,7 +40,7 @@ fn checkers_pass_on_a_real_run_and_catch_corrupted_numbers() {
 
     // A payment lost and one charged twice.
     let mut paid = outcome.clone();
-    let system = paid.system.as_deref_mut().expect("multi-tier");
+    let system = &mut *paid.system;
     system.payments.lost += 1;
     system.payments.duplicated += 1;
     let v = ledger::check(&paid);
@@ -48,7 +48,7 @@ fn checkers_pass_on_a_real_run_and_catch_corrupted_numbers() {
 
     // A server left on the rolled-back version, and one with none.
     let mut stuck = outcome.clone();
-    let d = stuck.system.as_deref_mut().and_then(|s| s.delivery.as_mut()).expect("releases");
+    let d = stuck.system.delivery.as_mut().expect("releases");
     let bad = d.releases[0].version.clone();
     d.server_versions[1] = bad.clone();
     d.server_versions[2] = String::new();
@@ -102,7 +102,7 @@ fn recovery_compares_with_the_baseline_over_the_window() {
     // Alerts: one left firing must resolve, unless its expression reads further back than
     // the run goes on.
     let mut firing = outcome.clone();
-    let m = firing.system.as_deref_mut().and_then(|s| s.monitoring.as_deref_mut()).expect("monitoring");
+    let m = firing.system.monitoring.as_deref_mut().expect("monitoring");
     let mut e = m.episodes.iter().find(|e| e.firing_ms.is_some()).expect("an alert fired").clone();
     let alert = "NeverResolves".to_string();
     e.alert = alert.clone();

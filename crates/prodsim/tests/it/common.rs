@@ -51,8 +51,8 @@ pub fn run_own_seed(s: &Scenario) -> prodsim_model::Outcome {
 }
 
 /// The multi-tier part of an outcome.
-pub fn system(o: &prodsim_model::Outcome) -> &prodsim_model::system::SystemOutcome {
-    o.system.as_deref().expect("a multi-tier outcome")
+pub fn system(o: &prodsim_model::Outcome) -> &prodsim_model::outcome::SystemOutcome {
+    &o.system
 }
 
 /// A confidence interval from batch means.

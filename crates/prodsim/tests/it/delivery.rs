@@ -10,7 +10,7 @@ use crate::common::{from_text, repo_path, run_own_seed, system};
 
 use prodsim_model::Outcome;
 use prodsim_model::outcome::Row;
-use prodsim_model::system::{DeliveryOutcome, IncidentOutcome, ReleaseEnd, ReleaseOutcome};
+use prodsim_model::outcome::{DeliveryOutcome, IncidentOutcome, ReleaseEnd, ReleaseOutcome};
 use prodsim_report::summary::Summary;
 
 const SECOND: u64 = 1_000_000_000;

@@ -10,7 +10,7 @@ use crate::common;
 use crate::common::{from_text, load_errors as invalid, run_own_seed as run, system};
 
 use crate::common::scenario;
-use prodsim_model::system::{MaliciousOutcome, ProxyOutcome};
+use prodsim_model::outcome::{MaliciousOutcome, ProxyOutcome};
 use prodsim_report::summary::Summary;
 use prodsim_scenario::Scenario;
 

@@ -10,7 +10,7 @@ use crate::common::{from_text, run_own_seed as run, system};
 
 use crate::common::scenario;
 use prodsim_model::outcome::Row;
-use prodsim_model::system::{ClassOutcome, SystemOutcome};
+use prodsim_model::outcome::{ClassOutcome, SystemOutcome};
 use prodsim_scenario::Scenario;
 
 const SECOND: u64 = 1_000_000_000;

@@ -6,7 +6,7 @@
 use crate::common::{from_text, repo_path, run_own_seed, system};
 
 use prodsim_model::Outcome;
-use prodsim_model::system::{DeliveryOutcome, ReleaseEnd, ReleaseOutcome};
+use prodsim_model::outcome::{DeliveryOutcome, ReleaseEnd, ReleaseOutcome};
 
 const SECOND: u64 = 1_000_000_000;
 const MINUTE: u64 = 60 * SECOND;

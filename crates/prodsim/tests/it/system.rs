@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::common::scenario;
 use prodsim_model::outcome::Row;
-use prodsim_model::system::{ClassOutcome, ComponentOutcome, SystemOutcome};
+use prodsim_model::outcome::{ClassOutcome, ComponentOutcome, SystemOutcome};
 use prodsim_parts::resilience::LedgerTotals;
 use prodsim_report::summary::Summary;
 use prodsim_scenario::Scenario;

@@ -9,7 +9,8 @@ use prodsim_model::outcome::{Outcome, RequestCounts};
 pub fn check(outcome: &Outcome) -> Vec<Violation> {
     let mut found = Vec::new();
     balance("requests", &outcome.requests, &mut found);
-    if let Some(system) = outcome.system.as_deref() {
+    {
+        let system = &outcome.system;
         for (group, parts) in [("class", &system.classes), ("region", &system.regions)] {
             if parts.is_empty() {
                 continue;

@@ -9,11 +9,11 @@
 
 use super::{Invariant, Violation};
 use prodsim_model::outcome::Outcome;
-use prodsim_model::system::{ReleaseEnd, ReleaseOutcome};
+use prodsim_model::outcome::{ReleaseEnd, ReleaseOutcome};
 
 /// Checks the releases of `outcome` (nothing to check without `[pipeline]`/`[[deploys]]`).
 pub fn check(outcome: &Outcome) -> Vec<Violation> {
-    let Some(d) = outcome.system.as_deref().and_then(|s| s.delivery.as_ref()) else { return Vec::new() };
+    let Some(d) = outcome.system.delivery.as_ref() else { return Vec::new() };
     let mut found = Vec::new();
     for (i, v) in d.server_versions.iter().enumerate() {
         if v.is_empty() {

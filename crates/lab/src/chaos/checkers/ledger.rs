@@ -6,7 +6,7 @@ use prodsim_model::outcome::Outcome;
 
 /// Checks the payment ledger of `outcome` (nothing to check without payments).
 pub fn check(outcome: &Outcome) -> Vec<Violation> {
-    let Some(system) = outcome.system.as_deref() else { return Vec::new() };
+    let system = &*outcome.system;
     let l = system.payments;
     let mut found = Vec::new();
     if l.lost > 0 {

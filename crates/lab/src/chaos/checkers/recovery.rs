@@ -178,9 +178,9 @@ fn drained(what: &str, case: f64, base: f64, when: &str, tol: &Tolerance, found:
 
 /// Every component's (services, database) mean queue over the window.
 fn components(case: &Outcome, baseline: &Outcome, w: &Window, when: &str, tol: &Tolerance, found: &mut Vec<Violation>) {
-    let (Some(cs), Some(bs)) = (case.system.as_deref(), baseline.system.as_deref()) else { return };
+    let (cs, bs) = (&*case.system, &*baseline.system);
     for (index, component) in cs.components.iter().enumerate() {
-        let mean = |s: &prodsim_model::system::SystemOutcome| {
+        let mean = |s: &prodsim_model::outcome::SystemOutcome| {
             let (mut sum, mut n) = (0.0, 0u32);
             for r in s.series.iter().filter(|r| usize::from(r.component) == index) {
                 if r.start_ns >= w.from_ns && r.end_ns <= w.to_ns {
@@ -197,7 +197,7 @@ fn components(case: &Outcome, baseline: &Outcome, w: &Window, when: &str, tol: &
 }
 
 fn retry_queue(case: &Outcome, baseline: &Outcome, tol: &Tolerance, found: &mut Vec<Violation>) {
-    let queue = |o: &Outcome| o.system.as_deref().and_then(|s| s.retry_queue);
+    let queue = |o: &Outcome| o.system.retry_queue;
     let (Some(c), Some(b)) = (queue(case), queue(baseline)) else { return };
     let allowed = b.peak.max(b.remaining) as f64 + tol.queue_slack;
     if c.remaining as f64 > allowed {
@@ -216,7 +216,7 @@ fn retry_queue(case: &Outcome, baseline: &Outcome, tol: &Tolerance, found: &mut 
 /// time to clear their lookback after the recovery point.
 fn alerts(case: &Outcome, baseline: &Outcome, w: &Window, found: &mut Vec<Violation>) {
     let open = |o: &Outcome| -> Vec<(String, i64)> {
-        let Some(m) = o.system.as_deref().and_then(|s| s.monitoring.as_deref()) else { return Vec::new() };
+        let Some(m) = o.system.monitoring.as_deref() else { return Vec::new() };
         m.episodes
             .iter()
             .filter(|e| e.resolved_ms.is_none())

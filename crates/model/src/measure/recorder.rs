@@ -1,0 +1,291 @@
+//! Measurement in the multi-tier model: request fates overall and per class, latency
+//! histograms, time-series rows and the warmup cut. Nothing here allocates per event.
+
+use crate::outcome::{Latency, RequestCounts, Row, Waiting};
+use prodsim_kernel::SimTime;
+
+use crate::station::Instance;
+
+/// The numbers kept for the whole and for each class.
+#[derive(Clone, Debug)]
+pub struct ClassStats {
+    /// Fates of measured requests.
+    pub requests: RequestCounts,
+    /// Latency of measured completions.
+    pub latency: Latency,
+    /// Completions that went on without a failed dependency (degraded).
+    pub degraded: u64,
+    /// Requests whose payment went on the retry queue (answered with a friendly error or
+    /// "accepted").
+    pub deferred: u64,
+}
+
+impl ClassStats {
+    fn new() -> Self {
+        ClassStats { requests: RequestCounts::default(), latency: Latency::new(3), degraded: 0, deferred: 0 }
+    }
+
+    /// Counts one measured request that ended with `fate` after `latency_ns`.
+    #[inline]
+    fn record(&mut self, fate: Fate, latency_ns: u64, degraded: bool, deferred: bool) {
+        match fate {
+            Fate::Completed => {
+                self.requests.completed += 1;
+                self.latency.record(latency_ns);
+                self.degraded += u64::from(degraded);
+            }
+            Fate::Rejected => self.requests.rejected += 1,
+            Fate::TimedOut => self.requests.timed_out += 1,
+            Fate::Failed => self.requests.failed += 1,
+        }
+        self.deferred += u64::from(deferred);
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Counters {
+    arrivals: u64,
+    delayed: u64,
+    completions: u64,
+    rejections: u64,
+    timeouts: u64,
+    failures: u64,
+}
+
+/// How a finished request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Served (maybe degraded or deferred).
+    Completed,
+    /// Refused by a full queue.
+    Rejected,
+    /// Past its deadline.
+    TimedOut,
+    /// An error.
+    Failed,
+}
+
+/// Accumulates what the multi-tier outcome reports.
+pub struct Recorder {
+    warmup: SimTime,
+    interval_ns: u64,
+    /// All classes together.
+    pub total: ClassStats,
+    /// One per class.
+    pub classes: Vec<ClassStats>,
+    /// One per region of the users (empty without `[[regions]]`).
+    pub regions: Vec<ClassStats>,
+    /// Queueing at the app servers.
+    pub waiting: Waiting,
+    /// Users' requests in flight.
+    in_flight: u64,
+    /// Attack requests in flight (`ddos`, malicious users).
+    malicious_in_flight: u64,
+    row: Counters,
+    row_latency: Latency<u32>,
+    row_start: SimTime,
+    row_integrals: (u128, u128),
+    /// App server integrals at the end of the warmup.
+    pub warm_integrals: Option<Vec<(u128, u128)>>,
+    next_checkpoint: SimTime,
+    /// Closed rows.
+    pub rows: Vec<Row>,
+}
+
+impl Recorder {
+    /// A recorder for `classes` classes.
+    pub fn new(warmup: SimTime, interval_ns: u64, expected_rows: usize, classes: usize) -> Self {
+        Recorder {
+            warmup,
+            interval_ns,
+            total: ClassStats::new(),
+            classes: (0..classes).map(|_| ClassStats::new()).collect(),
+            regions: Vec::new(),
+            waiting: Waiting::default(),
+            in_flight: 0,
+            malicious_in_flight: 0,
+            row: Counters::default(),
+            row_latency: Latency::new(2),
+            row_start: SimTime::ZERO,
+            row_integrals: (0, 0),
+            warm_integrals: None,
+            next_checkpoint: SimTime(interval_ns.min(warmup.as_nanos().max(1))),
+            rows: Vec::with_capacity(expected_rows),
+        }
+    }
+
+    /// Requests in flight now, users' and attackers' (what `[limits].max_in_flight` bounds).
+    #[inline]
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight + self.malicious_in_flight
+    }
+
+    /// The first instant at which a row (or the warmup's cut) is due.
+    #[inline]
+    pub fn next_checkpoint(&self) -> SimTime {
+        self.next_checkpoint
+    }
+
+    /// Closes the rows due at or before `now`.
+    #[inline]
+    pub fn checkpoint(&mut self, now: SimTime, servers: &[Instance]) {
+        if now >= self.next_checkpoint {
+            self.checkpoint_slow(now, servers);
+        }
+    }
+
+    #[cold]
+    fn checkpoint_slow(&mut self, now: SimTime, servers: &[Instance]) {
+        loop {
+            let row_end = self.row_start.after(self.interval_ns);
+            let warm_due = self.warm_integrals.is_none() && self.warmup <= now;
+            if warm_due && self.warmup <= row_end {
+                self.warm_integrals = Some(servers.iter().map(|s| s.integrals_at(self.warmup)).collect());
+                continue;
+            }
+            if row_end > now {
+                break;
+            }
+            self.close_row(row_end, servers);
+        }
+        let row_end = self.row_start.after(self.interval_ns);
+        self.next_checkpoint = if self.warm_integrals.is_none() { row_end.min(self.warmup) } else { row_end };
+    }
+
+    fn close_row(&mut self, end: SimTime, servers: &[Instance]) {
+        let total = servers.iter().fold((0u128, 0u128), |acc, s| {
+            let i = s.integrals_at(end);
+            (acc.0.wrapping_add(i.0), acc.1.wrapping_add(i.1))
+        });
+        let span_ns = end.since(self.row_start).max(1) as f64;
+        let workers: u64 = servers.iter().map(|s| u64::from(s.workers())).sum();
+        let c = self.row;
+        let hist = &self.row_latency;
+        self.rows.push(Row {
+            start_ns: self.row_start.as_nanos(),
+            end_ns: end.as_nanos(),
+            arrivals: c.arrivals,
+            admitted: c.arrivals - c.rejections.min(c.arrivals),
+            delayed: c.delayed,
+            completions: c.completions,
+            rejections: c.rejections,
+            timeouts: c.timeouts,
+            failures: c.failures,
+            in_flight: self.in_flight,
+            latency_sum_ns: hist.sum_ns,
+            latency_p50_ns: (hist.count > 0).then(|| hist.histogram.value_at_quantile(0.5).min(hist.max_ns)),
+            latency_p99_ns: (hist.count > 0).then(|| hist.histogram.value_at_quantile(0.99).min(hist.max_ns)),
+            utilization: total.0.wrapping_sub(self.row_integrals.0) as f64 / (span_ns * workers.max(1) as f64),
+            queue_length: total.1.wrapping_sub(self.row_integrals.1) as f64 / span_ns,
+        });
+        self.row = Counters::default();
+        self.row_latency.reset();
+        self.row_start = end;
+        self.row_integrals = total;
+    }
+
+    /// A request arrived.
+    #[inline]
+    pub fn arrived(&mut self, now: SimTime, class: u16) {
+        self.in_flight += 1;
+        self.row.arrivals += 1;
+        if now >= self.warmup {
+            self.total.requests.arrived += 1;
+            self.classes[class as usize].requests.arrived += 1;
+        }
+    }
+
+    /// Keeps per-region numbers for `regions` regions of users.
+    pub fn track_regions(&mut self, regions: usize) {
+        self.regions = (0..regions).map(|_| ClassStats::new()).collect();
+    }
+
+    /// A request from region `region` arrived at `now` (after [`Recorder::arrived`]).
+    pub fn region_arrived(&mut self, now: SimTime, region: u16) {
+        if now >= self.warmup {
+            self.regions[region as usize].requests.arrived += 1;
+        }
+    }
+
+    /// A request from region `region` that arrived at `arrived` got its answer at
+    /// `answered` (besides [`Recorder::finished`]).
+    pub fn region_finished(
+        &mut self,
+        region: u16,
+        arrived: SimTime,
+        answered: SimTime,
+        fate: Fate,
+        degraded: bool,
+        deferred: bool,
+    ) {
+        if arrived < self.warmup {
+            return;
+        }
+        self.regions[region as usize].record(fate, answered.since(arrived), degraded, deferred);
+    }
+
+    /// A malicious request arrived: it is in flight (and counts toward
+    /// `[limits].max_in_flight`), but not in the users' statistics or the time series.
+    #[inline]
+    pub fn entered(&mut self) {
+        self.malicious_in_flight += 1;
+    }
+
+    /// A malicious request left.
+    #[inline]
+    pub fn left(&mut self) {
+        self.malicious_in_flight -= 1;
+    }
+
+    /// A request that arrived at `arrived` found every worker busy and waits.
+    #[inline]
+    pub fn queued(&mut self, arrived: SimTime) {
+        self.row.delayed += 1;
+        if arrived >= self.warmup {
+            self.waiting.delayed += 1;
+        }
+    }
+
+    /// A worker started a request that arrived at `arrived`.
+    #[inline]
+    pub fn started(&mut self, arrived: SimTime, now: SimTime) {
+        if arrived >= self.warmup {
+            self.waiting.admitted += 1;
+            self.waiting.started += 1;
+            self.waiting.wait_sum_ns += u128::from(now.since(arrived));
+        }
+    }
+
+    /// A request that arrived at `arrived` ended at `now`.
+    #[inline]
+    pub fn finished(&mut self, arrived: SimTime, now: SimTime, class: u16, fate: Fate, degraded: bool, deferred: bool) {
+        self.in_flight -= 1;
+        match fate {
+            Fate::Completed => {
+                self.row.completions += 1;
+                self.row_latency.record(now.since(arrived));
+            }
+            Fate::Rejected => self.row.rejections += 1,
+            Fate::TimedOut => self.row.timeouts += 1,
+            Fate::Failed => self.row.failures += 1,
+        }
+        if arrived < self.warmup {
+            return;
+        }
+        let latency_ns = now.since(arrived);
+        self.total.record(fate, latency_ns, degraded, deferred);
+        self.classes[class as usize].record(fate, latency_ns, degraded, deferred);
+    }
+
+    /// Closes the run at `end`.
+    pub fn finish(&mut self, end: SimTime, servers: &[Instance]) {
+        self.checkpoint(end, servers);
+        if self.row_start < end {
+            self.close_row(end, servers);
+        }
+        for stats in std::iter::once(&mut self.total).chain(self.classes.iter_mut()).chain(self.regions.iter_mut()) {
+            let r = &mut stats.requests;
+            r.in_flight = r.arrived - r.finished();
+        }
+    }
+}

@@ -1,0 +1,596 @@
+//! The monitoring stack inside the run: every `scrape_interval` each target (the
+//! balancer, every app server, internal service and database instance, the retry queue and
+//! the payment ledger) is scraped into the time-series store, as Prometheus would; every
+//! `evaluation_interval` the recording rules, then each rule set's alerting rules, are
+//! evaluated over the store, and the firing alerts go to that set's Alertmanager router,
+//! whose notifications are recorded. A scrape of a dead instance records `up 0` and marks
+//! its series stale; a `monitoring` outage stops scraping and evaluation.
+
+pub(crate) mod alerting;
+
+use prodsim_kernel::{EventQueue, SimTime};
+use prodsim_parts::ops::routing::{AlertInput, Notification, Router};
+use prodsim_parts::ops::rules::{AlertState, Rule, RuleEngine};
+use prodsim_parts::ops::tsdb::{SeriesId, Tsdb};
+use prodsim_scenario::monitoring::MonitoringSpec;
+use prodsim_scenario::topology::{ServiceKind, Topology};
+
+use crate::engine::{APP, Engine};
+use crate::event::{Event, MonitoringEvent};
+use crate::measure::metrics::{CODES, OUTCOMES, PAYMENT_OUTCOMES};
+use crate::scaling::Life;
+use crate::station::StationKind;
+
+/// One scrape target.
+#[derive(Clone, Debug)]
+pub(crate) struct ScrapeTarget {
+    job: String,
+    instance: String,
+    /// The `service` label of its HTTP metrics.
+    service: String,
+    kind: TargetKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TargetKind {
+    Balancer,
+    /// Instance `i` of station `s`.
+    Station(usize, usize),
+    RetryQueue,
+    Payments,
+}
+
+/// Which series of a target a sample belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    Up,
+    Http(u16, u8),
+    Bucket(u16, u8),
+    Sum(u16),
+    Count(u16),
+    InFlight,
+    QueueDepth,
+    Cpu,
+    Cores,
+    Memory,
+    DbInUse,
+    DbMax,
+    Lag,
+    Dependency(u16, u8),
+    RetryDepth,
+    Payments(u8),
+}
+
+/// One rule set's evaluator and router, and what they produced.
+pub(crate) struct SetState {
+    pub(crate) name: String,
+    pub(crate) engine: RuleEngine,
+    pub(crate) router: Router,
+    pub(crate) notifications: Vec<Notification>,
+}
+
+/// The monitoring stack of a run.
+pub(crate) struct Monitor {
+    pub(crate) spec: MonitoringSpec,
+    pub(crate) targets: Vec<ScrapeTarget>,
+    /// First target of each station.
+    pub(crate) station_base: Vec<usize>,
+    /// Per target, the series of each dense slot index (`NO_SERIES` until first written).
+    series: Vec<Vec<u32>>,
+    classes: usize,
+    buckets: usize,
+    /// Per target: its last scrape succeeded (its series are fresh).
+    fresh: Vec<bool>,
+    pub(crate) tsdb: Tsdb,
+    pub(crate) recording: RuleEngine,
+    pub(crate) sets: Vec<SetState>,
+    class_names: Vec<String>,
+    station_names: Vec<String>,
+    /// A `monitoring` outage is in force.
+    pub(crate) down: bool,
+    /// A `monitoring` slowdown's factor on the scrape and evaluation periods.
+    pub(crate) slow: f64,
+    /// Keep every sample (for `--metrics`) instead of the retention window.
+    keep_all: bool,
+    /// The samples of the target being scraped (reused from scrape to scrape).
+    scratch: Vec<(Slot, f64)>,
+    /// The earliest router wake already scheduled.
+    wake: Option<SimTime>,
+    /// Evaluations that returned an error, per rule set (recording rules first).
+    pub(crate) scrapes: u64,
+    pub(crate) evaluations: u64,
+}
+
+/// Number of the balancer's target.
+pub(crate) const LB: usize = 0;
+
+/// A slot no series was written for yet.
+const NO_SERIES: u32 = u32::MAX;
+/// Slots of a target that do not depend on classes, buckets or stations.
+const FIXED_SLOTS: usize = 14;
+
+/// Slots of a target's series table.
+fn slots(classes: usize, buckets: usize, stations: usize) -> usize {
+    FIXED_SLOTS + classes * CODES.len() + classes * buckets + 2 * classes + stations * OUTCOMES.len()
+}
+
+impl Monitor {
+    /// The stack for `spec`, its targets laid out over the stations `stations` (name, kind,
+    /// instances) of `topology`; `keep_all` keeps every sample for export.
+    pub(crate) fn new(
+        spec: &MonitoringSpec,
+        topology: &Topology,
+        stations: &[(String, StationKind, usize)],
+        keep_all: bool,
+    ) -> Monitor {
+        let mut targets = vec![ScrapeTarget {
+            job: "lb".into(),
+            instance: "lb".into(),
+            service: "lb".into(),
+            kind: TargetKind::Balancer,
+        }];
+        let mut station_base = Vec::with_capacity(stations.len());
+        for (s, (name, kind, n)) in stations.iter().enumerate() {
+            station_base.push(targets.len());
+            let (job, prefix) = match kind {
+                StationKind::App => ("app".to_string(), "server".to_string()),
+                StationKind::Database => ("db".to_string(), "db".to_string()),
+                StationKind::Service(_) => (name.clone(), name.clone()),
+            };
+            for i in 0..*n {
+                targets.push(ScrapeTarget {
+                    job: job.clone(),
+                    instance: format!("{prefix}-{i}"),
+                    service: if *kind == StationKind::App { "app".into() } else { name.clone() },
+                    kind: TargetKind::Station(s, i),
+                });
+            }
+        }
+        if topology.retry_queue.is_some() {
+            targets.push(ScrapeTarget {
+                job: "retry-queue".into(),
+                instance: "retry-queue".into(),
+                service: "retry-queue".into(),
+                kind: TargetKind::RetryQueue,
+            });
+        }
+        if topology.classes.iter().any(|c| c.payment.is_some()) {
+            targets.push(ScrapeTarget {
+                job: "payments".into(),
+                instance: "ledger".into(),
+                service: "payments".into(),
+                kind: TargetKind::Payments,
+            });
+        }
+        let multi = spec.sets.len() > 1;
+        let sets = spec
+            .sets
+            .iter()
+            .map(|set| {
+                let rules = set
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        let mut r = r.clone();
+                        if multi {
+                            // Two sets may share alert names; the label keeps their
+                            // `ALERTS` series and notifications apart.
+                            r.labels.insert("set".into(), set.name.clone());
+                        }
+                        Rule::Alert(r)
+                    })
+                    .collect();
+                SetState {
+                    name: set.name.clone(),
+                    engine: RuleEngine::new(rules),
+                    router: Router::new(spec.routing.clone()),
+                    notifications: Vec::new(),
+                }
+            })
+            .collect();
+        let n = targets.len();
+        Monitor {
+            spec: spec.clone(),
+            targets,
+            station_base,
+            series: vec![vec![NO_SERIES; slots(topology.classes.len(), spec.buckets.len() + 1, stations.len())]; n],
+            classes: topology.classes.len(),
+            buckets: spec.buckets.len() + 1,
+            fresh: vec![false; n],
+            tsdb: Tsdb::new(),
+            recording: RuleEngine::new(spec.recording.iter().cloned().map(Rule::Record).collect()),
+            sets,
+            class_names: topology.classes.iter().map(|c| c.name.clone()).collect(),
+            station_names: stations.iter().map(|s| s.0.clone()).collect(),
+            down: false,
+            slow: 1.0,
+            keep_all,
+            wake: None,
+            scratch: Vec::new(),
+            scrapes: 0,
+            evaluations: 0,
+        }
+    }
+
+    fn period(&self, ns: u64) -> u64 {
+        ((ns as f64) * self.slow).round().max(1.0) as u64
+    }
+
+    /// The labels of `slot` on target `t`.
+    fn labels(&self, t: usize, slot: Slot, buckets: &[f64]) -> Vec<(String, String)> {
+        let target = &self.targets[t];
+        let mut l: Vec<(String, String)> =
+            vec![("job".into(), target.job.clone()), ("instance".into(), target.instance.clone())];
+        let mut add = |k: &str, v: String| l.push((k.to_string(), v));
+        let name = match slot {
+            Slot::Up => "up",
+            Slot::Http(c, code) => {
+                add("service", target.service.clone());
+                add("class", self.class_names[usize::from(c)].clone());
+                add("code", CODES[usize::from(code)].into());
+                "http_requests_total"
+            }
+            Slot::Bucket(c, b) => {
+                add("service", target.service.clone());
+                add("class", self.class_names[usize::from(c)].clone());
+                let le = buckets.get(usize::from(b)).copied().unwrap_or(f64::INFINITY);
+                add("le", prodsim_parts::ops::catalog::format_le(le));
+                "http_request_duration_seconds_bucket"
+            }
+            Slot::Sum(c) | Slot::Count(c) => {
+                add("service", target.service.clone());
+                add("class", self.class_names[usize::from(c)].clone());
+                if matches!(slot, Slot::Sum(_)) {
+                    "http_request_duration_seconds_sum"
+                } else {
+                    "http_request_duration_seconds_count"
+                }
+            }
+            Slot::InFlight => {
+                add("service", target.service.clone());
+                "http_requests_in_flight"
+            }
+            Slot::QueueDepth => {
+                add("queue", "requests".into());
+                "queue_depth"
+            }
+            Slot::RetryDepth => {
+                add("queue", "retry".into());
+                "queue_depth"
+            }
+            Slot::Cpu => "process_cpu_seconds_total",
+            Slot::Cores => "machine_cpu_cores",
+            Slot::Memory => "process_resident_memory_bytes",
+            Slot::DbInUse => "db_connections_in_use",
+            Slot::DbMax => "db_connections_max",
+            Slot::Lag => "db_replication_lag_seconds",
+            Slot::Dependency(s, o) => {
+                add("dependency", self.station_names[usize::from(s)].clone());
+                add("outcome", OUTCOMES[usize::from(o)].into());
+                "dependency_requests_total"
+            }
+            Slot::Payments(o) => {
+                add("outcome", PAYMENT_OUTCOMES[usize::from(o)].into());
+                "payments_total"
+            }
+        };
+        l.push(("__name__".into(), name.into()));
+        l.sort();
+        l
+    }
+
+    /// The dense index of `slot` in a target's series table.
+    fn index(&self, slot: Slot) -> usize {
+        let (c, nb) = (self.classes, self.buckets);
+        let http = FIXED_SLOTS;
+        let bucket = http + c * CODES.len();
+        let sum = bucket + c * nb;
+        let dep = sum + 2 * c;
+        match slot {
+            Slot::Up => 0,
+            Slot::InFlight => 1,
+            Slot::QueueDepth => 2,
+            Slot::Cpu => 3,
+            Slot::Cores => 4,
+            Slot::Memory => 5,
+            Slot::DbInUse => 6,
+            Slot::DbMax => 7,
+            Slot::Lag => 8,
+            Slot::RetryDepth => 9,
+            Slot::Payments(o) => 10 + usize::from(o),
+            Slot::Http(k, code) => http + usize::from(k) * CODES.len() + usize::from(code),
+            Slot::Bucket(k, b) => bucket + usize::from(k) * nb + usize::from(b),
+            Slot::Sum(k) => sum + usize::from(k),
+            Slot::Count(k) => sum + c + usize::from(k),
+            Slot::Dependency(st, o) => dep + usize::from(st) * OUTCOMES.len() + usize::from(o),
+        }
+    }
+
+    /// Appends `v` for `slot` of target `t` at `t_ms`.
+    fn emit(&mut self, t: usize, slot: Slot, t_ms: i64, v: f64) {
+        let k = self.index(slot);
+        let id = match self.series[t][k] {
+            NO_SERIES => {
+                let labels = self.labels(t, slot, &self.spec.buckets);
+                let id = self.tsdb.series_id(labels);
+                self.series[t][k] = id.0;
+                id
+            }
+            id => SeriesId(id),
+        };
+        self.tsdb.append(id, t_ms, v);
+    }
+
+    /// Marks every series of target `t` but `up` stale at `t_ms` (a failed scrape).
+    fn mark_stale(&mut self, t: usize, t_ms: i64) {
+        for k in 1..self.series[t].len() {
+            let id = self.series[t][k];
+            if id != NO_SERIES {
+                self.tsdb.mark_stale(SeriesId(id), t_ms);
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Builds the monitoring stack of `topology`, if it has one, and schedules the first
+    /// scrape and evaluation.
+    pub(crate) fn build_monitoring(&mut self, topology: &Topology, queue: &mut EventQueue<Event>) {
+        let Some(spec) = &topology.monitoring else { return };
+        let stations: Vec<(String, StationKind, usize)> =
+            self.stations.iter().map(|s| (s.name.clone(), s.kind, s.instances.len())).collect();
+        let m = Monitor::new(spec, topology, &stations, spec.retention_ns == u64::MAX);
+        self.measure.counters = crate::measure::metrics::Counters::new(
+            true,
+            m.targets.len(),
+            topology.classes.len(),
+            m.station_base.clone(),
+            &spec.buckets,
+        );
+        self.measure.counters.retry_target =
+            m.targets.iter().position(|t| t.kind == TargetKind::RetryQueue).unwrap_or(usize::MAX);
+        if let Some(slo) = &spec.slo {
+            self.measure.truth = crate::measure::metrics::Truth {
+                resolution_ns: slo.resolution_ns,
+                latency_ns: slo.latency_ns.unwrap_or(u64::MAX),
+                ..crate::measure::metrics::Truth::default()
+            };
+        }
+        queue.schedule(SimTime(spec.scrape_interval_ns), Event::Monitoring(MonitoringEvent::Scrape));
+        queue.schedule(SimTime(spec.evaluation_interval_ns), Event::Monitoring(MonitoringEvent::Evaluate));
+        self.monitor = Some(Box::new(m));
+    }
+
+    /// Scrapes every target now and schedules the next scrape.
+    pub(crate) fn on_scrape(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let Some(m) = self.monitor.as_ref() else { return };
+        queue.schedule(now.after(m.period(m.spec.scrape_interval_ns)), Event::Monitoring(MonitoringEvent::Scrape));
+        if m.down {
+            return;
+        }
+        let t_ms = (now.as_nanos() / 1_000_000) as i64;
+        for t in 0..m.targets.len() {
+            self.scrape_target(now, t, t_ms);
+        }
+        if let Some(m) = self.monitor.as_mut() {
+            m.scrapes += 1;
+        }
+    }
+
+    /// Whether target `t` answers a scrape: `None` when it is not provisioned.
+    fn target_up(&self, kind: TargetKind) -> Option<bool> {
+        match kind {
+            TargetKind::Station(s, i) => {
+                if s == APP as usize && self.scaling.life[i] == Life::Off {
+                    return None;
+                }
+                let st = &self.stations[s];
+                Some(st.instances[i].up && !st.faults.outage)
+            }
+            _ => Some(true),
+        }
+    }
+
+    fn scrape_target(&mut self, now: SimTime, t: usize, t_ms: i64) {
+        let Some(m) = self.monitor.as_ref() else { return };
+        let kind = m.targets[t].kind;
+        if let TargetKind::Station(s, _) = kind {
+            if self.stations[s].kind == StationKind::Service(ServiceKind::ThirdParty) {
+                return; // Someone else's API: nothing of ours to scrape.
+            }
+        }
+        let up = self.target_up(kind);
+        let m = self.monitor.as_mut().expect("checked above");
+        match up {
+            None => {
+                if m.fresh[t] {
+                    m.mark_stale(t, t_ms);
+                    if m.series[t][0] != NO_SERIES {
+                        m.tsdb.mark_stale(SeriesId(m.series[t][0]), t_ms);
+                    }
+                    m.fresh[t] = false;
+                }
+                return;
+            }
+            Some(false) => {
+                if m.fresh[t] {
+                    m.mark_stale(t, t_ms);
+                    m.fresh[t] = false;
+                }
+                m.emit(t, Slot::Up, t_ms, 0.0);
+                return;
+            }
+            Some(true) => {
+                m.fresh[t] = true;
+                m.emit(t, Slot::Up, t_ms, 1.0);
+            }
+        }
+        // One buffer for every scrape of the run.
+        let mut samples = std::mem::take(&mut m.scratch);
+        samples.clear();
+        self.target_samples(now, kind, t, &mut samples);
+        let m = self.monitor.as_mut().expect("checked above");
+        for &(slot, v) in &samples {
+            m.emit(t, slot, t_ms, v);
+        }
+        m.scratch = samples;
+    }
+
+    /// The samples target `t` exposes now (besides `up`), into `out`.
+    fn target_samples(&self, now: SimTime, kind: TargetKind, t: usize, out: &mut Vec<(Slot, f64)>) {
+        let c = &self.measure.counters;
+        let classes = self.flow.classes.cumulative.len();
+        let http = |out: &mut Vec<(Slot, f64)>| {
+            for class in 0..classes {
+                let mut count = 0;
+                for code in 0..CODES.len() {
+                    let v = c.http_at(t, class, code);
+                    count += v;
+                    // Series appear once touched, like a client library's labelled
+                    // counters; the balancer's and app servers' start at zero.
+                    let preset = matches!(kind, TargetKind::Balancer)
+                        || matches!(kind, TargetKind::Station(s, _) if s == APP as usize);
+                    if v > 0 || preset {
+                        out.push((Slot::Http(class as u16, code as u8), v as f64));
+                    }
+                }
+                let mut cumulative = 0;
+                for (b, n) in c.histogram(t, class).iter().enumerate() {
+                    cumulative += n;
+                    out.push((Slot::Bucket(class as u16, b as u8), cumulative as f64));
+                }
+                out.push((Slot::Sum(class as u16), c.sum_seconds(t, class)));
+                out.push((Slot::Count(class as u16), count as f64));
+            }
+        };
+        match kind {
+            TargetKind::Balancer => {
+                http(out);
+                out.push((Slot::InFlight, self.measure.recorder.in_flight() as f64));
+            }
+            TargetKind::Station(s, i) => {
+                let st = &self.stations[s];
+                let inst = &st.instances[i];
+                if matches!(st.kind, StationKind::App | StationKind::Service(_)) {
+                    http(out);
+                }
+                out.push((Slot::InFlight, f64::from(inst.connections())));
+                out.push((Slot::QueueDepth, inst.waiting() as f64));
+                for callee in 0..self.stations.len() {
+                    for o in 0..OUTCOMES.len() {
+                        let v = c.dep_at(t, callee, o);
+                        if v > 0 {
+                            out.push((Slot::Dependency(callee as u16, o as u8), v as f64));
+                        }
+                    }
+                }
+                if s == APP as usize {
+                    out.push((Slot::Cpu, c.cpu_ns[t] as f64 / 1e9));
+                    out.push((Slot::Cores, f64::from(inst.workers())));
+                    let mb = self.app.memory.resident_mb(i, now);
+                    out.push((Slot::Memory, mb * 1024.0 * 1024.0));
+                    if let Some(db) = &self.db {
+                        let p = &db.pools[i];
+                        out.push((Slot::DbInUse, f64::from(p.in_use + p.leaked)));
+                        out.push((Slot::DbMax, f64::from(p.size)));
+                    }
+                }
+                if let Some(db) = self.db.as_ref().filter(|d| d.station as usize == s) {
+                    let lag = if i as u32 == db.primary { 0.0 } else { db.lag_ns as f64 / 1e9 };
+                    out.push((Slot::Lag, lag));
+                }
+            }
+            TargetKind::RetryQueue => {
+                let depth = self.deferral.items.len();
+                out.push((Slot::RetryDepth, depth as f64));
+            }
+            TargetKind::Payments => {
+                let l = self.ledger.totals();
+                for (o, v) in [l.attempted, l.completed, l.failed, l.lost].into_iter().enumerate() {
+                    out.push((Slot::Payments(o as u8), v as f64));
+                }
+            }
+        }
+    }
+
+    /// Evaluates the recording rules, then every rule set, routes the firing alerts, and
+    /// schedules the next evaluation and the routers' next wake.
+    pub(crate) fn on_evaluate(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let Some(m) = self.monitor.as_mut() else { return };
+        queue
+            .schedule(now.after(m.period(m.spec.evaluation_interval_ns)), Event::Monitoring(MonitoringEvent::Evaluate));
+        if m.down {
+            return;
+        }
+        let t_ms = (now.as_nanos() / 1_000_000) as i64;
+        if !m.keep_all {
+            m.tsdb.retain_after(t_ms - (m.spec.retention_ns / 1_000_000) as i64);
+        }
+        m.evaluations += 1;
+        // Errors of one rule do not stop the others; the engine counts them.
+        let _ = m.recording.evaluate(t_ms, &mut m.tsdb);
+        for set in &mut m.sets {
+            let _ = set.engine.evaluate(t_ms, &mut m.tsdb);
+            let firing: Vec<AlertInput> = set
+                .engine
+                .active()
+                .iter()
+                .filter(|a| a.state == AlertState::Firing)
+                .map(|a| AlertInput {
+                    labels: a.labels.clone(),
+                    annotations: a.annotations.clone(),
+                    starts_ms: a.active_at_ms,
+                })
+                .collect();
+            set.router.update(t_ms, &firing);
+        }
+        if self.delivery.is_some() || self.response.is_some() {
+            let firing = self.firing_alert_names();
+            self.check_rollback_alerts(now, &firing, queue);
+            self.close_quiet_page(now, &firing);
+        }
+        self.on_notify(now, queue);
+    }
+
+    /// The names of the alerts firing now, in every set.
+    fn firing_alert_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let Some(m) = self.monitor.as_ref() else { return names };
+        for set in &m.sets {
+            for a in set.engine.active().iter().filter(|a| a.state == AlertState::Firing) {
+                if let Some(n) = a.labels.get("alertname") {
+                    if !names.contains(n) {
+                        names.push(n.clone());
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    /// Collects the notifications due now and schedules the routers' next wake.
+    pub(crate) fn on_notify(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let Some(m) = self.monitor.as_mut() else { return };
+        let t_ms = (now.as_nanos() / 1_000_000) as i64;
+        if m.wake.is_some_and(|w| w <= now) {
+            m.wake = None;
+        }
+        let mut next: Option<i64> = None;
+        for set in &mut m.sets {
+            set.notifications.extend(set.router.poll(t_ms));
+            if let Some(w) = set.router.next_wake() {
+                next = Some(next.map_or(w, |n| n.min(w)));
+            }
+        }
+        if let Some(w) = next {
+            let at = SimTime((w.max(t_ms + 1) as u64) * 1_000_000);
+            if m.wake.is_none_or(|s| at < s) {
+                m.wake = Some(at);
+                queue.schedule(at, Event::Monitoring(MonitoringEvent::Notify));
+            }
+        }
+        if self.response.is_some() {
+            self.page_new_notifications(now, queue);
+        }
+    }
+}
