@@ -19,6 +19,8 @@ pub(crate) struct AppTier {
     pub balancer_rng: SimRng,
     /// Whether the strategy hashes a session key (consistent hashing).
     pub hashing: bool,
+    /// Whether the strategy learns from responses (response time EWMA).
+    pub observes: bool,
     /// Which servers are in rotation.
     pub rotation: Rotation,
     /// Active health checks, if configured.
@@ -55,7 +57,9 @@ impl AppTier {
     /// after `latency_ns`.
     #[inline]
     pub fn observe(&mut self, now: SimTime, i: usize, latency_ns: u64, ok: bool) {
-        self.balancer.observe(i, now, latency_ns, ok);
+        if self.observes {
+            self.balancer.observe(i, now, latency_ns, ok);
+        }
         if let Some(o) = self.outliers.as_mut() {
             // The ejection ends on an `EjectionEnds` tick after its end time.
             if o.record(now, i, ok).is_some() {

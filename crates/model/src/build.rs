@@ -17,7 +17,7 @@ use crate::edge::Edge;
 use crate::engine::Engine;
 use crate::event::{BalancerEvent, Event, FlowEvent};
 use crate::faults::{FaultState, with_spikes};
-use crate::flow::{Classes, Flow, Source};
+use crate::flow::{Classes, Flow, Program, Source};
 use crate::measure::Measure;
 use crate::measure::metrics::{Counters, Truth};
 use crate::measure::recorder::Recorder;
@@ -192,7 +192,7 @@ fn flow(scenario: &Scenario, programs: Vec<Vec<Step>>, streams: &Streams) -> Flo
             payment: topology.classes.iter().map(|c| c.payment).collect(),
             revenue: topology.classes.iter().map(|c| c.revenue).collect(),
         },
-        programs,
+        programs: programs.into_iter().map(Program::new).collect(),
         think_time: topology.clients.iter().map(|c| c.closed.as_ref().map(|l| l.think_time.clone())).collect(),
         tasks: Slab::new(),
         next_request: 0,
@@ -203,15 +203,17 @@ fn flow(scenario: &Scenario, programs: Vec<Vec<Step>>, streams: &Streams) -> Flo
 /// The balancer, its rotation and health checks, and the servers' processes.
 fn app_tier(scenario: &Scenario, servers: usize, network: Option<&NetworkState>, streams: &Streams) -> AppTier {
     let (b, topology) = (&scenario.balancer, &scenario.topology);
+    let balancer = b.strategy.build(&Setup {
+        backends: servers,
+        choices: b.choices,
+        weights: b.weights.clone(),
+        backend_region: network.map_or_else(Vec::new, |n| n.server_region.clone()),
+        region_rtt_ns: network.map_or_else(Vec::new, NetworkState::distance_matrix),
+        ..Setup::default()
+    });
     AppTier {
-        balancer: b.strategy.build(&Setup {
-            backends: servers,
-            choices: b.choices,
-            weights: b.weights.clone(),
-            backend_region: network.map_or_else(Vec::new, |n| n.server_region.clone()),
-            region_rtt_ns: network.map_or_else(Vec::new, NetworkState::distance_matrix),
-            ..Setup::default()
-        }),
+        observes: balancer.observes(),
+        balancer,
         balancer_rng: streams.rng(Purpose::Balancer, ""),
         hashing: b.strategy == Strategy::ConsistentHash,
         rotation: Rotation::new(servers),

@@ -299,7 +299,7 @@ impl Engine {
                 }
             }
             PlaybookAction::Hotfix { version, strategy, effects } => {
-                let classes = self.flow.programs.len();
+                let classes = self.flow.classes.cumulative.len();
                 let Some(d) = self.delivery.as_mut() else { return Err("no pipeline".to_string()) };
                 let v = d.add_version(version, effects.clone(), classes);
                 let r = d.add_release(v, strategy.clone(), Vec::new(), by, true, now.as_nanos());

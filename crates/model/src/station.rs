@@ -58,10 +58,26 @@ pub(crate) struct FaultEffects {
     pub error_rate: f64,
     /// Extra latency added to each call's first work step.
     pub added_latency: Option<Dist>,
-    /// Work multiplier per instance.
+    /// Work multiplier per instance (`slowdown` faults).
     pub slowdown: Vec<f64>,
+    /// Query time multiplier (`slow_queries` faults; the database only).
+    pub query_factor: f64,
+    /// What a task's work is multiplied by on each instance: slowdown × query factor.
+    pub work_factor: Vec<f64>,
     /// Partitions in force.
     pub partitions: Vec<Partition>,
+}
+
+impl FaultEffects {
+    /// No fault in force on `n` instances.
+    pub fn none(n: usize) -> FaultEffects {
+        FaultEffects { slowdown: vec![1.0; n], query_factor: 1.0, work_factor: vec![1.0; n], ..FaultEffects::default() }
+    }
+
+    /// Brings `work_factor` up to date after `slowdown` or `query_factor` changed.
+    pub fn refresh_work_factor(&mut self) {
+        self.work_factor = self.slowdown.iter().map(|s| s * self.query_factor).collect();
+    }
 }
 
 /// A pool of instances and what faults do to it.
@@ -105,7 +121,7 @@ impl Station {
             cursor: 0,
             program,
             error_rate: 0.0,
-            faults: FaultEffects { slowdown: vec![1.0; n], ..FaultEffects::default() },
+            faults: FaultEffects::none(n),
             breaker: None,
             budget: None,
             limiter: None,

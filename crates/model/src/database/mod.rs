@@ -85,8 +85,6 @@ pub(crate) struct Database {
     pub last_write: Vec<u64>,
     /// The replicas' lag behind the primary now.
     pub lag_ns: u64,
-    /// Query time multiplier of the `slow_queries` faults in force.
-    pub slow_factor: f64,
     /// Each app server's pool.
     pub pools: Vec<Pool>,
     /// The primary crashed and a failover is under way.
@@ -111,7 +109,6 @@ impl Database {
             read_cursor: 0,
             last_write: vec![0; spec.keys as usize],
             lag_ns: spec.replication_lag_ns,
-            slow_factor: 1.0,
             pools: (0..servers).map(|_| Pool { size: spec.pool, ..Pool::default() }).collect(),
             failover_pending: false,
             read_program,
@@ -151,12 +148,11 @@ impl Database {
         }
     }
 
-    /// The replicas' lag and the query slowdown now that the faults in force say `lag_ns`
-    /// and `slow_factor`.
-    pub fn set_fault_effects(&mut self, lag_ns: u64, slow_factor: f64) {
+    /// The replicas' lag now that the faults in force say `lag_ns` (slow queries are the
+    /// station's work factor).
+    pub fn set_lag(&mut self, lag_ns: u64) {
         self.lag_ns = lag_ns;
         self.stats.max_replication_lag_ns = self.stats.max_replication_lag_ns.max(lag_ns);
-        self.slow_factor = slow_factor;
     }
 
     /// A pending failover completes: a replica becomes the primary, or, without one, the

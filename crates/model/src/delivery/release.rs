@@ -25,7 +25,7 @@ pub(crate) const ALERT_WATCH_NS: u64 = 15 * 60 * NS_PER_S;
 impl Engine {
     /// Sets up the versions and schedules every `[[deploys]]` entry's merge.
     pub(crate) fn build_delivery(&mut self, spec: &DeliverySpec, rng: SimRng, queue: &mut EventQueue<Event>) {
-        let classes = self.flow.programs.len();
+        let classes = self.flow.classes.cumulative.len();
         let servers = self.stations[APP as usize].instances.len();
         let mut d = Delivery::new(spec, classes, servers, self.stations.len(), rng);
         for dep in &spec.deploys {

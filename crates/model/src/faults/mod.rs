@@ -128,7 +128,8 @@ impl Engine {
     /// Recomputes the effects of every fault in force on station `s`.
     fn recompute_station(&mut self, s: usize) {
         let n = self.stations[s].instances.len();
-        let mut effects = FaultEffects { slowdown: vec![1.0; n], ..FaultEffects::default() };
+        let mut effects = FaultEffects::none(n);
+        effects.query_factor = self.stations[s].faults.query_factor;
         let mut ok_share = 1.0;
         for fault in self.faults.in_force().filter(|f| self.hits_station(f, s)) {
             match &fault.kind {
@@ -159,6 +160,7 @@ impl Engine {
             }
         }
         effects.error_rate = 1.0 - ok_share;
+        effects.refresh_work_factor();
         self.stations[s].faults = effects;
     }
 
@@ -210,8 +212,11 @@ impl Engine {
             }
         }
         if let Some(db) = self.db.as_mut() {
-            db.set_fault_effects(lag, slow);
+            db.set_lag(lag);
         }
+        let effects = &mut self.stations[station].faults;
+        effects.query_factor = slow;
+        effects.refresh_work_factor();
     }
 }
 

@@ -44,6 +44,24 @@ impl Classes {
     }
 }
 
+/// What a task runs: its steps, and whether work is all there is (the common shape of a
+/// request on an app server and of a call to a service), which lets a task start and end
+/// without walking its steps.
+pub(crate) struct Program {
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// The program is one work step.
+    pub work_only: bool,
+}
+
+impl Program {
+    /// The program of `steps`.
+    pub fn new(steps: Vec<Step>) -> Program {
+        let work_only = matches!(steps.as_slice(), [Step::Work(_)]);
+        Program { steps, work_only }
+    }
+}
+
 /// Where a source's request keys come from.
 pub(crate) struct Source {
     /// Its keys, `Purpose::Requests` of its name.
@@ -70,7 +88,7 @@ pub(crate) struct Flow {
     /// The request classes.
     pub classes: Classes,
     /// Programs: one per class (its steps), one per service, the database's read and write.
-    pub programs: Vec<Vec<Step>>,
+    pub programs: Vec<Program>,
     /// Each workload's think time, for closed workloads.
     pub think_time: Vec<Option<Dist>>,
     /// Every task in flight.

@@ -28,6 +28,9 @@ impl Engine {
         if task.station == APP && task.parent_call == NONE && !task.malicious {
             self.measure.recorder.started(task.arrived, now);
         }
+        if self.flow.programs[task.program as usize].work_only {
+            return self.work(now, t, queue);
+        }
         self.advance(now, t, queue);
     }
 
@@ -40,7 +43,7 @@ impl Engine {
                 return self.finish(now, t, false, queue);
             }
             let (program, step) = (task.program as usize, task.step);
-            let Some(s) = self.flow.programs[program].get(step as usize) else {
+            let Some(s) = self.flow.programs[program].steps.get(step as usize) else {
                 return self.finish(now, t, true, queue);
             };
             match s {
@@ -54,7 +57,7 @@ impl Engine {
                     let n = specs.len();
                     self.flow.tasks[t].pending = n as u16;
                     for i in 0..n {
-                        let Step::Parallel(specs) = &self.flow.programs[program][step as usize] else { return };
+                        let Step::Parallel(specs) = &self.flow.programs[program].steps[step as usize] else { return };
                         let (spec, key) = (specs[i], streams::call_key(self.flow.tasks[t].key, step, i));
                         self.issue_call(now, t, spec, key, queue);
                     }
@@ -75,14 +78,9 @@ impl Engine {
     #[inline]
     fn work(&mut self, now: SimTime, t: u32, queue: &mut EventQueue<Event>) {
         let task = &self.flow.tasks[t];
-        let Step::Work(dist) = &self.flow.programs[task.program as usize][task.step as usize] else { return };
+        let Step::Work(dist) = &self.flow.programs[task.program as usize].steps[task.step as usize] else { return };
         let mut ns = dist.sample_ns(&mut self.keys.work.draws_of(task.key, u64::from(task.step)));
-        let station = &self.stations[task.station as usize];
-        let db_slow = match &self.db {
-            Some(d) if d.station == task.station => d.slow_factor,
-            _ => 1.0,
-        };
-        let factor = station.faults.slowdown[task.instance as usize] * db_slow;
+        let factor = self.stations[task.station as usize].faults.work_factor[task.instance as usize];
         if factor != 1.0 {
             ns = (ns as f64 * factor + 0.5) as u64;
         }
@@ -109,6 +107,10 @@ impl Engine {
         if task.station == PROXY {
             return self.on_proxy_done(now, t, queue);
         }
+        if self.flow.programs[task.program as usize].work_only {
+            let ok = !task.failed;
+            return self.finish(now, t, ok, queue);
+        }
         task.step += 1;
         self.advance(now, t, queue);
     }
@@ -117,18 +119,20 @@ impl Engine {
     /// caller (or the user, for a root task).
     #[inline]
     pub(crate) fn finish(&mut self, now: SimTime, t: u32, ok: bool, queue: &mut EventQueue<Event>) {
-        let task = self.flow.tasks[t];
-        let ok = ok && !self.fails_anyway(&task);
-        if task.station != APP {
+        let task = &self.flow.tasks[t];
+        let (station, parent_call, parent_gen, arrived) = (task.station, task.parent_call, task.parent_gen, task.arrived);
+        let ok = ok && !self.fails_anyway(task);
+        if station != APP {
+            let task = self.flow.tasks[t];
             self.callee_done(now, &task, ok);
         }
         self.release_worker(now, t, queue);
-        if task.parent_call != NONE {
-            self.reply(now, task.parent_call, task.parent_gen, ok, queue);
-        } else if task.station == APP {
+        if parent_call != NONE {
+            self.reply(now, parent_call, parent_gen, ok, queue);
+        } else if station == APP {
             let fate = if !ok {
                 Fate::Failed
-            } else if now.since(task.arrived) > self.flow.timeout_ns {
+            } else if now.since(arrived) > self.flow.timeout_ns {
                 Fate::TimedOut
             } else {
                 Fate::Completed
@@ -141,14 +145,14 @@ impl Engine {
     /// Whether a task that ran its program fails all the same: a callee's own error rate
     /// or a fault's (each a coin of the task's key), or an app version's injected error.
     #[inline]
-    fn fails_anyway(&mut self, task: &Task) -> bool {
+    fn fails_anyway(&self, task: &Task) -> bool {
         if task.station != APP {
             let st = &self.stations[task.station as usize];
             let (base, fault) = (st.error_rate, st.faults.error_rate);
             return (base > 0.0 && self.keys.errors.draws(task.key).chance(base))
                 || (fault > 0.0 && self.keys.fault_errors.draws(task.key).chance(fault));
         }
-        match self.delivery.as_mut() {
+        match self.delivery.as_deref() {
             Some(d) if task.parent_call == NONE && !task.malicious => {
                 d.injects_error(task.version, task.class, &mut self.keys.versions.draws_of(task.key, 1))
             }

@@ -2,6 +2,7 @@
 //! ([`recorder`]), per-component rows ([`series`]), the counters behind the exported
 //! metrics and the SLO's ground truth ([`metrics`]). Nothing here allocates per event.
 
+pub(crate) mod histogram;
 pub(crate) mod metrics;
 pub(crate) mod recorder;
 pub(crate) mod series;

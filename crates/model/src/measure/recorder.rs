@@ -1,7 +1,8 @@
 //! Measurement in the multi-tier model: request fates overall and per class, latency
 //! histograms, time-series rows and the warmup cut. Nothing here allocates per event.
 
-use crate::outcome::{Latency, RequestCounts, Row, Waiting};
+use super::histogram::Counts;
+use crate::outcome::{RequestCounts, Row, Waiting};
 use prodsim_kernel::SimTime;
 
 use crate::station::Instance;
@@ -12,7 +13,7 @@ pub struct ClassStats {
     /// Fates of measured requests.
     pub requests: RequestCounts,
     /// Latency of measured completions.
-    pub latency: Latency,
+    pub latency: Counts,
     /// Completions that went on without a failed dependency (degraded).
     pub degraded: u64,
     /// Requests whose payment went on the retry queue (answered with a friendly error or
@@ -22,7 +23,7 @@ pub struct ClassStats {
 
 impl ClassStats {
     fn new() -> Self {
-        ClassStats { requests: RequestCounts::default(), latency: Latency::new(3), degraded: 0, deferred: 0 }
+        ClassStats { requests: RequestCounts::default(), latency: Counts::new(3), degraded: 0, deferred: 0 }
     }
 
     /// Counts one measured request that ended with `fate` after `latency_ns`.
@@ -82,7 +83,7 @@ pub struct Recorder {
     /// Attack requests in flight (`ddos`, malicious users).
     malicious_in_flight: u64,
     row: Counters,
-    row_latency: Latency<u32>,
+    row_latency: Counts,
     row_start: SimTime,
     row_integrals: (u128, u128),
     /// App server integrals at the end of the warmup.
@@ -105,7 +106,7 @@ impl Recorder {
             in_flight: 0,
             malicious_in_flight: 0,
             row: Counters::default(),
-            row_latency: Latency::new(2),
+            row_latency: Counts::new(2),
             row_start: SimTime::ZERO,
             row_integrals: (0, 0),
             warm_integrals: None,
@@ -173,8 +174,8 @@ impl Recorder {
             failures: c.failures,
             in_flight: self.in_flight,
             latency_sum_ns: hist.sum_ns,
-            latency_p50_ns: (hist.count > 0).then(|| hist.histogram.value_at_quantile(0.5).min(hist.max_ns)),
-            latency_p99_ns: (hist.count > 0).then(|| hist.histogram.value_at_quantile(0.99).min(hist.max_ns)),
+            latency_p50_ns: hist.value_at_quantile(0.5).map(|v| v.min(hist.max_ns)),
+            latency_p99_ns: hist.value_at_quantile(0.99).map(|v| v.min(hist.max_ns)),
             utilization: total.0.wrapping_sub(self.row_integrals.0) as f64 / (span_ns * workers.max(1) as f64),
             queue_length: total.1.wrapping_sub(self.row_integrals.1) as f64 / span_ns,
         });
@@ -191,7 +192,9 @@ impl Recorder {
         self.row.arrivals += 1;
         if now >= self.warmup {
             self.total.requests.arrived += 1;
-            self.classes[class as usize].requests.arrived += 1;
+            if self.classes.len() > 1 {
+                self.classes[class as usize].requests.arrived += 1;
+            }
         }
     }
 
@@ -274,7 +277,11 @@ impl Recorder {
         }
         let latency_ns = now.since(arrived);
         self.total.record(fate, latency_ns, degraded, deferred);
-        self.classes[class as usize].record(fate, latency_ns, degraded, deferred);
+        // With one class, the class is the total: it is copied at the end instead of
+        // recorded twice.
+        if self.classes.len() > 1 {
+            self.classes[class as usize].record(fate, latency_ns, degraded, deferred);
+        }
     }
 
     /// Closes the run at `end`.
@@ -282,6 +289,9 @@ impl Recorder {
         self.checkpoint(end, servers);
         if self.row_start < end {
             self.close_row(end, servers);
+        }
+        if let [only] = self.classes.as_mut_slice() {
+            *only = self.total.clone();
         }
         for stats in std::iter::once(&mut self.total).chain(self.classes.iter_mut()).chain(self.regions.iter_mut()) {
             let r = &mut stats.requests;

@@ -215,7 +215,7 @@ impl Engine {
             warmup_ns: scenario.warmup_ns,
             events: stats.events,
             requests: r.total.requests,
-            latency: r.total.latency,
+            latency: r.total.latency.to_latency(),
             waiting: r.waiting,
             servers,
             interval_ns: scenario.report_interval_ns,
@@ -295,7 +295,7 @@ fn class_outcome(name: &str, s: ClassStats) -> ClassOutcome {
     ClassOutcome {
         name: name.to_string(),
         requests: s.requests,
-        latency: s.latency,
+        latency: s.latency.to_latency(),
         degraded: s.degraded,
         deferred: s.deferred,
     }

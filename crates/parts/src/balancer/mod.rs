@@ -93,6 +93,12 @@ pub trait Balancer: Send {
     /// Feedback after a response from `backend`: `latency_ns` from dispatch to response,
     /// and whether it succeeded. The default ignores it.
     fn observe(&mut self, _backend: usize, _now: SimTime, _latency_ns: u64, _success: bool) {}
+
+    /// Whether [`Balancer::observe`] does anything: a caller may skip the call (one
+    /// dynamic call per response) when it does not.
+    fn observes(&self) -> bool {
+        false
+    }
 }
 
 /// Static configuration of a strategy, fixed when it is built. Each strategy reads the

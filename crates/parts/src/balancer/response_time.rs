@@ -78,6 +78,10 @@ impl Balancer for ResponseTime {
         best
     }
 
+    fn observes(&self) -> bool {
+        true
+    }
+
     fn observe(&mut self, backend: usize, now: SimTime, latency_ns: u64, success: bool) {
         let Some(e) = self.backends.get_mut(backend) else { return };
         if !success {
