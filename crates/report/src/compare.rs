@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::chart::{self, Bar, BarGroup, CdfSeries, ChartError, Marker, MarkerKind, Panel, Series, Timeline, Window};
 use super::csv_table::{Column, Table, finite};
 use super::{ReportError, write_atomic};
+use prodsim_kernel::units::{NS_PER_MS, ns_to_ms, ns_to_s};
 use prodsim_lab::Metric;
 use prodsim_lab::compare::{Comparison, MetricSummary, VariantResult};
 use prodsim_lab::stats::{CONFIDENCE, Estimate, PairedTest};
@@ -235,14 +236,15 @@ pub fn cdf_points(v: &VariantResult) -> Vec<(f64, f64)> {
     }
     // From the 0.05th percentile: the few fastest requests would stretch the log axis
     // over decades nobody reads.
-    let (lo, hi) = (h.value_at_quantile(0.0005).max(h.min_nz()).max(1) as f64, h.max().max(1) as f64);
+    let (lo_ns, hi_ns) = (h.value_at_quantile(0.0005).max(h.min_nz()).max(1), h.max().max(1));
+    let (lo, hi) = (lo_ns as f64, hi_ns as f64);
     if hi <= lo {
-        return vec![(lo / 1e6, 1.0)];
+        return vec![(ns_to_ms(lo_ns), 1.0)];
     }
     (0..CDF_POINTS)
         .map(|i| {
             let ns = lo * (hi / lo).powf(i as f64 / (CDF_POINTS - 1) as f64);
-            (ns / 1e6, h.quantile_below(ns.round() as u64))
+            (ns / NS_PER_MS as f64, h.quantile_below(ns.round() as u64))
         })
         .collect()
 }
@@ -295,8 +297,8 @@ fn fault_windows(c: &Comparison, end_s: f64) -> Vec<Window> {
     first
         .iter()
         .map(|f| Window {
-            start_s: f.start_ns as f64 / 1e9,
-            end_s: (f.end_ns as f64 / 1e9).min(end_s),
+            start_s: ns_to_s(f.start_ns),
+            end_s: ns_to_s(f.end_ns).min(end_s),
             label: format!("{} {}", f.kind.name(), f.target_name.clone()),
         })
         .collect()

@@ -3,6 +3,7 @@
 //! and releases behind it, the alerts, the pages and who acted, the playbook actions, and
 //! the impact. Documented in `docs/incidents.md`.
 
+use prodsim_kernel::units::ns_to_ms_floor as ms;
 use prodsim_model::Outcome;
 use prodsim_model::system::{DeliveryOutcome, IncidentOutcome, MonitoringOutcome};
 use prodsim_parts::ops::postmortem::{self, ActionNote, AlertNote, DeployNote, Event, Impact, PostmortemInput};
@@ -11,10 +12,6 @@ use prodsim_parts::ops::postmortem::{self, ActionNote, AlertNote, DeployNote, Ev
 const BEFORE_MS: i64 = 30 * 60_000;
 /// How far after it the story goes on (alerts resolve, the queue drains).
 const AFTER_MS: i64 = 15 * 60_000;
-
-fn ms(ns: u64) -> i64 {
-    (ns / 1_000_000) as i64
-}
 
 /// Every incident's post-mortem, separated by rules; `None` when the run had no incident
 /// (or no `[slo]` to find them).

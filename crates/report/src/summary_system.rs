@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::summary::{LatencyMs, Requests};
+use prodsim_kernel::units::ns_to_ms;
 use prodsim_model::system::SystemOutcome;
 
 /// The keys the multi-tier model adds at the top level of `summary.json`.
@@ -258,7 +259,7 @@ impl SystemSummary {
                 stale_ratio: (d.replica_reads > 0).then(|| d.stale_reads as f64 / d.replica_reads as f64),
                 pool_timeouts: d.pool_timeouts,
                 failovers: d.failovers,
-                max_replication_lag_ms: d.max_replication_lag_ns as f64 / 1e6,
+                max_replication_lag_ms: ns_to_ms(d.max_replication_lag_ns),
             }),
             retry_queue: s.retry_queue.map(|q| RetryQueueSummary {
                 enqueued: q.enqueued,

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use super::text::thousands;
+use prodsim_kernel::units::ns_to_ms_floor;
 use prodsim_model::system::MonitoringOutcome;
 use prodsim_parts::ops::quality::Quality;
 /// `+1h02m30s` for a time of the run in ms, as notifications print it.
@@ -61,7 +62,7 @@ pub fn render(s: &mut String, m: &MonitoringOutcome) {
     match &m.slo {
         Some(slo) => {
             let latency =
-                slo.latency_ns.map_or(String::new(), |l| format!(", slower than {} ms is bad", l / 1_000_000));
+                slo.latency_ns.map_or(String::new(), |l| format!(", slower than {} ms is bad", ns_to_ms_floor(l)));
             let _ = writeln!(
                 s,
                 "incidents     {} (users hurt: SLO {}%{latency})",

@@ -15,7 +15,7 @@ use proptest::collection::vec;
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 
 use super::space::FaultSpace;
-use prodsim_kernel::units::format_duration;
+use prodsim_kernel::units::{NS_PER_MS, format_duration};
 use prodsim_kernel::{Dist, NS_PER_S};
 use prodsim_parts::faults::{Fault, FaultKind};
 use prodsim_scenario::Scenario;
@@ -25,8 +25,6 @@ pub const MIN_DURATION_S: u64 = 10;
 
 /// Resolution of a parameter: its value is `low + (high - low) * step / PARAM_STEPS`.
 const PARAM_STEPS: u32 = 10_000;
-
-const NANOS_PER_MS: u64 = 1_000_000;
 
 /// Whether generated faults stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,7 +190,7 @@ fn kind_named(name: &str, p: u32, q: u32, from: (u32, u32)) -> Option<FaultKind>
     Some(match name {
         "slowdown" => FaultKind::Slowdown { factor: cents(p, 150, 1000) },
         "added_latency" => {
-            FaultKind::AddedLatency { latency: Dist::constant(u64::from(grid(p, 50, 2000)) * NANOS_PER_MS) }
+            FaultKind::AddedLatency { latency: Dist::constant(u64::from(grid(p, 50, 2000)) * NS_PER_MS) }
         }
         "error_rate" => FaultKind::ErrorRate { rate: cents(p, 5, 100) },
         "timeouts" => FaultKind::Timeouts { hang_ns: secs(10, 120) },
@@ -312,11 +310,10 @@ pub fn schedules(space: &FaultSpace, window: Window, mode: Mode, max_faults: usi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prodsim_kernel::units::NS_PER_MIN;
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
     use std::path::Path;
-
-    const MIN: u64 = 60 * NS_PER_S;
 
     fn load(text: &str) -> Scenario {
         match prodsim_scenario::load_str(text, Path::new("x.toml")) {
@@ -446,7 +443,8 @@ rtt = "const(20ms)"
     fn faults_stay_in_the_window() {
         let s = load(include_str!("../../../../scenarios/payment-outage.toml"));
         let space = FaultSpace::of(&s);
-        let w = Window { earliest_ns: 2 * MIN + 1, latest_end_ns: 60 * MIN - 1, run_end_ns: s.duration_ns };
+        let w =
+            Window { earliest_ns: 2 * NS_PER_MIN + 1, latest_end_ns: 60 * NS_PER_MIN - 1, run_end_ns: s.duration_ns };
         let mut runner = runner(11);
         for mode in [Mode::Recovery, Mode::Safety] {
             let strategy = schedules(&space, w, mode, 6);

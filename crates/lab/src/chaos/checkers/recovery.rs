@@ -14,7 +14,7 @@
 //!   slow burn-rate alert over 6 hours cannot resolve 2 minutes after the faults).
 
 use super::{Invariant, Violation};
-use prodsim_kernel::units::format_duration;
+use prodsim_kernel::units::{format_duration, ms_to_ns, ns_to_ms};
 use prodsim_model::outcome::{Outcome, Row};
 use prodsim_parts::ops::promql::Expr;
 use prodsim_parts::ops::rules::RecordingRule;
@@ -73,9 +73,7 @@ pub fn alert_resets(scenario: &Scenario) -> Vec<(String, u64)> {
     let mut resets: Vec<(String, u64)> = Vec::new();
     for rule in m.sets.iter().flat_map(|s| &s.rules) {
         let range_ms = reach_ms(&rule.expr, &m.recording, 0);
-        let ns = (range_ms + rule.keep_firing_for_ms.max(0)) as u64 * 1_000_000
-            + m.evaluation_interval_ns
-            + m.scrape_interval_ns;
+        let ns = ms_to_ns(range_ms + rule.keep_firing_for_ms.max(0)) + m.evaluation_interval_ns + m.scrape_interval_ns;
         match resets.iter_mut().find(|(name, _)| *name == rule.name) {
             Some((_, r)) => *r = (*r).max(ns),
             None => resets.push((rule.name.clone(), ns)),
@@ -161,7 +159,7 @@ fn median_p99_ms(rows: &[Row]) -> Option<f64> {
         return None;
     }
     p99.sort_unstable();
-    Some(p99[p99.len() / 2] as f64 / 1e6)
+    Some(ns_to_ms(p99[p99.len() / 2]))
 }
 
 fn drained(what: &str, case: f64, base: f64, when: &str, tol: &Tolerance, found: &mut Vec<Violation>) {
@@ -235,10 +233,7 @@ fn alerts(case: &Outcome, baseline: &Outcome, w: &Window, found: &mut Vec<Violat
         }
         found.push(Violation::new(
             Invariant::Recovery,
-            format!(
-                "alert {alert} fired at +{} and never resolved",
-                format_duration(u64::try_from(firing_ms).unwrap_or(0) * 1_000_000)
-            ),
+            format!("alert {alert} fired at +{} and never resolved", format_duration(ms_to_ns(firing_ms))),
         ));
         named.push(alert);
     }
@@ -247,14 +242,15 @@ fn alerts(case: &Outcome, baseline: &Outcome, w: &Window, found: &mut Vec<Violat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prodsim_kernel::units::{NS_PER_MS, NS_PER_S};
 
     fn row(start_s: u64, completions: u64, failures: u64, p99_ms: u64, queue: f64) -> Row {
         Row {
-            start_ns: start_s * 1_000_000_000,
-            end_ns: (start_s + 10) * 1_000_000_000,
+            start_ns: start_s * NS_PER_S,
+            end_ns: (start_s + 10) * NS_PER_S,
             completions,
             failures,
-            latency_p99_ns: Some(p99_ms * 1_000_000),
+            latency_p99_ns: Some(p99_ms * NS_PER_MS),
             queue_length: queue,
             ..Row::default()
         }
