@@ -7,10 +7,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::axis::Chart2d;
 use super::common::{
-    Axis, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, NOTE_SIZE, TICK_SIZE, WHISKER, anchored, draw_legend,
-    draw_mesh, fit_text, fmt_sig, fmt_sig_fixed, font, no_data, palette, render, series_palette, split_legend_column,
-    stroke, text_width, title_area, usable,
+    Axis, DrawErr, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, NOTE_SIZE, TICK_SIZE, WHISKER, anchored,
+    draw_legend, draw_mesh, fit_text, fmt_sig, fmt_sig_fixed, font, no_data, palette, render, series_palette,
+    split_legend_column, stroke, text_width, title_area, usable,
 };
 use super::{ChartError, HEIGHT, WIDTH};
 
@@ -84,16 +85,9 @@ fn zero_based(values: impl IntoIterator<Item = f64>, pad: f64) -> Axis {
 impl Drawable for BarsChart<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let body = title_area(root, self.title)?;
-
-        let mut names: Vec<&str> = Vec::new();
-        for b in self.groups.iter().flat_map(|g| &g.bars) {
-            if !names.contains(&b.series.as_str()) {
-                names.push(&b.series);
-            }
-        }
-        let colors = series_palette(names.iter().copied());
-        let color_of = |name: &str| colors[names.iter().position(|n| *n == name).unwrap_or(0)];
-        let entries: Vec<LegendEntry> = names.iter().map(|n| LegendEntry::new(*n, Glyph::Bar(color_of(n)))).collect();
+        let palette = SeriesColors::of(self.groups);
+        let entries: Vec<LegendEntry> =
+            palette.names.iter().map(|n| LegendEntry::new(*n, Glyph::Bar(palette.color(n)))).collect();
         let (main, legend_col) = split_legend_column(&body, &entries);
 
         let n = self.groups.len().max(1);
@@ -110,10 +104,64 @@ impl Drawable for BarsChart<'_> {
             .y_label_area_size(92)
             .build_cartesian_2d(x.coord(), y.coord())?;
         draw_mesh(&mut chart, &x, &y, x_desc, self.y_label, false)?;
+        let any = self.draw_groups(root, &mut chart, &y, &palette)?;
+        if !any {
+            no_data(&chart, &x, &y)?;
+        }
+        draw_legend(&legend_col, &entries, 10)?;
+        Ok(())
+    }
+}
 
+/// Each series' colour, in the order the names first appear across the groups.
+struct SeriesColors<'a> {
+    names: Vec<&'a str>,
+    colors: Vec<RGBColor>,
+}
+
+impl<'a> SeriesColors<'a> {
+    fn of(groups: &'a [BarGroup]) -> SeriesColors<'a> {
+        let mut names: Vec<&str> = Vec::new();
+        for b in groups.iter().flat_map(|g| &g.bars) {
+            if !names.contains(&b.series.as_str()) {
+                names.push(&b.series);
+            }
+        }
+        let colors = series_palette(names.iter().copied());
+        SeriesColors { names, colors }
+    }
+
+    fn color(&self, name: &str) -> RGBColor {
+        self.colors[self.names.iter().position(|n| *n == name).unwrap_or(0)]
+    }
+}
+
+/// Where one bar stands: its left and right edges on the x axis and the width of its slot.
+#[derive(Clone, Copy)]
+struct Slot {
+    x0: f64,
+    x1: f64,
+    width_px: u32,
+}
+
+impl Slot {
+    fn center(self) -> f64 {
+        (self.x0 + self.x1) / 2.0
+    }
+}
+
+impl BarsChart<'_> {
+    /// Draws every group: its bars side by side, each labelled with its series when there
+    /// is one group, else the group labelled with its metric. True when a bar was drawn.
+    fn draw_groups<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        chart: &mut Chart2d<'_, DB>,
+        y: &Axis,
+        palette: &SeriesColors,
+    ) -> Result<bool, DrawErr> {
+        let single = self.groups.len() == 1;
         let label_style = anchored(font(TICK_SIZE), HPos::Center, VPos::Top);
-        let value_style = anchored(font(NOTE_SIZE), HPos::Center, VPos::Bottom);
-        let value_below = anchored(font(NOTE_SIZE), HPos::Center, VPos::Top);
         let px_per_unit = {
             let a = chart.backend_coord(&(0.0, y.lo)).0;
             let b = chart.backend_coord(&(1.0, y.lo)).0;
@@ -124,46 +172,17 @@ impl Drawable for BarsChart<'_> {
             let k = g.bars.len().max(1) as f64;
             let slot = GROUP_FILL / k;
             let left = gi as f64 + (1.0 - GROUP_FILL) / 2.0;
-            let slot_px = (slot * px_per_unit as f64) as u32;
+            let width_px = (slot * px_per_unit as f64) as u32;
             for (bi, b) in g.bars.iter().enumerate() {
                 let x0 = left + slot * bi as f64 + slot * 0.08;
                 let x1 = left + slot * (bi + 1) as f64 - slot * 0.08;
-                let xc = (x0 + x1) / 2.0;
-                let c = color_of(&b.series);
+                let at = Slot { x0, x1, width_px };
                 if single {
-                    let base = chart.backend_coord(&(xc, y.lo));
-                    let name = fit_text(&b.series, TICK_SIZE, slot_px.saturating_sub(4));
+                    let base = chart.backend_coord(&(at.center(), y.lo));
+                    let name = fit_text(&b.series, TICK_SIZE, width_px.saturating_sub(4));
                     root.draw(&Text::new(name, (base.0, base.1 + 8), label_style.clone()))?;
                 }
-                let Some(m) = y.map_clamped(b.mean) else {
-                    continue;
-                };
-                any = true;
-                let zero = 0f64.clamp(y.lo, y.hi);
-                chart.draw_series(std::iter::once(Rectangle::new([(x0, zero), (x1, m)], c.filled())))?;
-                let mut top = m.max(zero);
-                let mut bottom = m.min(zero);
-                if let (Some(lo), Some(hi)) = (y.map_clamped(b.lo), y.map_clamped(b.hi)) {
-                    let (lo, hi) = (lo.min(hi), lo.max(hi));
-                    let half = (x1 - x0) * 0.2;
-                    let st = stroke(WHISKER, 2);
-                    chart.draw_series([
-                        PathElement::new(vec![(xc, lo), (xc, hi)], st),
-                        PathElement::new(vec![(xc - half, lo), (xc + half, lo)], st),
-                        PathElement::new(vec![(xc - half, hi), (xc + half, hi)], st),
-                    ])?;
-                    top = top.max(hi);
-                    bottom = bottom.min(lo);
-                }
-                let text = fmt_sig_fixed(b.mean, 3);
-                if text_width(&text, NOTE_SIZE) + 4 <= slot_px {
-                    let el = if b.mean >= 0.0 {
-                        EmptyElement::at((xc, top)) + Text::new(text, (0, -4), value_style.clone())
-                    } else {
-                        EmptyElement::at((xc, bottom)) + Text::new(text, (0, 4), value_below.clone())
-                    };
-                    chart.plotting_area().draw(&el)?;
-                }
+                any |= draw_bar(chart, y, b, at, palette.color(&b.series))?;
             }
             if !single {
                 let base = chart.backend_coord(&(gi as f64 + 0.5, y.lo));
@@ -172,12 +191,51 @@ impl Drawable for BarsChart<'_> {
                 root.draw(&Text::new(name, (base.0, base.1 + 10), label_style.clone()))?;
             }
         }
-        if !any {
-            no_data(&chart, &x, &y)?;
-        }
-        draw_legend(&legend_col, &entries, 10)?;
-        Ok(())
+        Ok(any)
     }
+}
+
+/// Draws one bar from zero to its mean, its whisker from `lo` to `hi`, and its mean
+/// written above it (below, for a negative mean) when that fits its slot. False when the
+/// mean cannot be drawn (NaN).
+fn draw_bar<DB: DrawingBackend>(
+    chart: &mut Chart2d<'_, DB>,
+    y: &Axis,
+    b: &Bar,
+    at: Slot,
+    color: RGBColor,
+) -> Result<bool, DrawErr> {
+    let Some(m) = y.map_clamped(b.mean) else {
+        return Ok(false);
+    };
+    let (x0, x1, xc) = (at.x0, at.x1, at.center());
+    let zero = 0f64.clamp(y.lo, y.hi);
+    chart.draw_series(std::iter::once(Rectangle::new([(x0, zero), (x1, m)], color.filled())))?;
+    let mut top = m.max(zero);
+    let mut bottom = m.min(zero);
+    if let (Some(lo), Some(hi)) = (y.map_clamped(b.lo), y.map_clamped(b.hi)) {
+        let (lo, hi) = (lo.min(hi), lo.max(hi));
+        let half = (x1 - x0) * 0.2;
+        let st = stroke(WHISKER, 2);
+        chart.draw_series([
+            PathElement::new(vec![(xc, lo), (xc, hi)], st),
+            PathElement::new(vec![(xc - half, lo), (xc + half, lo)], st),
+            PathElement::new(vec![(xc - half, hi), (xc + half, hi)], st),
+        ])?;
+        top = top.max(hi);
+        bottom = bottom.min(lo);
+    }
+    let text = fmt_sig_fixed(b.mean, 3);
+    if text_width(&text, NOTE_SIZE) + 4 <= at.width_px {
+        let el = if b.mean >= 0.0 {
+            EmptyElement::at((xc, top))
+                + Text::new(text, (0, -4), anchored(font(NOTE_SIZE), HPos::Center, VPos::Bottom))
+        } else {
+            EmptyElement::at((xc, bottom)) + Text::new(text, (0, 4), anchored(font(NOTE_SIZE), HPos::Center, VPos::Top))
+        };
+        chart.plotting_area().draw(&el)?;
+    }
+    Ok(true)
 }
 
 struct HistogramChart<'a> {
