@@ -285,7 +285,7 @@ pub fn schedules(space: &FaultSpace, window: Window, mode: Mode, max_faults: usi
     if choices.is_empty() {
         return Just(Schedule { faults: Vec::new() }).boxed();
     }
-    let mut sources: Vec<(u32, u32)> = space.partition_sources().iter().map(|(_, range)| *range).collect();
+    let mut sources: Vec<(u32, u32)> = space.partition_sources().iter().map(|s| s.from).collect();
     if sources.is_empty() {
         sources.push((0, 1));
     }
@@ -405,9 +405,9 @@ rtt = "const(20ms)"
             let plan = Plan::new(window(&base), Mode::Recovery);
             let mut faults = Vec::new();
             for (i, c) in space.choices.iter().enumerate() {
-                for (_, from) in space.partition_sources() {
+                for source in space.partition_sources() {
                     for p in [0, 1234, PARAM_STEPS] {
-                        let kind = kind_named(c.kind, p, PARAM_STEPS - p, *from).expect("known kind");
+                        let kind = kind_named(c.kind, p, PARAM_STEPS - p, source.from).expect("known kind");
                         let (start_ns, end_ns) = plan.times(instantaneous(&kind), i as u64, p.into());
                         let target_name = c.target_name.clone();
                         faults.push(Fault { kind, target: c.target, target_name, start_ns, end_ns });
