@@ -203,7 +203,7 @@ fn names(run: &CaseRun) -> String {
 }
 
 fn print_checks(report: &CheckReport) {
-    let parts: Vec<String> = report.checks.iter().map(|(inv, n)| format!("{inv} {n}")).collect();
+    let parts: Vec<String> = report.checks.iter().map(|c| format!("{} {}", c.invariant, c.checked)).collect();
     println!("invariants    {}", parts.join(", "));
 }
 
