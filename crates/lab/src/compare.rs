@@ -45,11 +45,19 @@ pub struct VariantResult {
     /// For each server, its time-averaged number of requests (in service plus waiting) in
     /// each replication.
     pub server_load: Vec<Vec<f64>>,
-    /// Times (s) at which the offered load changes after time zero, with the new total rate
-    /// (req/s).
-    pub load_changes: Vec<(f64, f64)>,
+    /// The changes of the offered load after time zero.
+    pub load_changes: Vec<LoadChange>,
     /// The variant's injected faults.
     pub faults: Vec<prodsim_parts::faults::Fault>,
+}
+
+/// A change of the offered load: when, and the new total arrival rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoadChange {
+    /// When it changes, in simulated seconds.
+    pub at_s: f64,
+    /// The total arrival rate from then on, req/s.
+    pub rate: f64,
 }
 
 impl VariantResult {
@@ -192,7 +200,7 @@ impl Acc {
 }
 
 /// Times after zero at which the total offered rate changes, with the new rate.
-fn load_changes(s: &prodsim_scenario::Scenario) -> Vec<(f64, f64)> {
+fn load_changes(s: &prodsim_scenario::Scenario) -> Vec<LoadChange> {
     let mut times: Vec<u64> = s
         .workloads
         .iter()
@@ -206,7 +214,7 @@ fn load_changes(s: &prodsim_scenario::Scenario) -> Vec<(f64, f64)> {
     for t in times {
         let rate = s.arrival_rate_at(t);
         if rate != last {
-            out.push((ns_to_s(t), rate));
+            out.push(LoadChange { at_s: ns_to_s(t), rate });
             last = rate;
         }
     }

@@ -11,12 +11,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::chart::{self, Bar, BarGroup, CdfSeries, ChartError, Marker, MarkerKind, Panel, Series, Timeline, Window};
+use super::chart::{
+    self, Bar, BarGroup, CdfPoint, CdfSeries, ChartError, Marker, MarkerKind, Panel, Series, Timeline, Window,
+};
 use super::csv_table::{Column, Table, finite};
 use super::{ReportError, write_atomic};
 use prodsim_kernel::units::{NS_PER_MS, ns_to_ms, ns_to_s};
 use prodsim_lab::Metric;
-use prodsim_lab::compare::{Comparison, MetricSummary, VariantResult};
+use prodsim_lab::compare::{Comparison, LoadChange, MetricSummary, VariantResult};
 use prodsim_lab::stats::{CONFIDENCE, Estimate, PairedTest};
 
 /// Most servers drawn one by one in `server_load`; larger pools are drawn as the
@@ -229,7 +231,7 @@ pub fn write_files(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
 }
 
 /// The latency CDF of one variant from its merged histogram, on log-spaced latencies.
-pub fn cdf_points(v: &VariantResult) -> Vec<(f64, f64)> {
+pub fn cdf_points(v: &VariantResult) -> Vec<CdfPoint> {
     let h = &v.latency;
     if h.is_empty() {
         return Vec::new();
@@ -239,12 +241,12 @@ pub fn cdf_points(v: &VariantResult) -> Vec<(f64, f64)> {
     let (lo_ns, hi_ns) = (h.value_at_quantile(0.0005).max(h.min_nz()).max(1), h.max().max(1));
     let (lo, hi) = (lo_ns as f64, hi_ns as f64);
     if hi <= lo {
-        return vec![(ns_to_ms(lo_ns), 1.0)];
+        return vec![CdfPoint { latency_ms: ns_to_ms(lo_ns), fraction: 1.0 }];
     }
     (0..CDF_POINTS)
         .map(|i| {
             let ns = lo * (hi / lo).powf(i as f64 / (CDF_POINTS - 1) as f64);
-            (ns / NS_PER_MS as f64, h.quantile_below(ns.round() as u64))
+            CdfPoint { latency_ms: ns / NS_PER_MS as f64, fraction: h.quantile_below(ns.round() as u64) }
         })
         .collect()
 }
@@ -267,7 +269,7 @@ pub fn p99_timeline(c: &Comparison) -> Option<Timeline> {
     let markers = if c.variants.iter().all(|v| &v.load_changes == first) {
         first
             .iter()
-            .map(|&(at_s, rate)| Marker {
+            .map(|&LoadChange { at_s, rate }| Marker {
                 at_s,
                 label: format!("load → {} req/s", if rate.fract() == 0.0 { format!("{rate:.0}") } else { short(rate) }),
                 kind: MarkerKind::Other,
@@ -372,9 +374,9 @@ fn groups(c: &Comparison, metrics: &[(Metric, &str, f64)]) -> Vec<BarGroup> {
 pub fn write_charts(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let mut written = Vec::new();
     let mut out = |base: &str| {
-        let (png, svg) = chart::output_paths(&dir.join(base));
-        written.push(png);
-        written.push(svg);
+        let files = chart::output_paths(&dir.join(base));
+        written.push(files.png);
+        written.push(files.svg);
         dir.join(base)
     };
     let reps = c.seeds.len();

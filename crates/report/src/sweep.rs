@@ -208,8 +208,8 @@ pub fn write_charts(s: &Sweep, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
         let y_label = if log_y { format!("{y_label}, log scale") } else { y_label.to_string() };
         let path = dir.join(base);
         chart::bands(&path, &title, &x_label(&s.dims[x].key), &y_label, log_y, &series)?;
-        let (png, svg) = chart::output_paths(&path);
-        written.extend([png, svg]);
+        let files = chart::output_paths(&path);
+        written.extend([files.png, files.svg]);
     }
     Ok(written)
 }

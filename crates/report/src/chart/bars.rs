@@ -13,7 +13,7 @@ use super::common::{
     draw_legend, draw_mesh, fit_text, fmt_sig, fmt_sig_fixed, font, no_data, palette, render, series_palette,
     split_legend_column, stroke, text_width, title_area, usable,
 };
-use super::{ChartError, HEIGHT, WIDTH};
+use super::{ChartError, ImageSize};
 
 /// One bar of a [`BarGroup`]: a mean with its confidence interval.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,6 +28,15 @@ pub struct Bar {
     pub hi: f64,
 }
 
+/// One bar of [`histogram_bars`]: a category and its value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Category {
+    /// Written under the bar, e.g. `server-3`.
+    pub name: String,
+    /// Bar height. A NaN value draws no bar and is left out of the mean.
+    pub value: f64,
+}
+
 /// A cluster of bars for one metric (one category on the x axis).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BarGroup {
@@ -38,7 +47,7 @@ pub struct BarGroup {
 }
 
 /// Draws grouped bars with confidence whiskers to `<path_base>.png` and
-/// `<path_base>.svg` ([`WIDTH`] x [`HEIGHT`]).
+/// `<path_base>.svg` ([`ImageSize::STANDARD`]).
 ///
 /// All groups share one linear y axis starting at zero, so put metrics of
 /// very different scales in separate calls, one group per call. With one
@@ -49,11 +58,11 @@ pub struct BarGroup {
 /// Colours follow the order in which series names first appear across the
 /// groups: the `k`-th distinct name gets [`series_color`](super::series_color)`(k)`.
 pub fn bars(path_base: &Path, title: &str, y_label: &str, groups: &[BarGroup]) -> Result<(), ChartError> {
-    render(path_base, (WIDTH, HEIGHT), &BarsChart { title, y_label, groups })
+    render(path_base, ImageSize::STANDARD, &BarsChart { title, y_label, groups })
 }
 
 /// Draws one bar per category to `<path_base>.png` and `<path_base>.svg`
-/// ([`WIDTH`] x [`HEIGHT`]), e.g. the load each server received.
+/// ([`ImageSize::STANDARD`]), e.g. the load each server received.
 ///
 /// Bars use [`series_color`](super::series_color)`(0)`; a dashed line marks the
 /// mean, and the legend gives the mean and the max/mean ratio (the
@@ -65,9 +74,9 @@ pub fn histogram_bars(
     title: &str,
     x_label: &str,
     y_label: &str,
-    categories: &[(String, f64)],
+    categories: &[Category],
 ) -> Result<(), ChartError> {
-    render(path_base, (WIDTH, HEIGHT), &HistogramChart { title, x_label, y_label, categories })
+    render(path_base, ImageSize::STANDARD, &HistogramChart { title, x_label, y_label, categories })
 }
 
 struct BarsChart<'a> {
@@ -242,7 +251,7 @@ struct HistogramChart<'a> {
     title: &'a str,
     x_label: &'a str,
     y_label: &'a str,
-    categories: &'a [(String, f64)],
+    categories: &'a [Category],
 }
 
 /// Longest rotated category label, in pixels.
@@ -254,7 +263,7 @@ impl Drawable for HistogramChart<'_> {
 
         let c = palette(0);
         let mean_color = RGBColor(55, 55, 55);
-        let finite: Vec<f64> = self.categories.iter().map(|c| c.1).filter(|v| usable(*v)).collect();
+        let finite: Vec<f64> = self.categories.iter().map(|c| c.value).filter(|v| usable(*v)).collect();
         let mean = (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64);
         let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut entries = vec![LegendEntry::new(self.y_label, Glyph::Bar(c))];
@@ -270,7 +279,7 @@ impl Drawable for HistogramChart<'_> {
         let n = self.categories.len().max(1);
         let plot_w = main.dim_in_pixel().0.saturating_sub(100).max(1);
         let slot_px = plot_w / n as u32;
-        let widest = self.categories.iter().map(|c| text_width(&c.0, TICK_SIZE)).max().unwrap_or(0);
+        let widest = self.categories.iter().map(|c| text_width(&c.name, TICK_SIZE)).max().unwrap_or(0);
         let rotate = widest + 6 > slot_px;
         let label_len = widest.min(MAX_ROTATED);
         let x_area = if rotate { label_len + 52 } else { 64 };
@@ -292,7 +301,7 @@ impl Drawable for HistogramChart<'_> {
         let zero = 0f64.clamp(y.lo, y.hi);
         let flat = anchored(font(TICK_SIZE), HPos::Center, VPos::Top);
         let upright = anchored(font(TICK_SIZE), HPos::Right, VPos::Center).transform(FontTransform::Rotate270);
-        for (i, (name, v)) in self.categories.iter().enumerate() {
+        for (i, Category { name, value: v }) in self.categories.iter().enumerate() {
             let x0 = i as f64 + 0.12;
             let x1 = i as f64 + 0.88;
             if let Some(m) = y.map_clamped(*v) {

@@ -13,7 +13,7 @@ use super::common::{
     fill, font_color, no_data, render, runs, series_palette, split_legend_column, stroke, text_width, title_area,
     usable,
 };
-use super::{ChartError, HEIGHT, WIDTH};
+use super::{ChartError, HEIGHT, ImageSize, WIDTH};
 
 /// A run's timeline: one or more panels stacked over a shared time axis.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -115,9 +115,9 @@ const LANE_H: u32 = 19;
 
 /// The pixel size of a timeline with `panels` panels: [`WIDTH`] wide, and
 /// tall enough for about 210 pixels per panel (at least [`HEIGHT`]).
-pub fn timeline_size(panels: usize) -> (u32, u32) {
+pub fn timeline_size(panels: usize) -> ImageSize {
     let n = panels.clamp(1, 30) as u32;
-    (WIDTH, HEIGHT.max(170 + 210 * n))
+    ImageSize { width: WIDTH, height: HEIGHT.max(170 + 210 * n) }
 }
 
 /// Draws a run timeline to `<path_base>.png` and `<path_base>.svg`.
