@@ -115,7 +115,7 @@ pub struct Judge {
     /// How close to the baseline a recovered system must be.
     pub tolerance: recovery::Tolerance,
     /// Per alert, its reset time ([`recovery::alert_resets`]).
-    pub alert_resets: Vec<(String, u64)>,
+    pub alert_resets: Vec<recovery::AlertReset>,
 }
 
 impl Judge {
@@ -359,13 +359,22 @@ pub struct Counterexample {
     pub reproduced: bool,
 }
 
+/// How many times one invariant was checked over a check's runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvariantCount {
+    /// The invariant.
+    pub invariant: Invariant,
+    /// Runs it was checked on.
+    pub checked: u64,
+}
+
 /// What a check found.
 #[derive(Clone, Debug)]
 pub struct CheckReport {
     /// Cases run (all of them, or up to the end of the chunk with the first failure).
     pub cases_run: u32,
     /// How many times each invariant was checked, in [`Invariant::ALL`] order.
-    pub checks: Vec<(Invariant, u64)>,
+    pub checks: Vec<InvariantCount>,
     /// Simulations run, baselines and shrinking included.
     pub runs: u64,
     /// Events processed by the cases' runs.
@@ -440,7 +449,10 @@ pub fn check_plan(
         runs += u64::from(recovery) + u64::from(cx.shrink_runs) * per_run + 2;
         cx
     });
-    let checks = Invariant::ALL.iter().map(|&inv| (inv, tally[inv as usize])).collect();
+    let checks = Invariant::ALL
+        .iter()
+        .map(|&invariant| InvariantCount { invariant, checked: tally[invariant as usize] })
+        .collect();
     Ok(CheckReport { cases_run, checks, runs, events, counterexample })
 }
 

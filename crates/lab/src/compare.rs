@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 
 use super::stats::{self, Estimate, PairedTest};
 use super::{ExperimentError, Metric, Variant, execute, replication_seed, run_one};
+use prodsim_kernel::units::{ns_to_ms, ns_to_s};
 use prodsim_model::outcome::{LATENCY_MAX_TRACKABLE_NS, Outcome};
 
 /// Most variants one comparison takes: beyond this its charts are unreadable, and each
@@ -44,11 +45,19 @@ pub struct VariantResult {
     /// For each server, its time-averaged number of requests (in service plus waiting) in
     /// each replication.
     pub server_load: Vec<Vec<f64>>,
-    /// Times (s) at which the offered load changes after time zero, with the new total rate
-    /// (req/s).
-    pub load_changes: Vec<(f64, f64)>,
+    /// The changes of the offered load after time zero.
+    pub load_changes: Vec<LoadChange>,
     /// The variant's injected faults.
     pub faults: Vec<prodsim_parts::faults::Fault>,
+}
+
+/// A change of the offered load: when, and the new total arrival rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoadChange {
+    /// When it changes, in simulated seconds.
+    pub at_s: f64,
+    /// The total arrival rate from then on, req/s.
+    pub rate: f64,
 }
 
 impl VariantResult {
@@ -112,7 +121,7 @@ impl RunSummary {
             values: Metric::all_of(&o),
             time_s: groups().map(|g| (g[0].start_ns + g[g.len() - 1].end_ns) as f64 / 2e9).collect(),
             p99_ms: groups()
-                .map(|g| mean(&mut g.iter().map(|r| r.latency_p99_ns.map_or(f64::NAN, |ns| ns as f64 / 1e6))))
+                .map(|g| mean(&mut g.iter().map(|r| r.latency_p99_ns.map_or(f64::NAN, ns_to_ms))))
                 .collect(),
             in_flight: groups().map(|g| mean(&mut g.iter().map(|r| r.in_flight as f64))).collect(),
             server_load: o.servers.iter().map(|s| s.utilization * f64::from(workers) + s.mean_queue_length).collect(),
@@ -191,7 +200,7 @@ impl Acc {
 }
 
 /// Times after zero at which the total offered rate changes, with the new rate.
-fn load_changes(s: &prodsim_scenario::Scenario) -> Vec<(f64, f64)> {
+fn load_changes(s: &prodsim_scenario::Scenario) -> Vec<LoadChange> {
     let mut times: Vec<u64> = s
         .workloads
         .iter()
@@ -205,7 +214,7 @@ fn load_changes(s: &prodsim_scenario::Scenario) -> Vec<(f64, f64)> {
     for t in times {
         let rate = s.arrival_rate_at(t);
         if rate != last {
-            out.push((t as f64 / 1e9, rate));
+            out.push(LoadChange { at_s: ns_to_s(t), rate });
             last = rate;
         }
     }

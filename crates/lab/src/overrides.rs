@@ -119,8 +119,27 @@ pub fn split_list(raw: &str) -> Vec<String> {
     out
 }
 
+/// A `KEY=TEXT` argument split at its first `=`: the key, its shape checked, and the text
+/// after it, trimmed but not yet parsed (a value, a list or a range).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyArgument {
+    /// The dotted key, e.g. `servers.count`.
+    pub key: String,
+    /// What follows the `=`.
+    pub text: String,
+}
+
+/// A `KEY=V1,V2,...` argument: the key and its values, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyValues {
+    /// The dotted key, e.g. `servers.count`.
+    pub key: String,
+    /// The values, each read as TOML when it is TOML and as a string otherwise.
+    pub values: Vec<Value>,
+}
+
 /// Splits `KEY=REST` and checks the key's shape. `flag` names the option in messages.
-pub fn split_key(argument: &str, flag: &str) -> Result<(String, String), OverrideError> {
+pub fn split_key(argument: &str, flag: &str) -> Result<KeyArgument, OverrideError> {
     let syntax = |message: String| OverrideError::Syntax { argument: argument.to_string(), message };
     let Some((key, rest)) = argument.split_once('=') else {
         return Err(syntax(format!("{flag} expects KEY=VALUE, e.g. servers.count=8")));
@@ -136,13 +155,13 @@ pub fn split_key(argument: &str, flag: &str) -> Result<(String, String), Overrid
     if let Some(bad) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
         return Err(syntax(format!("{flag}: `{key}` contains `{bad}`; keys use letters, digits, `_`, `-` and `.`")));
     }
-    Ok((key.to_string(), rest.trim().to_string()))
+    Ok(KeyArgument { key: key.to_string(), text: rest.trim().to_string() })
 }
 
 /// Parses `KEY=V1,V2,...` into the key and its values, in order. Values must be non-empty
 /// and distinct.
-pub fn parse_list(argument: &str, flag: &str) -> Result<(String, Vec<Value>), OverrideError> {
-    let (key, rest) = split_key(argument, flag)?;
+pub fn parse_list(argument: &str, flag: &str) -> Result<KeyValues, OverrideError> {
+    let KeyArgument { key, text: rest } = split_key(argument, flag)?;
     let syntax = |message: String| OverrideError::Syntax { argument: argument.to_string(), message };
     let raw = split_list(&rest);
     if raw.iter().any(String::is_empty) {
@@ -154,7 +173,7 @@ pub fn parse_list(argument: &str, flag: &str) -> Result<(String, Vec<Value>), Ov
             return Err(syntax(format!("{flag}: value `{}` is listed twice", value_text(v))));
         }
     }
-    Ok((key, values))
+    Ok(KeyValues { key, values })
 }
 
 /// Applies `assignments` in order to the scenario file `source_text` (read from `path`) and
@@ -307,9 +326,9 @@ service_time = "exp(100ms)"
         assert_eq!(split_list("exp(20ms),uniform(1ms, 9ms)"), vec!["exp(20ms)", "uniform(1ms, 9ms)"]);
         assert_eq!(split_list("[1, 2], \"a,b\""), vec!["[1, 2]", "\"a,b\""]);
         assert_eq!(split_list("4"), vec!["4"]);
-        let (key, values) = parse_list("servers.count=4,6,8", "--vary").expect("parses");
-        assert_eq!(key, "servers.count");
-        assert_eq!(values, vec![Value::Integer(4), Value::Integer(6), Value::Integer(8)]);
+        let list = parse_list("servers.count=4,6,8", "--vary").expect("parses");
+        assert_eq!(list.key, "servers.count");
+        assert_eq!(list.values, vec![Value::Integer(4), Value::Integer(6), Value::Integer(8)]);
     }
 
     #[test]

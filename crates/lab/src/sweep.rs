@@ -39,7 +39,7 @@ pub struct Sweep {
 
 /// Parses one `--param`: `KEY=START..END:STEP` or `KEY=V1,V2,...`.
 pub fn parse_param(argument: &str) -> Result<Dimension, OverrideError> {
-    let (key, rest) = overrides::split_key(argument, "--param")?;
+    let overrides::KeyArgument { key, text: rest } = overrides::split_key(argument, "--param")?;
     if let Some((range, step)) = rest.split_once("..").and_then(|(a, b)| b.split_once(':').map(|(e, s)| ((a, e), s))) {
         let values = range_values(range.0.trim(), range.1.trim(), step.trim())
             .map_err(|message| OverrideError::Syntax { argument: argument.to_string(), message })?;
@@ -51,8 +51,8 @@ pub fn parse_param(argument: &str) -> Result<Dimension, OverrideError> {
             message: "--param expects KEY=START..END:STEP (e.g. workload.rate=100..500:50) or KEY=V1,V2,...".into(),
         });
     }
-    let (key, values) = overrides::parse_list(argument, "--param")?;
-    Ok(Dimension::values(&key, &values))
+    let list = overrides::parse_list(argument, "--param")?;
+    Ok(Dimension::values(&list.key, &list.values))
 }
 
 /// The values `start, start + step, ...` up to `end` (included when the steps land on it).

@@ -11,10 +11,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::chart::{self, Bar, BarGroup, CdfSeries, ChartError, Marker, MarkerKind, Panel, Series, Timeline, Window};
+use super::chart::{
+    self, Bar, BarGroup, CdfPoint, CdfSeries, ChartError, Marker, MarkerKind, Panel, Series, Timeline, Window,
+};
+use super::csv_table::{Column, Table, finite};
 use super::{ReportError, write_atomic};
+use prodsim_kernel::units::{NS_PER_MS, ns_to_ms, ns_to_s};
 use prodsim_lab::Metric;
-use prodsim_lab::compare::{Comparison, MetricSummary, VariantResult};
+use prodsim_lab::compare::{Comparison, LoadChange, MetricSummary, VariantResult};
 use prodsim_lab::stats::{CONFIDENCE, Estimate, PairedTest};
 
 /// Most servers drawn one by one in `server_load`; larger pools are drawn as the
@@ -24,44 +28,56 @@ pub const MAX_SERVERS_DRAWN: usize = 16;
 /// Points per latency CDF curve.
 const CDF_POINTS: usize = 240;
 
-/// A number for CSV: shortest exact form, empty when undefined.
-pub(crate) fn num(v: f64) -> String {
-    if v.is_finite() { format!("{v}") } else { String::new() }
+/// One line of `compare.csv`: one variant's estimate of one metric.
+pub struct Line<'a> {
+    /// The variant.
+    pub variant: &'a VariantResult,
+    /// The metric's estimates and tests over every variant.
+    pub summary: &'a MetricSummary,
+    /// The variant's index among the comparison's variants.
+    pub index: usize,
 }
 
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
-/// `compare.csv`: one row per variant and metric.
-pub fn to_csv(c: &Comparison) -> String {
-    let mut s = String::from(
-        "variant,metric,mean,ci_low,ci_high,n,best,diff_vs_best,diff_ci_low,diff_ci_high,p_value,significant_vs_best\n",
-    );
-    for summary in &c.metrics {
-        for (i, v) in c.variants.iter().enumerate() {
-            let e = summary.estimates[i];
-            let t = summary.vs_best[i];
-            let _ = writeln!(
-                s,
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
-                csv_field(&v.label),
-                summary.metric.key(),
-                num(e.mean),
-                num(e.ci_low),
-                num(e.ci_high),
-                e.n,
-                summary.best == Some(i),
-                t.map_or(String::new(), |t| num(t.mean_diff)),
-                t.map_or(String::new(), |t| num(t.ci_low)),
-                t.map_or(String::new(), |t| num(t.ci_high)),
-                t.map_or(String::new(), |t| num(t.p_value)),
-                t.is_some_and(|t| t.significant()),
-            );
-        }
+impl Line<'_> {
+    fn estimate(&self) -> Estimate {
+        self.summary.estimates[self.index]
     }
-    s
+
+    /// The paired test against the best variant; `None` for the best itself.
+    fn vs_best(&self) -> Option<PairedTest> {
+        self.summary.vs_best[self.index]
+    }
+
+    /// A number of the test against the best; empty for the best.
+    fn vs_best_cell(&self, f: fn(&PairedTest) -> f64) -> String {
+        self.vs_best().map_or(String::new(), |t| finite(f(&t)))
+    }
+}
+
+/// `compare.csv`'s columns: each header name beside its cell.
+pub fn columns<'a>() -> Table<'static, Line<'a>> {
+    Table::new(vec![
+        Column::new("variant", |l: &Line| l.variant.label.clone()),
+        Column::new("metric", |l: &Line| l.summary.metric.key().to_string()),
+        Column::new("mean", |l: &Line| finite(l.estimate().mean)),
+        Column::new("ci_low", |l: &Line| finite(l.estimate().ci_low)),
+        Column::new("ci_high", |l: &Line| finite(l.estimate().ci_high)),
+        Column::new("n", |l: &Line| l.estimate().n.to_string()),
+        Column::new("best", |l: &Line| (l.summary.best == Some(l.index)).to_string()),
+        Column::new("diff_vs_best", |l: &Line| l.vs_best_cell(|t| t.mean_diff)),
+        Column::new("diff_ci_low", |l: &Line| l.vs_best_cell(|t| t.ci_low)),
+        Column::new("diff_ci_high", |l: &Line| l.vs_best_cell(|t| t.ci_high)),
+        Column::new("p_value", |l: &Line| l.vs_best_cell(|t| t.p_value)),
+        Column::new("significant_vs_best", |l: &Line| l.vs_best().is_some_and(|t| t.significant()).to_string()),
+    ])
+}
+
+/// `compare.csv`: one row per variant and metric, metric by metric.
+pub fn to_csv(c: &Comparison) -> String {
+    let lines = c.metrics.iter().flat_map(|summary| {
+        c.variants.iter().enumerate().map(move |(index, variant)| Line { variant, summary, index })
+    });
+    columns().to_csv(lines)
 }
 
 fn estimate_json(e: &Estimate) -> Value {
@@ -215,21 +231,22 @@ pub fn write_files(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ReportErr
 }
 
 /// The latency CDF of one variant from its merged histogram, on log-spaced latencies.
-pub fn cdf_points(v: &VariantResult) -> Vec<(f64, f64)> {
+pub fn cdf_points(v: &VariantResult) -> Vec<CdfPoint> {
     let h = &v.latency;
     if h.is_empty() {
         return Vec::new();
     }
     // From the 0.05th percentile: the few fastest requests would stretch the log axis
     // over decades nobody reads.
-    let (lo, hi) = (h.value_at_quantile(0.0005).max(h.min_nz()).max(1) as f64, h.max().max(1) as f64);
+    let (lo_ns, hi_ns) = (h.value_at_quantile(0.0005).max(h.min_nz()).max(1), h.max().max(1));
+    let (lo, hi) = (lo_ns as f64, hi_ns as f64);
     if hi <= lo {
-        return vec![(lo / 1e6, 1.0)];
+        return vec![CdfPoint { latency_ms: ns_to_ms(lo_ns), fraction: 1.0 }];
     }
     (0..CDF_POINTS)
         .map(|i| {
             let ns = lo * (hi / lo).powf(i as f64 / (CDF_POINTS - 1) as f64);
-            (ns / 1e6, h.quantile_below(ns.round() as u64))
+            CdfPoint { latency_ms: ns / NS_PER_MS as f64, fraction: h.quantile_below(ns.round() as u64) }
         })
         .collect()
 }
@@ -252,7 +269,7 @@ pub fn p99_timeline(c: &Comparison) -> Option<Timeline> {
     let markers = if c.variants.iter().all(|v| &v.load_changes == first) {
         first
             .iter()
-            .map(|&(at_s, rate)| Marker {
+            .map(|&LoadChange { at_s, rate }| Marker {
                 at_s,
                 label: format!("load → {} req/s", if rate.fract() == 0.0 { format!("{rate:.0}") } else { short(rate) }),
                 kind: MarkerKind::Other,
@@ -282,8 +299,8 @@ fn fault_windows(c: &Comparison, end_s: f64) -> Vec<Window> {
     first
         .iter()
         .map(|f| Window {
-            start_s: f.start_ns as f64 / 1e9,
-            end_s: (f.end_ns as f64 / 1e9).min(end_s),
+            start_s: ns_to_s(f.start_ns),
+            end_s: ns_to_s(f.end_ns).min(end_s),
             label: format!("{} {}", f.kind.name(), f.target_name.clone()),
         })
         .collect()
@@ -357,9 +374,9 @@ fn groups(c: &Comparison, metrics: &[(Metric, &str, f64)]) -> Vec<BarGroup> {
 pub fn write_charts(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let mut written = Vec::new();
     let mut out = |base: &str| {
-        let (png, svg) = chart::output_paths(&dir.join(base));
-        written.push(png);
-        written.push(svg);
+        let files = chart::output_paths(&dir.join(base));
+        written.push(files.png);
+        written.push(files.svg);
         dir.join(base)
     };
     let reps = c.seeds.len();
@@ -424,4 +441,50 @@ fn failure_groups(c: &Comparison) -> Vec<BarGroup> {
                 .collect(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prodsim_lab::Options;
+
+    /// Two variants whose labels hold a comma, two replications each.
+    fn comparison() -> Comparison {
+        let text = "[scenario]\nname = \"c\"\nduration = \"20s\"\nreport_interval = \"10s\"\n\
+                    [[workload]]\nname = \"w\"\nrate = 40\n[servers]\ncount = 2\nworkers = 2\n\
+                    service_time = \"exp(5ms)\"\n";
+        let dims =
+            [prodsim_lab::sweep::parse_param("servers.service_time=uniform(2ms, 8ms),exp(5ms)").expect("parses")];
+        let variants = prodsim_lab::variants(text, Path::new("c.toml"), &[], &dims, 2).expect("the variants are valid");
+        prodsim_lab::compare::run(&variants, Options { replications: 2, base_seed: 1, jobs: 1 }, &|| {}).expect("runs")
+    }
+
+    #[test]
+    fn every_row_has_one_field_per_column() {
+        let c = comparison();
+        let csv = to_csv(&c);
+        let records = crate::csv_table::read_back(&csv);
+        let (header, rows) = records.split_first().expect("a header");
+        assert_eq!(header.iter().collect::<Vec<_>>(), columns().names());
+        let doc = include_str!("../../../docs/compare-and-sweep.md");
+        assert_eq!(crate::csv_table::undocumented(&columns().names(), doc), Vec::<&str>::new());
+        assert_eq!(
+            header.iter().collect::<Vec<_>>().join(","),
+            "variant,metric,mean,ci_low,ci_high,n,best,diff_vs_best,diff_ci_low,diff_ci_high,p_value,significant_vs_best",
+            "the columns docs/compare-and-sweep.md documents"
+        );
+        assert_eq!(rows.len(), 2 * Metric::ALL.len());
+        for row in rows {
+            assert_eq!(row.len(), header.len(), "{row:?}");
+        }
+        assert_eq!(&rows[0][0], "servers.service_time=uniform(2ms, 8ms)");
+        assert_eq!(&rows[1][0], "servers.service_time=exp(5ms)");
+        assert!(
+            csv.lines().nth(1).is_some_and(|l| l.starts_with("\"servers.service_time=uniform(2ms, 8ms)\",mean_ms,")),
+            "{csv}"
+        );
+        // The best of a metric has no test against itself: empty cells, not "NaN".
+        let best = rows.iter().find(|r| &r[6] == "true").expect("a best variant");
+        assert!((7..=10).all(|i| best[i].is_empty()) && &best[11] == "false", "{best:?}");
+    }
 }

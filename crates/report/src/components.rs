@@ -2,68 +2,60 @@
 //! interval and component (app servers, each service, the storage, the database). Columns
 //! are documented in `docs/components-csv.md`; empty cells mean "undefined".
 
-use std::fmt::Write;
-
+use prodsim_kernel::units::ns_to_s;
 use prodsim_model::outcome::Outcome;
+use prodsim_model::outcome::{ComponentOutcome, ComponentRow};
 
-/// The header line's column names, in order.
-pub const COLUMNS: [&str; 17] = [
-    "start_s",
-    "end_s",
-    "component",
-    "kind",
-    "instances",
-    "ready",
-    "utilization",
-    "cpu_utilization",
-    "queue_length",
-    "in_flight",
-    "calls",
-    "errors",
-    "timeouts",
-    "memory_mean_mb",
-    "memory_max_mb",
-    "error_ratio",
-    "replication_lag_ms",
-];
+use crate::csv_table::{Column, Table, optional};
 
-fn opt(v: Option<f64>) -> String {
-    v.map(|x| x.to_string()).unwrap_or_default()
+/// One line of the file: a component over one report interval.
+pub struct Line<'a> {
+    /// The interval's measurements.
+    pub row: &'a ComponentRow,
+    /// The component they are of.
+    pub component: &'a ComponentOutcome,
 }
 
-/// The CSV text for `outcome` (always `Some`: every run has components).
-pub fn to_csv(outcome: &Outcome) -> Option<String> {
-    let system = &outcome.system;
-    let mut out = String::with_capacity(96 * (system.series.len() + 1));
-    out.push_str(&COLUMNS.join(","));
-    out.push('\n');
-    for r in &system.series {
-        let Some(c) = system.components.get(r.component as usize) else { continue };
-        let ratio = (r.calls > 0).then(|| (r.errors + r.timeouts) as f64 / r.calls as f64);
-        // Writing to a String cannot fail.
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            r.start_ns as f64 / 1e9,
-            r.end_ns as f64 / 1e9,
-            c.name,
-            c.kind,
-            r.instances,
-            r.ready,
-            opt(r.utilization),
-            opt(r.cpu_utilization),
-            r.queue_length,
-            r.in_flight,
-            r.calls,
-            r.errors,
-            r.timeouts,
-            opt(r.memory_mean_mb),
-            opt(r.memory_max_mb),
-            opt(ratio),
-            opt(r.replication_lag_ms),
-        );
+impl Line<'_> {
+    /// `(errors + timeouts) / calls`; `None` without calls.
+    fn error_ratio(&self) -> Option<f64> {
+        let r = self.row;
+        (r.calls > 0).then(|| (r.errors + r.timeouts) as f64 / r.calls as f64)
     }
-    Some(out)
+}
+
+/// The file's columns: each header name beside its cell.
+pub fn columns<'a>() -> Table<'static, Line<'a>> {
+    Table::new(vec![
+        Column::new("start_s", |l: &Line| ns_to_s(l.row.start_ns).to_string()),
+        Column::new("end_s", |l: &Line| ns_to_s(l.row.end_ns).to_string()),
+        Column::new("component", |l: &Line| l.component.name.clone()),
+        Column::new("kind", |l: &Line| l.component.kind.clone()),
+        Column::new("instances", |l: &Line| l.row.instances.to_string()),
+        Column::new("ready", |l: &Line| l.row.ready.to_string()),
+        Column::new("utilization", |l: &Line| optional(l.row.utilization)),
+        Column::new("cpu_utilization", |l: &Line| optional(l.row.cpu_utilization)),
+        Column::new("queue_length", |l: &Line| l.row.queue_length.to_string()),
+        Column::new("in_flight", |l: &Line| l.row.in_flight.to_string()),
+        Column::new("calls", |l: &Line| l.row.calls.to_string()),
+        Column::new("errors", |l: &Line| l.row.errors.to_string()),
+        Column::new("timeouts", |l: &Line| l.row.timeouts.to_string()),
+        Column::new("memory_mean_mb", |l: &Line| optional(l.row.memory_mean_mb)),
+        Column::new("memory_max_mb", |l: &Line| optional(l.row.memory_max_mb)),
+        Column::new("error_ratio", |l: &Line| optional(l.error_ratio())),
+        Column::new("replication_lag_ms", |l: &Line| optional(l.row.replication_lag_ms)),
+    ])
+}
+
+/// The CSV text for `outcome`, or `None` for a single-tier run (it has one component, and
+/// `timeseries.csv` already describes it).
+pub fn to_csv(outcome: &Outcome) -> Option<String> {
+    let system = &*outcome.system;
+    let lines = system
+        .series
+        .iter()
+        .filter_map(|row| Some(Line { row, component: system.components.get(usize::from(row.component))? }));
+    Some(columns().to_csv(lines))
 }
 
 #[cfg(test)]
@@ -79,13 +71,18 @@ mod tests {
         let s = prodsim_scenario::load_str(text, std::path::Path::new("c.toml")).expect("loads").scenario;
         let outcome = prodsim_model::simulate(&s, 1).expect("runs");
         let csv = to_csv(&outcome).expect("a multi-tier run");
-        let mut lines = csv.lines();
-        assert_eq!(lines.next(), Some(COLUMNS.join(",").as_str()));
-        let rows: Vec<&str> = lines.collect();
+        let records = crate::csv_table::read_back(&csv);
+        let (header, rows) = records.split_first().expect("a header");
+        assert_eq!(header.iter().collect::<Vec<_>>(), columns().names());
+        let doc = include_str!("../../../docs/components-csv.md");
+        assert_eq!(crate::csv_table::undocumented(&columns().names(), doc), Vec::<&str>::new());
+        assert_eq!(header.len(), 17, "the columns docs/components-csv.md documents");
         assert_eq!(rows.len(), 3 * 2, "three intervals, two components");
-        for row in &rows {
-            assert_eq!(row.split(',').count(), COLUMNS.len(), "{row}");
+        for row in rows {
+            assert_eq!(row.len(), header.len(), "{row:?}");
         }
-        assert!(rows.iter().filter(|r| r.contains(",db,")).all(|r| r.ends_with(",250")), "{csv}");
+        let db: Vec<_> = rows.iter().filter(|r| &r[2] == "db").collect();
+        assert_eq!(db.len(), 3, "{csv}");
+        assert!(db.iter().all(|r| &r[16] == "250"), "{csv}");
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use prodsim_kernel::units::format_duration;
+use prodsim_kernel::units::{NS_PER_MS, format_duration, ms_to_ns, ns_to_ms_floor};
 use prodsim_model::outcome::Outcome;
 use prodsim_scenario::expect::{AlertTiming, Check, Comparison, Expectation, Expected};
 
@@ -109,7 +109,7 @@ fn metric(summary: &Value, path: &str, comparison: &Comparison) -> (bool, String
 }
 
 fn ms_to_text(ms: i64) -> String {
-    format_duration(ms.unsigned_abs() * 1_000_000)
+    format_duration(ms.unsigned_abs() * NS_PER_MS)
 }
 
 fn alert(outcome: &Outcome, name: &str, timing: &AlertTiming) -> (bool, String) {
@@ -132,21 +132,21 @@ fn alert(outcome: &Outcome, name: &str, timing: &AlertTiming) -> (bool, String) 
     let Some(f) = outcome.faults.get(*fault) else {
         return (false, format!("no fault {fault} in this run"));
     };
-    let start_ms = (f.start_ns / 1_000_000) as i64;
-    let end_ms = (f.end_ns.min(outcome.simulated_ns) / 1_000_000) as i64;
+    let start_ms = ns_to_ms_floor(f.start_ns);
+    let end_ms = ns_to_ms_floor(f.end_ns.min(outcome.simulated_ns));
     let Some((firing_ms, resolved_ms)) = firings().filter(|(f, _)| *f >= start_ms).min_by_key(|(f, _)| *f) else {
         let said = if firings().next().is_some() { "did not fire after the fault's start" } else { "never fired" };
         return (false, said.to_string());
     };
     let after = firing_ms - start_ms;
-    let mut met = fires_within_ns.is_none_or(|w| after as u64 * 1_000_000 <= w);
+    let mut met = fires_within_ns.is_none_or(|w| ms_to_ns(after) <= w);
     let mut actual = format!("fired {} after the fault's start", ms_to_text(after));
     if let Some(w) = resolves_within_ns {
         match resolved_ms {
             Some(r) => {
                 let side = if r >= end_ms { "after" } else { "before" };
                 let _ = write!(actual, ", resolved {} {side} its end", ms_to_text(r - end_ms));
-                met &= r <= end_ms.saturating_add((w / 1_000_000) as i64);
+                met &= r <= end_ms.saturating_add(ns_to_ms_floor(*w));
             }
             None => {
                 actual.push_str(", still firing at the end of the run");

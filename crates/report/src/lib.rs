@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod chart;
 pub mod compare;
 pub mod components;
+pub mod csv_table;
 pub mod expect;
 pub mod logs;
 pub mod openmetrics;

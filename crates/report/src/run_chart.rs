@@ -5,17 +5,18 @@
 use std::path::Path;
 
 use super::chart::{self, ChartError, Marker, MarkerKind, Panel, Series, Timeline, Window};
+use prodsim_kernel::units::{ns_to_ms, ns_to_s};
 use prodsim_model::outcome::Outcome;
 
 /// Builds the timeline of `outcome` (no I/O).
 pub fn timeline(outcome: &Outcome) -> Timeline {
     let rows = &outcome.rows;
     // Each point sits at the middle of its interval.
-    let time_s: Vec<f64> = rows.iter().map(|r| (r.start_ns + r.end_ns) as f64 / 2e9).collect();
+    let time_s: Vec<f64> = rows.iter().map(|r| ns_to_s(r.start_ns + r.end_ns) / 2.0).collect();
     let per_s = |f: fn(&prodsim_model::outcome::Row) -> u64| -> Vec<f64> {
-        rows.iter().map(|r| f(r) as f64 / ((r.end_ns - r.start_ns).max(1) as f64 / 1e9)).collect()
+        rows.iter().map(|r| f(r) as f64 / ns_to_s((r.end_ns - r.start_ns).max(1))).collect()
     };
-    let ms = |v: Option<u64>| v.map_or(f64::NAN, |ns| ns as f64 / 1e6);
+    let ms = |v: Option<u64>| v.map_or(f64::NAN, ns_to_ms);
     let error_ratio = rows
         .iter()
         .map(|r| {
@@ -61,8 +62,8 @@ pub fn timeline(outcome: &Outcome) -> Timeline {
             .faults
             .iter()
             .map(|f| Window {
-                start_s: f.start_ns as f64 / 1e9,
-                end_s: f.end_ns.min(outcome.simulated_ns) as f64 / 1e9,
+                start_s: ns_to_s(f.start_ns),
+                end_s: ns_to_s(f.end_ns.min(outcome.simulated_ns)),
                 label: format!("{} {}", f.kind.name(), f.target_name.clone()),
             })
             .collect(),
@@ -73,20 +74,23 @@ pub fn timeline(outcome: &Outcome) -> Timeline {
 /// Releases (when each reached production, and how it ended) and pages, as markers.
 fn markers(outcome: &Outcome) -> Vec<Marker> {
     let Some(d) = outcome.system.delivery.as_ref() else { return Vec::new() };
-    let s = |ns: u64| ns as f64 / 1e9;
     let mut out = Vec::new();
     for r in &d.releases {
         if let Some(t) = r.rollout_start_ns {
-            out.push(Marker { at_s: s(t), label: format!("{} {}", r.version, r.strategy), kind: MarkerKind::Deploy });
+            out.push(Marker {
+                at_s: ns_to_s(t),
+                label: format!("{} {}", r.version, r.strategy),
+                kind: MarkerKind::Deploy,
+            });
         }
         if let (Some(t), true) = (r.end_ns, r.rollout_start_ns.is_some()) {
             let how = r.outcome.as_str().replace('_', " ");
-            out.push(Marker { at_s: s(t), label: format!("{} {how}", r.version), kind: MarkerKind::Deploy });
+            out.push(Marker { at_s: ns_to_s(t), label: format!("{} {how}", r.version), kind: MarkerKind::Deploy });
         }
     }
     for p in &d.pages {
         let what = p.alerts.first().map_or("page".to_string(), |a| format!("page: {a}"));
-        out.push(Marker { at_s: s(p.opened_ns), label: what, kind: MarkerKind::Alert });
+        out.push(Marker { at_s: ns_to_s(p.opened_ns), label: what, kind: MarkerKind::Alert });
     }
     out.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
     out

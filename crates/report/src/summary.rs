@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use prodsim_kernel::units::ns_to_s;
 use prodsim_model::outcome::{Outcome, RequestCounts};
 
 /// Version of the `summary.json` layout; bumped only when a key changes meaning.
@@ -152,8 +153,8 @@ impl Summary {
             summary_version: SUMMARY_VERSION,
             scenario: o.scenario.clone(),
             seed: o.seed,
-            simulated_seconds: o.simulated_ns as f64 / 1e9,
-            warmup_seconds: o.warmup_ns as f64 / 1e9,
+            simulated_seconds: ns_to_s(o.simulated_ns),
+            warmup_seconds: ns_to_s(o.warmup_ns),
             events: o.events,
             requests: o.requests.into(),
             availability: o.requests.availability(),
@@ -177,8 +178,8 @@ impl Summary {
                 .map(|f| FaultSummary {
                     kind: f.kind.name().to_string(),
                     target: f.target_name.clone(),
-                    start_s: f.start_ns as f64 / 1e9,
-                    end_s: f.end_ns.min(o.simulated_ns) as f64 / 1e9,
+                    start_s: ns_to_s(f.start_ns),
+                    end_s: ns_to_s(f.end_ns.min(o.simulated_ns)),
                 })
                 .collect(),
             system: Some(super::summary_system::SystemSummary::from_outcome(&o.system, o.requests.arrived)),

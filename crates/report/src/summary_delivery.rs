@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use prodsim_kernel::units::ns_to_s;
 use prodsim_model::outcome::DeliveryOutcome;
 
 /// The keys releases and incident response add at the top level of `summary.json`.
@@ -117,10 +118,6 @@ pub struct ActionSummary {
     pub note: Option<String>,
 }
 
-fn secs(ns: u64) -> f64 {
-    ns as f64 / 1e9
-}
-
 impl DeliverySummary {
     /// The summary of `d`.
     pub fn from_outcome(d: &DeliveryOutcome) -> DeliverySummary {
@@ -135,15 +132,15 @@ impl DeliverySummary {
                 .map(|r| DeploySummary {
                     version: r.version.clone(),
                     strategy: r.strategy.clone(),
-                    start_s: secs(r.merged_ns),
-                    end_s: r.end_ns.map(secs),
+                    start_s: ns_to_s(r.merged_ns),
+                    end_s: r.end_ns.map(ns_to_s),
                     outcome: r.outcome.as_str().to_string(),
                     reason: r.reason.clone(),
                     hotfix: r.hotfix,
                     by: r.by.clone(),
                     harmful: r.harmful,
-                    lead_time_s: r.everywhere_ns.map(|e| secs(e.saturating_sub(r.merged_ns))),
-                    rollout_start_s: r.rollout_start_ns.map(secs),
+                    lead_time_s: r.everywhere_ns.map(|e| ns_to_s(e.saturating_sub(r.merged_ns))),
+                    rollout_start_s: r.rollout_start_ns.map(ns_to_s),
                     peak_share: r.peak_share,
                     rolled_back_by: r.rolled_back_by.clone(),
                     stages: r
@@ -151,8 +148,8 @@ impl DeliverySummary {
                         .iter()
                         .map(|s| StageSummary {
                             stage: s.kind.as_str().to_string(),
-                            start_s: secs(s.start_ns),
-                            end_s: secs(s.end_ns),
+                            start_s: ns_to_s(s.start_ns),
+                            end_s: ns_to_s(s.end_ns),
                             result: s.result.as_str().to_string(),
                         })
                         .collect(),
@@ -162,20 +159,20 @@ impl DeliverySummary {
                 .pages
                 .iter()
                 .map(|p| PageSummary {
-                    opened_s: secs(p.opened_ns),
+                    opened_s: ns_to_s(p.opened_ns),
                     alerts: p.alerts.clone(),
                     paged: p
                         .attempts
                         .iter()
                         .map(|a| PagedSummary {
                             responder: a.responder.clone(),
-                            time_s: secs(a.paged_ns),
+                            time_s: ns_to_s(a.paged_ns),
                             missed: a.missed,
                         })
                         .collect(),
-                    acknowledged_s: p.acknowledged.as_ref().map(|(t, _)| secs(*t)),
+                    acknowledged_s: p.acknowledged.as_ref().map(|(t, _)| ns_to_s(*t)),
                     acknowledged_by: p.acknowledged.as_ref().map(|(_, who)| who.clone()),
-                    closed_s: p.closed_ns.map(secs),
+                    closed_s: p.closed_ns.map(ns_to_s),
                 })
                 .collect(),
             actions: d
@@ -185,8 +182,8 @@ impl DeliverySummary {
                     alert: a.alert.clone(),
                     action: a.action.clone(),
                     by: a.by.clone(),
-                    start_s: secs(a.started_ns),
-                    end_s: a.finished_ns.map(secs),
+                    start_s: ns_to_s(a.started_ns),
+                    end_s: a.finished_ns.map(ns_to_s),
                     attempts: a.attempts,
                     succeeded: a.succeeded,
                     note: a.note.clone(),

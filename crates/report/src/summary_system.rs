@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::summary::{LatencyMs, Requests};
-use prodsim_model::outcome::SystemOutcome;
+use prodsim_kernel::units::ns_to_ms;
+use prodsim_model::outcome::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, SystemOutcome};
+use prodsim_parts::resilience::ledger::LedgerTotals;
 
 /// The keys the multi-tier model adds at the top level of `summary.json`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -200,66 +202,14 @@ pub struct CostSummary {
 impl SystemSummary {
     /// Summarises the multi-tier outcome; `arrived` is the run's measured arrivals.
     pub fn from_outcome(s: &SystemOutcome, arrived: u64) -> SystemSummary {
-        let p = s.payments;
-        let by_name = |list: &[prodsim_model::outcome::ClassOutcome]| {
-            list.iter()
-                .map(|c| {
-                    let summary = ClassSummary {
-                        requests: c.requests.into(),
-                        availability: c.requests.availability(),
-                        latency_ms: LatencyMs::of(&c.latency),
-                        degraded: c.degraded,
-                        deferred: c.deferred,
-                    };
-                    (c.name.clone(), summary)
-                })
-                .collect()
-        };
         SystemSummary {
             classes: by_name(&s.classes),
             regions: by_name(&s.regions),
             degraded: s.degraded,
             deferred: s.deferred,
-            payments: Payments {
-                attempted: p.attempted,
-                completed: p.completed,
-                queued: p.queued,
-                failed: p.failed,
-                lost: p.lost,
-                duplicated: p.duplicated,
-                in_flight: p.in_flight,
-                balanced: p.balanced(),
-            },
-            components: s
-                .components
-                .iter()
-                .map(|c| ComponentSummary {
-                    name: c.name.clone(),
-                    kind: c.kind.clone(),
-                    instances: c.instances,
-                    utilization: c.utilization,
-                    mean_queue_length: c.mean_queue_length,
-                    peak_queue: c.peak_queue,
-                    calls: c.calls,
-                    first_attempts: c.first_attempts,
-                    retries: c.retries,
-                    hedges: c.hedges,
-                    amplification: c.amplification(),
-                    errors: c.errors,
-                    timeouts: c.timeouts,
-                    breaker_rejections: c.breaker_rejections,
-                    breaker_opened: c.breaker_opened,
-                    budget_denied: c.budget_denied,
-                })
-                .collect(),
-            database: s.database.map(|d| DatabaseSummary {
-                replica_reads: d.replica_reads,
-                stale_reads: d.stale_reads,
-                stale_ratio: (d.replica_reads > 0).then(|| d.stale_reads as f64 / d.replica_reads as f64),
-                pool_timeouts: d.pool_timeouts,
-                failovers: d.failovers,
-                max_replication_lag_ms: d.max_replication_lag_ns as f64 / 1e6,
-            }),
+            payments: Payments::of(&s.payments),
+            components: s.components.iter().map(ComponentSummary::of).collect(),
+            database: s.database.map(|d| DatabaseSummary::of(&d)),
             retry_queue: s.retry_queue.map(|q| RetryQueueSummary {
                 enqueued: q.enqueued,
                 drained: q.drained,
@@ -269,12 +219,7 @@ impl SystemSummary {
             }),
             crashes: s.crashes,
             oom_kills: s.oom_kills,
-            cost: CostSummary {
-                infrastructure: s.cost.infrastructure,
-                calls: s.cost.calls,
-                total: s.cost.total(),
-                per_million_requests: (arrived > 0).then(|| s.cost.total() / arrived as f64 * 1e6),
-            },
+            cost: CostSummary::of(&s.cost, arrived),
             proxy: s.proxy.as_ref().map(super::summary_proxy::ProxySummary::from_outcome),
             malicious: s.malicious.as_ref().map(super::summary_proxy::MaliciousSummary::from_outcome),
             autoscaling: s.scaling.map(|a| ScalingSummary {
@@ -289,6 +234,85 @@ impl SystemSummary {
             logs: s.logging.as_ref().map(super::logs::LogsSummary::from_outcome),
             client_errors: s.logging.as_ref().map(super::logs::client_errors),
             delivery: s.delivery.as_ref().map(super::summary_delivery::DeliverySummary::from_outcome),
+        }
+    }
+}
+
+/// Per-class (or per-region) summaries under their names.
+fn by_name(list: &[ClassOutcome]) -> BTreeMap<String, ClassSummary> {
+    list.iter()
+        .map(|c| {
+            let summary = ClassSummary {
+                requests: c.requests.into(),
+                availability: c.requests.availability(),
+                latency_ms: LatencyMs::of(&c.latency),
+                degraded: c.degraded,
+                deferred: c.deferred,
+            };
+            (c.name.clone(), summary)
+        })
+        .collect()
+}
+
+impl Payments {
+    fn of(p: &LedgerTotals) -> Payments {
+        Payments {
+            attempted: p.attempted,
+            completed: p.completed,
+            queued: p.queued,
+            failed: p.failed,
+            lost: p.lost,
+            duplicated: p.duplicated,
+            in_flight: p.in_flight,
+            balanced: p.balanced(),
+        }
+    }
+}
+
+impl ComponentSummary {
+    fn of(c: &ComponentOutcome) -> ComponentSummary {
+        ComponentSummary {
+            name: c.name.clone(),
+            kind: c.kind.clone(),
+            instances: c.instances,
+            utilization: c.utilization,
+            mean_queue_length: c.mean_queue_length,
+            peak_queue: c.peak_queue,
+            calls: c.calls,
+            first_attempts: c.first_attempts,
+            retries: c.retries,
+            hedges: c.hedges,
+            amplification: c.amplification(),
+            errors: c.errors,
+            timeouts: c.timeouts,
+            breaker_rejections: c.breaker_rejections,
+            breaker_opened: c.breaker_opened,
+            budget_denied: c.budget_denied,
+        }
+    }
+}
+
+impl DatabaseSummary {
+    fn of(d: &DatabaseOutcome) -> DatabaseSummary {
+        DatabaseSummary {
+            replica_reads: d.replica_reads,
+            stale_reads: d.stale_reads,
+            stale_ratio: (d.replica_reads > 0).then(|| d.stale_reads as f64 / d.replica_reads as f64),
+            pool_timeouts: d.pool_timeouts,
+            failovers: d.failovers,
+            max_replication_lag_ms: ns_to_ms(d.max_replication_lag_ns),
+        }
+    }
+}
+
+impl CostSummary {
+    /// The cost, and per million of the `arrived` requests.
+    fn of(cost: &CostOutcome, arrived: u64) -> CostSummary {
+        CostSummary {
+            infrastructure: cost.infrastructure,
+            calls: cost.calls,
+            total: cost.total(),
+            per_million_requests: (arrived > 0).then(|| cost.total() / arrived as f64 * 1e6),
         }
     }
 }

@@ -8,34 +8,45 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::chart::{self, BandPoint, BandSeries, ChartError};
-use super::compare::{csv_field, num};
+use super::csv_table::{Column, Table, finite};
 use super::{ReportError, write_atomic};
 use prodsim_lab::Metric;
-use prodsim_lab::sweep::Sweep;
+use prodsim_lab::stats::Estimate;
+use prodsim_lab::sweep::{Point, Sweep};
 
 /// Most grid points the printed table shows; `sweep.csv` has them all.
 pub const MAX_TABLE_ROWS: usize = 100;
 
-/// `sweep.csv`: one column per parameter, `n`, then mean, ci_low and ci_high per metric.
+/// Reads one part of an estimate.
+type EstimatePart = fn(&Estimate) -> f64;
+
+/// The parts of each metric's estimate `sweep.csv` gives, with their column suffixes, in
+/// column order.
+const ESTIMATE_PARTS: [(&str, EstimatePart); 3] =
+    [("mean", |e| e.mean), ("ci_low", |e| e.ci_low), ("ci_high", |e| e.ci_high)];
+
+/// `sweep.csv`'s columns for `s`: one per parameter (its level's text), `n` (the fewest
+/// replications with a value among the metrics), then mean, ci_low and ci_high per metric.
+pub fn columns<'a, 'p>(s: &'a Sweep) -> Table<'a, &'p Point> {
+    let mut columns: Vec<Column<'a, &'p Point>> = s
+        .dims
+        .iter()
+        .enumerate()
+        .map(|(d, dim)| Column::new(dim.key.as_str(), move |p: &&Point| dim.levels[p.levels[d]].text.clone()))
+        .collect();
+    columns.push(Column::new("n", |p: &&Point| p.estimates.iter().map(|e| e.n).min().unwrap_or(0).to_string()));
+    for (m, metric) in Metric::ALL.into_iter().enumerate() {
+        for (part, value) in ESTIMATE_PARTS {
+            let name = format!("{}_{part}", metric.key());
+            columns.push(Column::new(name, move |p: &&Point| finite(value(&p.estimates[m]))));
+        }
+    }
+    Table::new(columns)
+}
+
+/// `sweep.csv`: one row per grid point.
 pub fn to_csv(s: &Sweep) -> String {
-    let mut out = String::new();
-    let mut header: Vec<String> = s.dims.iter().map(|d| csv_field(&d.key)).collect();
-    header.push("n".into());
-    for m in Metric::ALL {
-        for part in ["mean", "ci_low", "ci_high"] {
-            header.push(format!("{}_{part}", m.key()));
-        }
-    }
-    let _ = writeln!(out, "{}", header.join(","));
-    for p in &s.points {
-        let mut row: Vec<String> = s.dims.iter().zip(&p.levels).map(|(d, &i)| csv_field(&d.levels[i].text)).collect();
-        row.push(p.estimates.iter().map(|e| e.n).min().unwrap_or(0).to_string());
-        for e in &p.estimates {
-            row.extend([num(e.mean), num(e.ci_low), num(e.ci_high)]);
-        }
-        let _ = writeln!(out, "{}", row.join(","));
-    }
-    out
+    columns(s).to_csv(&s.points)
 }
 
 fn pm(mean: f64, half: f64, scale: f64) -> String {
@@ -197,8 +208,73 @@ pub fn write_charts(s: &Sweep, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
         let y_label = if log_y { format!("{y_label}, log scale") } else { y_label.to_string() };
         let path = dir.join(base);
         chart::bands(&path, &title, &x_label(&s.dims[x].key), &y_label, log_y, &series)?;
-        let (png, svg) = chart::output_paths(&path);
-        written.extend([png, svg]);
+        let files = chart::output_paths(&path);
+        written.extend([files.png, files.svg]);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prodsim_lab::{Dimension, Level};
+
+    fn level(text: &str) -> Level {
+        Level { text: text.to_string(), number: None, assignments: Vec::new() }
+    }
+
+    fn estimate(mean: f64, n: usize) -> Estimate {
+        Estimate { mean, ci_low: mean - 1.0, ci_high: mean + 1.0, n }
+    }
+
+    fn sweep() -> Sweep {
+        let dims = vec![
+            Dimension {
+                key: "servers.service_time".into(),
+                levels: vec![level("uniform(10ms, 30ms)"), level("exp(20ms)")],
+            },
+            Dimension { key: "balancer.strategy".into(), levels: vec![level("round_robin")] },
+        ];
+        let point = |d: usize, mean: f64| Point {
+            levels: vec![d, 0],
+            label: String::new(),
+            estimates: std::array::from_fn(|m| estimate(if m == 5 { f64::NAN } else { mean }, 3 - m % 2)),
+        };
+        Sweep { scenario: "s".into(), base_seed: 1, replications: 3, dims, points: vec![point(0, 1.5), point(1, 20.0)] }
+    }
+
+    #[test]
+    fn every_row_has_one_field_per_column() {
+        let s = sweep();
+        let csv = to_csv(&s);
+        let records = crate::csv_table::read_back(&csv);
+        let (header, rows) = records.split_first().expect("a header");
+        assert_eq!(header.iter().collect::<Vec<_>>(), columns(&s).names());
+        assert_eq!(header.len(), 2 + 1 + 3 * Metric::ALL.len(), "{csv}");
+        assert_eq!(rows.len(), 2);
+        for row in rows {
+            assert_eq!(row.len(), header.len(), "{row:?}");
+        }
+        assert_eq!(&rows[0][0], "uniform(10ms, 30ms)");
+        assert_eq!(&rows[1][1], "round_robin");
+    }
+
+    #[test]
+    fn levels_with_commas_are_quoted_and_undefined_estimates_empty() {
+        let csv = to_csv(&sweep());
+        let mut lines = csv.lines();
+        let header = lines.next().expect("a header");
+        assert!(header.starts_with(
+            "servers.service_time,balancer.strategy,n,mean_ms_mean,mean_ms_ci_low,mean_ms_ci_high,p50_ms_mean,"
+        ));
+        assert!(header.ends_with(",rejected_share_mean,rejected_share_ci_low,rejected_share_ci_high"), "{header}");
+        assert_eq!(
+            lines.next(),
+            Some(
+                "\"uniform(10ms, 30ms)\",round_robin,2,1.5,0.5,2.5,1.5,0.5,2.5,1.5,0.5,2.5,1.5,0.5,2.5,1.5,0.5,2.5,,,"
+            )
+        );
+        assert_eq!(lines.next(), Some("exp(20ms),round_robin,2,20,19,21,20,19,21,20,19,21,20,19,21,20,19,21,,,"));
+        assert_eq!(lines.next(), None);
+    }
 }

@@ -34,10 +34,35 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// App servers listed one by one before "… N more servers".
+const SERVERS_SHOWN: usize = 16;
+
 /// A short, aligned summary of `outcome`.
 pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> String {
     let o = outcome;
     let mut s = String::new();
+    run_lines(&mut s, o, description, wall);
+    request_lines(&mut s, o);
+    fault_lines(&mut s, o);
+    server_lines(&mut s, o);
+    {
+        let system = &o.system;
+        super::text_system::render(&mut s, system);
+        if let Some(m) = &system.monitoring {
+            super::text_alerting::render(&mut s, m);
+        }
+        if let Some(l) = &system.logging {
+            super::text_alerting::render_logs(&mut s, l);
+        }
+        if let Some(d) = &system.delivery {
+            super::text_delivery::render(&mut s, d, system.monitoring.as_deref());
+        }
+    }
+    s
+}
+
+/// The run itself: scenario, seed, simulated time and events (with the wall clock's speed).
+fn run_lines(s: &mut String, o: &Outcome, description: &str, wall: Option<WallClock>) {
     let _ = writeln!(
         s,
         "scenario      {}{}",
@@ -66,6 +91,10 @@ pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> 
             let _ = writeln!(s, "events        {}", thousands(o.events));
         }
     }
+}
+
+/// What the users saw: requests by how they ended, availability, latency and waiting.
+fn request_lines(s: &mut String, o: &Outcome) {
     let r = &o.requests;
     let _ = writeln!(
         s,
@@ -92,6 +121,10 @@ pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> 
     );
     let pw = o.waiting.probability().map_or("-".to_string(), |p| format!("{:.2}%", p * 100.0));
     let _ = writeln!(s, "waiting       P(wait) {pw} · mean wait {} ms", fmt_ms(o.waiting.mean_ms()));
+}
+
+/// One line per injected fault, its window cut at the end of the run.
+fn fault_lines(s: &mut String, o: &Outcome) {
     for f in &o.faults {
         let what = f.kind.describe();
         let _ = writeln!(
@@ -103,9 +136,13 @@ pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> 
             format_duration(f.end_ns.min(o.simulated_ns))
         );
     }
+}
+
+/// The app servers' table: utilization, mean queue, served and rejected, the first
+/// [`SERVERS_SHOWN`] of them.
+fn server_lines(s: &mut String, o: &Outcome) {
     let _ = writeln!(s, "servers       {:>8}  {:>11}  {:>10}  {:>9}", "util", "mean queue", "served", "rejected");
-    const SHOWN: usize = 16;
-    for (i, sv) in o.servers.iter().enumerate().take(SHOWN) {
+    for (i, sv) in o.servers.iter().enumerate().take(SERVERS_SHOWN) {
         let _ = writeln!(
             s,
             "  server-{i:<4} {:>7.1}%  {:>11.2}  {:>10}  {:>9}",
@@ -115,23 +152,9 @@ pub fn render(outcome: &Outcome, description: &str, wall: Option<WallClock>) -> 
             thousands(sv.rejected)
         );
     }
-    if o.servers.len() > SHOWN {
-        let _ = writeln!(s, "  … {} more servers in summary.json", o.servers.len() - SHOWN);
+    if o.servers.len() > SERVERS_SHOWN {
+        let _ = writeln!(s, "  … {} more servers in summary.json", o.servers.len() - SERVERS_SHOWN);
     }
-    {
-        let system = &o.system;
-        super::text_system::render(&mut s, system);
-        if let Some(m) = &system.monitoring {
-            super::text_alerting::render(&mut s, m);
-        }
-        if let Some(l) = &system.logging {
-            super::text_alerting::render_logs(&mut s, l);
-        }
-        if let Some(d) = &system.delivery {
-            super::text_delivery::render(&mut s, d, system.monitoring.as_deref());
-        }
-    }
-    s
 }
 
 #[cfg(test)]

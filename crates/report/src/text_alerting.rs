@@ -5,7 +5,8 @@
 use std::fmt::Write;
 
 use super::text::thousands;
-use prodsim_model::outcome::MonitoringOutcome;
+use prodsim_kernel::units::ns_to_ms_floor;
+use prodsim_model::outcome::{IncidentOutcome, MonitoringOutcome};
 use prodsim_parts::ops::quality::Quality;
 /// `+1h02m30s` for a time of the run in ms, as notifications print it.
 use prodsim_parts::ops::routing::format_offset as clock;
@@ -58,10 +59,19 @@ pub fn render(s: &mut String, m: &MonitoringOutcome) {
         thousands(m.evaluations),
         thousands(m.tsdb.len() as u64)
     );
+    incident_lines(s, m);
+    alert_quality_lines(s, m);
+    episode_lines(s, m);
+    notification_lines(s, m);
+}
+
+/// The ground truth: the SLO that defines an incident, then each incident with its
+/// detection, acknowledgement, mitigation, cost and causes.
+fn incident_lines(s: &mut String, m: &MonitoringOutcome) {
     match &m.slo {
         Some(slo) => {
             let latency =
-                slo.latency_ns.map_or(String::new(), |l| format!(", slower than {} ms is bad", l / 1_000_000));
+                slo.latency_ns.map_or(String::new(), |l| format!(", slower than {} ms is bad", ns_to_ms_floor(l)));
             let _ = writeln!(
                 s,
                 "incidents     {} (users hurt: SLO {}%{latency})",
@@ -75,34 +85,45 @@ pub fn render(s: &mut String, m: &MonitoringOutcome) {
     }
     for (k, i) in m.incidents.iter().enumerate() {
         let inc = &i.incident;
-        let detected = match i.detected_ms {
-            Some(d) => format!("paged {} later", span(Some((d - inc.start_ms) as f64 / 1000.0))),
-            None => "nobody paged".into(),
-        };
-        let mut detected = detected;
-        if let Some(a) = i.acknowledged_ms {
-            detected.push_str(&format!(", acknowledged {}", clock(a)));
-        }
-        if let Some(t) = i.mitigated_ms {
-            detected.push_str(&format!(", mitigated {}", clock(t)));
-        }
-        if i.lost_revenue > 0.0 {
-            detected.push_str(&format!(", ${} lost", thousands(i.lost_revenue.round() as u64)));
-        }
         let causes: Vec<String> =
             i.faults.iter().cloned().chain(i.deploys.iter().map(|v| format!("release {v}"))).collect();
         let faults = if causes.is_empty() { "no fault".to_string() } else { causes.join(", ") };
         let _ = writeln!(
             s,
-            "  #{:<2} {} to {}  {} bad of {}  budget {:.1}%  {detected}  ({faults})",
+            "  #{:<2} {} to {}  {} bad of {}  budget {:.1}%  {}  ({faults})",
             k + 1,
             clock(inc.start_ms),
             clock(inc.end_ms),
             thousands(inc.bad),
             thousands(inc.requests),
-            i.budget_burned * 100.0
+            i.budget_burned * 100.0,
+            response(i)
         );
     }
+}
+
+/// How an incident was handled: paged how long after it began (or nobody paged), then
+/// when it was acknowledged and mitigated, and the revenue it lost.
+fn response(i: &IncidentOutcome) -> String {
+    let mut detected = match i.detected_ms {
+        Some(d) => format!("paged {} later", span(Some((d - i.incident.start_ms) as f64 / 1000.0))),
+        None => "nobody paged".into(),
+    };
+    if let Some(a) = i.acknowledged_ms {
+        detected.push_str(&format!(", acknowledged {}", clock(a)));
+    }
+    if let Some(t) = i.mitigated_ms {
+        detected.push_str(&format!(", mitigated {}", clock(t)));
+    }
+    if i.lost_revenue > 0.0 {
+        detected.push_str(&format!(", ${} lost", thousands(i.lost_revenue.round() as u64)));
+    }
+    detected
+}
+
+/// The alert-fatigue table: every rule together, each set, each rule; then the rules whose
+/// evaluation failed.
+fn alert_quality_lines(s: &mut String, m: &MonitoringOutcome) {
     let _ = writeln!(
         s,
         "alert quality {:<14} {:>9} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>6} {:>6}",
@@ -120,6 +141,10 @@ pub fn render(s: &mut String, m: &MonitoringOutcome) {
     for (rule, n, last) in &m.rule_errors {
         let _ = writeln!(s, "rule error    {rule} failed {n} evaluations (it kept its alerts meanwhile): {last}");
     }
+}
+
+/// The alerts that fired, the first [`SHOWN`] of them, each marked true or false positive.
+fn episode_lines(s: &mut String, m: &MonitoringOutcome) {
     let fired: Vec<_> = m.episodes.iter().filter(|e| e.firing_ms.is_some()).collect();
     let _ = writeln!(
         s,
@@ -142,6 +167,10 @@ pub fn render(s: &mut String, m: &MonitoringOutcome) {
     if fired.len() > SHOWN {
         let _ = writeln!(s, "  ... and {} more (summary.json alerts[])", fired.len() - SHOWN);
     }
+}
+
+/// How many notifications went out, and the first line of the first [`SHOWN`] of them.
+fn notification_lines(s: &mut String, m: &MonitoringOutcome) {
     let total: usize = m.sets.iter().map(|x| x.notifications.len()).sum();
     let _ = writeln!(s, "notifications {total} (every one in notifications.txt)");
     let mut shown = 0;

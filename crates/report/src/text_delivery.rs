@@ -4,17 +4,18 @@
 
 use std::fmt::Write;
 
+use prodsim_kernel::units::{NS_PER_S, ns_to_ms_floor};
 use prodsim_model::outcome::{DeliveryOutcome, MonitoringOutcome};
 use prodsim_parts::ops::routing::format_offset;
 
 /// `+1h02m30s` for a time of the run in ns.
 fn at(ns: u64) -> String {
-    format_offset((ns / 1_000_000) as i64)
+    format_offset(ns_to_ms_floor(ns))
 }
 
 /// `3m15s` for a span in ns (the monitoring lines' formatter).
 fn span(ns: u64) -> String {
-    super::text_alerting::span(Some((ns / 1_000_000_000) as f64))
+    super::text_alerting::span(Some((ns / NS_PER_S) as f64))
 }
 
 /// Appends the releases, pages, actions and mean times to `s`.
@@ -76,7 +77,9 @@ pub fn render(s: &mut String, d: &DeliveryOutcome, m: Option<&MonitoringOutcome>
     if let Some(m) = m.filter(|m| !m.incidents.is_empty()) {
         let timelines: Vec<_> = m.incidents.iter().map(|i| i.timeline()).collect();
         let t = prodsim_parts::ops::incident::mean_times(&timelines);
-        let f = |v: Option<f64>| v.map_or("-".to_string(), |x| span((x.max(0.0) * 1e9) as u64));
+        // Truncated to whole nanoseconds (not `s_to_ns`, which rounds): `span` then shows
+        // whole seconds, so a mean just under a second boundary stays under it.
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |x| span((x.max(0.0) * NS_PER_S as f64) as u64));
         let _ = writeln!(
             s,
             "response      MTTD {}  MTTA {}  MTTM {}  MTTR {}  over {} incidents",

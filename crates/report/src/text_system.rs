@@ -51,6 +51,14 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
     if !o.regions.is_empty() {
         table(s, "regions", &o.regions);
     }
+    component_lines(s, o);
+    ledger_lines(s, o);
+    edge_lines(s, o);
+    capacity_lines(s, o);
+}
+
+/// Each component's utilization, calls, errors, timeouts, retries, amplification and breaker.
+fn component_lines(s: &mut String, o: &SystemOutcome) {
     let _ = writeln!(
         s,
         "components    {:>6}  {:>11}  {:>9}  {:>9}  {:>8}  {:>7}  {:>7}",
@@ -77,6 +85,10 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
             breaker
         );
     }
+}
+
+/// Where state is kept: the payment ledger, the retry queue and the database's replicas.
+fn ledger_lines(s: &mut String, o: &SystemOutcome) {
     let p = &o.payments;
     if p.attempted > 0 {
         let balanced = p.balanced();
@@ -117,6 +129,10 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
             d.failovers
         );
     }
+}
+
+/// The edge: the reverse proxy, its cache and compression, and the malicious traffic it met.
+fn edge_lines(s: &mut String, o: &SystemOutcome) {
     if let Some(p) = &o.proxy {
         let _ = writeln!(
             s,
@@ -152,6 +168,10 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
             thousands(m.failed)
         );
     }
+}
+
+/// The servers' lives and what they cost: crashes, the autoscaler's pool and the bill.
+fn capacity_lines(s: &mut String, o: &SystemOutcome) {
     if o.crashes > 0 {
         let _ = writeln!(s, "crashes       {} ({} out of memory)", o.crashes, o.oom_kills);
     }

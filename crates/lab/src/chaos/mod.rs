@@ -21,4 +21,4 @@ pub mod space;
 
 pub use prodsim_parts::faults::{Fault, FaultKind, FaultTarget, PLANNED_KINDS};
 pub use schedule::{Mode, Schedule, Window, schedules};
-pub use space::{Choice, FaultSpace};
+pub use space::{Choice, FaultSpace, PartitionSource};

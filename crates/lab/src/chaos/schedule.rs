@@ -15,7 +15,7 @@ use proptest::collection::vec;
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 
 use super::space::FaultSpace;
-use prodsim_kernel::units::format_duration;
+use prodsim_kernel::units::{NS_PER_MS, format_duration};
 use prodsim_kernel::{Dist, NS_PER_S};
 use prodsim_parts::faults::{Fault, FaultKind};
 use prodsim_scenario::Scenario;
@@ -25,8 +25,6 @@ pub const MIN_DURATION_S: u64 = 10;
 
 /// Resolution of a parameter: its value is `low + (high - low) * step / PARAM_STEPS`.
 const PARAM_STEPS: u32 = 10_000;
-
-const NANOS_PER_MS: u64 = 1_000_000;
 
 /// Whether generated faults stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,7 +190,7 @@ fn kind_named(name: &str, p: u32, q: u32, from: (u32, u32)) -> Option<FaultKind>
     Some(match name {
         "slowdown" => FaultKind::Slowdown { factor: cents(p, 150, 1000) },
         "added_latency" => {
-            FaultKind::AddedLatency { latency: Dist::constant(u64::from(grid(p, 50, 2000)) * NANOS_PER_MS) }
+            FaultKind::AddedLatency { latency: Dist::constant(u64::from(grid(p, 50, 2000)) * NS_PER_MS) }
         }
         "error_rate" => FaultKind::ErrorRate { rate: cents(p, 5, 100) },
         "timeouts" => FaultKind::Timeouts { hang_ns: secs(10, 120) },
@@ -287,7 +285,7 @@ pub fn schedules(space: &FaultSpace, window: Window, mode: Mode, max_faults: usi
     if choices.is_empty() {
         return Just(Schedule { faults: Vec::new() }).boxed();
     }
-    let mut sources: Vec<(u32, u32)> = space.partition_sources().iter().map(|(_, range)| *range).collect();
+    let mut sources: Vec<(u32, u32)> = space.partition_sources().iter().map(|s| s.from).collect();
     if sources.is_empty() {
         sources.push((0, 1));
     }
@@ -312,11 +310,10 @@ pub fn schedules(space: &FaultSpace, window: Window, mode: Mode, max_faults: usi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prodsim_kernel::units::NS_PER_MIN;
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
     use std::path::Path;
-
-    const MIN: u64 = 60 * NS_PER_S;
 
     fn load(text: &str) -> Scenario {
         match prodsim_scenario::load_str(text, Path::new("x.toml")) {
@@ -408,9 +405,9 @@ rtt = "const(20ms)"
             let plan = Plan::new(window(&base), Mode::Recovery);
             let mut faults = Vec::new();
             for (i, c) in space.choices.iter().enumerate() {
-                for (_, from) in space.partition_sources() {
+                for source in space.partition_sources() {
                     for p in [0, 1234, PARAM_STEPS] {
-                        let kind = kind_named(c.kind, p, PARAM_STEPS - p, *from).expect("known kind");
+                        let kind = kind_named(c.kind, p, PARAM_STEPS - p, source.from).expect("known kind");
                         let (start_ns, end_ns) = plan.times(instantaneous(&kind), i as u64, p.into());
                         let target_name = c.target_name.clone();
                         faults.push(Fault { kind, target: c.target, target_name, start_ns, end_ns });
@@ -446,7 +443,8 @@ rtt = "const(20ms)"
     fn faults_stay_in_the_window() {
         let s = load(include_str!("../../../../scenarios/payment-outage.toml"));
         let space = FaultSpace::of(&s);
-        let w = Window { earliest_ns: 2 * MIN + 1, latest_end_ns: 60 * MIN - 1, run_end_ns: s.duration_ns };
+        let w =
+            Window { earliest_ns: 2 * NS_PER_MIN + 1, latest_end_ns: 60 * NS_PER_MIN - 1, run_end_ns: s.duration_ns };
         let mut runner = runner(11);
         for mode in [Mode::Recovery, Mode::Safety] {
             let strategy = schedules(&space, w, mode, 6);

@@ -45,9 +45,18 @@ const KIND_ORDER: [&str; 15] = [
 pub struct FaultSpace {
     /// Every (kind, target) pair, simplest first.
     pub choices: Vec<Choice>,
-    /// The app servers a `partition` may cut off, as the file names them, with their
-    /// server range `first..end`; the smallest first.
-    sources: Vec<(String, (u32, u32))>,
+    /// The app servers a `partition` may cut off; the smallest first.
+    sources: Vec<PartitionSource>,
+}
+
+/// App servers a `partition` may cut off from a dependency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionSource {
+    /// As a scenario file names them: `server-2`, or `servers` for the whole pool.
+    pub name: String,
+    /// Their server range `first..end` by index, as
+    /// [`FaultKind::Partition`](super::FaultKind::Partition)'s `from` takes it.
+    pub from: (u32, u32),
 }
 
 /// One kind of fault on one target, e.g. `timeouts` on `payment_api`, `crash` on `server-2`.
@@ -75,9 +84,10 @@ impl FaultSpace {
         let topology = &scenario.topology;
         // `servers` reaches every server the pool may ever have, as the loader resolves it.
         let pool_max = topology.scaling.as_ref().map_or(servers, |s| s.max.max(servers));
-        let mut sources: Vec<(String, (u32, u32))> = (0..shown).map(|i| (format!("server-{i}"), (i, i + 1))).collect();
+        let mut sources: Vec<PartitionSource> =
+            (0..shown).map(|i| PartitionSource { name: format!("server-{i}"), from: (i, i + 1) }).collect();
         if pool_max > 1 {
-            sources.push(("servers".to_string(), (0, pool_max)));
+            sources.push(PartitionSource { name: "servers".to_string(), from: (0, pool_max) });
         }
         let mut choices = Vec::new();
         for kind in KIND_ORDER {
@@ -115,10 +125,9 @@ impl FaultSpace {
         out
     }
 
-    /// The app servers a `partition` may cut off, as `(name, (first, end))`, smallest
-    /// first. Regions are not among them: a [`Fault`](super::Fault) keeps only the server
+    /// The app servers a `partition` may cut off, smallest first. Regions are not among them: a [`Fault`](super::Fault) keeps only the server
     /// range of its `from`, so a region's name could not be written back to a file.
-    pub fn partition_sources(&self) -> &[(String, (u32, u32))] {
+    pub fn partition_sources(&self) -> &[PartitionSource] {
         &self.sources
     }
 }
@@ -220,7 +229,10 @@ mod tests {
         assert_eq!(t, ["notification", "payment_api", "recommendations", "search", "storage"].map(String::from));
         let pay = space.choices.iter().find(|c| c.target_name == "payment_api").map(|c| c.target);
         assert_eq!(pay, Some(FaultTarget::Service(1)));
-        assert_eq!(space.partition_sources().last(), Some(&("servers".to_string(), (0, 8))));
+        assert_eq!(
+            space.partition_sources().last(),
+            Some(&PartitionSource { name: "servers".to_string(), from: (0, 8) })
+        );
     }
 
     #[test]

@@ -120,7 +120,8 @@ impl Engine {
     #[inline]
     pub(crate) fn finish(&mut self, now: SimTime, t: u32, ok: bool, queue: &mut EventQueue<Event>) {
         let task = &self.flow.tasks[t];
-        let (station, parent_call, parent_gen, arrived) = (task.station, task.parent_call, task.parent_gen, task.arrived);
+        let (station, parent_call, parent_gen, arrived) =
+            (task.station, task.parent_call, task.parent_gen, task.arrived);
         let ok = ok && !self.fails_anyway(task);
         if station != APP {
             let task = self.flow.tasks[t];

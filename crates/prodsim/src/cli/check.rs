@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use indicatif::ProgressStyle;
+use indicatif::{ProgressBar, ProgressStyle};
 use prodsim_kernel::units::{format_duration, parse_duration};
 use prodsim_lab::chaos::checkers::Invariant;
 use prodsim_lab::chaos::{Mode, Schedule, counterexample};
@@ -93,56 +93,16 @@ pub fn execute(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(super::FAILURE));
     };
     let scenario = loaded.scenario;
-    let bound = parse_duration(&args.recovery_bound)
-        .map_err(|e| anyhow::anyhow!("--recovery-bound {:?}: {e}", args.recovery_bound))?;
-    let mut options = CheckOptions::new(args.seed.unwrap_or(scenario.seed));
-    options.cases = args.cases;
-    options.mode = args.mode.mode();
-    options.jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
-    options.recovery_bound_ns = bound;
-    options.max_faults = usize::from(args.max_faults);
-    options.shrink_runs = args.shrink_runs;
-    options.kinds = args.kinds.iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect();
+    let options = check_options(args, &scenario)?;
     if args.replay {
         return replay(args, &scenario, &options);
     }
 
     let plan = check::Plan::new(&scenario, &options)?;
     if !args.quiet {
-        println!(
-            "checking {}: {} cases, {} mode, seed {}, {} thread{}",
-            scenario.name,
-            options.cases,
-            args.mode.name(),
-            options.seed,
-            options.jobs,
-            if options.jobs == 1 { "" } else { "s" }
-        );
-        println!("fault kinds   {}", plan.space.kinds().join(", "));
-        println!("targets       {}", plan.space.targets().join(", "));
-        let w = plan.window;
-        match options.mode {
-            Mode::Recovery => println!(
-                "schedules     1 to {} faults, all over between +{} and +{}; recovered {} after the last one",
-                options.max_faults,
-                format_duration(w.earliest_ns),
-                format_duration(w.latest_end_ns),
-                format_duration(bound)
-            ),
-            Mode::Safety => println!(
-                "schedules     1 to {} faults starting between +{} and +{}, never ending",
-                options.max_faults,
-                format_duration(w.earliest_ns),
-                format_duration(w.latest_end_ns)
-            ),
-        }
+        print_plan(args, &scenario, &plan, &options);
     }
-    let bar = super::compare::progress_bar(u64::from(options.cases), args.quiet);
-    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {msg}, {elapsed} (eta {eta})") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix("check");
-    bar.set_message("cases");
+    let bar = check_progress_bar(&options, args.quiet);
     let started = Instant::now();
     let result = check::check_plan(&scenario, &plan, &options, &|p| match p {
         Progress::Case => bar.inc(1),
@@ -178,6 +138,64 @@ pub fn execute(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(super::FAILURE))
 }
 
+/// The check's options from the command line, the seed defaulting to the scenario's.
+fn check_options(args: &CheckArgs, scenario: &prodsim_scenario::Scenario) -> anyhow::Result<CheckOptions> {
+    let bound = parse_duration(&args.recovery_bound)
+        .map_err(|e| anyhow::anyhow!("--recovery-bound {:?}: {e}", args.recovery_bound))?;
+    let mut options = CheckOptions::new(args.seed.unwrap_or(scenario.seed));
+    options.cases = args.cases;
+    options.mode = args.mode.mode();
+    options.jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
+    options.recovery_bound_ns = bound;
+    options.max_faults = usize::from(args.max_faults);
+    options.shrink_runs = args.shrink_runs;
+    options.kinds = args.kinds.iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect();
+    Ok(options)
+}
+
+/// What is about to be checked: cases, mode, seed, threads, the fault space and the
+/// window schedules are drawn in.
+fn print_plan(args: &CheckArgs, scenario: &prodsim_scenario::Scenario, plan: &check::Plan, options: &CheckOptions) {
+    println!(
+        "checking {}: {} cases, {} mode, seed {}, {} thread{}",
+        scenario.name,
+        options.cases,
+        args.mode.name(),
+        options.seed,
+        options.jobs,
+        if options.jobs == 1 { "" } else { "s" }
+    );
+    println!("fault kinds   {}", plan.space.kinds().join(", "));
+    println!("targets       {}", plan.space.targets().join(", "));
+    let w = plan.window;
+    match options.mode {
+        Mode::Recovery => println!(
+            "schedules     1 to {} faults, all over between +{} and +{}; recovered {} after the last one",
+            options.max_faults,
+            format_duration(w.earliest_ns),
+            format_duration(w.latest_end_ns),
+            format_duration(options.recovery_bound_ns)
+        ),
+        Mode::Safety => println!(
+            "schedules     1 to {} faults starting between +{} and +{}, never ending",
+            options.max_faults,
+            format_duration(w.earliest_ns),
+            format_duration(w.latest_end_ns)
+        ),
+    }
+}
+
+/// The progress bar of the cases (and then of the shrinking), hidden with `--quiet`.
+fn check_progress_bar(options: &CheckOptions, quiet: bool) -> ProgressBar {
+    let bar = super::compare::progress_bar(u64::from(options.cases), quiet);
+    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {msg}, {elapsed} (eta {eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix("check");
+    bar.set_message("cases");
+    bar
+}
+
 fn names(run: &CaseRun) -> String {
     let mut names: Vec<&str> = run.violations.iter().map(|v| v.invariant.name()).collect();
     names.dedup();
@@ -185,7 +203,7 @@ fn names(run: &CaseRun) -> String {
 }
 
 fn print_checks(report: &CheckReport) {
-    let parts: Vec<String> = report.checks.iter().map(|(inv, n)| format!("{inv} {n}")).collect();
+    let parts: Vec<String> = report.checks.iter().map(|c| format!("{} {}", c.invariant, c.checked)).collect();
     println!("invariants    {}", parts.join(", "));
 }
 

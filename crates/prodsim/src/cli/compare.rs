@@ -60,11 +60,11 @@ impl CommonArgs {
     pub fn base_assignments(&self) -> anyhow::Result<Vec<Assignment>> {
         let mut out = Vec::new();
         for arg in &self.set {
-            let (key, raw) = overrides::split_key(arg, "--set")?;
-            if raw.is_empty() {
+            let set = overrides::split_key(arg, "--set")?;
+            if set.text.is_empty() {
                 bail!("--set {arg:?}: expects KEY=VALUE with a value");
             }
-            out.push(Assignment::set(key, overrides::parse_value(&raw)));
+            out.push(Assignment::set(set.key, overrides::parse_value(&set.text)));
         }
         if let Some(d) = &self.duration {
             out.push(Assignment::set("scenario.duration", toml::Value::String(d.clone())));
@@ -170,8 +170,8 @@ pub fn execute(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         None => {}
     }
     for arg in &args.vary {
-        let (key, values) = overrides::parse_list(arg, "--vary")?;
-        dims.push(Dimension::values(&key, &values));
+        let list = overrides::parse_list(arg, "--vary")?;
+        dims.push(Dimension::values(&list.key, &list.values));
     }
     let Some(p) = prepare(&args.file, &args.common, &dims)? else {
         return Ok(ExitCode::from(super::FAILURE));

@@ -9,7 +9,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Args;
 use prodsim_kernel::units::{format_duration, parse_duration};
+use prodsim_model::Outcome;
 use prodsim_report::{self as report, text};
+use prodsim_scenario::Scenario;
 
 use super::diagnostics;
 
@@ -52,33 +54,7 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let Some(loaded) = diagnostics::load(&args.file) else {
         return Ok(ExitCode::from(super::FAILURE));
     };
-    let mut scenario = loaded.scenario;
-    if let Some(seed) = args.seed {
-        scenario.seed = seed;
-    }
-    if let Some(d) = &args.duration {
-        let ns = parse_duration(d).map_err(|e| anyhow::anyhow!("--duration {d:?}: {e}"))?;
-        if ns <= scenario.warmup_ns {
-            bail!("--duration {d} must be longer than the warmup ({})", format_duration(scenario.warmup_ns));
-        }
-        scenario.duration_ns = ns;
-        if scenario.duration_ns.div_ceil(scenario.report_interval_ns) > prodsim_scenario::MAX_REPORT_ROWS {
-            scenario.report_interval_ns = prodsim_scenario::default_report_interval(ns);
-        }
-    }
-    if args.metrics.is_some() {
-        match scenario.topology.monitoring.as_mut() {
-            // Keep every sample for the export instead of the rules' retention window.
-            Some(m) => m.retention_ns = u64::MAX,
-            None => bail!(
-                "--metrics: {} has no monitoring to export; add a [monitoring] section (see docs/metrics.md)",
-                args.file.display()
-            ),
-        }
-    }
-    if args.logs.is_some() && scenario.topology.logging.is_none() {
-        bail!("--logs: {} writes no logs; add a [logging] section (see docs/logging.md)", args.file.display());
-    }
+    let scenario = with_overrides(args, loaded.scenario)?;
     let started = Instant::now();
     let stopped = || format!("run of {} (reproduce with --seed {}) stopped", args.file.display(), scenario.seed);
     let (outcome, log) = if args.check_determinism {
@@ -92,23 +68,8 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         let (_, second) = prodsim_model::simulate_logged(&scenario, scenario.seed);
         (first, second)
     });
-    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
     let verdicts = report::expect::evaluate(&scenario.expectations, &outcome);
-    let mut written = report::write_run_with(&outcome, &dir, &verdicts)?;
-    if !args.no_charts {
-        report::run_chart::write_timeline(&outcome, &dir)?;
-        written.push(dir.join("timeline.png"));
-        written.push(dir.join("timeline.svg"));
-    }
-    let system = &outcome.system;
-    if let (Some(path), Some(m)) = (&args.metrics, system.monitoring.as_deref()) {
-        report::write_atomic(path, report::openmetrics::render(&m.tsdb).as_bytes())?;
-        written.push(path.clone());
-    }
-    if let (Some(path), Some(l)) = (&args.logs, system.logging.as_ref()) {
-        report::write_atomic(path, report::logs::json_lines(l).as_bytes())?;
-        written.push(path.clone());
-    }
+    let written = write_report(args, &scenario, &outcome, &verdicts)?;
     if !args.quiet {
         print!("{}", text::render(&outcome, &scenario.description, Some(wall)));
         let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
@@ -135,4 +96,63 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(super::FAILURE))
+}
+
+/// The scenario as the command line changes it: `--seed`, `--duration` (with a report
+/// interval that keeps the rows bounded), and what `--metrics` and `--logs` need.
+fn with_overrides(args: &RunArgs, mut scenario: Scenario) -> anyhow::Result<Scenario> {
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    if let Some(d) = &args.duration {
+        let ns = parse_duration(d).map_err(|e| anyhow::anyhow!("--duration {d:?}: {e}"))?;
+        if ns <= scenario.warmup_ns {
+            bail!("--duration {d} must be longer than the warmup ({})", format_duration(scenario.warmup_ns));
+        }
+        scenario.duration_ns = ns;
+        if scenario.duration_ns.div_ceil(scenario.report_interval_ns) > prodsim_scenario::MAX_REPORT_ROWS {
+            scenario.report_interval_ns = prodsim_scenario::default_report_interval(ns);
+        }
+    }
+    if args.metrics.is_some() {
+        match scenario.topology.monitoring.as_mut() {
+            // Keep every sample for the export instead of the rules' retention window.
+            Some(m) => m.retention_ns = u64::MAX,
+            None => bail!(
+                "--metrics: {} has no monitoring to export; add a [monitoring] section (see docs/metrics.md)",
+                args.file.display()
+            ),
+        }
+    }
+    if args.logs.is_some() && scenario.topology.logging.is_none() {
+        bail!("--logs: {} writes no logs; add a [logging] section (see docs/logging.md)", args.file.display());
+    }
+    Ok(scenario)
+}
+
+/// Writes the report files (the timeline unless `--no-charts`, the metrics and logs when
+/// asked for) and returns their paths.
+fn write_report(
+    args: &RunArgs,
+    scenario: &Scenario,
+    outcome: &Outcome,
+    verdicts: &[report::ExpectationResult],
+) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
+    let mut written = report::write_run_with(outcome, &dir, verdicts)?;
+    if !args.no_charts {
+        report::run_chart::write_timeline(outcome, &dir)?;
+        written.push(dir.join("timeline.png"));
+        written.push(dir.join("timeline.svg"));
+    }
+    let system = &outcome.system;
+    if let (Some(path), Some(m)) = (&args.metrics, system.monitoring.as_deref()) {
+        report::write_atomic(path, report::openmetrics::render(&m.tsdb).as_bytes())?;
+        written.push(path.clone());
+    }
+    if let (Some(path), Some(l)) = (&args.logs, system.logging.as_ref()) {
+        report::write_atomic(path, report::logs::json_lines(l).as_bytes())?;
+        written.push(path.clone());
+    }
+    Ok(written)
 }

@@ -231,7 +231,7 @@ fn components_csv_has_a_row_per_interval_and_component() {
     let o = run(&s);
     let csv = components::to_csv(&o).expect("multi-tier");
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some(components::COLUMNS.join(",").as_str()));
+    assert_eq!(lines.next(), Some(components::columns().names().join(",").as_str()));
     let comps = system(&o).components.len();
     assert_eq!(lines.count(), o.rows.len() * comps);
     assert_eq!(system(&o).series.len(), o.rows.len() * comps);

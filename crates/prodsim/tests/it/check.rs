@@ -88,7 +88,7 @@ fn the_robust_shop_passes_500_cases_in_recovery_mode() {
         );
     }
     assert_eq!(report.cases_run, 500);
-    let checked = |inv| report.checks.iter().find(|(i, _)| *i == inv).map_or(0, |(_, n)| *n);
+    let checked = |inv| report.checks.iter().find(|c| c.invariant == inv).map_or(0, |c| c.checked);
     for inv in [Invariant::Conservation, Invariant::Ledger, Invariant::Recovery, Invariant::Engine] {
         assert_eq!(checked(inv), 500, "{inv} checked on every case");
     }
@@ -101,7 +101,7 @@ fn safety_mode_checks_no_liveness() {
     o.mode = Mode::Safety;
     o.kinds = vec!["timeouts".to_string(), "error_rate".to_string()];
     let report = run(ROBUST, &o);
-    let recovery = report.checks.iter().find(|(i, _)| *i == Invariant::Recovery).map_or(0, |(_, n)| *n);
+    let recovery = report.checks.iter().find(|c| c.invariant == Invariant::Recovery).map_or(0, |c| c.checked);
     assert_eq!(recovery, 0, "faults never stop: recovery is not checked");
     assert!(report.counterexample.is_none(), "{:?}", report.counterexample.map(|c| c.shrunk.violations));
 }

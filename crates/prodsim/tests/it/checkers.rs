@@ -113,6 +113,6 @@ fn recovery_compares_with_the_baseline_over_the_window() {
     let v = recovery::check(&firing, &outcome, &strict, &tol);
     assert!(v.iter().any(|v| v.message.starts_with(&format!("alert {alert} fired"))), "{v:?}");
     let mut long = window.clone();
-    long.alert_resets = vec![(alert, 24 * 3_600 * 1_000_000_000)];
+    long.alert_resets = vec![recovery::AlertReset { alert, reset_ns: 24 * 3_600 * 1_000_000_000 }];
     assert!(recovery::check(&firing, &outcome, &long, &tol).is_empty(), "a day-long lookback cannot clear");
 }

@@ -9,7 +9,7 @@ use super::common::{
     Axis, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, draw_legend, draw_mesh, fill, no_data, render, runs,
     series_palette, split_legend_column, stroke, title_area,
 };
-use super::{ChartError, HEIGHT, WIDTH};
+use super::{ChartError, ImageSize};
 
 /// One point of a [`BandSeries`]: a mean and its confidence interval.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -34,7 +34,7 @@ pub struct BandSeries {
 }
 
 /// Draws lines with confidence bands and point markers to
-/// `<path_base>.png` and `<path_base>.svg` ([`WIDTH`] x [`HEIGHT`]).
+/// `<path_base>.png` and `<path_base>.svg` ([`ImageSize::STANDARD`]).
 ///
 /// Meant for sweeps, e.g. p99 latency against offered load with one line per
 /// strategy. The x axis is linear; the y axis linear (from zero) or, with
@@ -49,7 +49,7 @@ pub fn bands(
     log_y: bool,
     series: &[BandSeries],
 ) -> Result<(), ChartError> {
-    render(path_base, (WIDTH, HEIGHT), &BandsChart { title, x_label, y_label, log_y, series })
+    render(path_base, ImageSize::STANDARD, &BandsChart { title, x_label, y_label, log_y, series })
 }
 
 struct BandsChart<'a> {

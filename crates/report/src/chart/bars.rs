@@ -7,12 +7,13 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::axis::Chart2d;
 use super::common::{
-    Axis, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, NOTE_SIZE, TICK_SIZE, WHISKER, anchored, draw_legend,
-    draw_mesh, fit_text, fmt_sig, fmt_sig_fixed, font, no_data, palette, render, series_palette, split_legend_column,
-    stroke, text_width, title_area, usable,
+    Axis, DrawErr, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, NOTE_SIZE, TICK_SIZE, WHISKER, anchored,
+    draw_legend, draw_mesh, fit_text, fmt_sig, fmt_sig_fixed, font, no_data, palette, render, series_palette,
+    split_legend_column, stroke, text_width, title_area, usable,
 };
-use super::{ChartError, HEIGHT, WIDTH};
+use super::{ChartError, ImageSize};
 
 /// One bar of a [`BarGroup`]: a mean with its confidence interval.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -27,6 +28,15 @@ pub struct Bar {
     pub hi: f64,
 }
 
+/// One bar of [`histogram_bars`]: a category and its value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Category {
+    /// Written under the bar, e.g. `server-3`.
+    pub name: String,
+    /// Bar height. A NaN value draws no bar and is left out of the mean.
+    pub value: f64,
+}
+
 /// A cluster of bars for one metric (one category on the x axis).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BarGroup {
@@ -37,7 +47,7 @@ pub struct BarGroup {
 }
 
 /// Draws grouped bars with confidence whiskers to `<path_base>.png` and
-/// `<path_base>.svg` ([`WIDTH`] x [`HEIGHT`]).
+/// `<path_base>.svg` ([`ImageSize::STANDARD`]).
 ///
 /// All groups share one linear y axis starting at zero, so put metrics of
 /// very different scales in separate calls, one group per call. With one
@@ -48,11 +58,11 @@ pub struct BarGroup {
 /// Colours follow the order in which series names first appear across the
 /// groups: the `k`-th distinct name gets [`series_color`](super::series_color)`(k)`.
 pub fn bars(path_base: &Path, title: &str, y_label: &str, groups: &[BarGroup]) -> Result<(), ChartError> {
-    render(path_base, (WIDTH, HEIGHT), &BarsChart { title, y_label, groups })
+    render(path_base, ImageSize::STANDARD, &BarsChart { title, y_label, groups })
 }
 
 /// Draws one bar per category to `<path_base>.png` and `<path_base>.svg`
-/// ([`WIDTH`] x [`HEIGHT`]), e.g. the load each server received.
+/// ([`ImageSize::STANDARD`]), e.g. the load each server received.
 ///
 /// Bars use [`series_color`](super::series_color)`(0)`; a dashed line marks the
 /// mean, and the legend gives the mean and the max/mean ratio (the
@@ -64,9 +74,9 @@ pub fn histogram_bars(
     title: &str,
     x_label: &str,
     y_label: &str,
-    categories: &[(String, f64)],
+    categories: &[Category],
 ) -> Result<(), ChartError> {
-    render(path_base, (WIDTH, HEIGHT), &HistogramChart { title, x_label, y_label, categories })
+    render(path_base, ImageSize::STANDARD, &HistogramChart { title, x_label, y_label, categories })
 }
 
 struct BarsChart<'a> {
@@ -84,16 +94,9 @@ fn zero_based(values: impl IntoIterator<Item = f64>, pad: f64) -> Axis {
 impl Drawable for BarsChart<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let body = title_area(root, self.title)?;
-
-        let mut names: Vec<&str> = Vec::new();
-        for b in self.groups.iter().flat_map(|g| &g.bars) {
-            if !names.contains(&b.series.as_str()) {
-                names.push(&b.series);
-            }
-        }
-        let colors = series_palette(names.iter().copied());
-        let color_of = |name: &str| colors[names.iter().position(|n| *n == name).unwrap_or(0)];
-        let entries: Vec<LegendEntry> = names.iter().map(|n| LegendEntry::new(*n, Glyph::Bar(color_of(n)))).collect();
+        let palette = SeriesColors::of(self.groups);
+        let entries: Vec<LegendEntry> =
+            palette.names.iter().map(|n| LegendEntry::new(*n, Glyph::Bar(palette.color(n)))).collect();
         let (main, legend_col) = split_legend_column(&body, &entries);
 
         let n = self.groups.len().max(1);
@@ -110,10 +113,64 @@ impl Drawable for BarsChart<'_> {
             .y_label_area_size(92)
             .build_cartesian_2d(x.coord(), y.coord())?;
         draw_mesh(&mut chart, &x, &y, x_desc, self.y_label, false)?;
+        let any = self.draw_groups(root, &mut chart, &y, &palette)?;
+        if !any {
+            no_data(&chart, &x, &y)?;
+        }
+        draw_legend(&legend_col, &entries, 10)?;
+        Ok(())
+    }
+}
 
+/// Each series' colour, in the order the names first appear across the groups.
+struct SeriesColors<'a> {
+    names: Vec<&'a str>,
+    colors: Vec<RGBColor>,
+}
+
+impl<'a> SeriesColors<'a> {
+    fn of(groups: &'a [BarGroup]) -> SeriesColors<'a> {
+        let mut names: Vec<&str> = Vec::new();
+        for b in groups.iter().flat_map(|g| &g.bars) {
+            if !names.contains(&b.series.as_str()) {
+                names.push(&b.series);
+            }
+        }
+        let colors = series_palette(names.iter().copied());
+        SeriesColors { names, colors }
+    }
+
+    fn color(&self, name: &str) -> RGBColor {
+        self.colors[self.names.iter().position(|n| *n == name).unwrap_or(0)]
+    }
+}
+
+/// Where one bar stands: its left and right edges on the x axis and the width of its slot.
+#[derive(Clone, Copy)]
+struct Slot {
+    x0: f64,
+    x1: f64,
+    width_px: u32,
+}
+
+impl Slot {
+    fn center(self) -> f64 {
+        (self.x0 + self.x1) / 2.0
+    }
+}
+
+impl BarsChart<'_> {
+    /// Draws every group: its bars side by side, each labelled with its series when there
+    /// is one group, else the group labelled with its metric. True when a bar was drawn.
+    fn draw_groups<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        chart: &mut Chart2d<'_, DB>,
+        y: &Axis,
+        palette: &SeriesColors,
+    ) -> Result<bool, DrawErr> {
+        let single = self.groups.len() == 1;
         let label_style = anchored(font(TICK_SIZE), HPos::Center, VPos::Top);
-        let value_style = anchored(font(NOTE_SIZE), HPos::Center, VPos::Bottom);
-        let value_below = anchored(font(NOTE_SIZE), HPos::Center, VPos::Top);
         let px_per_unit = {
             let a = chart.backend_coord(&(0.0, y.lo)).0;
             let b = chart.backend_coord(&(1.0, y.lo)).0;
@@ -124,46 +181,17 @@ impl Drawable for BarsChart<'_> {
             let k = g.bars.len().max(1) as f64;
             let slot = GROUP_FILL / k;
             let left = gi as f64 + (1.0 - GROUP_FILL) / 2.0;
-            let slot_px = (slot * px_per_unit as f64) as u32;
+            let width_px = (slot * px_per_unit as f64) as u32;
             for (bi, b) in g.bars.iter().enumerate() {
                 let x0 = left + slot * bi as f64 + slot * 0.08;
                 let x1 = left + slot * (bi + 1) as f64 - slot * 0.08;
-                let xc = (x0 + x1) / 2.0;
-                let c = color_of(&b.series);
+                let at = Slot { x0, x1, width_px };
                 if single {
-                    let base = chart.backend_coord(&(xc, y.lo));
-                    let name = fit_text(&b.series, TICK_SIZE, slot_px.saturating_sub(4));
+                    let base = chart.backend_coord(&(at.center(), y.lo));
+                    let name = fit_text(&b.series, TICK_SIZE, width_px.saturating_sub(4));
                     root.draw(&Text::new(name, (base.0, base.1 + 8), label_style.clone()))?;
                 }
-                let Some(m) = y.map_clamped(b.mean) else {
-                    continue;
-                };
-                any = true;
-                let zero = 0f64.clamp(y.lo, y.hi);
-                chart.draw_series(std::iter::once(Rectangle::new([(x0, zero), (x1, m)], c.filled())))?;
-                let mut top = m.max(zero);
-                let mut bottom = m.min(zero);
-                if let (Some(lo), Some(hi)) = (y.map_clamped(b.lo), y.map_clamped(b.hi)) {
-                    let (lo, hi) = (lo.min(hi), lo.max(hi));
-                    let half = (x1 - x0) * 0.2;
-                    let st = stroke(WHISKER, 2);
-                    chart.draw_series([
-                        PathElement::new(vec![(xc, lo), (xc, hi)], st),
-                        PathElement::new(vec![(xc - half, lo), (xc + half, lo)], st),
-                        PathElement::new(vec![(xc - half, hi), (xc + half, hi)], st),
-                    ])?;
-                    top = top.max(hi);
-                    bottom = bottom.min(lo);
-                }
-                let text = fmt_sig_fixed(b.mean, 3);
-                if text_width(&text, NOTE_SIZE) + 4 <= slot_px {
-                    let el = if b.mean >= 0.0 {
-                        EmptyElement::at((xc, top)) + Text::new(text, (0, -4), value_style.clone())
-                    } else {
-                        EmptyElement::at((xc, bottom)) + Text::new(text, (0, 4), value_below.clone())
-                    };
-                    chart.plotting_area().draw(&el)?;
-                }
+                any |= draw_bar(chart, y, b, at, palette.color(&b.series))?;
             }
             if !single {
                 let base = chart.backend_coord(&(gi as f64 + 0.5, y.lo));
@@ -172,19 +200,58 @@ impl Drawable for BarsChart<'_> {
                 root.draw(&Text::new(name, (base.0, base.1 + 10), label_style.clone()))?;
             }
         }
-        if !any {
-            no_data(&chart, &x, &y)?;
-        }
-        draw_legend(&legend_col, &entries, 10)?;
-        Ok(())
+        Ok(any)
     }
+}
+
+/// Draws one bar from zero to its mean, its whisker from `lo` to `hi`, and its mean
+/// written above it (below, for a negative mean) when that fits its slot. False when the
+/// mean cannot be drawn (NaN).
+fn draw_bar<DB: DrawingBackend>(
+    chart: &mut Chart2d<'_, DB>,
+    y: &Axis,
+    b: &Bar,
+    at: Slot,
+    color: RGBColor,
+) -> Result<bool, DrawErr> {
+    let Some(m) = y.map_clamped(b.mean) else {
+        return Ok(false);
+    };
+    let (x0, x1, xc) = (at.x0, at.x1, at.center());
+    let zero = 0f64.clamp(y.lo, y.hi);
+    chart.draw_series(std::iter::once(Rectangle::new([(x0, zero), (x1, m)], color.filled())))?;
+    let mut top = m.max(zero);
+    let mut bottom = m.min(zero);
+    if let (Some(lo), Some(hi)) = (y.map_clamped(b.lo), y.map_clamped(b.hi)) {
+        let (lo, hi) = (lo.min(hi), lo.max(hi));
+        let half = (x1 - x0) * 0.2;
+        let st = stroke(WHISKER, 2);
+        chart.draw_series([
+            PathElement::new(vec![(xc, lo), (xc, hi)], st),
+            PathElement::new(vec![(xc - half, lo), (xc + half, lo)], st),
+            PathElement::new(vec![(xc - half, hi), (xc + half, hi)], st),
+        ])?;
+        top = top.max(hi);
+        bottom = bottom.min(lo);
+    }
+    let text = fmt_sig_fixed(b.mean, 3);
+    if text_width(&text, NOTE_SIZE) + 4 <= at.width_px {
+        let el = if b.mean >= 0.0 {
+            EmptyElement::at((xc, top))
+                + Text::new(text, (0, -4), anchored(font(NOTE_SIZE), HPos::Center, VPos::Bottom))
+        } else {
+            EmptyElement::at((xc, bottom)) + Text::new(text, (0, 4), anchored(font(NOTE_SIZE), HPos::Center, VPos::Top))
+        };
+        chart.plotting_area().draw(&el)?;
+    }
+    Ok(true)
 }
 
 struct HistogramChart<'a> {
     title: &'a str,
     x_label: &'a str,
     y_label: &'a str,
-    categories: &'a [(String, f64)],
+    categories: &'a [Category],
 }
 
 /// Longest rotated category label, in pixels.
@@ -196,7 +263,7 @@ impl Drawable for HistogramChart<'_> {
 
         let c = palette(0);
         let mean_color = RGBColor(55, 55, 55);
-        let finite: Vec<f64> = self.categories.iter().map(|c| c.1).filter(|v| usable(*v)).collect();
+        let finite: Vec<f64> = self.categories.iter().map(|c| c.value).filter(|v| usable(*v)).collect();
         let mean = (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64);
         let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut entries = vec![LegendEntry::new(self.y_label, Glyph::Bar(c))];
@@ -212,7 +279,7 @@ impl Drawable for HistogramChart<'_> {
         let n = self.categories.len().max(1);
         let plot_w = main.dim_in_pixel().0.saturating_sub(100).max(1);
         let slot_px = plot_w / n as u32;
-        let widest = self.categories.iter().map(|c| text_width(&c.0, TICK_SIZE)).max().unwrap_or(0);
+        let widest = self.categories.iter().map(|c| text_width(&c.name, TICK_SIZE)).max().unwrap_or(0);
         let rotate = widest + 6 > slot_px;
         let label_len = widest.min(MAX_ROTATED);
         let x_area = if rotate { label_len + 52 } else { 64 };
@@ -234,7 +301,7 @@ impl Drawable for HistogramChart<'_> {
         let zero = 0f64.clamp(y.lo, y.hi);
         let flat = anchored(font(TICK_SIZE), HPos::Center, VPos::Top);
         let upright = anchored(font(TICK_SIZE), HPos::Right, VPos::Center).transform(FontTransform::Rotate270);
-        for (i, (name, v)) in self.categories.iter().enumerate() {
+        for (i, Category { name, value: v }) in self.categories.iter().enumerate() {
             let x0 = i as f64 + 0.12;
             let x1 = i as f64 + 0.88;
             if let Some(m) = y.map_clamped(*v) {

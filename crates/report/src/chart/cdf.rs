@@ -10,28 +10,37 @@ use super::common::{
     Axis, DrawResult, Drawable, Glyph, LegendEntry, MUTED, NOTE_SIZE, anchored, draw_legend, draw_mesh, font_color,
     no_data, render, series_palette, split_legend_column, stroke, title_area,
 };
-use super::{ChartError, HEIGHT, WIDTH};
+use super::{ChartError, ImageSize};
 
 /// One curve of a [`cdf`] chart.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CdfSeries {
     /// Legend name.
     pub name: String,
-    /// `(latency in ms, cumulative fraction in 0..=1)` points. They are
-    /// sorted by latency before drawing; fractions are clamped to 0..=1;
-    /// points with a latency `<= 0` or a NaN are left out (log axis).
-    pub points: Vec<(f64, f64)>,
+    /// The curve's points. They are sorted by latency before drawing;
+    /// fractions are clamped to 0..=1; points with a latency `<= 0` or a NaN
+    /// are left out (log axis).
+    pub points: Vec<CdfPoint>,
+}
+
+/// One point of a [`CdfSeries`]: the fraction of requests at or below a latency.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CdfPoint {
+    /// The latency, in ms (the x axis).
+    pub latency_ms: f64,
+    /// The cumulative fraction, from 0 to 1 (the y axis).
+    pub fraction: f64,
 }
 
 /// Draws latency CDFs to `<path_base>.png` and `<path_base>.svg`
-/// ([`WIDTH`] x [`HEIGHT`]).
+/// ([`ImageSize::STANDARD`]).
 ///
 /// The x axis is logarithmic (labelled `x_label`, e.g. `"latency (ms)"`),
 /// the y axis linear from 0 to 1 ("cumulative fraction"), with dashed
 /// reference lines at p50, p90 and p99. The `i`-th series gets
 /// [`series_color`](super::series_color)`(i)`.
 pub fn cdf(path_base: &Path, title: &str, x_label: &str, series: &[CdfSeries]) -> Result<(), ChartError> {
-    render(path_base, (WIDTH, HEIGHT), &CdfChart { title, x_label, series })
+    render(path_base, ImageSize::STANDARD, &CdfChart { title, x_label, series })
 }
 
 struct CdfChart<'a> {
@@ -51,7 +60,9 @@ impl Drawable for CdfChart<'_> {
             .collect();
         let (main, legend_col) = split_legend_column(&body, &entries);
 
-        let x = Axis::log(self.series.iter().flat_map(|s| s.points.iter().filter(|p| p.1.is_finite()).map(|p| p.0)));
+        let x = Axis::log(
+            self.series.iter().flat_map(|s| s.points.iter().filter(|p| p.fraction.is_finite()).map(|p| p.latency_ms)),
+        );
         let mut y = Axis::linear_range(0.0, 1.0, false, 10);
         y.lo = -0.02;
         y.hi = 1.02;
@@ -83,9 +94,9 @@ impl Drawable for CdfChart<'_> {
             let mut pts: Vec<(f64, f64)> = s
                 .points
                 .iter()
-                .filter_map(|&(lat, frac)| {
-                    let px = x.map(lat)?;
-                    frac.is_finite().then_some((px, frac.clamp(0.0, 1.0)))
+                .filter_map(|p| {
+                    let px = x.map(p.latency_ms)?;
+                    p.fraction.is_finite().then_some((px, p.fraction.clamp(0.0, 1.0)))
                 })
                 .collect();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));

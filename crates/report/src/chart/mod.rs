@@ -42,14 +42,37 @@ use std::path::{Path, PathBuf};
 use plotters::style::RGBColor;
 
 pub use bands::{BandPoint, BandSeries, bands};
-pub use bars::{Bar, BarGroup, bars, histogram_bars};
-pub use cdf::{CdfSeries, cdf};
+pub use bars::{Bar, BarGroup, Category, bars, histogram_bars};
+pub use cdf::{CdfPoint, CdfSeries, cdf};
 pub use timeline::{Marker, MarkerKind, Panel, Series, Timeline, Window, timeline, timeline_size};
 
 /// Width in pixels of every PNG (the SVG uses the same user units).
 pub const WIDTH: u32 = 1200;
 /// Height in pixels of every PNG except timelines (see [`timeline_size`]).
 pub const HEIGHT: u32 = 800;
+
+/// The pixel size of a PNG (and the user units of its SVG).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageSize {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+impl ImageSize {
+    /// The size of every chart but timelines: [`WIDTH`] × [`HEIGHT`].
+    pub const STANDARD: ImageSize = ImageSize { width: WIDTH, height: HEIGHT };
+}
+
+/// The two files a chart is written to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartFiles {
+    /// `<base>.png`.
+    pub png: PathBuf,
+    /// `<base>.svg`.
+    pub svg: PathBuf,
+}
 
 /// Why a chart could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +114,6 @@ pub fn series_color(i: usize) -> RGBColor {
 }
 
 /// The PNG and SVG paths a base path renders to.
-pub fn output_paths(path_base: &Path) -> (PathBuf, PathBuf) {
-    (common::with_ext(path_base, "png"), common::with_ext(path_base, "svg"))
+pub fn output_paths(path_base: &Path) -> ChartFiles {
+    ChartFiles { png: common::with_ext(path_base, "png"), svg: common::with_ext(path_base, "svg") }
 }

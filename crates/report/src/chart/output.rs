@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
-use super::ChartError;
 use super::common::{DrawErr, Drawable};
 use super::text::{TextFix, ensure_font};
+use super::{ChartError, ImageSize};
 
 /// Appends `ext` to the base path (so `run.v2` becomes `run.v2.png`, not `run.png`).
 pub(crate) fn with_ext(base: &Path, ext: &str) -> PathBuf {
@@ -21,13 +21,13 @@ pub(crate) fn with_ext(base: &Path, ext: &str) -> PathBuf {
 
 /// Renders `chart` at `size` into `<base>.png` and `<base>.svg`. Both images
 /// are rendered in memory first; then each file is written atomically.
-pub(crate) fn render(path_base: &Path, size: (u32, u32), chart: &impl Drawable) -> Result<(), ChartError> {
+pub(crate) fn render(path_base: &Path, size: ImageSize, chart: &impl Drawable) -> Result<(), ChartError> {
     let png_path = with_ext(path_base, "png");
     let svg_path = with_ext(path_base, "svg");
     if !ensure_font() {
         return Err(ChartError::Render { path: png_path, message: "the bundled font could not be loaded".to_string() });
     }
-    let (w, h) = size;
+    let ImageSize { width: w, height: h } = size;
     let png = guarded(&png_path, || render_png(chart, w, h))?;
     let png = encode_png(&png, w, h).map_err(|message| ChartError::Encode { path: png_path.clone(), message })?;
     let svg = guarded(&svg_path, || render_svg(chart, w, h))?;

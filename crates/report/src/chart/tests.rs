@@ -15,21 +15,21 @@ fn tmpdir(name: &str) -> PathBuf {
 }
 
 /// Asserts `<base>.png` is a complete PNG of the given size.
-fn check_png(base: &Path, size: (u32, u32)) {
-    let (png_path, _) = output_paths(base);
+fn check_png(base: &Path, size: ImageSize) {
+    let png_path = output_paths(base).png;
     let bytes = fs::read(&png_path).unwrap();
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{} lacks the PNG signature", png_path.display());
     let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.width, info.height), size);
+    assert_eq!(ImageSize { width: info.width, height: info.height }, size);
     // Not blank: some pixels are not white.
     assert!(buf.iter().any(|b| *b < 200));
 }
 
 /// The text content of every `<text>` element of `<base>.svg`.
 fn svg_texts(base: &Path) -> Vec<String> {
-    let (_, svg_path) = output_paths(base);
+    let svg_path = output_paths(base).svg;
     let svg = fs::read_to_string(&svg_path).unwrap();
     assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
     assert!(svg.trim_end().ends_with("</svg>"));
@@ -167,13 +167,13 @@ fn cdf_writes_png_and_svg() {
             points: (0..50)
                 .map(|k| {
                     let x = 1.0 + k as f64 * (i + 1) as f64;
-                    (x, k as f64 / 49.0)
+                    CdfPoint { latency_ms: x, fraction: k as f64 / 49.0 }
                 })
                 .collect(),
         })
         .collect();
     cdf(&base, "CDF under test", "latency (ms)", &s).unwrap();
-    check_png(&base, (WIDTH, HEIGHT));
+    check_png(&base, ImageSize::STANDARD);
     assert_texts(&base, &["CDF under test", "round-robin", "least-conn", "latency (ms)", "p99"]);
     assert!(leftovers(&dir).is_empty());
     fs::remove_dir_all(&dir).unwrap();
@@ -186,7 +186,7 @@ fn bands_writes_png_and_svg() {
         let base = dir.join(format!("bands-{log_y}"));
         let s = [band_series("p2c", 0.1), band_series("random", 0.2)];
         bands(&base, "Bands under test", "offered load (req/s)", "p99 (ms)", log_y, &s).unwrap();
-        check_png(&base, (WIDTH, HEIGHT));
+        check_png(&base, ImageSize::STANDARD);
         assert_texts(&base, &["Bands under test", "p2c", "random", "offered load (req/s)", "p99 (ms)"]);
     }
     assert!(leftovers(&dir).is_empty());
@@ -199,13 +199,13 @@ fn bars_writes_png_and_svg() {
     let one = dir.join("one");
     let group = BarGroup { metric: "p99 at 800 req/s".into(), bars: vec![bar("round-robin", 120.0), bar("p2c", 80.0)] };
     bars(&one, "Bars under test", "p99 (ms)", std::slice::from_ref(&group)).unwrap();
-    check_png(&one, (WIDTH, HEIGHT));
+    check_png(&one, ImageSize::STANDARD);
     assert_texts(&one, &["Bars under test", "round-robin", "p2c", "p99 at 800 req/s", "p99 (ms)", "120"]);
 
     let many = dir.join("many");
     let other = BarGroup { metric: "p50".into(), bars: vec![bar("p2c", 8.0), bar("random", 9.0)] };
     bars(&many, "Grouped bars", "latency (ms)", &[group, other]).unwrap();
-    check_png(&many, (WIDTH, HEIGHT));
+    check_png(&many, ImageSize::STANDARD);
     assert_texts(&many, &["Grouped bars", "round-robin", "p2c", "random", "p50"]);
     assert!(leftovers(&dir).is_empty());
     fs::remove_dir_all(&dir).unwrap();
@@ -215,17 +215,18 @@ fn bars_writes_png_and_svg() {
 fn histogram_bars_writes_png_and_svg() {
     let dir = tmpdir("hist");
     let few = dir.join("few");
-    let cats: Vec<(String, f64)> = (0..6).map(|i| (format!("srv-{i}"), 100.0 + i as f64)).collect();
+    let cats: Vec<Category> = (0..6).map(|i| Category { name: format!("srv-{i}"), value: 100.0 + i as f64 }).collect();
     histogram_bars(&few, "Load per server", "server", "requests", &cats).unwrap();
-    check_png(&few, (WIDTH, HEIGHT));
+    check_png(&few, ImageSize::STANDARD);
     assert_texts(&few, &["Load per server", "srv-0", "srv-5", "server", "requests"]);
 
     // Many long names: rotated and thinned out, but still drawn.
     let many = dir.join("many");
-    let cats: Vec<(String, f64)> =
-        (0..200).map(|i| (format!("server-{i:03}.a-very-long-domain.example"), i as f64)).collect();
+    let cats: Vec<Category> = (0..200)
+        .map(|i| Category { name: format!("server-{i:03}.a-very-long-domain.example"), value: i as f64 })
+        .collect();
     histogram_bars(&many, "Many servers", "server", "requests", &cats).unwrap();
-    check_png(&many, (WIDTH, HEIGHT));
+    check_png(&many, ImageSize::STANDARD);
     assert_texts(&many, &["Many servers"]);
     assert!(leftovers(&dir).is_empty());
     fs::remove_dir_all(&dir).unwrap();
@@ -255,7 +256,7 @@ fn empty_inputs_do_not_panic() {
     bars(&dir.join("r1"), "", "", &[BarGroup::default()]).unwrap();
     histogram_bars(&dir.join("h0"), "", "", "", &[]).unwrap();
     for b in ["t1", "c0", "c1", "b0", "b1", "r0", "r1", "h0"] {
-        let size = if b == "t1" { timeline_size(1) } else { (WIDTH, HEIGHT) };
+        let size = if b == "t1" { timeline_size(1) } else { ImageSize::STANDARD };
         check_png(&dir.join(b), size);
     }
     assert!(leftovers(&dir).is_empty());
@@ -300,7 +301,8 @@ fn odd_values_do_not_panic() {
         };
         timeline(&dir.join(format!("t{i}")), &t).unwrap();
 
-        let points: Vec<(f64, f64)> = (0..values.len()).map(|k| (v(k), v(k + 1))).collect();
+        let points: Vec<CdfPoint> =
+            (0..values.len()).map(|k| CdfPoint { latency_ms: v(k), fraction: v(k + 1) }).collect();
         cdf(&dir.join(format!("c{i}")), "odd", "ms", &[CdfSeries { name: "odd".into(), points }]).unwrap();
 
         let bp: Vec<BandPoint> =
@@ -325,9 +327,10 @@ fn odd_values_do_not_panic() {
         };
         bars(&dir.join(format!("r{i}")), "odd", "y", &[group]).unwrap();
 
-        let cats: Vec<(String, f64)> = values.iter().enumerate().map(|(k, x)| (format!("c{k}"), *x)).collect();
+        let cats: Vec<Category> =
+            values.iter().enumerate().map(|(k, x)| Category { name: format!("c{k}"), value: *x }).collect();
         histogram_bars(&dir.join(format!("h{i}")), "odd", "x", "y", &cats).unwrap();
-        check_png(&dir.join(format!("h{i}")), (WIDTH, HEIGHT));
+        check_png(&dir.join(format!("h{i}")), ImageSize::STANDARD);
     }
     assert!(leftovers(&dir).is_empty());
     fs::remove_dir_all(&dir).unwrap();
@@ -370,8 +373,16 @@ fn names_are_escaped_in_svg() {
     let dir = tmpdir("escape");
     let base = dir.join("esc");
     let name = "a<b & \"c\" > 'd'";
-    cdf(&base, "<title & more>", "x", &[CdfSeries { name: name.into(), points: vec![(1.0, 0.1), (10.0, 1.0)] }])
-        .unwrap();
+    cdf(
+        &base,
+        "<title & more>",
+        "x",
+        &[CdfSeries {
+            name: name.into(),
+            points: vec![CdfPoint { latency_ms: 1.0, fraction: 0.1 }, CdfPoint { latency_ms: 10.0, fraction: 1.0 }],
+        }],
+    )
+    .unwrap();
     assert_texts(&base, &[name, "<title & more>"]);
     fs::remove_dir_all(&dir).unwrap();
 }
@@ -380,13 +391,13 @@ fn names_are_escaped_in_svg() {
 fn writes_are_atomic_and_replace_old_files() {
     let dir = tmpdir("atomic");
     let base = dir.join("run.v2");
-    let (png_path, svg_path) = output_paths(&base);
+    let ChartFiles { png: png_path, svg: svg_path } = output_paths(&base);
     assert_eq!(png_path, dir.join("run.v2.png"));
     assert_eq!(svg_path, dir.join("run.v2.svg"));
     fs::write(&png_path, b"old").unwrap();
     fs::write(&svg_path, b"old").unwrap();
-    histogram_bars(&base, "t", "x", "y", &[("a".into(), 1.0)]).unwrap();
-    check_png(&base, (WIDTH, HEIGHT));
+    histogram_bars(&base, "t", "x", "y", &[Category { name: "a".into(), value: 1.0 }]).unwrap();
+    check_png(&base, ImageSize::STANDARD);
     assert_texts(&base, &["t"]);
     let mut names: Vec<String> =
         fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -396,7 +407,7 @@ fn writes_are_atomic_and_replace_old_files() {
     // Missing parent directories are created.
     let nested = dir.join("a/b/c/chart");
     bars(&nested, "t", "y", &[]).unwrap();
-    check_png(&nested, (WIDTH, HEIGHT));
+    check_png(&nested, ImageSize::STANDARD);
     fs::remove_dir_all(&dir).unwrap();
 }
 

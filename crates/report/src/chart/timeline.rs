@@ -7,11 +7,13 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::axis::Chart2d;
 use super::common::{
-    Axis, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, NOTE_SIZE, anchored, draw_legend, draw_mesh, fill,
-    font_color, no_data, render, runs, series_palette, split_legend_column, stroke, text_width, title_area, usable,
+    Axis, DrawErr, DrawResult, Drawable, Glyph, LegendEntry, LinearFit, NOTE_SIZE, anchored, draw_legend, draw_mesh,
+    fill, font_color, no_data, render, runs, series_palette, split_legend_column, stroke, text_width, title_area,
+    usable,
 };
-use super::{ChartError, HEIGHT, WIDTH};
+use super::{ChartError, HEIGHT, ImageSize, WIDTH};
 
 /// A run's timeline: one or more panels stacked over a shared time axis.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -113,9 +115,9 @@ const LANE_H: u32 = 19;
 
 /// The pixel size of a timeline with `panels` panels: [`WIDTH`] wide, and
 /// tall enough for about 210 pixels per panel (at least [`HEIGHT`]).
-pub fn timeline_size(panels: usize) -> (u32, u32) {
+pub fn timeline_size(panels: usize) -> ImageSize {
     let n = panels.clamp(1, 30) as u32;
-    (WIDTH, HEIGHT.max(170 + 210 * n))
+    ImageSize { width: WIDTH, height: HEIGHT.max(170 + 210 * n) }
 }
 
 /// Draws a run timeline to `<path_base>.png` and `<path_base>.svg`.
@@ -150,54 +152,17 @@ impl Drawable for TimelineChart<'_> {
 
         let placeholder = [Panel::default()];
         let panels: &[Panel] = if t.panels.is_empty() { &placeholder } else { &t.panels };
-
-        // Time axis: from the samples, else from windows and markers.
-        let mut times: Vec<f64> = t.time_s.iter().copied().filter(|v| usable(*v)).collect();
-        if times.is_empty() {
-            times.extend(t.shaded.iter().flat_map(|w| [w.start_s, w.end_s]));
-            times.extend(t.markers.iter().map(|m| m.at_s));
-            times.retain(|v| usable(*v));
-        }
-        let t_min = times.iter().copied().fold(f64::INFINITY, f64::min);
-        let t_max = times.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let span = if times.is_empty() { 0.0 } else { t_max - t_min };
-        let (div, unit) = time_unit(span);
-        let xs: Vec<f64> = t.time_s.iter().map(|v| v / div).collect();
-        let x_desc = format!("simulated time ({unit})");
-
-        // Legends: one column to the right, as wide as the widest entry.
-        let mut legends: Vec<Vec<LegendEntry>> = panels
-            .iter()
-            .map(|p| {
-                let colors = series_palette(p.series.iter().map(|s| s.name.as_str()));
-                p.series.iter().zip(colors).map(|(s, c)| LegendEntry::new(s.name.clone(), Glyph::Line(c))).collect()
-            })
-            .collect();
-        if !t.shaded.is_empty() {
-            legends[0].push(LegendEntry::new("fault window", Glyph::Area(FAULT.mix(FAULT_ALPHA * 2.0))));
-        }
-        for kind in [MarkerKind::Alert, MarkerKind::Deploy, MarkerKind::Other] {
-            if t.markers.iter().any(|m| m.kind == kind) {
-                legends[0].push(LegendEntry::new(kind.name(), Glyph::Dashed(kind.color())));
-            }
-        }
+        let legends = legends(t, panels);
         let all: Vec<LegendEntry> = legends.iter().flatten().cloned().collect();
         let (main, legend_col) = split_legend_column(&body, &all);
-
-        let x_lo = if times.is_empty() { 0.0 } else { t_min / div };
-        let x_hi = if times.is_empty() { 1.0 } else { t_max / div };
-        let x_ticks = (main.dim_in_pixel().0 / 110).clamp(2, 12) as usize;
-        let x = if x_hi > x_lo {
-            Axis::linear_range(x_lo, x_hi, false, x_ticks)
-        } else {
-            Axis::linear([x_lo], LinearFit { anchor_zero: false, pad: 0.0, nice_bounds: false, ticks: x_ticks })
-        };
+        let frame = Frame::new(t, main.dim_in_pixel().0);
 
         // Window and marker labels go in a strip above the first panel; lay
         // them out first (on estimated pixel positions) to size the strip.
-        let labels = collect_labels(t, div, &x);
+        let labels = collect_labels(t, frame.div, &frame.x);
         let (mx, _) = main.get_pixel_range();
         let plot_x = (mx.start + Y_AREA as i32, mx.end - PLOT_RIGHT as i32);
+        let x = &frame.x;
         let estimate = |v: f64| plot_x.0 + ((v - x.lo) / (x.hi - x.lo) * f64::from(plot_x.1 - plot_x.0)) as i32;
         let placed = layout_labels(&labels, &estimate, plot_x.1);
         let lanes = placed.iter().map(|p| p.lane + 1).max().unwrap_or(0) as u32;
@@ -213,84 +178,174 @@ impl Drawable for TimelineChart<'_> {
         let panel_areas = main.split_by_breakpoints(none, &breaks);
         let legend_areas = legend_col.split_by_breakpoints(none, &breaks);
         let y_ticks = (ph / 45).clamp(2, 8) as usize;
-        // Exact pixel x of each label anchor and the top of the first plot.
-        let mut anchors: Vec<(i32, i32)> = Vec::new();
-        let mut plot_top = 0;
-
+        let mut top = StripAnchors::default();
         for (i, p) in panels.iter().enumerate() {
-            let last = i + 1 == panels.len();
-            let values = p.series.iter().flat_map(|s| s.values.iter().take(xs.len()).copied());
-            let y = if p.log_y {
-                Axis::log(values)
-            } else {
-                Axis::linear(values, LinearFit { anchor_zero: true, pad: 0.05, nice_bounds: true, ticks: y_ticks })
-            };
-            let mut chart = ChartBuilder::on(&panel_areas[i])
-                .margin_top(if i == 0 { 2 } else { PANEL_GAP })
-                .margin_right(PLOT_RIGHT)
-                .x_label_area_size(if last { X_AREA } else { 0 })
-                .y_label_area_size(Y_AREA)
-                .build_cartesian_2d(x.coord(), y.coord())?;
-            draw_mesh(&mut chart, &x, &y, last.then_some(x_desc.as_str()), &p.y_label, true)?;
-
-            for w in &t.shaded {
-                if let Some((a, b)) = clip_window(w, div, &x) {
-                    chart.draw_series(std::iter::once(Rectangle::new(
-                        [(a, y.lo), (b, y.hi)],
-                        fill(FAULT.mix(FAULT_ALPHA)),
-                    )))?;
-                }
+            let place = PanelPlace { index: i, last: i + 1 == panels.len(), y_ticks };
+            if let Some(first) = frame.draw_panel(&panel_areas[i], p, place, &labels)? {
+                top = first;
             }
-
-            let mut any = false;
-            // Thick polylines get miter spikes at the sharp turns of dense, noisy series
-            // (plotters joins segments with miters): draw dense series one pixel wide.
-            let line_width = if xs.len() > 300 { 1 } else { 2 };
-            let colors = series_palette(p.series.iter().map(|s| s.name.as_str()));
-            for (s, &c) in p.series.iter().zip(&colors) {
-                let pts = xs.iter().copied().zip(s.values.iter().copied());
-                for run in runs(pts, &x, &y) {
-                    any = true;
-                    if run.len() == 1 {
-                        chart.draw_series(std::iter::once(Circle::new(run[0], 3, c.filled())))?;
-                    } else {
-                        chart.draw_series(LineSeries::new(run, stroke(c, line_width)))?;
-                    }
-                }
-            }
-            if !any {
-                no_data(&chart, &x, &y)?;
-            }
-
-            for m in &t.markers {
-                let at = m.at_s / div;
-                if usable(at) && at >= x.lo && at <= x.hi {
-                    chart.draw_series(DashedLineSeries::new(
-                        vec![(at, y.lo), (at, y.hi)],
-                        7,
-                        5,
-                        stroke(m.kind.color(), 2),
-                    ))?;
-                }
-            }
-
-            if i == 0 {
-                plot_top = chart.plotting_area().get_pixel_range().1.start;
-                for l in &labels {
-                    let a = chart.backend_coord(&(l.start, y.hi)).0;
-                    let b = chart.backend_coord(&(l.end, y.hi)).0;
-                    anchors.push((a, b));
-                }
-            }
-
             draw_legend(&legend_areas[i], &legends[i], if i == 0 { 2 } else { PANEL_GAP as i32 })?;
         }
 
         if lanes > 0 {
             let (_, sy) = strip.get_pixel_range();
-            draw_strip(root, &labels, &placed, &anchors, sy.end, plot_top)?;
+            draw_strip(root, &labels, &placed, &top.anchors, sy.end, top.plot_top)?;
         }
         Ok(())
+    }
+}
+
+/// Each panel's legend: its series, and in the first panel's the fault shading and the
+/// kinds of markers present.
+fn legends(t: &Timeline, panels: &[Panel]) -> Vec<Vec<LegendEntry>> {
+    let mut legends: Vec<Vec<LegendEntry>> = panels
+        .iter()
+        .map(|p| {
+            let colors = series_palette(p.series.iter().map(|s| s.name.as_str()));
+            p.series.iter().zip(colors).map(|(s, c)| LegendEntry::new(s.name.clone(), Glyph::Line(c))).collect()
+        })
+        .collect();
+    if !t.shaded.is_empty() {
+        legends[0].push(LegendEntry::new("fault window", Glyph::Area(FAULT.mix(FAULT_ALPHA * 2.0))));
+    }
+    for kind in [MarkerKind::Alert, MarkerKind::Deploy, MarkerKind::Other] {
+        if t.markers.iter().any(|m| m.kind == kind) {
+            legends[0].push(LegendEntry::new(kind.name(), Glyph::Dashed(kind.color())));
+        }
+    }
+    legends
+}
+
+/// What every panel shares: the timeline, the time axis and its unit, and each sample's
+/// position on it.
+struct Frame<'a> {
+    t: &'a Timeline,
+    /// Seconds per axis unit.
+    div: f64,
+    x: Axis,
+    xs: Vec<f64>,
+    x_desc: String,
+}
+
+/// Which panel is drawn, and how many y ticks it has room for.
+#[derive(Clone, Copy)]
+struct PanelPlace {
+    index: usize,
+    last: bool,
+    y_ticks: usize,
+}
+
+/// Where the strip's leaders end: the top of the first plot, and the exact pixel x of
+/// each label's start and end.
+#[derive(Default)]
+struct StripAnchors {
+    plot_top: i32,
+    anchors: Vec<(i32, i32)>,
+}
+
+impl<'a> Frame<'a> {
+    /// The time axis from the samples, else from the windows and markers, in seconds,
+    /// minutes or hours, with ticks for a plot `width_px` wide.
+    fn new(t: &'a Timeline, width_px: u32) -> Frame<'a> {
+        let mut times: Vec<f64> = t.time_s.iter().copied().filter(|v| usable(*v)).collect();
+        if times.is_empty() {
+            times.extend(t.shaded.iter().flat_map(|w| [w.start_s, w.end_s]));
+            times.extend(t.markers.iter().map(|m| m.at_s));
+            times.retain(|v| usable(*v));
+        }
+        let t_min = times.iter().copied().fold(f64::INFINITY, f64::min);
+        let t_max = times.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let span = if times.is_empty() { 0.0 } else { t_max - t_min };
+        let (div, unit) = time_unit(span);
+        let x_lo = if times.is_empty() { 0.0 } else { t_min / div };
+        let x_hi = if times.is_empty() { 1.0 } else { t_max / div };
+        let x_ticks = (width_px / 110).clamp(2, 12) as usize;
+        let x = if x_hi > x_lo {
+            Axis::linear_range(x_lo, x_hi, false, x_ticks)
+        } else {
+            Axis::linear([x_lo], LinearFit { anchor_zero: false, pad: 0.0, nice_bounds: false, ticks: x_ticks })
+        };
+        let xs = t.time_s.iter().map(|v| v / div).collect();
+        Frame { t, div, x, xs, x_desc: format!("simulated time ({unit})") }
+    }
+
+    /// Draws one panel: its axes, the fault windows, its series and the markers. For the
+    /// first panel, also returns where the strip's leaders end.
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        p: &Panel,
+        place: PanelPlace,
+        labels: &[StripLabel<'_>],
+    ) -> Result<Option<StripAnchors>, DrawErr> {
+        let (t, x) = (self.t, &self.x);
+        let values = p.series.iter().flat_map(|s| s.values.iter().take(self.xs.len()).copied());
+        let y = if p.log_y {
+            Axis::log(values)
+        } else {
+            Axis::linear(values, LinearFit { anchor_zero: true, pad: 0.05, nice_bounds: true, ticks: place.y_ticks })
+        };
+        let mut chart = ChartBuilder::on(area)
+            .margin_top(if place.index == 0 { 2 } else { PANEL_GAP })
+            .margin_right(PLOT_RIGHT)
+            .x_label_area_size(if place.last { X_AREA } else { 0 })
+            .y_label_area_size(Y_AREA)
+            .build_cartesian_2d(x.coord(), y.coord())?;
+        draw_mesh(&mut chart, x, &y, place.last.then_some(self.x_desc.as_str()), &p.y_label, true)?;
+        for w in &t.shaded {
+            if let Some((a, b)) = clip_window(w, self.div, x) {
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(a, y.lo), (b, y.hi)],
+                    fill(FAULT.mix(FAULT_ALPHA)),
+                )))?;
+            }
+        }
+        if !self.draw_series(&mut chart, p, &y)? {
+            no_data(&chart, x, &y)?;
+        }
+        for m in &t.markers {
+            let at = m.at_s / self.div;
+            if usable(at) && at >= x.lo && at <= x.hi {
+                let line = vec![(at, y.lo), (at, y.hi)];
+                chart.draw_series(DashedLineSeries::new(line, 7, 5, stroke(m.kind.color(), 2)))?;
+            }
+        }
+        if place.index != 0 {
+            return Ok(None);
+        }
+        let plot_top = chart.plotting_area().get_pixel_range().1.start;
+        let anchors = labels
+            .iter()
+            .map(|l| (chart.backend_coord(&(l.start, y.hi)).0, chart.backend_coord(&(l.end, y.hi)).0))
+            .collect();
+        Ok(Some(StripAnchors { plot_top, anchors }))
+    }
+
+    /// Draws a panel's series as lines (a lone point as a dot); false when nothing could
+    /// be drawn.
+    fn draw_series<DB: DrawingBackend>(
+        &self,
+        chart: &mut Chart2d<'_, DB>,
+        p: &Panel,
+        y: &Axis,
+    ) -> Result<bool, DrawErr> {
+        let mut any = false;
+        // Thick polylines get miter spikes at the sharp turns of dense, noisy series
+        // (plotters joins segments with miters): draw dense series one pixel wide.
+        let line_width = if self.xs.len() > 300 { 1 } else { 2 };
+        let colors = series_palette(p.series.iter().map(|s| s.name.as_str()));
+        for (s, &c) in p.series.iter().zip(&colors) {
+            let pts = self.xs.iter().copied().zip(s.values.iter().copied());
+            for run in runs(pts, &self.x, y) {
+                any = true;
+                if run.len() == 1 {
+                    chart.draw_series(std::iter::once(Circle::new(run[0], 3, c.filled())))?;
+                } else {
+                    chart.draw_series(LineSeries::new(run, stroke(c, line_width)))?;
+                }
+            }
+        }
+        Ok(any)
     }
 }
 

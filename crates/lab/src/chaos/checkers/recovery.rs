@@ -14,7 +14,7 @@
 //!   slow burn-rate alert over 6 hours cannot resolve 2 minutes after the faults).
 
 use super::{Invariant, Violation};
-use prodsim_kernel::units::format_duration;
+use prodsim_kernel::units::{format_duration, ms_to_ns, ns_to_ms};
 use prodsim_model::outcome::{Outcome, Row};
 use prodsim_parts::ops::promql::Expr;
 use prodsim_parts::ops::rules::RecordingRule;
@@ -47,11 +47,21 @@ pub struct Window {
     pub from_ns: u64,
     /// The run's end.
     pub to_ns: u64,
-    /// Per alert name, how long after recovery it may keep firing: the longest range its
-    /// expression reads (through recording rules too), its `keep_firing_for`, one
-    /// evaluation and one scrape. An alert still firing at the end counts only when
-    /// `from_ns` plus this is before the end. Alerts not listed must resolve by the end.
-    pub alert_resets: Vec<(String, u64)>,
+    /// Per alert, how long after recovery it may keep firing. An alert still firing at the
+    /// end counts only when `from_ns` plus its reset is before the end. Alerts not listed
+    /// must resolve by the end.
+    pub alert_resets: Vec<AlertReset>,
+}
+
+/// How long after the trouble is over one alert may keep firing: the longest range its
+/// expression reads (through recording rules too), its `keep_firing_for`, one evaluation
+/// and one scrape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertReset {
+    /// The alert's name.
+    pub alert: String,
+    /// How long it may keep firing, ns.
+    pub reset_ns: u64,
 }
 
 impl Window {
@@ -68,17 +78,15 @@ impl Window {
 
 /// How long each alert of `scenario` may keep firing after the trouble is over (see
 /// [`Window::alert_resets`]).
-pub fn alert_resets(scenario: &Scenario) -> Vec<(String, u64)> {
+pub fn alert_resets(scenario: &Scenario) -> Vec<AlertReset> {
     let Some(m) = scenario.topology.monitoring.as_ref() else { return Vec::new() };
-    let mut resets: Vec<(String, u64)> = Vec::new();
+    let mut resets: Vec<AlertReset> = Vec::new();
     for rule in m.sets.iter().flat_map(|s| &s.rules) {
         let range_ms = reach_ms(&rule.expr, &m.recording, 0);
-        let ns = (range_ms + rule.keep_firing_for_ms.max(0)) as u64 * 1_000_000
-            + m.evaluation_interval_ns
-            + m.scrape_interval_ns;
-        match resets.iter_mut().find(|(name, _)| *name == rule.name) {
-            Some((_, r)) => *r = (*r).max(ns),
-            None => resets.push((rule.name.clone(), ns)),
+        let ns = ms_to_ns(range_ms + rule.keep_firing_for_ms.max(0)) + m.evaluation_interval_ns + m.scrape_interval_ns;
+        match resets.iter_mut().find(|r| r.alert == rule.name) {
+            Some(r) => r.reset_ns = r.reset_ns.max(ns),
+            None => resets.push(AlertReset { alert: rule.name.clone(), reset_ns: ns }),
         }
     }
     resets
@@ -161,7 +169,7 @@ fn median_p99_ms(rows: &[Row]) -> Option<f64> {
         return None;
     }
     p99.sort_unstable();
-    Some(p99[p99.len() / 2] as f64 / 1e6)
+    Some(ns_to_ms(p99[p99.len() / 2]))
 }
 
 fn drained(what: &str, case: f64, base: f64, when: &str, tol: &Tolerance, found: &mut Vec<Violation>) {
@@ -229,16 +237,13 @@ fn alerts(case: &Outcome, baseline: &Outcome, w: &Window, found: &mut Vec<Violat
         if base.contains(&alert) || named.contains(&alert) {
             continue;
         }
-        let reset = w.alert_resets.iter().find(|(name, _)| *name == alert).map_or(0, |(_, r)| *r);
+        let reset = w.alert_resets.iter().find(|r| r.alert == alert).map_or(0, |r| r.reset_ns);
         if w.from_ns.saturating_add(reset) > w.to_ns {
             continue;
         }
         found.push(Violation::new(
             Invariant::Recovery,
-            format!(
-                "alert {alert} fired at +{} and never resolved",
-                format_duration(u64::try_from(firing_ms).unwrap_or(0) * 1_000_000)
-            ),
+            format!("alert {alert} fired at +{} and never resolved", format_duration(ms_to_ns(firing_ms))),
         ));
         named.push(alert);
     }
@@ -247,14 +252,15 @@ fn alerts(case: &Outcome, baseline: &Outcome, w: &Window, found: &mut Vec<Violat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prodsim_kernel::units::{NS_PER_MS, NS_PER_S};
 
     fn row(start_s: u64, completions: u64, failures: u64, p99_ms: u64, queue: f64) -> Row {
         Row {
-            start_ns: start_s * 1_000_000_000,
-            end_ns: (start_s + 10) * 1_000_000_000,
+            start_ns: start_s * NS_PER_S,
+            end_ns: (start_s + 10) * NS_PER_S,
             completions,
             failures,
-            latency_p99_ns: Some(p99_ms * 1_000_000),
+            latency_p99_ns: Some(p99_ms * NS_PER_MS),
             queue_length: queue,
             ..Row::default()
         }
