@@ -5,9 +5,8 @@
 
 use toml::Spanned;
 
-use super::expect::{AlertTiming, Check, Comparison, Expectation, Expected, RawExpect, describe_alert};
-use super::validate::Ctx;
-use super::validate_response::{NEEDS_ALERTS, check_alert};
+use super::ctx::{Ctx, NEEDS_ALERTS};
+use crate::expect::{AlertTiming, Check, Comparison, Expectation, Expected, RawExpect, describe_alert};
 use prodsim_parts::faults::Fault;
 
 /// The comparison keys, in the order they are read.
@@ -194,7 +193,7 @@ fn alert(cx: &mut Ctx<'_>, r: &RawExpect, a: &Spanned<String>, known: &Known<'_>
             cx.error(a.span(), format!("expect.alert {NEEDS_ALERTS}"));
             ok = false;
         }
-        Some(Some(names)) => check_alert(cx, a, "expect.alert", names),
+        Some(Some(names)) => cx.known_alert(a, "expect.alert", names),
         None => {}
     }
     let never = r.never_fires.as_ref().filter(|n| *n.get_ref());
