@@ -8,7 +8,8 @@
 //! (every value that needs checking keeps its span); `topology`, `monitoring`, `proxy`,
 //! `scaling`, `expect` and the parts' `delivery` are the resolved configurations; the
 //! private `validate` module turns one into the other, one file per section, every field
-//! check a method of its validation context; `diagnostic` locates and renders problems.
+//! check a method of its validation context; `diagnostic` locates and renders problems;
+//! `summary_paths` is the catalog of the `summary.json` paths `[[expect]]` may read.
 
 pub use prodsim_parts::delivery;
 pub mod delivery_schema;
@@ -20,6 +21,7 @@ pub mod proxy;
 pub mod proxy_schema;
 pub mod scaling;
 pub mod schema;
+pub mod summary_paths;
 pub mod topology;
 pub mod topology_schema;
 pub use prodsim_kernel::units;

@@ -79,6 +79,15 @@ impl<'a> Ctx<'a> {
         self.diags.push(Diagnostic::error(self.text, span, message));
     }
 
+    /// Reports an error about `span` with a suggestion.
+    pub(crate) fn error_with_help(&mut self, span: Range<usize>, message: impl Into<String>, help: Option<String>) {
+        let d = Diagnostic::error(self.text, span, message);
+        self.diags.push(match help {
+            Some(help) => d.with_help(help),
+            None => d,
+        });
+    }
+
     /// Reports a warning about `span`.
     pub(crate) fn warning(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.diags.push(Diagnostic::warning(self.text, span, message));

@@ -14,7 +14,7 @@
 //!      ├─ topology ── steps, regions, proxy
 //!      ├─ monitoring ── routing, generated
 //!      ├─ delivery ── release, response
-//!      └─ expect
+//!      └─ expect ── crate::summary_paths
 //!         (every one of them) ── ctx
 //! ```
 
@@ -43,6 +43,7 @@ use ctx::Ctx;
 
 use crate::diagnostic::{Diagnostic, nearest};
 use crate::schema::RawScenario;
+use crate::summary_paths::SummaryPaths;
 use crate::{Scenario, ServerPool, units};
 use prodsim_kernel::NS_PER_S;
 
@@ -114,7 +115,12 @@ fn resolve_sections(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<Scenario> {
             expectations: Vec::new(),
         })
     })();
-    let known = expect::Known { faults: faults.as_deref(), alerts: alerts.as_ref().map(Option::as_deref) };
+    let paths = scenario.as_ref().map(SummaryPaths::of);
+    let known = expect::Known {
+        faults: faults.as_deref(),
+        alerts: alerts.as_ref().map(Option::as_deref),
+        paths: paths.as_ref(),
+    };
     let expectations = expect::resolve(cx, &raw.expect, &known);
     let mut scenario = scenario?;
     scenario.expectations = expectations?;
