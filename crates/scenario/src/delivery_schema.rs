@@ -1,6 +1,6 @@
 //! The raw shape of `[pipeline]`, `[[deploys]]`, `[oncall]` and `[[playbooks]]`, as serde
 //! reads them. Every table denies unknown keys; values keep their spans so that
-//! `validate_delivery` can point at the exact place of a mistake. See
+//! `validate/delivery.rs` can point at the exact place of a mistake. See
 //! `docs/scenario-format.md`, "Releases and incident response".
 
 use serde::Deserialize;

@@ -1,6 +1,6 @@
 //! `[[expect]]`: what a scenario states must hold at the end of its run — a bound on a
 //! `summary.json` value, or when an alert fires and resolves around a fault. This module
-//! owns the raw shape serde reads and the resolved [`Expectation`]; `validate_expect`
+//! owns the raw shape serde reads and the resolved [`Expectation`]; `validate/expect.rs`
 //! turns one into the other and `report::expect` evaluates them against an outcome.
 
 use std::fmt;

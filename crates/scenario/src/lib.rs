@@ -1,8 +1,15 @@
 //! The scenario file format: schema, units, validation and loading.
 //!
 //! `load` reads a TOML file and returns a validated, typed, unit-resolved [`Scenario`], or
-//! every problem found with its file, line and column. This module and `cli/` are the only
+//! every problem found with its file, line and column. This crate and the CLI are the only
 //! places that read files. The format is documented in `docs/scenario-format.md`.
+//!
+//! The modules: `schema` and the `*_schema` modules are the raw serde shape of the file
+//! (every value that needs checking keeps its span); `topology`, `monitoring`, `proxy`,
+//! `scaling`, `expect` and the parts' `delivery` are the resolved configurations; the
+//! private `validate` module turns one into the other, one file per section, every field
+//! check a method of its validation context; `diagnostic` locates and renders problems;
+//! `summary_paths` is the catalog of the `summary.json` paths `[[expect]]` may read.
 
 pub use prodsim_parts::delivery;
 pub mod delivery_schema;
@@ -14,22 +21,11 @@ pub mod proxy;
 pub mod proxy_schema;
 pub mod scaling;
 pub mod schema;
+pub mod summary_paths;
 pub mod topology;
 pub mod topology_schema;
 pub use prodsim_kernel::units;
 mod validate;
-mod validate_clients;
-mod validate_delivery;
-mod validate_expect;
-mod validate_faults;
-mod validate_logging;
-mod validate_monitoring;
-mod validate_proxy;
-mod validate_release;
-mod validate_response;
-mod validate_routing;
-mod validate_scaling;
-mod validate_topology;
 
 use std::path::{Path, PathBuf};
 

@@ -34,6 +34,20 @@ pub struct MonitoringSpec {
     pub business_hours: BusinessHours,
 }
 
+impl MonitoringSpec {
+    /// The names of the alerting rules of every set (written, ready and burn-rate rules),
+    /// in set then file order, without repeats.
+    pub fn alert_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for rule in self.sets.iter().flat_map(|s| s.rules.iter()) {
+            if !names.contains(&rule.name) {
+                names.push(rule.name.clone());
+            }
+        }
+        names
+    }
+}
+
 /// One named set of alerting rules.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertSet {

@@ -2,7 +2,7 @@
 //! users each workload has, what share of its requests are malicious), the reverse proxy
 //! in front of the app servers (`[proxy]`), and the size of each class's responses.
 //!
-//! The raw shape is in `proxy_schema.rs`, validation in `validate_proxy.rs`.
+//! The raw shape is in `proxy_schema.rs`, validation in `validate/proxy.rs`.
 
 use prodsim_kernel::Dist;
 

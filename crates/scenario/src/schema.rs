@@ -93,6 +93,68 @@ pub struct RawScenario {
     pub expect: Vec<Spanned<super::expect::RawExpect>>,
 }
 
+/// Questions about the file as written, asked by more than one section's validation before
+/// any section is resolved (so no validator depends on another's result for them).
+impl RawScenario {
+    /// Service names in id order: `[services.*]` by name (`db` and `storage` are reserved),
+    /// then `storage`.
+    pub fn service_names(&self) -> Vec<String> {
+        let mut names: Vec<String> =
+            self.services.keys().filter(|n| n.as_str() != "db" && n.as_str() != "storage").cloned().collect();
+        if self.storage.is_some() {
+            names.push("storage".to_string());
+        }
+        names
+    }
+
+    /// The servers of each region by name, `(name, first, end)`, as `[[regions]]` places
+    /// them (region by region, in file order).
+    pub fn region_ranges(&self) -> Vec<(String, u32, u32)> {
+        let mut first = 0u32;
+        self.regions
+            .iter()
+            .map(|r| {
+                let r = r.get_ref();
+                let end = first.saturating_add(*r.servers.get_ref());
+                let out = (r.name.get_ref().clone(), first, end);
+                first = end;
+                out
+            })
+            .collect()
+    }
+
+    /// Whether the file changes the app server pool at run time.
+    pub fn has_scaling(&self) -> bool {
+        self.autoscaling.is_some() || !self.actions.is_empty()
+    }
+
+    /// The most app servers the pool can have: `[autoscaling].max`, else
+    /// `[servers].max_count` (with `[[actions]]`), else `[servers].count`.
+    pub fn pool_max(&self) -> u32 {
+        let s = self.servers.get_ref();
+        let count = *s.count.get_ref();
+        match (&self.autoscaling, &s.max_count) {
+            (Some(a), _) => (*a.get_ref().max.get_ref()).max(count),
+            (None, Some(m)) if !self.actions.is_empty() => (*m.get_ref()).max(count),
+            _ => count,
+        }
+    }
+
+    /// Whether the file uses any monitoring section.
+    pub fn uses_monitoring(&self) -> bool {
+        self.monitoring.is_some()
+            || !self.alerts.is_empty()
+            || !self.rules.is_empty()
+            || self.slo.is_some()
+            || self.routing.is_some()
+    }
+
+    /// Whether the file has any of `[pipeline]`, `[[deploys]]`, `[oncall]`, `[[playbooks]]`.
+    pub fn has_delivery(&self) -> bool {
+        self.pipeline.is_some() || !self.deploys.is_empty() || self.oncall.is_some() || !self.playbooks.is_empty()
+    }
+}
+
 /// `[[faults]]`. The parameters a kind does not use must be absent.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

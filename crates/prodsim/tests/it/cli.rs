@@ -129,6 +129,12 @@ fn bad_input_gets_file_line_column_and_what_was_expected() {
         ("bad-unit", &VALID.replace("exp(100ms)", "exp(100 msec)"), "13:25", &["unknown unit `msec`"]),
         ("negative-seed", &VALID.replace("duration", "seed = -1\nduration"), "4:8", &["invalid value"]),
         (
+            "expect-metric",
+            &format!("{VALID}\n[[expect]]\nmetric = \"latency_ms.p98\"\nbelow = 800\n"),
+            "16:22",
+            &["expect.metric: summary.json has no key `latency_ms.p98`", "help: did you mean `latency_ms.p99`?"],
+        ),
+        (
             "queue-capacity",
             &VALID.replace("workers = 2", "workers = 2\nqueue_capacity = \"lots\""),
             "13:18",

@@ -12,6 +12,7 @@ mod common;
 mod compare;
 mod delivery;
 mod determinism;
+mod expect_paths;
 mod expectations;
 mod faults;
 mod proxy;

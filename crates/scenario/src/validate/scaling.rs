@@ -4,36 +4,16 @@
 
 use toml::Spanned;
 
-use super::diagnostic::{Diagnostic, nearest};
-use super::scaling::{Action, ActionKind, AutoscalingSpec, MAX_POOL, RawAction, RawAutoscaling, ScalingSpec};
-use super::schema::RawScenario;
-use super::validate::Ctx;
-use prodsim_kernel::NS_PER_S;
-
-const SECOND: u64 = NS_PER_S;
-
-/// Whether the file changes the app server pool at run time.
-pub fn has_scaling(raw: &RawScenario) -> bool {
-    raw.autoscaling.is_some() || !raw.actions.is_empty()
-}
-
-/// The most app servers the pool can have, read from the raw file (for fault targets):
-/// `[autoscaling].max`, else `[servers].max_count`, else `[servers].count`.
-pub fn pool_max(raw: &RawScenario) -> u32 {
-    let s = raw.servers.get_ref();
-    let count = *s.count.get_ref();
-    match (&raw.autoscaling, &s.max_count) {
-        (Some(a), _) => (*a.get_ref().max.get_ref()).max(count),
-        (None, Some(m)) if !raw.actions.is_empty() => (*m.get_ref()).max(count),
-        _ => count,
-    }
-}
+use super::ctx::Ctx;
+use crate::scaling::{Action, ActionKind, AutoscalingSpec, MAX_POOL, RawAction, RawAutoscaling, ScalingSpec};
+use crate::schema::RawScenario;
+use crate::units::NS_PER_S;
 
 /// Resolves the scaling sections; `Some(None)` when the file has none, `None` on an error.
-pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, duration_ns: u64) -> Option<Option<ScalingSpec>> {
+pub(super) fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, duration_ns: u64) -> Option<Option<ScalingSpec>> {
     let s = raw.servers.get_ref();
     let count = *s.count.get_ref();
-    if !has_scaling(raw) {
+    if !raw.has_scaling() {
         for (key, span) in [
             ("max_count", s.max_count.as_ref().map(Spanned::span)),
             ("drain_timeout", s.drain_timeout.as_ref().map(Spanned::span)),
@@ -44,10 +24,7 @@ pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, duration_ns: u64) -> Option<
         }
         return Some(None);
     }
-    let drain_timeout_ns = match &s.drain_timeout {
-        Some(d) => cx.duration(d, "servers.drain_timeout")?,
-        None => 30 * SECOND,
-    };
+    let drain_timeout_ns = cx.duration_or(s.drain_timeout.as_ref(), "servers.drain_timeout", 30 * NS_PER_S)?;
     let autoscaling = match &raw.autoscaling {
         Some(a) => Some(resolve_autoscaling(cx, raw, a)?),
         None => None,
@@ -123,13 +100,9 @@ fn resolve_autoscaling(cx: &mut Ctx<'_>, raw: &RawScenario, a: &Spanned<RawAutos
         );
         return None;
     }
-    let duration = |cx: &mut Ctx<'_>, v: &Option<Spanned<String>>, field: &str, default: u64| match v {
-        Some(v) => cx.duration(v, field),
-        None => Some(default),
-    };
-    let cooldown_ns = duration(cx, &r.cooldown, "autoscaling.cooldown", 300 * SECOND)?;
-    let cold_start_ns = duration(cx, &r.cold_start, "autoscaling.cold_start", 60 * SECOND)?;
-    let interval_ns = duration(cx, &r.interval, "autoscaling.interval", 15 * SECOND)?;
+    let cooldown_ns = cx.duration_or(r.cooldown.as_ref(), "autoscaling.cooldown", 300 * NS_PER_S)?;
+    let cold_start_ns = cx.duration_or(r.cold_start.as_ref(), "autoscaling.cold_start", 60 * NS_PER_S)?;
+    let interval_ns = cx.duration_or(r.interval.as_ref(), "autoscaling.interval", 15 * NS_PER_S)?;
     if interval_ns == 0 {
         let span = r.interval.as_ref().map_or(a.span(), Spanned::span);
         cx.error(span, "autoscaling.interval must be longer than zero");
@@ -143,15 +116,8 @@ fn resolve_action(cx: &mut Ctx<'_>, a: &RawAction, max: u32, duration_ns: u64) -
     let name = a.kind.get_ref().as_str();
     let takes_count = matches!(name, "scale_out" | "scale_in");
     if !takes_count && !matches!(name, "drain" | "undrain") {
-        let d = Diagnostic::error(
-            cx.text,
-            a.kind.span(),
-            format!("unknown action kind `{name}`, expected one of {}", ActionKind::NAMES.join(", ")),
-        );
-        cx.diags.push(match nearest(name, ActionKind::NAMES) {
-            Some(n) => d.with_help(format!("did you mean `{n}`?")),
-            None => d,
-        });
+        let message = format!("unknown action kind `{name}`, expected one of {}", ActionKind::NAMES.join(", "));
+        cx.unknown_name(&a.kind, message, ActionKind::NAMES);
         return None;
     }
     let kind = if takes_count {
@@ -243,10 +209,10 @@ mod tests {
         let s = load("[[actions]]\nat = \"1m\"\nkind = \"scale_out\"\ncount = 2\n[[actions]]\nat = \"2m\"\nkind = \"drain\"\ntarget = \"server-3\"\n").expect("loads");
         let t = s.topology;
         let spec = t.scaling.expect("scaling");
-        assert_eq!((spec.initial, spec.max, spec.drain_timeout_ns), (2, 4, 30 * super::SECOND));
+        assert_eq!((spec.initial, spec.max, spec.drain_timeout_ns), (2, 4, 30 * crate::units::NS_PER_S));
         assert_eq!(spec.actions[0].kind, ActionKind::ScaleOut { count: 2 });
         assert_eq!(spec.actions[1].kind, ActionKind::Drain { server: 3 });
-        assert_eq!(spec.actions[1].at_ns, 120 * super::SECOND);
+        assert_eq!(spec.actions[1].at_ns, 120 * crate::units::NS_PER_S);
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Resolving `[[expect]]`: a `metric` expectation takes exactly one comparison, an `alert`
 //! expectation takes `fires_within`/`resolves_within` (from a fault in range) or
-//! `never_fires = true` alone, and names an alert the scenario has. Errors name the field
-//! and what it accepts.
+//! `never_fires = true` alone, and names an alert the scenario has. A `metric` path must be
+//! one the scenario's `summary.json` has ([`SummaryPaths`]), compared as what it holds.
+//! Errors name the field and what it accepts.
 
 use toml::Spanned;
 
-use super::expect::{AlertTiming, Check, Comparison, Expectation, Expected, RawExpect, describe_alert};
-use super::validate::Ctx;
-use super::validate_response::{NEEDS_ALERTS, check_alert};
+use super::ctx::{Ctx, NEEDS_ALERTS};
+use crate::expect::{AlertTiming, Check, Comparison, Expectation, Expected, RawExpect, describe_alert};
+use crate::summary_paths::{Kind, SummaryPaths};
 use prodsim_parts::faults::Fault;
 
 /// The comparison keys, in the order they are read.
@@ -22,6 +23,9 @@ pub(super) struct Known<'a> {
     /// The alert rules' names: `Some(None)` when there are none, `None` when the topology
     /// had errors (names go unchecked).
     pub alerts: Option<Option<&'a [String]>>,
+    /// The paths of the scenario's `summary.json`; `None` when the scenario had errors
+    /// (paths go unchecked beyond their syntax).
+    pub paths: Option<&'a SummaryPaths>,
 }
 
 /// Resolves every `[[expect]]`; `None` when one has an error.
@@ -32,7 +36,7 @@ pub(super) fn resolve(cx: &mut Ctx<'_>, raw: &[Spanned<RawExpect>], known: &Know
         let at = e.span().start..e.span().start;
         let r = e.get_ref();
         let check = match (&r.metric, &r.alert) {
-            (Some(m), None) => metric(cx, r, m),
+            (Some(m), None) => metric(cx, r, m, known.paths),
             (None, Some(a)) => alert(cx, r, a, known),
             (Some(_), Some(a)) => {
                 cx.error(a.span(), "expect.alert: an expectation checks either a `metric` or an `alert`, not both");
@@ -103,13 +107,17 @@ fn present(r: &RawExpect, comparisons: bool) -> Vec<(&'static str, std::ops::Ran
     names.iter().zip(spans).filter_map(|(n, s)| s.map(|s| (*n, s))).collect()
 }
 
-fn metric(cx: &mut Ctx<'_>, r: &RawExpect, m: &Spanned<String>) -> Option<Check> {
+fn metric(cx: &mut Ctx<'_>, r: &RawExpect, m: &Spanned<String>, paths: Option<&SummaryPaths>) -> Option<Check> {
     let mut ok = true;
     let path = m.get_ref().trim();
+    let mut kind = None;
     if path.is_empty() || path.split('.').any(str::is_empty) {
         let message = "expect.metric: give a dotted path into summary.json, e.g. \"availability\" or \"latency_ms.p99\" (no empty segments)";
         cx.error(m.span(), message);
         ok = false;
+    } else if let Some(paths) = paths {
+        kind = check_path(cx, m, path, paths);
+        ok &= kind.is_some();
     }
     for (key, span) in present(r, false) {
         cx.error(
@@ -141,7 +149,53 @@ fn metric(cx: &mut Ctx<'_>, r: &RawExpect, m: &Spanned<String>) -> Option<Check>
         }
     }
     let comparison = comparison(cx, r)?;
+    if let (Some(kind), [(key, span)]) = (kind, given.as_slice()) {
+        ok &= check_compared(cx, path, kind, key, span.clone(), &comparison);
+    }
     ok.then(|| Check::Metric { path: path.to_string(), comparison })
+}
+
+/// The kind of value at `path` (the trimmed text of `m`), or an error at the part of the
+/// path that is wrong, with the nearest valid path.
+fn check_path(cx: &mut Ctx<'_>, m: &Spanned<String>, path: &str, paths: &SummaryPaths) -> Option<Kind> {
+    match paths.check(path) {
+        Ok(leaf) => Some(leaf.kind),
+        Err(e) => {
+            let lead = m.get_ref().len() - m.get_ref().trim_start().len();
+            let span = cx.span_inside(m, lead + e.span.start, e.span.len());
+            let help = e.suggestion.map(|s| format!("did you mean `{s}`?"));
+            cx.error_with_help(span, format!("expect.metric: {}", e.message), help);
+            None
+        }
+    }
+}
+
+/// A comparison fits what the path holds: `at_least`, `at_most`, `above` and `below`
+/// compare numbers, `equals` a value of the same kind.
+fn check_compared(
+    cx: &mut Ctx<'_>,
+    path: &str,
+    kind: Kind,
+    key: &str,
+    span: std::ops::Range<usize>,
+    comparison: &Comparison,
+) -> bool {
+    let given = match comparison {
+        Comparison::Equals(Expected::Text(_)) => Kind::Text,
+        Comparison::Equals(Expected::Bool(_)) => Kind::Bool,
+        _ => Kind::Number,
+    };
+    if given == kind {
+        return true;
+    }
+    let message = match comparison {
+        Comparison::Equals(v) => {
+            format!("expect.equals: `{path}` is {kind} in summary.json, so {v} never equals it")
+        }
+        _ => format!("expect.{key} compares numbers, but `{path}` is {kind} in summary.json; compare it with `equals`"),
+    };
+    cx.error(span, message);
+    false
 }
 
 /// The one comparison `r` has (checked by the caller).
@@ -194,7 +248,7 @@ fn alert(cx: &mut Ctx<'_>, r: &RawExpect, a: &Spanned<String>, known: &Known<'_>
             cx.error(a.span(), format!("expect.alert {NEEDS_ALERTS}"));
             ok = false;
         }
-        Some(Some(names)) => check_alert(cx, a, "expect.alert", names),
+        Some(Some(names)) => cx.known_alert(a, "expect.alert", names),
         None => {}
     }
     let never = r.never_fires.as_ref().filter(|n| *n.get_ref());

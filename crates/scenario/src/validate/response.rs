@@ -4,31 +4,16 @@
 
 use toml::Spanned;
 
-use super::delivery::{OnCallHours, OncallSpec, PlaybookAction, PlaybookSpec, ResponderSpec};
-use super::delivery_schema::{RawOncall, RawPlaybook};
-use super::diagnostic::Severity;
-use super::schema::RawScenario;
-use super::topology::Topology;
-use super::validate::Ctx;
-use super::validate_release::{
-    Share, dist_or, duration_or, key_list, pick, resolve_effects, resolve_release, share, unknown,
-};
-use prodsim_kernel::NS_PER_S;
+use super::ctx::{Ctx, FRACTION_BELOW_ONE, NEEDS_ALERTS};
+use super::release::{key_list, resolve_effects, resolve_release};
+use crate::delivery::{OnCallHours, OncallSpec, PlaybookAction, PlaybookSpec, ResponderSpec};
+use crate::delivery_schema::{RawOncall, RawPlaybook, RawResponder};
+use crate::diagnostic::Severity;
+use crate::schema::RawScenario;
+use crate::topology::{ServiceId, Topology};
+use crate::units::NS_PER_S;
 
-const SECOND: u64 = NS_PER_S;
-/// The end of the error for a section that needs alerting rules and has none.
-pub(super) const NEEDS_ALERTS: &str = "needs alerts: add [monitoring] with ready_rules, [[alerts]] or [slo]";
-
-/// Warns when no alert rule is called `a`: the reference never triggers.
-pub(super) fn check_alert(cx: &mut Ctx<'_>, a: &Spanned<String>, field: &str, known: &[String]) {
-    if known.contains(a.get_ref()) {
-        return;
-    }
-    let names: Vec<&str> = known.iter().map(String::as_str).collect();
-    let message = format!("{field}: no alert named `{}`; known alerts: {}", a.get_ref(), names.join(", "));
-    unknown(cx, a, message, &names, Severity::Warning);
-}
-
+/// Resolves `[oncall]`: its responders, escalation, investigation time and receivers.
 pub(super) fn resolve_oncall(
     cx: &mut Ctx<'_>,
     raw: &RawScenario,
@@ -47,8 +32,8 @@ pub(super) fn resolve_oncall(
         cx.error(at, "[oncall] needs at least one [[oncall.responders]] (name, hours, ack, miss)");
         ok = false;
     }
-    let escalate_after_ns = duration_or(cx, r.escalate_after.as_ref(), "oncall.escalate_after", 600 * SECOND);
-    let investigate = dist_or(cx, r.investigate.as_ref(), "oncall.investigate", "lognormal(5m, 15m)");
+    let escalate_after_ns = cx.positive_duration_or(r.escalate_after.as_ref(), "oncall.escalate_after", 600 * NS_PER_S);
+    let investigate = cx.dist_or(r.investigate.as_ref(), "oncall.investigate", "lognormal(5m, 15m)");
     let routing = t.monitoring.as_ref().map(|m| &m.routing);
     let names: Vec<&str> = routing.iter().flat_map(|r| r.receivers.iter()).map(|r| r.name.as_str()).collect();
     let mut receivers = Vec::new();
@@ -58,14 +43,14 @@ pub(super) fn resolve_oncall(
             if raw.routing.is_some() {
                 let message =
                     format!("oncall.receivers: no receiver `{}` in [routing]; receivers: {listed}", v.get_ref());
-                unknown(cx, v, message, &names, Severity::Error);
+                cx.unknown(Severity::Error, v.span(), message, v.get_ref(), names.iter().copied());
                 ok = false;
             } else {
                 let message = format!(
                     "oncall.receivers: no receiver `{}`; without [routing] every notification goes to {listed}",
                     v.get_ref()
                 );
-                unknown(cx, v, message, &names, Severity::Warning);
+                cx.unknown(Severity::Warning, v.span(), message, v.get_ref(), names.iter().copied());
             }
         }
         receivers.push(v.get_ref().clone());
@@ -73,34 +58,43 @@ pub(super) fn resolve_oncall(
     let mut responders: Vec<ResponderSpec> = Vec::with_capacity(r.responders.len());
     for p in &r.responders {
         let p = p.get_ref();
-        let name = p.name.get_ref().clone();
-        if responders.iter().any(|q| q.name == name) {
+        if responders.iter().any(|q| &q.name == p.name.get_ref()) {
+            let name = p.name.get_ref();
             cx.error(
                 p.name.span(),
                 format!("oncall.responders: responder `{name}` is defined twice; names must be unique"),
             );
             ok = false;
         }
-        let hours = match &p.hours {
-            Some(h) => pick(cx, h, "oncall.responders.hours", "hours", "use one of", &OnCallHours::NAMES)
-                .map(|i| [OnCallHours::Business, OnCallHours::Nights, OnCallHours::Always][i]),
-            None => Some(OnCallHours::Always),
-        };
-        let ack = dist_or(cx, p.ack.as_ref(), "oncall.responders.ack", "lognormal(2m, 8m)");
-        let miss = share(cx, p.miss.as_ref(), "oncall.responders.miss", 0.0, Share::BelowOne);
-        match (hours, ack, miss) {
-            (Some(hours), Some(ack), Some(miss)) => responders.push(ResponderSpec { name, hours, ack, miss }),
-            _ => ok = false,
+        match responder(cx, p) {
+            Some(responder) => responders.push(responder),
+            None => ok = false,
         }
     }
     let spec = OncallSpec { responders, escalate_after_ns: escalate_after_ns?, investigate: investigate?, receivers };
     ok.then_some(spec)
 }
 
+/// One responder: the hours they are on call, how long they take to acknowledge, and how
+/// often they miss a page.
+fn responder(cx: &mut Ctx<'_>, p: &RawResponder) -> Option<ResponderSpec> {
+    let hours = match &p.hours {
+        Some(h) => cx
+            .pick(h, "oncall.responders.hours", "hours", "use one of", &OnCallHours::NAMES)
+            .map(|i| [OnCallHours::Business, OnCallHours::Nights, OnCallHours::Always][i]),
+        None => Some(OnCallHours::Always),
+    };
+    let ack = cx.dist_or(p.ack.as_ref(), "oncall.responders.ack", "lognormal(2m, 8m)");
+    let miss = cx.number_or(p.miss.as_ref(), "oncall.responders.miss", 0.0, FRACTION_BELOW_ONE);
+    Some(ResponderSpec { name: p.name.get_ref().clone(), hours: hours?, ack: ack?, miss: miss? })
+}
+
 /// The keys of `[[playbooks]]` that only some actions take.
 const ACTION_KEYS: [&str; 10] =
     ["version", "strategy", "batch", "pause", "steps", "bake", "analysis", "effects", "count", "dependency"];
 
+/// Resolves one playbook: the alert it answers, its action with the keys that action
+/// takes, how long it takes and how often it fails.
 pub(super) fn resolve_playbook(
     cx: &mut Ctx<'_>,
     p: &RawPlaybook,
@@ -109,10 +103,19 @@ pub(super) fn resolve_playbook(
     servers_max: u32,
 ) -> Option<PlaybookSpec> {
     if let Some(known) = alerts {
-        check_alert(cx, &p.alert, "playbooks.alert", known);
+        cx.known_alert(&p.alert, "playbooks.alert", known);
     }
-    let action =
-        PlaybookAction::NAMES[pick(cx, &p.action, "playbooks.action", "action", "use one of", &PlaybookAction::NAMES)?];
+    let names = PlaybookAction::NAMES;
+    let action = names[cx.pick(&p.action, "playbooks.action", "action", "use one of", &names)?];
+    check_action_keys(cx, p, action)?;
+    let duration = cx.dist_or(p.duration.as_ref(), "playbooks.duration", "1m");
+    let failure = cx.number_or(p.failure.as_ref(), "playbooks.failure", 0.0, FRACTION_BELOW_ONE);
+    let action = playbook_action(cx, p, action, t, servers_max)?;
+    Some(PlaybookSpec { alert: p.alert.get_ref().clone(), action, duration: duration?, failure: failure? })
+}
+
+/// The action `action` takes only its own keys.
+fn check_action_keys(cx: &mut Ctx<'_>, p: &RawPlaybook, action: &str) -> Option<()> {
     let takes: &[&str] = match action {
         "hotfix" => &ACTION_KEYS[..8],
         "scale_out" => &["count"],
@@ -142,12 +145,22 @@ pub(super) fn resolve_playbook(
             return None;
         }
     }
-    let duration = dist_or(cx, p.duration.as_ref(), "playbooks.duration", "1m");
-    let failure = share(cx, p.failure.as_ref(), "playbooks.failure", 0.0, Share::BelowOne);
+    Some(())
+}
+
+/// What the playbook does, with what its action needs: a replica to fail over to, a count
+/// of servers, a service to degrade, a hotfix's version and release.
+fn playbook_action(
+    cx: &mut Ctx<'_>,
+    p: &RawPlaybook,
+    action: &str,
+    t: &Topology,
+    servers_max: u32,
+) -> Option<PlaybookAction> {
     let needs = |cx: &mut Ctx<'_>, key: &str, what: &str| {
         cx.error(p.action.span(), format!("playbooks.{key}: a {action} playbook needs `{key}` ({what})"));
     };
-    let action = match action {
+    Some(match action {
         "rollback" => PlaybookAction::Rollback,
         "failover" => {
             let has_replica = t.database.as_ref().is_some_and(|d| d.replicas > 0);
@@ -175,8 +188,8 @@ pub(super) fn resolve_playbook(
                 return None;
             };
             let names: Vec<&str> = t.services.iter().map(|s| s.name.as_str()).collect();
-            let i = pick(cx, dep, "playbooks.dependency", "service", "services:", &names)?;
-            PlaybookAction::Degrade { dependency: i as super::topology::ServiceId }
+            let i = cx.pick(dep, "playbooks.dependency", "service", "services:", &names)?;
+            PlaybookAction::Degrade { dependency: i as ServiceId }
         }
         _ => {
             let Some(version) = &p.version else {
@@ -187,6 +200,5 @@ pub(super) fn resolve_playbook(
             let effects = resolve_effects(cx, p.effects.as_ref(), "playbooks", t);
             PlaybookAction::Hotfix { version: version.get_ref().clone(), strategy: strategy?, effects: effects? }
         }
-    };
-    Some(PlaybookSpec { alert: p.alert.get_ref().clone(), action, duration: duration?, failure: failure? })
+    })
 }

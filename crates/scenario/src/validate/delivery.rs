@@ -6,51 +6,28 @@
 
 use toml::Spanned;
 
-use super::delivery::{DeliverySpec, DeploySpec, PipelineSpec, PlaybookAction, PlaybookSpec, ReleaseStrategy};
-use super::delivery_schema::RawDeploy;
-use super::schema::RawScenario;
-use super::topology::Topology;
-use super::units::format_duration;
-use super::validate::Ctx;
-use super::validate_release::{resolve_effects, resolve_pipeline, resolve_release};
-use super::validate_response::{NEEDS_ALERTS, check_alert, resolve_oncall, resolve_playbook};
-
-/// Whether the file has any of `[pipeline]`, `[[deploys]]`, `[oncall]`, `[[playbooks]]`.
-pub fn has_delivery(raw: &RawScenario) -> bool {
-    raw.pipeline.is_some() || !raw.deploys.is_empty() || raw.oncall.is_some() || !raw.playbooks.is_empty()
-}
-
-/// `[[requests]] revenue`: money per successful request, finite and 0 or more (default 0).
-pub fn revenue(cx: &mut Ctx<'_>, v: Option<&Spanned<f64>>) -> Option<f64> {
-    let Some(v) = v else { return Some(0.0) };
-    let x = *v.get_ref();
-    if !(x.is_finite() && x >= 0.0) {
-        cx.error(v.span(), format!("requests.revenue must be money per successful request, 0 or more, got {x}"));
-        return None;
-    }
-    Some(x)
-}
-
-/// The alert names of the monitoring spec (written, ready and burn-rate rules), without
-/// repeats; `None` when the scenario has no alerting rule at all.
-pub(super) fn alert_names(t: &Topology) -> Option<Vec<String>> {
-    let mut names: Vec<String> = Vec::new();
-    for rule in t.monitoring.iter().flat_map(|m| m.sets.iter()).flat_map(|s| s.rules.iter()) {
-        if !names.contains(&rule.name) {
-            names.push(rule.name.clone());
-        }
-    }
-    (!names.is_empty()).then_some(names)
-}
+use super::ctx::{Ctx, NEEDS_ALERTS};
+use super::release::{resolve_effects, resolve_pipeline, resolve_release};
+use super::response::{resolve_oncall, resolve_playbook};
+use crate::delivery::{DeliverySpec, DeploySpec, PipelineSpec, PlaybookAction, PlaybookSpec, ReleaseStrategy};
+use crate::delivery_schema::RawDeploy;
+use crate::schema::RawScenario;
+use crate::topology::Topology;
+use crate::units::format_duration;
 
 /// Resolves the delivery sections; `Some(None)` when the file has none of them, `None` on
 /// an error. `duration_ns` is the run's length (deploys must start before it ends).
-pub fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, t: &Topology, duration_ns: u64) -> Option<Option<DeliverySpec>> {
-    if !has_delivery(raw) {
+pub(super) fn resolve(
+    cx: &mut Ctx<'_>,
+    raw: &RawScenario,
+    t: &Topology,
+    duration_ns: u64,
+) -> Option<Option<DeliverySpec>> {
+    if !raw.has_delivery() {
         return Some(None);
     }
-    let alerts = alert_names(t);
-    let servers_max = super::validate_scaling::pool_max(raw);
+    let alerts = t.monitoring.as_ref().map(|m| m.alert_names()).filter(|n| !n.is_empty());
+    let servers_max = raw.pool_max();
     let pipeline = match &raw.pipeline {
         Some(p) => resolve_pipeline(cx, p),
         None => Some(PipelineSpec::default()),
@@ -118,7 +95,7 @@ fn resolve_deploy(
             }
             Some(known) => {
                 for a in list.get_ref() {
-                    check_alert(cx, a, "deploys.rollback_on", known);
+                    cx.known_alert(a, "deploys.rollback_on", known);
                     rollback_on.push(a.get_ref().clone());
                 }
             }
@@ -406,7 +383,7 @@ action = "failover"
     }
 
     #[test]
-    fn mistakes_name_the_field_and_the_line() {
+    fn deploy_mistakes_name_the_field_and_the_line() {
         let dep = "[[deploys]]\nversion = \"v2\"\nat = \"5m\"\n";
         check_error(
             &format!("{dep}strategy = \"big_bang\"\n"),
@@ -459,6 +436,11 @@ action = "failover"
             &["deploys.version", "`v2` is used twice"],
         );
         check_error("[[deploys]]\nversion = \"v1\"\nat = \"5m\"\n", "\"v1\"", &["deploys.version", "initial_version"]);
+    }
+
+    #[test]
+    fn pipeline_and_response_mistakes_name_the_field_and_the_line() {
+        let dep = "[[deploys]]\nversion = \"v2\"\nat = \"5m\"\n";
         check_error(
             "[pipeline]\nstages = [{ stage = \"build\", duration = \"1m\", failure = 1.0 }]\n",
             "stages",
