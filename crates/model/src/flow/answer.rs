@@ -20,7 +20,7 @@ impl Engine {
     /// A root task ends with `fate`: the user gets an answer (after the network's share of
     /// the round trip), the ledger learns what the system told them, and a user of a
     /// closed workload thinks before their next request.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn end_root(&mut self, now: SimTime, t: u32, fate: Fate, queue: &mut EventQueue<Event>) {
         let task = self.flow.tasks[t];
         if task.station == APP && task.instance != NONE {
@@ -48,7 +48,7 @@ impl Engine {
 
     /// App server `task.instance` answered `task` with `fate`: the balancer, the outlier
     /// detector, the server's counters and its access and error logs see it.
-    #[inline]
+    #[inline(always)]
     fn server_answered(&mut self, now: SimTime, task: &Task, fate: Fate) {
         let latency_ns = now.since(task.arrived);
         self.app.observe(now, task.instance as usize, latency_ns, fate != Fate::Failed);
@@ -66,7 +66,7 @@ impl Engine {
     }
 
     /// The user of root task `task` got the answer `fate` at `answered`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn user_answered(&mut self, task: &Task, answered: SimTime, fate: Fate) {
         let r = &mut self.measure.recorder;
         r.finished(task.arrived, answered, task.class, fate, task.degraded, task.deferred);

@@ -20,7 +20,7 @@ use crate::tasks::{NONE, Task};
 
 impl Engine {
     /// A worker takes task `t` now.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn start(&mut self, now: SimTime, t: u32, queue: &mut EventQueue<Event>) {
         let task = &mut self.flow.tasks[t];
         task.running = true;
@@ -34,8 +34,10 @@ impl Engine {
         self.advance(now, t, queue);
     }
 
-    /// Runs task `t`'s steps until one has to wait, or the program ends.
-    #[inline]
+    /// Runs task `t`'s steps until one has to wait, or the program ends. Out of line: it
+    /// closes the cycle start → advance → finish → start, and keeping it out lets the
+    /// work-only path (start → work, work done → finish) inline whole.
+    #[inline(never)]
     pub(crate) fn advance(&mut self, now: SimTime, t: u32, queue: &mut EventQueue<Event>) {
         loop {
             let task = &self.flow.tasks[t];
@@ -75,7 +77,7 @@ impl Engine {
     /// Task `t`'s current step is work: it holds its worker for the time its key draws,
     /// stretched by the slowdowns in force (and, for a call's first step, a fault's
     /// added latency).
-    #[inline]
+    #[inline(always)]
     fn work(&mut self, now: SimTime, t: u32, queue: &mut EventQueue<Event>) {
         let task = &self.flow.tasks[t];
         let Step::Work(dist) = &self.flow.programs[task.program as usize].steps[task.step as usize] else { return };
@@ -117,7 +119,7 @@ impl Engine {
 
     /// Task `t` ends: its worker takes the next waiting task, and the result goes to the
     /// caller (or the user, for a root task).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn finish(&mut self, now: SimTime, t: u32, ok: bool, queue: &mut EventQueue<Event>) {
         let task = &self.flow.tasks[t];
         let (station, parent_call, parent_gen, arrived) =
