@@ -53,9 +53,23 @@ impl AppTier {
         self.balancer.pick(&backends, &Client { region, key }, &mut self.balancer_rng)
     }
 
+    /// Server `i` now holds `connections` requests. A pool that can only ever have one
+    /// server needs no balancing, so nothing reads its count and it is not kept.
+    #[inline(always)]
+    pub fn track(&mut self, i: usize, connections: u32) {
+        if self.connections.len() > 1 {
+            self.connections[i] = connections;
+        }
+    }
+
+    /// Whether anything learns from responses (the strategy or the outlier detector).
+    #[inline(always)]
+    pub fn learns(&self) -> bool {
+        self.observes || self.outliers.is_some()
+    }
+
     /// Tells the strategy and the outlier detector how server `i` answered at `now`
     /// after `latency_ns`.
-    #[inline]
     pub fn observe(&mut self, now: SimTime, i: usize, latency_ns: u64, ok: bool) {
         if self.observes {
             self.balancer.observe(i, now, latency_ns, ok);

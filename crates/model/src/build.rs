@@ -194,6 +194,7 @@ fn flow(scenario: &Scenario, programs: Vec<Vec<Step>>, streams: &Streams) -> Flo
         },
         programs: programs.into_iter().map(Program::new).collect(),
         think_time: topology.clients.iter().map(|c| c.closed.as_ref().map(|l| l.think_time.clone())).collect(),
+        closed: topology.clients.iter().any(|c| c.closed.is_some()),
         tasks: Slab::new(),
         next_request: 0,
         timeout_ns: scenario.servers.timeout_ns.unwrap_or(u64::MAX),

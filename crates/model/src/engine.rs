@@ -134,6 +134,7 @@ impl Engine {
         }
     }
 
+    #[inline(never)]
     fn on_call(&mut self, now: SimTime, event: CallEvent, queue: &mut EventQueue<Event>) {
         match event {
             CallEvent::Failed { call, seq } => self.on_attempt_failed(now, call, seq, false, queue),
@@ -146,6 +147,7 @@ impl Engine {
     }
 
     #[cold]
+    #[inline(never)]
     fn on_balancer(&mut self, now: SimTime, event: BalancerEvent, queue: &mut EventQueue<Event>) {
         match event {
             BalancerEvent::HealthProbe => self.health_probe(now, queue),
@@ -154,6 +156,7 @@ impl Engine {
     }
 
     #[cold]
+    #[inline(never)]
     fn on_fault_event(&mut self, now: SimTime, event: FaultEvent, queue: &mut EventQueue<Event>) {
         match event {
             FaultEvent::Start { fault } => self.on_fault(now, fault as usize, true, queue),
@@ -166,6 +169,7 @@ impl Engine {
     }
 
     #[cold]
+    #[inline(never)]
     fn on_scaling(&mut self, now: SimTime, event: ScalingEvent, queue: &mut EventQueue<Event>) {
         match event {
             ScalingEvent::Autoscale => self.autoscale(now, queue),
@@ -176,6 +180,7 @@ impl Engine {
     }
 
     #[cold]
+    #[inline(never)]
     fn on_monitoring(&mut self, now: SimTime, event: MonitoringEvent, queue: &mut EventQueue<Event>) {
         match event {
             MonitoringEvent::Scrape => self.on_scrape(now, queue),
@@ -186,6 +191,7 @@ impl Engine {
     }
 
     #[cold]
+    #[inline(never)]
     fn on_delivery(&mut self, now: SimTime, event: DeliveryEvent, queue: &mut EventQueue<Event>) {
         match event {
             DeliveryEvent::Release { release, seq } => self.on_release(now, release as usize, seq, queue),
@@ -194,6 +200,7 @@ impl Engine {
     }
 
     #[cold]
+    #[inline(never)]
     fn on_response(&mut self, now: SimTime, event: ResponseEvent, queue: &mut EventQueue<Event>) {
         match event {
             ResponseEvent::Acknowledge { page } => self.on_acknowledge(now, page, queue),

@@ -35,7 +35,9 @@ impl Engine {
         if self.edge.is_none() || self.edge_answered(now, &task, fate) {
             self.user_answered(&task, answered, fate);
         }
-        self.think(&task, answered, queue);
+        if self.flow.closed {
+            self.think(&task, answered, queue);
+        }
         if task.payment != NONE && !task.deferred {
             // A request that ran to the end did its work even if its client gave up; one
             // dropped from the queue after its deadline never started, so never charged.
@@ -51,10 +53,14 @@ impl Engine {
     #[inline(always)]
     fn server_answered(&mut self, now: SimTime, task: &Task, fate: Fate) {
         let latency_ns = now.since(task.arrived);
-        self.app.observe(now, task.instance as usize, latency_ns, fate != Fate::Failed);
+        if self.app.learns() {
+            self.app.observe(now, task.instance as usize, latency_ns, fate != Fate::Failed);
+        }
         let code = code_of(fate);
-        if let Some(target) = self.measure.counters.target(APP, task.instance) {
-            self.measure.counters.request(target, task.class, code, latency_ns);
+        if self.measure.counters.enabled {
+            if let Some(target) = self.measure.counters.target(APP, task.instance) {
+                self.measure.counters.request(target, task.class, code, latency_ns);
+            }
         }
         if self.logs.is_some() {
             let (i, r) = (task.instance, task.request);
@@ -88,7 +94,7 @@ impl Engine {
 
     /// A user of a closed workload, answered at `answered`, thinks, then sends the next
     /// request.
-    #[inline]
+    #[inline(never)]
     pub(crate) fn think(&mut self, task: &Task, answered: SimTime, queue: &mut EventQueue<Event>) {
         if let Some(Some(think)) = self.flow.think_time.get(usize::from(task.workload)) {
             let next = answered.after(think.sample_ns(&mut self.keys.think.draws(task.key)));
@@ -97,7 +103,7 @@ impl Engine {
     }
 
     /// Task `t` is over: its slot is free, and events about it are stale.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn free_task(&mut self, t: u32) {
         let task = &mut self.flow.tasks[t];
         task.live = false;

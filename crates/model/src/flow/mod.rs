@@ -91,6 +91,8 @@ pub(crate) struct Flow {
     pub programs: Vec<Program>,
     /// Each workload's think time, for closed workloads.
     pub think_time: Vec<Option<Dist>>,
+    /// Whether any workload is closed (its users think, then send again).
+    pub closed: bool,
     /// Every task in flight.
     pub tasks: Slab<Task>,
     /// The id the next user request gets at the app servers (log lines' `request_id`).
@@ -206,7 +208,7 @@ impl Engine {
         }
         let instance = &mut self.stations[APP as usize].instances[server];
         let admit = instance.admit(now, t);
-        self.app.connections[server] = instance.connections();
+        self.app.track(server, instance.connections());
         match admit {
             Admit::Started => self.start(now, t, queue),
             Admit::Queued if !req.malicious => self.measure.recorder.queued(req.arrived),

@@ -211,7 +211,8 @@ impl Engine {
             break;
         }
         if s == APP as usize {
-            self.app.connections[i] = self.stations[s].instances[i].connections();
+            let connections = self.stations[s].instances[i].connections();
+            self.app.track(i, connections);
         }
     }
 

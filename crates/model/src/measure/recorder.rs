@@ -260,7 +260,7 @@ impl Recorder {
     }
 
     /// A request that arrived at `arrived` ended at `now`.
-    #[inline]
+    #[inline(always)]
     pub fn finished(&mut self, arrived: SimTime, now: SimTime, class: u16, fate: Fate, degraded: bool, deferred: bool) {
         self.in_flight -= 1;
         match fate {
