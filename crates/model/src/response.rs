@@ -130,8 +130,8 @@ impl Engine {
         match oncall.notify(now.as_nanos(), &alerts) {
             Some(id) => {
                 resp.work.resize(id as usize + 1, PageWork::default());
-                if let Some((t, _)) = oncall.pages()[id as usize].acknowledged {
-                    queue.schedule(SimTime(t), Event::Response(ResponseEvent::Acknowledge { page: id }));
+                if let Some(ack) = &oncall.pages()[id as usize].acknowledged {
+                    queue.schedule(SimTime(ack.at_ns), Event::Response(ResponseEvent::Acknowledge { page: id }));
                 }
             }
             None => {
@@ -167,7 +167,7 @@ impl Engine {
         let Some(resp) = self.response.as_deref() else { return };
         let Some(oncall) = resp.oncall.as_ref() else { return };
         let Some(p) = oncall.pages().get(page as usize) else { return };
-        let by = p.acknowledged.as_ref().map_or_else(|| "nobody".to_string(), |(_, who)| who.clone());
+        let by = p.acknowledged.as_ref().map_or_else(|| "nobody".to_string(), |a| a.by.clone());
         let alerts = p.alerts.clone();
         let Some(work) = resp.work.get(page as usize) else { return };
         let can = |action: &PlaybookAction| self.can_do(action);

@@ -192,8 +192,8 @@ fn tell_pages(story: &mut Story, response: &mut Response, d: &DeliveryOutcome, f
             let missed = if a.missed { " (missed)" } else { "" };
             story.tell(ms(a.paged_ns), format!("{} paged{missed}", a.responder));
         }
-        if let Some((t, who)) = &p.acknowledged {
-            story.tell(ms(*t), format!("{who} acknowledges the page"));
+        if let Some(ack) = &p.acknowledged {
+            story.tell(ms(ack.at_ns), format!("{} acknowledges the page", ack.by));
         }
         response.pages.push(p.clone());
     }

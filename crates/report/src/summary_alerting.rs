@@ -252,11 +252,11 @@ impl AlertingSummary {
                 series: m.tsdb.len(),
                 samples: m.tsdb.samples(),
                 pending_only: m.episodes.iter().filter(|e| e.firing_ms.is_none()).count() as u64,
-                rule_errors: m.rule_errors.iter().map(|e| e.1).sum(),
+                rule_errors: m.rule_errors.iter().map(|e| e.failed_evaluations).sum(),
             },
             alert_quality: AlertQualitySummary {
                 whole: (&m.quality).into(),
-                rules: m.rules.iter().map(|(n, q)| (n.clone(), q.into())).collect(),
+                rules: m.rules.iter().map(|r| (r.alert.clone(), (&r.quality).into())).collect(),
                 sets: m.sets.iter().map(|s| (s.name.clone(), (&s.quality).into())).collect(),
             },
             alerts: m

@@ -170,8 +170,8 @@ impl DeliverySummary {
                             missed: a.missed,
                         })
                         .collect(),
-                    acknowledged_s: p.acknowledged.as_ref().map(|(t, _)| ns_to_s(*t)),
-                    acknowledged_by: p.acknowledged.as_ref().map(|(_, who)| who.clone()),
+                    acknowledged_s: p.acknowledged.as_ref().map(|a| ns_to_s(a.at_ns)),
+                    acknowledged_by: p.acknowledged.as_ref().map(|a| a.by.clone()),
                     closed_s: p.closed_ns.map(ns_to_s),
                 })
                 .collect(),

@@ -135,10 +135,11 @@ fn alert_quality_lines(s: &mut String, m: &MonitoringOutcome) {
             quality_row(s, &format!("set {}", set.name), &set.quality);
         }
     }
-    for (name, q) in &m.rules {
-        quality_row(s, name, q);
+    for r in &m.rules {
+        quality_row(s, &r.alert, &r.quality);
     }
-    for (rule, n, last) in &m.rule_errors {
+    for e in &m.rule_errors {
+        let (rule, n, last) = (&e.rule, e.failed_evaluations, &e.last_error);
         let _ = writeln!(s, "rule error    {rule} failed {n} evaluations (it kept its alerts meanwhile): {last}");
     }
 }

@@ -50,7 +50,7 @@ pub fn render(s: &mut String, d: &DeliveryOutcome, m: Option<&MonitoringOutcome>
             .map(|a| format!("{} {}{}", a.responder, at(a.paged_ns), if a.missed { " (missed)" } else { "" }))
             .collect();
         let ack = match &p.acknowledged {
-            Some((t, who)) => format!("acknowledged by {who} {} ({} later)", at(*t), span(t - p.opened_ns)),
+            Some(a) => format!("acknowledged by {} {} ({} later)", a.by, at(a.at_ns), span(a.at_ns - p.opened_ns)),
             None => "never acknowledged".to_string(),
         };
         let _ =

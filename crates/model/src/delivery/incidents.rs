@@ -137,7 +137,7 @@ pub(crate) fn enrich(
                 let opened = ms(p.opened_ns);
                 opened >= start - slack_ms && opened <= end
             })
-            .filter_map(|p| p.acknowledged.as_ref().map(|(t, _)| ms(*t)))
+            .filter_map(|p| p.acknowledged.as_ref().map(|a| ms(a.at_ns)))
             .min();
         inc.mitigated_ms =
             d.mitigations.iter().map(|m| ms(m.t_ns)).find(|&t| t >= start && t <= end + resolution_ms.max(0));

@@ -15,7 +15,9 @@ use prodsim_parts::ops::rules::Rule;
 use prodsim_parts::ops::tsdb::Tsdb;
 use prodsim_scenario::monitoring::{BusinessHours, SloSpec};
 
-use crate::monitoring::Monitor;
+use prodsim_kernel::units::ns_to_ms_floor;
+
+use crate::monitoring::{Monitor, SetState};
 
 /// A window in which users were hurt, with what caused it and what saw it.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,6 +80,26 @@ pub struct EpisodeOutcome {
     pub true_positive: bool,
 }
 
+/// One alerting rule's scores.
+#[derive(Clone, Debug)]
+pub struct RuleQuality {
+    /// The alert's name.
+    pub alert: String,
+    /// Its scores.
+    pub quality: Quality,
+}
+
+/// A rule whose evaluation failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleError {
+    /// The alert's name, or the recording rule's series.
+    pub rule: String,
+    /// Evaluations that failed.
+    pub failed_evaluations: u64,
+    /// The last error.
+    pub last_error: String,
+}
+
 /// One rule set's results.
 #[derive(Clone, Debug)]
 pub struct RuleSetOutcome {
@@ -86,7 +108,7 @@ pub struct RuleSetOutcome {
     /// Its scores.
     pub quality: Quality,
     /// Each alerting rule's scores, in file order.
-    pub rules: Vec<(String, Quality)>,
+    pub rules: Vec<RuleQuality>,
     /// Notifications its router sent, in time order.
     pub notifications: Vec<Notification>,
 }
@@ -111,11 +133,10 @@ pub struct MonitoringOutcome {
     /// Every set together.
     pub quality: Quality,
     /// Every rule of every set together, by alert name (sets sharing a name merge).
-    pub rules: Vec<(String, Quality)>,
+    pub rules: Vec<RuleQuality>,
     /// Rules whose evaluation failed at least once (a PromQL runtime error such as a
-    /// many-to-many match): rule name, failed evaluations, the last error. Such a rule
-    /// keeps its previous alerts meanwhile.
-    pub rule_errors: Vec<(String, u64, String)>,
+    /// many-to-many match). Such a rule keeps its previous alerts meanwhile.
+    pub rule_errors: Vec<RuleError>,
     /// The wall clock at time 0, seconds after Monday 00:00.
     pub start_time_s: u64,
     /// Working hours.
@@ -125,6 +146,205 @@ pub struct MonitoringOutcome {
 fn render_labels(labels: &BTreeMap<String, String>) -> String {
     let parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
     format!("{{{}}}", parts.join(","))
+}
+
+/// The name a rule goes by: an alert's name or a recording rule's series.
+fn rule_name(rule: &Rule) -> &str {
+    match rule {
+        Rule::Alert(a) => &a.name,
+        Rule::Record(r) => &r.record,
+    }
+}
+
+/// The ground truth's incidents under `slo` over the SLO resolution `buckets`.
+fn truth(slo: Option<&SloSpec>, buckets: &[(u64, u64)]) -> Vec<Incident> {
+    let Some(s) = slo else { return Vec::new() };
+    let rule = IncidentRule {
+        resolution_ms: ns_to_ms_floor(s.resolution_ns) as i64,
+        budget: s.budget(),
+        burn_rate: s.incident_burn_rate,
+        min_ms: ns_to_ms_floor(s.min_incident_ns) as i64,
+        merge_gap_ms: ns_to_ms_floor(s.merge_gap_ns) as i64,
+    };
+    quality::incidents(buckets, &rule)
+}
+
+/// Rules of the recording set and of every rule set whose evaluation failed at least once.
+fn rule_errors(monitor: &Monitor) -> Vec<RuleError> {
+    let engines = std::iter::once(&monitor.recording).chain(monitor.sets.iter().map(|s| &s.engine));
+    let mut errors = Vec::new();
+    for engine in engines {
+        for (k, rule) in engine.rules().iter().enumerate() {
+            let failed_evaluations = engine.errors(k);
+            if failed_evaluations > 0 {
+                errors.push(RuleError {
+                    rule: rule_name(rule).to_string(),
+                    failed_evaluations,
+                    last_error: engine.last_error(k).map_or(String::new(), ToString::to_string),
+                });
+            }
+        }
+    }
+    errors
+}
+
+/// Scores rule set by rule set, gathering every firing episode and notification, and per
+/// alert name the episodes and notifications of every set that has it.
+#[derive(Default)]
+struct Scoring {
+    episodes: Vec<EpisodeOutcome>,
+    sets: Vec<RuleSetOutcome>,
+    firing: Vec<FiringEpisode>,
+    sent: Vec<SentNotification>,
+    by_rule: BTreeMap<String, (Vec<FiringEpisode>, Vec<SentNotification>)>,
+    rule_order: Vec<String>,
+}
+
+impl Scoring {
+    /// Scores `set`: its episodes against `incidents`, the set and each of its alerting
+    /// rules.
+    fn set(&mut self, set: SetState, incidents: &[Incident], cx: &ScoreContext, rule_cx: &ScoreContext) {
+        let rules = set.engine.rules();
+        let names: Vec<String> = rules.iter().map(|r| rule_name(r).to_string()).collect();
+        let mut firing = Vec::new();
+        for e in set.engine.episodes() {
+            let alert = names.get(e.rule).cloned().unwrap_or_default();
+            let episode = self.episode(&set.name, alert, e, incidents, cx);
+            firing.extend(episode);
+        }
+        let sent: Vec<SentNotification> = set.notifications.iter().map(scored_notification).collect();
+        let mut rule_scores: Vec<RuleQuality> = Vec::new();
+        let alerts = rules.iter().filter_map(|r| match r {
+            Rule::Alert(a) => Some(&a.name),
+            Rule::Record(_) => None,
+        });
+        for name in alerts {
+            if rule_scores.iter().any(|r| &r.alert == name) {
+                continue;
+            }
+            let mine: Vec<FiringEpisode> = firing.iter().filter(|f| &f.alert == name).cloned().collect();
+            let notes: Vec<SentNotification> = sent.iter().filter(|n| n.alerts.contains(name)).cloned().collect();
+            rule_scores.push(RuleQuality { alert: name.clone(), quality: quality::score(&mine, &notes, rule_cx) });
+            let entry = self.by_rule.entry(name.clone()).or_default();
+            entry.0.extend(mine);
+            entry.1.extend(notes);
+            if !self.rule_order.contains(name) {
+                self.rule_order.push(name.clone());
+            }
+        }
+        self.sets.push(RuleSetOutcome {
+            name: set.name.clone(),
+            quality: quality::score(&firing, &sent, cx),
+            rules: rule_scores,
+            notifications: set.notifications,
+        });
+        self.firing.extend(firing);
+        self.sent.extend(sent);
+    }
+
+    /// Records episode `e` of alert `alert` in set `set`; its firing part, if it fired.
+    fn episode(
+        &mut self,
+        set: &str,
+        alert: String,
+        e: &prodsim_parts::ops::rules::Episode,
+        incidents: &[Incident],
+        cx: &ScoreContext,
+    ) -> Option<FiringEpisode> {
+        let severity = e.labels.get("severity").cloned().unwrap_or_default();
+        let firing = e.firing_ms.map(|firing_ms| FiringEpisode {
+            alert: alert.clone(),
+            labels: render_labels(&e.labels),
+            paging: quality::is_paging(&severity),
+            firing_ms,
+            resolved_ms: e.resolved_ms,
+        });
+        let true_positive =
+            firing.as_ref().is_some_and(|f| incidents.iter().any(|i| quality::overlaps(f, i, cx.slack_ms, cx.run_ms)));
+        self.episodes.push(EpisodeOutcome {
+            set: set.to_string(),
+            alert,
+            severity,
+            labels: e.labels.clone(),
+            pending_ms: e.pending_ms,
+            firing_ms: e.firing_ms,
+            resolved_ms: e.resolved_ms,
+            true_positive,
+        });
+        firing
+    }
+
+    /// Every rule of every set together, by alert name in first-seen order.
+    fn rules(&mut self, rule_cx: &ScoreContext) -> Vec<RuleQuality> {
+        let order = std::mem::take(&mut self.rule_order);
+        order
+            .into_iter()
+            .map(|alert| {
+                let (f, n) = self.by_rule.remove(&alert).unwrap_or_default();
+                RuleQuality { quality: quality::score(&f, &n, rule_cx), alert }
+            })
+            .collect()
+    }
+}
+
+/// What the ground truth's incidents need besides themselves.
+struct TruthContext<'a> {
+    slo: Option<&'a SloSpec>,
+    faults: &'a [Fault],
+    services: &'a [String],
+    /// Requests over the whole run.
+    total_requests: u64,
+    run_ms: i64,
+    slack_ms: i64,
+}
+
+impl TruthContext<'_> {
+    /// Incident `i` with the faults behind it, the budget it burned and when a paging
+    /// alert among `firing` detected it.
+    fn incident(&self, i: Incident, firing: &[FiringEpisode]) -> IncidentOutcome {
+        let budget_burned = self.slo.map_or(0.0, |s| {
+            let window_requests = self.total_requests as f64 / (self.run_ms.max(1) as f64 * 1e6) * s.window_ns as f64;
+            if window_requests > 0.0 { i.bad as f64 / (s.budget() * window_requests) } else { 0.0 }
+        });
+        let faults = self
+            .faults
+            .iter()
+            .filter(|f| {
+                let a = ns_to_ms_floor(f.start_ns) as i64;
+                let b = ns_to_ms_floor(f.end_ns.max(f.start_ns + 1)) as i64;
+                a <= i.end_ms && b >= i.start_ms - self.slack_ms
+            })
+            .map(|f| format!("{} on {}", f.kind.name(), f.target.name_with(self.services)))
+            .collect();
+        let detected_ms = firing
+            .iter()
+            .filter(|e| e.paging && quality::overlaps(e, &i, self.slack_ms, self.run_ms))
+            .map(|e| e.firing_ms.max(i.start_ms))
+            .min();
+        IncidentOutcome {
+            incident: i,
+            faults,
+            budget_burned,
+            detected_ms,
+            acknowledged_ms: None,
+            mitigated_ms: None,
+            lost_revenue: 0.0,
+            affected_users: 0,
+            deploys: Vec::new(),
+        }
+    }
+}
+
+/// Without an objective there is no ground truth: nothing can be called a true or false
+/// positive, detected or missed. Counts of pages and notifications stand.
+fn without_truth(quality: &mut Quality, sets: &mut [RuleSetOutcome], rules: &mut [RuleQuality]) {
+    let in_sets =
+        sets.iter_mut().flat_map(|s| std::iter::once(&mut s.quality).chain(s.rules.iter_mut().map(|r| &mut r.quality)));
+    for q in std::iter::once(quality).chain(in_sets).chain(rules.iter_mut().map(|r| &mut r.quality)) {
+        q.precision = None;
+        q.recall = None;
+        q.true_positives = 0;
+    }
 }
 
 /// Scores what `monitor` saw over a run that ended at `end`, against the ground truth
@@ -137,164 +357,33 @@ pub(crate) fn outcome(
     start_time_s: u64,
     end: SimTime,
 ) -> MonitoringOutcome {
-    let run_ms = (end.as_nanos() / 1_000_000) as i64;
-    let spec = &monitor.spec;
-    let slo = spec.slo.clone();
-    let incidents: Vec<Incident> = match &slo {
-        Some(s) => quality::incidents(
-            buckets,
-            &IncidentRule {
-                resolution_ms: (s.resolution_ns / 1_000_000) as i64,
-                budget: s.budget(),
-                burn_rate: s.incident_burn_rate,
-                min_ms: (s.min_incident_ns / 1_000_000) as i64,
-                merge_gap_ms: (s.merge_gap_ns / 1_000_000) as i64,
-            },
-        ),
-        None => Vec::new(),
-    };
-    let slack_ms = slo.as_ref().map_or(5 * 60_000, |s| (s.merge_gap_ns / 1_000_000) as i64);
-    let business = spec.business_hours;
+    let run_ms = ns_to_ms_floor(end.as_nanos()) as i64;
+    let slo = monitor.spec.slo.clone();
+    let incidents = truth(slo.as_ref(), buckets);
+    let slack_ms = slo.as_ref().map_or(5 * 60_000, |s| ns_to_ms_floor(s.merge_gap_ns) as i64);
+    let business = monitor.spec.business_hours;
     let in_hours = move |t_ms: i64| business.contains(start_time_s + (t_ms.max(0) / 1000) as u64);
     let cx = ScoreContext { incidents: &incidents, slack_ms, run_ms, in_hours: &in_hours, paging_recall: true };
     let rule_cx = ScoreContext { paging_recall: false, ..cx };
 
-    let mut rule_errors = Vec::new();
-    let engines = std::iter::once(&monitor.recording).chain(monitor.sets.iter().map(|s| &s.engine));
-    for engine in engines {
-        for (k, rule) in engine.rules().iter().enumerate() {
-            let n = engine.errors(k);
-            if n > 0 {
-                let name = match rule {
-                    Rule::Alert(a) => a.name.clone(),
-                    Rule::Record(r) => r.record.clone(),
-                };
-                let last = engine.last_error(k).map_or(String::new(), ToString::to_string);
-                rule_errors.push((name, n, last));
-            }
-        }
-    }
-    let mut episodes = Vec::new();
-    let mut sets = Vec::new();
-    let (mut all_firing, mut all_sent) = (Vec::new(), Vec::new());
-    let mut by_rule: BTreeMap<String, (Vec<FiringEpisode>, Vec<SentNotification>)> = BTreeMap::new();
-    let mut rule_order: Vec<String> = Vec::new();
+    let rule_errors = rule_errors(&monitor);
+    let mut scoring = Scoring::default();
     for set in monitor.sets {
-        let rules = set.engine.rules();
-        let names: Vec<String> = rules
-            .iter()
-            .map(|r| match r {
-                Rule::Alert(a) => a.name.clone(),
-                Rule::Record(r) => r.record.clone(),
-            })
-            .collect();
-        let mut firing = Vec::new();
-        for e in set.engine.episodes() {
-            let alert = names.get(e.rule).cloned().unwrap_or_default();
-            let severity = e.labels.get("severity").cloned().unwrap_or_default();
-            let f = e.firing_ms.map(|firing_ms| FiringEpisode {
-                alert: alert.clone(),
-                labels: render_labels(&e.labels),
-                paging: quality::is_paging(&severity),
-                firing_ms,
-                resolved_ms: e.resolved_ms,
-            });
-            let true_positive =
-                f.as_ref().is_some_and(|f| incidents.iter().any(|i| quality::overlaps(f, i, slack_ms, run_ms)));
-            episodes.push(EpisodeOutcome {
-                set: set.name.clone(),
-                alert,
-                severity,
-                labels: e.labels.clone(),
-                pending_ms: e.pending_ms,
-                firing_ms: e.firing_ms,
-                resolved_ms: e.resolved_ms,
-                true_positive,
-            });
-            firing.extend(f);
-        }
-        let sent: Vec<SentNotification> = set.notifications.iter().map(scored_notification).collect();
-        let mut rule_scores = Vec::new();
-        for name in names.iter().filter(|n| rules.iter().any(|r| matches!(r, Rule::Alert(a) if &a.name == *n))) {
-            if rule_scores.iter().any(|(n, _): &(String, Quality)| n == name) {
-                continue;
-            }
-            let mine: Vec<FiringEpisode> = firing.iter().filter(|f| &f.alert == name).cloned().collect();
-            let notes: Vec<SentNotification> = sent.iter().filter(|n| n.alerts.contains(name)).cloned().collect();
-            rule_scores.push((name.clone(), quality::score(&mine, &notes, &rule_cx)));
-            let entry = by_rule.entry(name.clone()).or_default();
-            entry.0.extend(mine);
-            entry.1.extend(notes);
-            if !rule_order.contains(name) {
-                rule_order.push(name.clone());
-            }
-        }
-        sets.push(RuleSetOutcome {
-            name: set.name.clone(),
-            quality: quality::score(&firing, &sent, &cx),
-            rules: rule_scores,
-            notifications: set.notifications,
-        });
-        all_firing.extend(firing);
-        all_sent.extend(sent);
+        scoring.set(set, &incidents, &cx, &rule_cx);
     }
-    let rules: Vec<(String, Quality)> = rule_order
-        .into_iter()
-        .map(|name| {
-            let (f, n) = by_rule.remove(&name).unwrap_or_default();
-            let q = quality::score(&f, &n, &rule_cx);
-            (name, q)
-        })
-        .collect();
-    let total_requests: u64 = buckets.iter().map(|b| b.0).sum();
-    let scored: Vec<IncidentOutcome> = incidents
-        .iter()
-        .cloned()
-        .map(|i| {
-            let window_requests =
-                slo.as_ref().map_or(0.0, |s| total_requests as f64 / (run_ms.max(1) as f64 * 1e6) * s.window_ns as f64);
-            let budget_burned = slo.as_ref().map_or(0.0, |s| {
-                if window_requests > 0.0 { i.bad as f64 / (s.budget() * window_requests) } else { 0.0 }
-            });
-            let lead_ms = slack_ms;
-            let faults = faults
-                .iter()
-                .filter(|f| {
-                    let (a, b) = ((f.start_ns / 1_000_000) as i64, (f.end_ns.max(f.start_ns + 1) / 1_000_000) as i64);
-                    a <= i.end_ms && b >= i.start_ms - lead_ms
-                })
-                .map(|f| format!("{} on {}", f.kind.name(), f.target.name_with(services)))
-                .collect();
-            let detected_ms = all_firing
-                .iter()
-                .filter(|e| e.paging && quality::overlaps(e, &i, slack_ms, run_ms))
-                .map(|e| e.firing_ms.max(i.start_ms))
-                .min();
-            IncidentOutcome {
-                incident: i,
-                faults,
-                budget_burned,
-                detected_ms,
-                acknowledged_ms: None,
-                mitigated_ms: None,
-                lost_revenue: 0.0,
-                affected_users: 0,
-                deploys: Vec::new(),
-            }
-        })
-        .collect();
-    let mut quality = quality::score(&all_firing, &all_sent, &cx);
-    let mut rules: Vec<(String, Quality)> = rules;
+    let mut rules = scoring.rules(&rule_cx);
+    let truth_cx = TruthContext {
+        slo: slo.as_ref(),
+        faults,
+        services,
+        total_requests: buckets.iter().map(|b| b.0).sum(),
+        run_ms,
+        slack_ms,
+    };
+    let scored = incidents.iter().cloned().map(|i| truth_cx.incident(i, &scoring.firing)).collect();
+    let mut quality = quality::score(&scoring.firing, &scoring.sent, &cx);
     if slo.is_none() {
-        // Without an objective there is no ground truth: nothing can be called a true or
-        // false positive, detected or missed. Counts of pages and notifications stand.
-        let in_sets =
-            sets.iter_mut().flat_map(|s| std::iter::once(&mut s.quality).chain(s.rules.iter_mut().map(|r| &mut r.1)));
-        for q in std::iter::once(&mut quality).chain(in_sets).chain(rules.iter_mut().map(|r| &mut r.1)) {
-            q.precision = None;
-            q.recall = None;
-            q.true_positives = 0;
-        }
+        without_truth(&mut quality, &mut scoring.sets, &mut rules);
     }
     MonitoringOutcome {
         tsdb: monitor.tsdb,
@@ -302,8 +391,8 @@ pub(crate) fn outcome(
         evaluations: monitor.evaluations,
         slo,
         incidents: scored,
-        episodes,
-        sets,
+        episodes: scoring.episodes,
+        sets: scoring.sets,
         quality,
         rules,
         rule_errors,

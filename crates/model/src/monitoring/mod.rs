@@ -7,6 +7,7 @@
 //! its series stale; a `monitoring` outage stops scraping and evaluation.
 
 pub(crate) mod alerting;
+mod targets;
 
 use prodsim_kernel::{EventQueue, SimTime};
 use prodsim_parts::ops::routing::{AlertInput, Notification, Router};
@@ -20,25 +21,7 @@ use crate::event::{Event, MonitoringEvent};
 use crate::measure::metrics::{CODES, OUTCOMES, PAYMENT_OUTCOMES};
 use crate::scaling::Life;
 use crate::station::StationKind;
-
-/// One scrape target.
-#[derive(Clone, Debug)]
-pub(crate) struct ScrapeTarget {
-    job: String,
-    instance: String,
-    /// The `service` label of its HTTP metrics.
-    service: String,
-    kind: TargetKind,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TargetKind {
-    Balancer,
-    /// Instance `i` of station `s`.
-    Station(usize, usize),
-    RetryQueue,
-    Payments,
-}
+use targets::{ScrapeTarget, TargetKind};
 
 /// Which series of a target a sample belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -123,71 +106,8 @@ impl Monitor {
         stations: &[(String, StationKind, usize)],
         keep_all: bool,
     ) -> Monitor {
-        let mut targets = vec![ScrapeTarget {
-            job: "lb".into(),
-            instance: "lb".into(),
-            service: "lb".into(),
-            kind: TargetKind::Balancer,
-        }];
-        let mut station_base = Vec::with_capacity(stations.len());
-        for (s, (name, kind, n)) in stations.iter().enumerate() {
-            station_base.push(targets.len());
-            let (job, prefix) = match kind {
-                StationKind::App => ("app".to_string(), "server".to_string()),
-                StationKind::Database => ("db".to_string(), "db".to_string()),
-                StationKind::Service(_) => (name.clone(), name.clone()),
-            };
-            for i in 0..*n {
-                targets.push(ScrapeTarget {
-                    job: job.clone(),
-                    instance: format!("{prefix}-{i}"),
-                    service: if *kind == StationKind::App { "app".into() } else { name.clone() },
-                    kind: TargetKind::Station(s, i),
-                });
-            }
-        }
-        if topology.retry_queue.is_some() {
-            targets.push(ScrapeTarget {
-                job: "retry-queue".into(),
-                instance: "retry-queue".into(),
-                service: "retry-queue".into(),
-                kind: TargetKind::RetryQueue,
-            });
-        }
-        if topology.classes.iter().any(|c| c.payment.is_some()) {
-            targets.push(ScrapeTarget {
-                job: "payments".into(),
-                instance: "ledger".into(),
-                service: "payments".into(),
-                kind: TargetKind::Payments,
-            });
-        }
-        let multi = spec.sets.len() > 1;
-        let sets = spec
-            .sets
-            .iter()
-            .map(|set| {
-                let rules = set
-                    .rules
-                    .iter()
-                    .map(|r| {
-                        let mut r = r.clone();
-                        if multi {
-                            // Two sets may share alert names; the label keeps their
-                            // `ALERTS` series and notifications apart.
-                            r.labels.insert("set".into(), set.name.clone());
-                        }
-                        Rule::Alert(r)
-                    })
-                    .collect();
-                SetState {
-                    name: set.name.clone(),
-                    engine: RuleEngine::new(rules),
-                    router: Router::new(spec.routing.clone()),
-                    notifications: Vec::new(),
-                }
-            })
-            .collect();
+        let (targets, station_base) = targets::scrape_targets(topology, stations);
+        let sets = targets::rule_sets(spec);
         let n = targets.len();
         Monitor {
             spec: spec.clone(),

@@ -15,7 +15,9 @@ pub use crate::delivery::{Mitigation, ReleaseEnd};
 pub use crate::edge::{MaliciousOutcome, ProxyOutcome};
 pub use crate::logging::LoggingOutcome;
 pub use crate::measure::series::ComponentRow;
-pub use crate::monitoring::alerting::{EpisodeOutcome, IncidentOutcome, MonitoringOutcome, RuleSetOutcome};
+pub use crate::monitoring::alerting::{
+    EpisodeOutcome, IncidentOutcome, MonitoringOutcome, RuleError, RuleQuality, RuleSetOutcome,
+};
 pub use crate::response::ActionRecord;
 pub use crate::scaling::ScalingOutcome;
 pub use system::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, RetryQueueOutcome, SystemOutcome};

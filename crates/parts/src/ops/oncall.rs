@@ -12,16 +12,10 @@ use rand::RngExt;
 
 use crate::delivery::{OnCallHours, OncallSpec, ResponderSpec};
 use crate::ops::calendar::{BusinessHours, WEEK_S};
-use prodsim_kernel::SimRng;
+use prodsim_kernel::{NS_PER_S, SimRng};
 
 /// Rounds through the on-duty list before a page is left unacknowledged.
 pub const MAX_ROUNDS: usize = 3;
-
-/// Nanoseconds per second.
-const NS_PER_S: u64 = 1_000_000_000;
-
-/// Nanoseconds per second.
-const NANOS_PER_S: u64 = 1_000_000_000;
 
 /// One page: who was paged when, and who acknowledged.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,8 +28,8 @@ pub struct Page {
     pub alerts: Vec<String>,
     /// Every responder paged, in order; escalations follow the first.
     pub attempts: Vec<PageAttempt>,
-    /// (time ns, responder name) of the acknowledgement; `None` when nobody acknowledged.
-    pub acknowledged: Option<(u64, String)>,
+    /// The acknowledgement; `None` when nobody acknowledged.
+    pub acknowledged: Option<Acknowledgement>,
     /// When the page was closed, ns; `None` while it is open.
     pub closed_ns: Option<u64>,
 }
@@ -43,13 +37,22 @@ pub struct Page {
 impl Page {
     /// Time from opening to acknowledgement, ns.
     pub fn ack_delay_ns(&self) -> Option<u64> {
-        self.acknowledged.as_ref().map(|(t, _)| t.saturating_sub(self.opened_ns))
+        self.acknowledged.as_ref().map(|a| a.at_ns.saturating_sub(self.opened_ns))
     }
 
     /// Whether the page went past its first responder.
     pub fn escalated(&self) -> bool {
         self.attempts.len() > 1
     }
+}
+
+/// Who acknowledged a page, and when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Acknowledgement {
+    /// When, ns.
+    pub at_ns: u64,
+    /// The responder's name.
+    pub by: String,
 }
 
 /// One responder paged.
@@ -157,9 +160,9 @@ impl OnCall {
             page.attempts.push(PageAttempt { responder: r.name.clone(), paged_ns, missed });
             if !missed {
                 // People act on a clock of seconds.
-                let delay_ns = r.ack.sample_ns(&mut self.rng).div_ceil(NANOS_PER_S) * NANOS_PER_S;
+                let delay_ns = r.ack.sample_ns(&mut self.rng).div_ceil(NS_PER_S) * NS_PER_S;
                 if delay_ns <= self.escalate_after_ns {
-                    page.acknowledged = Some((paged_ns + delay_ns, r.name.clone()));
+                    page.acknowledged = Some(Acknowledgement { at_ns: paged_ns + delay_ns, by: r.name.clone() });
                     return;
                 }
             }
@@ -180,7 +183,7 @@ impl OnCall {
         let page = &mut self.pages[k];
         page.closed_ns = Some(now_ns);
         page.attempts.retain(|a| a.paged_ns <= now_ns);
-        if page.acknowledged.as_ref().is_some_and(|(t, _)| *t > now_ns) {
+        if page.acknowledged.as_ref().is_some_and(|a| a.at_ns > now_ns) {
             page.acknowledged = None;
         }
     }
@@ -268,7 +271,7 @@ mod tests {
                 PageAttempt { responder: "bob".into(), paged_ns: t0 + 10 * MIN, missed: false },
             ]
         );
-        assert_eq!(page.acknowledged, Some((t0 + 12 * MIN, "bob".into())));
+        assert_eq!(page.acknowledged, Some(Acknowledgement { at_ns: t0 + 12 * MIN, by: "bob".into() }));
         assert!(page.escalated());
     }
 
@@ -288,7 +291,7 @@ mod tests {
         let mut oc = oncall(vec![responder("alice", OnCallHours::Always, 3 * MIN, 0.0)], TUE_10AM);
         oc.notify(MIN, &names(&["A"]));
         let page = oc.open_page().unwrap();
-        assert_eq!(page.acknowledged, Some((4 * MIN, "alice".into())));
+        assert_eq!(page.acknowledged, Some(Acknowledgement { at_ns: 4 * MIN, by: "alice".into() }));
         assert_eq!(page.ack_delay_ns(), Some(3 * MIN));
         assert_eq!(page.attempts.len(), 1);
     }
@@ -356,6 +359,6 @@ mod tests {
         let page = oc.open_page().unwrap();
         let who: Vec<&str> = page.attempts.iter().map(|a| a.responder.as_str()).collect();
         assert_eq!(who, ["day1", "day2"]);
-        assert_eq!(page.acknowledged, Some((11 * MIN, "day2".into())));
+        assert_eq!(page.acknowledged, Some(Acknowledgement { at_ns: 11 * MIN, by: "day2".into() }));
     }
 }

@@ -307,8 +307,8 @@ fn describe_page(input: &PostmortemInput, p: &Page) -> String {
         .collect();
     let who = if who.is_empty() { "nobody".to_string() } else { who.join(", then ") };
     let ack = match (&p.acknowledged, p.ack_delay_ns()) {
-        (Some((t, name)), Some(d)) => {
-            format!("acknowledged by {name} at {}, {} after it opened", format_offset(ms(*t)), dur(ms(d)))
+        (Some(a), Some(d)) => {
+            format!("acknowledged by {} at {}, {} after it opened", a.by, format_offset(ms(a.at_ns)), dur(ms(d)))
         }
         _ => "nobody acknowledged".to_string(),
     };
@@ -352,7 +352,7 @@ fn first_paged_alert(input: &PostmortemInput) -> Option<&AlertNote> {
 
 /// Who acknowledged: the first page acknowledged.
 fn acknowledger(input: &PostmortemInput) -> Option<&str> {
-    input.pages.iter().find_map(|p| p.acknowledged.as_ref().map(|(_, n)| n.as_str()))
+    input.pages.iter().find_map(|p| p.acknowledged.as_ref().map(|a| a.by.as_str()))
 }
 
 /// The succeeded action that took effect closest to the mitigation (the first on a tie).

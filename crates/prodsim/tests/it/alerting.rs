@@ -338,7 +338,7 @@ fn ready_rules_page_when_the_payment_provider_stops_answering() {
     s.duration_ns = 30 * 60 * 1_000_000_000;
     let o = run_own_seed(&s);
     let m = monitoring(&o);
-    let names: Vec<&str> = m.rules.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = m.rules.iter().map(|r| r.alert.as_str()).collect();
     // The SLO's burn-rate rules first, then the five ready rules.
     assert_eq!(names[3..], ["HighErrorRate", "HighCpu", "InstanceDown", "DbPoolExhausted", "PaymentServiceDown"]);
     // The provider times out from 20m: no call succeeds any more (they time out, then the
@@ -369,5 +369,5 @@ fn a_quoted_service_name_in_a_ready_rule_is_escaped() {
     let mut s = from_text(&text);
     s.duration_ns = 60 * 1_000_000_000;
     let o = run_own_seed(&s);
-    assert!(monitoring(&o).rules.iter().any(|(n, _)| n == "PaymentServiceDown"));
+    assert!(monitoring(&o).rules.iter().any(|r| r.alert == "PaymentServiceDown"));
 }

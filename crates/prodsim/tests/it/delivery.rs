@@ -204,7 +204,7 @@ fn the_payment_outage_story_plays_from_the_alert_to_the_balanced_ledger() {
     let d = delivery(&o);
     let page = &d.pages[0];
     assert!(page.alerts.iter().any(|a| a == "PaymentServiceDown"));
-    assert_eq!(page.acknowledged.as_ref().map(|(_, who)| who.as_str()), Some("alice"));
+    assert_eq!(page.acknowledged.as_ref().map(|a| a.by.as_str()), Some("alice"));
     let fix = release(d, "v1.0.1");
     assert!(fix.hotfix && fix.by == "alice" && fix.outcome == ReleaseEnd::Completed, "{fix:?}");
     let fixed_at = fix.everywhere_ns.expect("reaches every server");

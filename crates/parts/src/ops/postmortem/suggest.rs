@@ -77,8 +77,8 @@ fn response(input: &PostmortemInput, p: &Page) -> Option<String> {
     let mut what = Vec::new();
     let mut advice = Vec::new();
     match (&p.acknowledged, p.ack_delay_ns().map(ms)) {
-        (Some((_, who)), Some(d)) if d > SLOW_ACK_MS => {
-            what.push(format!("was acknowledged by {who} only {} after it opened", dur(d)));
+        (Some(ack), Some(d)) if d > SLOW_ACK_MS => {
+            what.push(format!("was acknowledged by {} only {} after it opened", ack.by, dur(d)));
             advice.push(format!("an acknowledgement target of {}", dur(SLOW_ACK_MS)));
         }
         (None, _) => {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::ops::oncall::PageAttempt;
+use crate::ops::oncall::{Acknowledgement, PageAttempt};
 
 const MIN_MS: i64 = 60_000;
 const MIN_NS: u64 = 60_000_000_000;
@@ -28,7 +28,7 @@ fn page(opened_min: u64, attempts: &[(&str, u64, bool)], ack: Option<(u64, &str)
             .iter()
             .map(|&(r, t, missed)| PageAttempt { responder: r.into(), paged_ns: t * MIN_NS, missed })
             .collect(),
-        acknowledged: ack.map(|(t, r)| (t * MIN_NS, r.to_string())),
+        acknowledged: ack.map(|(t, r)| Acknowledgement { at_ns: t * MIN_NS, by: r.to_string() }),
         closed_ns: Some(36 * MIN_NS),
     }
 }

@@ -1,0 +1,95 @@
+//! What the monitoring stack scrapes and evaluates: the scrape targets laid out over the
+//! run's stations, and one rule evaluator and Alertmanager router per rule set.
+
+use prodsim_parts::ops::routing::Router;
+use prodsim_parts::ops::rules::{Rule, RuleEngine};
+use prodsim_scenario::monitoring::MonitoringSpec;
+use prodsim_scenario::topology::Topology;
+
+use super::SetState;
+use crate::station::StationKind;
+
+/// One scrape target.
+#[derive(Clone, Debug)]
+pub(crate) struct ScrapeTarget {
+    pub(super) job: String,
+    pub(super) instance: String,
+    /// The `service` label of its HTTP metrics.
+    pub(super) service: String,
+    pub(super) kind: TargetKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TargetKind {
+    Balancer,
+    /// Instance `i` of station `s`.
+    Station(usize, usize),
+    RetryQueue,
+    Payments,
+}
+
+/// A target named `name` alike in job, instance and service.
+fn single(name: &str, kind: TargetKind) -> ScrapeTarget {
+    ScrapeTarget { job: name.into(), instance: name.into(), service: name.into(), kind }
+}
+
+/// The balancer, every instance of `stations` (name, kind, instances), then the retry queue
+/// and the payment ledger where `topology` has them; with the first target of each station.
+pub(super) fn scrape_targets(
+    topology: &Topology,
+    stations: &[(String, StationKind, usize)],
+) -> (Vec<ScrapeTarget>, Vec<usize>) {
+    let mut targets = vec![single("lb", TargetKind::Balancer)];
+    let mut station_base = Vec::with_capacity(stations.len());
+    for (s, (name, kind, n)) in stations.iter().enumerate() {
+        station_base.push(targets.len());
+        let (job, prefix) = match kind {
+            StationKind::App => ("app", "server"),
+            StationKind::Database => ("db", "db"),
+            StationKind::Service(_) => (name.as_str(), name.as_str()),
+        };
+        let service = if *kind == StationKind::App { "app" } else { name.as_str() };
+        targets.extend((0..*n).map(|i| ScrapeTarget {
+            job: job.to_string(),
+            instance: format!("{prefix}-{i}"),
+            service: service.to_string(),
+            kind: TargetKind::Station(s, i),
+        }));
+    }
+    if topology.retry_queue.is_some() {
+        targets.push(single("retry-queue", TargetKind::RetryQueue));
+    }
+    if topology.classes.iter().any(|c| c.payment.is_some()) {
+        targets.push(ScrapeTarget { instance: "ledger".into(), ..single("payments", TargetKind::Payments) });
+    }
+    (targets, station_base)
+}
+
+/// One evaluator and router per rule set of `spec`. Two sets may share alert names, so with
+/// more than one set each rule carries a `set` label that keeps their `ALERTS` series and
+/// notifications apart.
+pub(super) fn rule_sets(spec: &MonitoringSpec) -> Vec<SetState> {
+    let multi = spec.sets.len() > 1;
+    spec.sets
+        .iter()
+        .map(|set| {
+            let rules = set
+                .rules
+                .iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    if multi {
+                        r.labels.insert("set".into(), set.name.clone());
+                    }
+                    Rule::Alert(r)
+                })
+                .collect();
+            SetState {
+                name: set.name.clone(),
+                engine: RuleEngine::new(rules),
+                router: Router::new(spec.routing.clone()),
+                notifications: Vec::new(),
+            }
+        })
+        .collect()
+}
