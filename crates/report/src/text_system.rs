@@ -1,5 +1,6 @@
-//! The multi-tier part of the human summary: classes, components, the payment ledger, the
-//! database, the retry queue and the cost.
+//! The architecture's part of the human summary: classes, components, the payment ledger,
+//! the database, the retry queue and the cost. A table that would only repeat the lines
+//! above it (one class, or no component but the app servers) is left out.
 
 use std::fmt::Write;
 
@@ -45,13 +46,17 @@ fn table(s: &mut String, title: &str, rows: &[prodsim_model::outcome::ClassOutco
     }
 }
 
-/// Appends the multi-tier lines to `s`.
+/// Appends the architecture's lines to `s`.
 pub fn render(s: &mut String, o: &SystemOutcome) {
-    table(s, "classes", &o.classes);
+    if o.classes.len() > 1 || o.classes.iter().any(|c| c.deferred > 0) {
+        table(s, "classes", &o.classes);
+    }
     if !o.regions.is_empty() {
         table(s, "regions", &o.regions);
     }
-    component_lines(s, o);
+    if o.components.len() > 1 {
+        component_lines(s, o);
+    }
     ledger_lines(s, o);
     edge_lines(s, o);
     capacity_lines(s, o);

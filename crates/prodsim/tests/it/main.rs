@@ -19,6 +19,7 @@ mod proxy;
 mod regions;
 mod releases;
 mod scenario_props;
+mod snapshots;
 mod sweep;
 mod system;
 mod theory;
