@@ -16,6 +16,11 @@ use crate::outcome::{LATENCY_MAX_TRACKABLE_NS, Latency};
 #[derive(Clone, Debug)]
 pub(crate) struct Counts {
     counts: Vec<u64>,
+    /// The lowest and highest index counted since the last reset (`lo > hi` when none):
+    /// a reset and a quantile touch only that range, so a time-series row's histogram
+    /// costs its range, not the whole layout.
+    lo: usize,
+    hi: usize,
     /// log2 of half the sub-buckets per bucket.
     half_magnitude: u32,
     /// Values below this are in bucket 0 (the sub-bucket count, less one).
@@ -48,6 +53,8 @@ impl Counts {
         let len = (buckets + 1) << (sub_magnitude - 1);
         Counts {
             counts: vec![0; len as usize],
+            lo: usize::MAX,
+            hi: 0,
             half_magnitude: sub_magnitude - 1,
             mask: sub_count - 1,
             zeros_base: 64 - sub_magnitude,
@@ -90,7 +97,11 @@ impl Counts {
     pub fn record(&mut self, ns: u64) {
         let i = self.index(ns.max(1));
         match self.counts.get_mut(i) {
-            Some(c) => *c += 1,
+            Some(c) => {
+                *c += 1;
+                self.lo = self.lo.min(i);
+                self.hi = self.hi.max(i);
+            }
             None => self.record_beyond_range(),
         }
         self.count += 1;
@@ -102,11 +113,16 @@ impl Counts {
     fn record_beyond_range(&mut self) {
         let i = self.index(LATENCY_MAX_TRACKABLE_NS);
         self.counts[i] += 1;
+        self.lo = self.lo.min(i);
+        self.hi = self.hi.max(i);
     }
 
     /// Empties the counts, keeping the allocation.
     pub fn reset(&mut self) {
-        self.counts.fill(0);
+        if let Some(used) = self.counts.get_mut(self.lo..=self.hi) {
+            used.fill(0);
+        }
+        (self.lo, self.hi) = (usize::MAX, 0);
         self.count = 0;
         self.sum_ns = 0;
         self.max_ns = 0;
@@ -121,7 +137,7 @@ impl Counts {
         }
         let target = ((q.min(1.0) * self.count as f64).ceil() as u64).max(1);
         let mut seen = 0;
-        for (i, &c) in self.counts.iter().enumerate() {
+        for (i, &c) in self.used() {
             seen += c;
             if seen >= target {
                 return Some(if q == 0.0 { self.value_of(i) } else { self.highest_of(i) });
@@ -130,11 +146,17 @@ impl Counts {
         None
     }
 
+    /// The counted range, with indices.
+    fn used(&self) -> impl Iterator<Item = (usize, &u64)> {
+        let used = self.counts.get(self.lo..=self.hi).unwrap_or_default();
+        used.iter().enumerate().map(move |(k, c)| (self.lo + k, c))
+    }
+
     /// The same counts as an HdrHistogram (identical buckets and counts).
     pub fn to_hdr(&self) -> Histogram<u64> {
         let mut h = Histogram::new_with_bounds(1, LATENCY_MAX_TRACKABLE_NS, self.sigfig)
             .expect("constant histogram bounds are valid");
-        for (i, &c) in self.counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+        for (i, &c) in self.used().filter(|(_, c)| **c > 0) {
             h.saturating_record_n(self.value_of(i), c);
         }
         h
@@ -153,8 +175,17 @@ mod tests {
 
     proptest! {
         #[test]
-        fn counts_are_hdrhistograms(values in proptest::collection::vec(0u64..200_000_000_000_000, 1..400), sigfig in 2u8..=3) {
+        fn counts_are_hdrhistograms(
+            before in proptest::collection::vec(0u64..200_000_000_000_000, 0..50),
+            values in proptest::collection::vec(0u64..200_000_000_000_000, 1..400),
+            sigfig in 2u8..=3,
+        ) {
+            // Counts from before a reset must leave no trace.
             let mut fast = Counts::new(sigfig);
+            for &v in &before {
+                fast.record(v);
+            }
+            fast.reset();
             let mut hdr = Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_TRACKABLE_NS, sigfig).expect("bounds");
             for &v in &values {
                 fast.record(v);
