@@ -31,10 +31,15 @@ pub type SimRng = rand_pcg::Pcg64Mcg;
 /// per-component streams, the component's name): this list is the registry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Purpose {
-    /// A workload's (or an attack's) arrival times; sequential, per workload.
+    /// A workload's arrival times; sequential, per workload.
     Arrivals,
     /// The keys of a workload's requests, in arrival order; per workload.
     Requests,
+    /// A DDoS attack's arrival times; sequential, per attack (named by its index, in a
+    /// registry of its own so that no workload name can share it).
+    AttackArrivals,
+    /// The keys of an attack's requests, in arrival order; per attack.
+    AttackRequests,
     /// A balancer strategy's own choices (random, power of d); sequential.
     Balancer,
     /// A request's class.
@@ -86,6 +91,8 @@ impl Purpose {
         match self {
             Purpose::Arrivals => "arrivals",
             Purpose::Requests => "requests",
+            Purpose::AttackArrivals => "attack-arrivals",
+            Purpose::AttackRequests => "attack-requests",
             Purpose::Balancer => "balancer",
             Purpose::Class => "class",
             Purpose::Region => "region",

@@ -219,11 +219,12 @@ impl Edge {
             next_client = next_client.saturating_add(c.users);
         }
         for (i, a) in attacks.iter().enumerate() {
-            // Attacks are named apart from workloads (names are hashed with their lengths,
-            // and `ddos.0` is a source of its own, not workload `ddos`'s).
+            // Attacks draw from purposes of their own, named by index: no workload, whatever
+            // its name (even `ddos.0`), shares an attack's streams.
             let name = format!("ddos.{i}");
-            arrivals.push(ArrivalProcess::new(&a.workload(&name), streams.rng(Purpose::Arrivals, &name)));
-            sources.push(flow::Source { keys: streams.keyed(Purpose::Requests, &name), sent: 0 });
+            let index = i.to_string();
+            arrivals.push(ArrivalProcess::new(&a.workload(&name), streams.rng(Purpose::AttackArrivals, &index)));
+            sources.push(flow::Source { keys: streams.keyed(Purpose::AttackRequests, &index), sent: 0 });
             edge_sources.push(Source { first_client: next_client, clients: a.clients, malicious: 1.0, attack: true });
             next_client = next_client.saturating_add(a.clients);
         }

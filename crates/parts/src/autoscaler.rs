@@ -1,9 +1,9 @@
 //! A horizontal autoscaler after the Kubernetes Horizontal Pod Autoscaler.
 //!
-//! Sans-IO: the world calls [`Autoscaler::evaluate`] with the current instance count and
+//! Sans-IO: the engine calls [`Autoscaler::evaluate`] with the current instance count and
 //! the measured utilization of the ready instances; the autoscaler answers with a new
 //! target or nothing. It starts and stops nothing itself: a [`ScaleDecision`] says when the
-//! added instances will be ready (`cold_start_ns` later), and the world schedules that.
+//! added instances will be ready (`cold_start_ns` later), and the engine schedules that.
 //!
 //! The rule is the HPA's:
 //!

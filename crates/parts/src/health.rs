@@ -12,7 +12,7 @@
 //! - [`Rotation`]: per backend, the health, ejection and draining flags combined into the
 //!   `in_rotation` slice that [`Backends`](super::balancer::Backends) carries.
 //!
-//! The world sends the probes, schedules the ends of ejections and passes results in; these
+//! The engine sends the probes, schedules the ends of ejections and passes results in; these
 //! types only count and decide.
 
 use prodsim_kernel::{NS_PER_S, SimTime};

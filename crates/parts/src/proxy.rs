@@ -5,7 +5,7 @@
 //! malicious, whether its class is cacheable) and a random stream, and answers what the
 //! proxy does with it. The order is the usual one in front of a site: the per-client rate
 //! limit first (cheap, and it sheds floods before any inspection), then the filter, then
-//! the cache. The world charges the CPU (TLS, request handling, compression) and turns
+//! the cache. The engine charges the CPU (TLS, request handling, compression) and turns
 //! answers into events; [`Proxy::store`] puts a successful upstream response in the cache.
 //!
 //! Malicious requests never hit the cache: floods bust caches with random query strings,

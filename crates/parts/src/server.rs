@@ -2,7 +2,7 @@
 //!
 //! Sans-IO: the server decides whether a request starts, waits or is rejected, and keeps the
 //! time integrals behind utilization and mean queue length. It does not sample service times
-//! or schedule anything; the world does that with what the server returns.
+//! or schedule anything; the engine does that with what the server returns.
 
 use std::collections::VecDeque;
 

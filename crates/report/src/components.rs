@@ -1,4 +1,4 @@
-//! `components.csv`: the per-component time series of a multi-tier run, one row per report
+//! `components.csv`: the per-component time series of a run, one row per report
 //! interval and component (app servers, each service, the storage, the database). Columns
 //! are documented in `docs/components-csv.md`; empty cells mean "undefined".
 
@@ -47,15 +47,14 @@ pub fn columns<'a>() -> Table<'static, Line<'a>> {
     ])
 }
 
-/// The CSV text for `outcome`, or `None` for a single-tier run (it has one component, and
-/// `timeseries.csv` already describes it).
-pub fn to_csv(outcome: &Outcome) -> Option<String> {
+/// The CSV text for `outcome`.
+pub fn to_csv(outcome: &Outcome) -> String {
     let system = &*outcome.system;
     let lines = system
         .series
         .iter()
         .filter_map(|row| Some(Line { row, component: system.components.get(usize::from(row.component))? }));
-    Some(columns().to_csv(lines))
+    columns().to_csv(lines)
 }
 
 #[cfg(test)]
@@ -70,7 +69,7 @@ mod tests {
                     [database]\nread_time = \"exp(1ms)\"\nwrite_time = \"exp(1ms)\"\nreplication_lag = \"250ms\"\n";
         let s = prodsim_scenario::load_str(text, std::path::Path::new("c.toml")).expect("loads").scenario;
         let outcome = prodsim_model::simulate(&s, 1).expect("runs");
-        let csv = to_csv(&outcome).expect("a multi-tier run");
+        let csv = to_csv(&outcome);
         let records = crate::csv_table::read_back(&csv);
         let (header, rows) = records.split_first().expect("a header");
         assert_eq!(header.iter().collect::<Vec<_>>(), columns().names());

@@ -43,9 +43,9 @@ pub struct ReportError {
     pub source: std::io::Error,
 }
 
-/// Writes `summary.json`, `timeseries.csv` and, for a multi-tier run, `components.csv` (and
-/// `notifications.txt` with monitoring) for `outcome` into `dir` (created if needed) and
-/// returns the paths written.
+/// Writes `summary.json`, `timeseries.csv`, `components.csv` (and `notifications.txt` with
+/// monitoring, `postmortem.md` with incidents) for `outcome` into `dir` (created if needed)
+/// and returns the paths written.
 pub fn write_run(outcome: &Outcome, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     write_run_with(outcome, dir, &[])
 }
@@ -65,11 +65,9 @@ pub fn write_run_with(
     let series = dir.join("timeseries.csv");
     write_atomic(&series, timeseries::to_csv(outcome).as_bytes())?;
     let mut written = vec![summary, series];
-    if let Some(csv) = components::to_csv(outcome) {
-        let path = dir.join("components.csv");
-        write_atomic(&path, csv.as_bytes())?;
-        written.push(path);
-    }
+    let path = dir.join("components.csv");
+    write_atomic(&path, components::to_csv(outcome).as_bytes())?;
+    written.push(path);
     if let Some(m) = outcome.system.monitoring.as_deref() {
         let path = dir.join("notifications.txt");
         write_atomic(&path, text_alerting::notifications(m).as_bytes())?;

@@ -37,10 +37,10 @@ pub struct Summary {
     pub servers: Vec<ServerSummary>,
     /// One entry per injected fault, in file order.
     pub faults: Vec<FaultSummary>,
-    /// Multi-tier scenarios only: classes, payments, components, database, retry queue,
+    /// The architecture's blocks: classes, payments, components, database, retry queue,
     /// cost (at the top level).
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub system: Option<super::summary_system::SystemSummary>,
+    #[serde(flatten)]
+    pub system: super::summary_system::SystemSummary,
     /// The `[[expect]]` verdicts, in file order; present only when the scenario has
     /// expectations (the CLI fills it, see [`super::write_run_with`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -182,7 +182,7 @@ impl Summary {
                     end_s: ns_to_s(f.end_ns.min(o.simulated_ns)),
                 })
                 .collect(),
-            system: Some(super::summary_system::SystemSummary::from_outcome(&o.system, o.requests.arrived)),
+            system: super::summary_system::SystemSummary::from_outcome(&o.system, o.requests.arrived),
             expectations: None,
         }
     }

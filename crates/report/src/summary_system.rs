@@ -1,6 +1,6 @@
-//! The multi-tier part of `summary.json`: per-class results, the payment ledger, each
+//! The architecture's part of `summary.json`: per-class results, the payment ledger, each
 //! component's calls, errors, retries and breaker, the database, the retry queue and the
-//! cost. Present only for multi-tier scenarios; documented in `docs/summary-json.md`.
+//! cost. Documented in `docs/summary-json.md`.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,7 @@ use prodsim_kernel::units::ns_to_ms;
 use prodsim_model::outcome::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, SystemOutcome};
 use prodsim_parts::resilience::ledger::LedgerTotals;
 
-/// The keys the multi-tier model adds at the top level of `summary.json`.
+/// The architecture's keys at the top level of `summary.json`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct SystemSummary {
     /// `classes.<name>`: the same request and latency keys as the whole, per class.
@@ -200,7 +200,7 @@ pub struct CostSummary {
 }
 
 impl SystemSummary {
-    /// Summarises the multi-tier outcome; `arrived` is the run's measured arrivals.
+    /// Summarises the architecture's outcome; `arrived` is the run's measured arrivals.
     pub fn from_outcome(s: &SystemOutcome, arrived: u64) -> SystemSummary {
         SystemSummary {
             classes: by_name(&s.classes),

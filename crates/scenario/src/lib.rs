@@ -103,8 +103,8 @@ pub struct ServerPool {
     pub workers: u32,
     /// Waiting room per server; `None` is unbounded.
     pub queue_capacity: Option<u32>,
-    /// Service time of one request on one worker (single-tier scenarios; multi-tier ones
-    /// say what a request does in its class's steps).
+    /// Service time of one request on one worker: the work step of the `default` class of
+    /// a file without `[[class]]` (classes say what a request does in their steps).
     pub service_time: Option<Dist>,
     /// Client deadline from arrival; `None` waits forever.
     pub timeout_ns: Option<u64>,

@@ -1,4 +1,4 @@
-//! The edge of a multi-tier scenario, resolved: who the clients are (how many distinct
+//! The edge of a scenario, resolved: who the clients are (how many distinct
 //! users each workload has, what share of its requests are malicious), the reverse proxy
 //! in front of the app servers (`[proxy]`), and the size of each class's responses.
 //!

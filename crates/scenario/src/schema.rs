@@ -247,12 +247,12 @@ pub struct RawWorkload {
     /// Closed workloads: the think time between an answer and the user's next request.
     #[serde(default)]
     pub think_time: Option<Spanned<String>>,
-    /// Distinct users (multi-tier; default 10000). In a closed workload (with
+    /// Distinct users (default 10000). In a closed workload (with
     /// `think_time`), the users in the loop, each waiting for an answer and thinking before
     /// their next request.
     #[serde(default)]
     pub users: Option<Spanned<u32>>,
-    /// Share of requests that are malicious (multi-tier; default 0).
+    /// Share of requests that are malicious (default 0).
     #[serde(default)]
     pub malicious: Option<Spanned<f64>>,
 }
@@ -283,10 +283,10 @@ pub struct RawBalancer {
     /// Weight per app server for `weighted_round_robin`.
     #[serde(default)]
     pub weights: Option<Spanned<Vec<u32>>>,
-    /// Active health checks of the app servers (multi-tier scenarios).
+    /// Active health checks of the app servers.
     #[serde(default)]
     pub health_check: Option<Spanned<RawHealthCheck>>,
-    /// Passive ejection of failing app servers (multi-tier scenarios).
+    /// Passive ejection of failing app servers.
     #[serde(default)]
     pub outlier_detection: Option<Spanned<RawOutlier>>,
 }
@@ -334,8 +334,8 @@ pub struct RawServers {
     /// Waiting room per server.
     #[serde(default)]
     pub queue_capacity: QueueCapacity,
-    /// Service time distribution, e.g. `"exp(20ms)"` (single-tier scenarios; with
-    /// `[[requests]]` each class says what it does).
+    /// Service time distribution, e.g. `"exp(20ms)"` (the `default` class's one
+    /// work step; with `[[requests]]` each class says what it does).
     #[serde(default)]
     pub service_time: Option<Spanned<String>>,
     /// Supervisor restart delay after a crash (default 30s).

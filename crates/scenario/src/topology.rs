@@ -1,15 +1,16 @@
-//! The multi-tier part of a scenario, resolved: request classes with their call graphs,
+//! The architecture of a scenario, resolved: request classes with their call graphs,
 //! services and third-party APIs, the database, the retry queue.
 //!
-//! A scenario without any of these sections is single-tier and runs on the fast
-//! single-tier model (`prodsim_model::world`); with any of them it runs on `prodsim_model::outcome`.
+//! Every scenario has one: a file with only `[servers]` is a topology with one class,
+//! `default`, whose program is one work step; all of them run on the one engine
+//! (`prodsim_model`).
 
 use prodsim_kernel::Dist;
 
 /// Index of a service in [`Topology::services`].
 pub type ServiceId = u16;
 
-/// The multi-tier architecture of a scenario.
+/// The architecture of a scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Topology {
     /// Request classes, in file order; each request picks one by weight.

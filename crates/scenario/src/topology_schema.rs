@@ -1,4 +1,4 @@
-//! The raw shape of the multi-tier sections: `[[requests]]`, `[services.NAME]`,
+//! The raw shape of the architecture's sections: `[[requests]]`, `[services.NAME]`,
 //! `[storage]`, `[database]`, `[retry_queue]`. See `docs/scenario-format.md`.
 
 use serde::Deserialize;

@@ -2,7 +2,7 @@
 //! against a scenario, and the invariants it checks (the engine that runs the cases is
 //! [`crate::check`]).
 //!
-//! A fault is plain data — a kind with its parameters, a target and a time window. The world
+//! A fault is plain data — a kind with its parameters, a target and a time window. The engine
 //! turns each window into two events, and components consult the faults in force through a
 //! small API; nothing here does I/O.
 //!

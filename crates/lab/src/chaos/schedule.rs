@@ -60,8 +60,8 @@ pub struct Schedule {
 impl Schedule {
     /// The scenario with its own `[[faults]]` replaced by this schedule (everything else
     /// cloned unchanged, including `[[expect]]`, whose fault indices then name this
-    /// schedule's faults). A single-tier scenario stays single-tier, so its schedule must
-    /// hold only single-tier kinds, as [`FaultSpace::of`] gives it.
+    /// schedule's faults). The schedule must hold only faults the scenario's topology can
+    /// take, as [`FaultSpace::of`] gives them.
     pub fn apply(&self, scenario: &Scenario) -> Scenario {
         Scenario { faults: self.faults.clone(), ..scenario.clone() }
     }

@@ -1,7 +1,7 @@
 //! The fault space of a scenario: every (fault kind, target) pair its own components can
 //! suffer, and the app servers a partition may cut off.
 //!
-//! The space follows the loader's rules (`scenario/validate_faults.rs`) exactly, so that
+//! The space follows the loader's rules (`crates/scenario/src/validate/faults.rs`) exactly, so that
 //! every fault generated from it is one the loader accepts for the same topology and
 //! resolves to the same target: a service's index is its index in
 //! [`Topology::services`](prodsim_scenario::topology::Topology::services) (`[services.*]` by

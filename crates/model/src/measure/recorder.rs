@@ -1,4 +1,4 @@
-//! Measurement in the multi-tier model: request fates overall and per class, latency
+//! Measurement in the engine: request fates overall and per class, latency
 //! histograms, time-series rows and the warmup cut. Nothing here allocates per event.
 
 use super::histogram::Counts;
@@ -66,7 +66,7 @@ pub enum Fate {
     Failed,
 }
 
-/// Accumulates what the multi-tier outcome reports.
+/// Accumulates request fates, latencies and time-series rows for the outcome.
 pub struct Recorder {
     warmup: SimTime,
     interval_ns: u64,

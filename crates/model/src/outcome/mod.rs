@@ -40,7 +40,7 @@ pub struct RequestCounts {
     /// Their deadline passed, waiting or in service.
     pub timed_out: u64,
     /// Failed with an error: a dependency failed for good, or the server they were on
-    /// crashed or was down (multi-tier scenarios).
+    /// crashed or was down.
     pub failed: u64,
     /// Still waiting or in service when the run ended.
     pub in_flight: u64,
@@ -183,7 +183,7 @@ pub struct Row {
     pub rejections: u64,
     /// Requests whose deadline passed.
     pub timeouts: u64,
-    /// Requests that failed with an error (multi-tier scenarios).
+    /// Requests that failed with an error.
     pub failures: u64,
     /// Requests in flight at the end of the interval.
     pub in_flight: u64,

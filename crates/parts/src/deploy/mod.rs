@@ -3,7 +3,7 @@
 //! stop a bad release — the post-deploy health check and the canary analysis
 //! ([`analysis`]).
 //!
-//! Nothing here knows about servers or events: `prodsim_model::outcome` drives these with the
+//! Nothing here knows about servers or events: the engine (`prodsim_model`) drives these with the
 //! virtual clock and applies what they decide. The scenario's side is
 //! `crate::delivery`.
 

@@ -6,7 +6,7 @@
 //! Every component here is sans-IO: it takes `now` (milliseconds of simulated time, the
 //! unit Prometheus uses) and returns what happened, so the same code could run under a
 //! real clock (the on-call rotation counts nanoseconds, like the engine, since it samples
-//! delays from `Dist`s). The multi-tier model (`prodsim_model::outcome`) drives them from its events.
+//! delays from `Dist`s). The engine (`prodsim_model`) drives them from its events.
 
 pub mod calendar;
 pub mod catalog;

@@ -1,6 +1,6 @@
 //! Resilience patterns: the parts of a system that keep a failure from spreading.
 //!
-//! Every component is sans-IO in the same way as the rest of `arch/`: a plain struct that
+//! Every component is sans-IO in the same way as the rest of this crate: a plain struct that
 //! is given `now` (and a random stream where it draws) and returns a decision. None of them
 //! schedules anything, reads a clock or allocates after construction (except where a
 //! method says so).

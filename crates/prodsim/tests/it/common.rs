@@ -50,7 +50,7 @@ pub fn run_own_seed(s: &Scenario) -> prodsim_model::Outcome {
     prodsim_model::simulate(s, s.seed).expect("runs")
 }
 
-/// The multi-tier part of an outcome.
+/// The architecture's part of an outcome.
 pub fn system(o: &prodsim_model::Outcome) -> &prodsim_model::outcome::SystemOutcome {
     &o.system
 }

@@ -18,7 +18,7 @@ fn reports(name: &str) {
     let o = prodsim_model::simulate(&s, s.seed).expect("runs");
     insta::assert_snapshot!(format!("{name}-summary.json"), Summary::from_outcome(&o).to_json());
     insta::assert_snapshot!(format!("{name}-text"), text::render(&o, &s.description, None));
-    let components = components::to_csv(&o).unwrap_or_default();
+    let components = components::to_csv(&o);
     let headers =
         format!("timeseries.csv: {}\ncomponents.csv: {}", header(&timeseries::to_csv(&o)), header(&components));
     insta::assert_snapshot!(format!("{name}-csv-headers"), headers);

@@ -1,4 +1,4 @@
-//! The multi-tier model tells the stories its scenarios promise (the payment outage's
+//! The engine tells the stories its scenarios promise (the payment outage's
 //! whole story is in `delivery.rs`): retries without idempotency keys charge twice,
 //! an outage or a slow dependency hurts the classes it should (and, without a timeout,
 //! every class), a primary crash fails writes until the failover, a crashed server fails
@@ -80,7 +80,7 @@ fn retries_without_idempotency_keys_charge_twice_and_the_ledger_says_so() {
     assert!(p.duplicated > 0 || p.lost > 0, "{p:?}");
     assert!(!balanced(&p), "{p:?}");
     let summary = Summary::from_outcome(&careless);
-    assert!(!summary.system.as_ref().expect("multi-tier keys").payments.balanced);
+    assert!(!summary.system.payments.balanced);
 
     // The same calls with idempotency keys: a retried charge is never taken twice.
     let careful = run(&tight_payment_call(true), 42);
@@ -251,7 +251,7 @@ fn the_same_seed_gives_the_same_summary() {
     s.duration_ns = 22 * MINUTE;
     let json = |seed| Summary::from_outcome(&run(&s, seed)).to_json();
     let first = json(7);
-    assert!(first.contains("\"payments\""), "multi-tier keys");
+    assert!(first.contains("\"payments\""), "the architecture's keys");
     assert_eq!(first, json(7));
     assert_ne!(first, json(8));
 }
@@ -263,7 +263,7 @@ fn invalid(text: &str) -> String {
     }
 }
 
-/// A minimal multi-tier file with `steps` for its one class and `extra` sections.
+/// A minimal file with `steps` for its one class and `extra` sections.
 fn one_class(steps: &str, extra: &str) -> String {
     format!(
         "[scenario]\nname = \"v\"\nduration = \"1m\"\n[[workload]]\nname = \"w\"\nrate = 10\n\

@@ -330,8 +330,7 @@ pub(super) const DELIVERY: &[Field] = &[
     key("actions", Node::List(Length::Any, &ACTION)),
     key("versions", Node::Named(Names::Versions, &NUMBER)),
 ];
-/// The keys every scenario's summary has since every scenario runs on the multi-tier
-/// model, and the blocks its sections add.
+/// The architecture's keys every scenario's summary has, and the blocks its sections add.
 pub(super) const SYSTEM: &[Field] = &[
     key("classes", Node::Named(Names::Classes, &CLASS)),
     with(Needs::Regions, "regions", Node::Named(Names::Regions, &CLASS)),

@@ -363,7 +363,7 @@ action = "failover"
     }
 
     #[test]
-    fn defaults_and_multi_tier() {
+    fn defaults_resolve_into_the_topology() {
         let l = load("[[deploys]]\nversion = \"v2\"\nat = \"5m\"\n").unwrap_or_else(|e| panic!("{e}"));
         let d = l.scenario.topology.delivery.expect("delivery");
         assert_eq!(d.pipeline, crate::delivery::PipelineSpec::default());
@@ -371,7 +371,7 @@ action = "failover"
         assert!(d.oncall.is_none() && d.playbooks.is_empty());
         let single = "[scenario]\nname = \"s\"\nduration = \"1h\"\n[[workload]]\nname = \"w\"\nrate = 1\n[servers]\nservice_time = \"exp(1ms)\"\n[pipeline]\nrollback = \"none\"\n";
         let l = load_str(single, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
-        let d = l.scenario.topology.delivery.expect("a [pipeline] makes it multi-tier");
+        let d = l.scenario.topology.delivery.expect("a [pipeline] is resolved into the topology");
         assert_eq!(d.pipeline.rollback_ns, None);
         for default in ["lognormal(5m, 15m)", "lognormal(2m, 8m)"] {
             assert!(dist::parse(default).is_ok(), "{default}");

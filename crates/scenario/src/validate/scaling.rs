@@ -205,7 +205,7 @@ mod tests {
     }
 
     #[test]
-    fn actions_resolve_and_make_the_scenario_multi_tier() {
+    fn actions_resolve_into_the_topology() {
         let s = load("[[actions]]\nat = \"1m\"\nkind = \"scale_out\"\ncount = 2\n[[actions]]\nat = \"2m\"\nkind = \"drain\"\ntarget = \"server-3\"\n").expect("loads");
         let t = s.topology;
         let spec = t.scaling.expect("scaling");
