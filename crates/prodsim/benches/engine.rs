@@ -122,7 +122,7 @@ fn event_queue_hold_model(bencher: divan::Bencher) {
 mod tests {
     #[test]
     fn the_hand_loop_is_an_mm8_queue() {
-        // Erlang C at λ = 7.2, μ = 1, c = 8: W ≈ 1.8916 s.
+        // Erlang C at λ = 7.2, μ = 1, c = 8: W ≈ 1.8769 s.
         let w = super::hand_loop(200_000);
         assert!((w - 1.89).abs() < 0.1, "{w}");
     }

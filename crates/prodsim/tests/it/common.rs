@@ -92,7 +92,7 @@ pub fn interval(values: &[f64], confidence: f64) -> Estimate {
 
 /// Batch means over the rows after `warmup_ns`: the rows are cut into `batches` contiguous
 /// groups and `ratio` turns a group into one value (a ratio estimator such as total latency
-/// over completions). Returns a 99.9% interval: six closed-form checks share one run of
+/// over completions). Returns a 99.9% interval: ten closed-form checks share one run of
 /// the suite, so each gets a Bonferroni-style share of a ~1% family-wise error rate.
 pub fn batch_means(rows: &[Row], warmup_ns: u64, batches: usize, ratio: impl Fn(&[Row]) -> f64) -> Estimate {
     let measured: Vec<Row> = rows.iter().copied().filter(|r| r.start_ns >= warmup_ns).collect();

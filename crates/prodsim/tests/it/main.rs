@@ -10,6 +10,7 @@ mod checkers;
 mod cli;
 mod common;
 mod compare;
+mod crn;
 mod delivery;
 mod determinism;
 mod expect_paths;
