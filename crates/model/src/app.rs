@@ -62,15 +62,18 @@ impl AppTier {
         }
     }
 
-    /// Whether anything learns from responses (the strategy or the outlier detector).
+    /// Tells the strategy and the outlier detector how server `i` answered at `now`
+    /// after `latency_ns`. Inline only as far as asking whether anything learns from it,
+    /// so that a pool whose strategy and detector do not costs one branch per answer.
     #[inline(always)]
-    pub fn learns(&self) -> bool {
-        self.observes || self.outliers.is_some()
+    pub fn observe(&mut self, now: SimTime, i: usize, latency_ns: u64, ok: bool) {
+        if self.observes || self.outliers.is_some() {
+            self.learn(now, i, latency_ns, ok);
+        }
     }
 
-    /// Tells the strategy and the outlier detector how server `i` answered at `now`
-    /// after `latency_ns`.
-    pub fn observe(&mut self, now: SimTime, i: usize, latency_ns: u64, ok: bool) {
+    #[inline(never)]
+    fn learn(&mut self, now: SimTime, i: usize, latency_ns: u64, ok: bool) {
         if self.observes {
             self.balancer.observe(i, now, latency_ns, ok);
         }

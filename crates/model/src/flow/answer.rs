@@ -53,14 +53,10 @@ impl Engine {
     #[inline(always)]
     fn server_answered(&mut self, now: SimTime, task: &Task, fate: Fate) {
         let latency_ns = now.since(task.arrived);
-        if self.app.learns() {
-            self.app.observe(now, task.instance as usize, latency_ns, fate != Fate::Failed);
-        }
+        self.app.observe(now, task.instance as usize, latency_ns, fate != Fate::Failed);
         let code = code_of(fate);
-        if self.measure.counters.enabled {
-            if let Some(target) = self.measure.counters.target(APP, task.instance) {
-                self.measure.counters.request(target, task.class, code, latency_ns);
-            }
+        if let Some(target) = self.measure.counters.target(APP, task.instance) {
+            self.measure.counters.request(target, task.class, code, latency_ns);
         }
         if self.logs.is_some() {
             let (i, r) = (task.instance, task.request);

@@ -93,9 +93,13 @@ impl Counters {
         }
     }
 
-    /// The target of instance `i` of station `s` (`None` for the proxy's pseudo-station).
-    #[inline]
+    /// The target of instance `i` of station `s` (`None` for the proxy's pseudo-station,
+    /// and for every station when counters are off).
+    #[inline(always)]
     pub(crate) fn target(&self, s: u16, i: u32) -> Option<usize> {
+        if !self.enabled {
+            return None;
+        }
         self.base.get(usize::from(s)).map(|b| b + i as usize)
     }
 
