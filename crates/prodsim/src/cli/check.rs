@@ -54,7 +54,7 @@ pub struct CheckArgs {
           value_parser = clap::value_parser!(u32).range(1..=i64::from(check::MAX_CASES)))]
     cases: u32,
     /// Seed the cases derive from (default `[scenario].seed`); with --replay, the run's seed.
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_seed, allow_hyphen_values = true)]
     seed: Option<u64>,
     /// recovery: faults stop and the system must recover; safety: faults never stop.
     #[arg(long, value_enum, default_value_t = ModeArg::Recovery)]

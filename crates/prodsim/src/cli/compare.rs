@@ -31,7 +31,7 @@ pub struct CommonArgs {
     #[arg(long, short = 'j', value_name = "J", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: Option<u16>,
     /// Base seed of the replication seeds (overrides `[scenario].seed`).
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_seed, allow_hyphen_values = true)]
     pub seed: Option<u64>,
     /// Simulated time of every run, e.g. "2h" (same as --set scenario.duration=D).
     #[arg(long, value_name = "D")]

@@ -22,7 +22,7 @@ pub struct RunArgs {
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Seed for every random stream (overrides `[scenario].seed`).
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_seed, allow_hyphen_values = true)]
     seed: Option<u64>,
     /// Directory for the report files [default: reports/<scenario name>/].
     #[arg(long, value_name = "DIR")]

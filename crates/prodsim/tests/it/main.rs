@@ -16,6 +16,8 @@ mod determinism;
 mod expect_paths;
 mod expectations;
 mod faults;
+mod limits;
+mod messages;
 mod proxy;
 mod regions;
 mod releases;

@@ -3,7 +3,7 @@
 
 use promql_parser::label::Matchers;
 use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{Expr as Ast, VectorSelector, token};
+use promql_parser::parser::{Expr as Ast, Offset, VectorSelector, token};
 
 /// The functions [`super::eval`] implements.
 pub const SUPPORTED_FUNCTIONS: &[&str] = &[
@@ -104,7 +104,10 @@ fn walk(ast: &Ast) -> Result<(), String> {
             Err(format!("string literal {:?} is not supported (no supported function takes a string)", s.val))
         }
         Ast::VectorSelector(vs) => selector(vs),
-        Ast::MatrixSelector(ms) => selector(&ms.vs),
+        Ast::MatrixSelector(ms) => {
+            within_prometheus_range("range", ms.range)?;
+            selector(&ms.vs)
+        }
         Ast::Call(call) => {
             let name = call.func.name;
             if !SUPPORTED_FUNCTIONS.contains(&name) {
@@ -124,7 +127,26 @@ fn walk(ast: &Ast) -> Result<(), String> {
     }
 }
 
+/// Longest range or offset Prometheus accepts, in ms: its durations are nanoseconds in
+/// an `i64`, so it rejects anything over about 292 years ("duration out of range").
+pub const MAX_DURATION_MS: u128 = (i64::MAX / 1_000_000) as u128;
+
+/// `d` (a range or an offset, `what`) when Prometheus would accept it.
+fn within_prometheus_range(what: &str, d: std::time::Duration) -> Result<(), String> {
+    if d.as_millis() > MAX_DURATION_MS {
+        return Err(format!(
+            "the {what} {}d is out of range: Prometheus accepts ranges and offsets up to about 292 years",
+            d.as_secs() / 86_400
+        ));
+    }
+    Ok(())
+}
+
 fn selector(vs: &VectorSelector) -> Result<(), String> {
+    match &vs.offset {
+        Some(Offset::Pos(d) | Offset::Neg(d)) => within_prometheus_range("offset", *d)?,
+        None => {}
+    }
     if vs.at.is_some() {
         return Err("the `@` modifier is not supported".into());
     }

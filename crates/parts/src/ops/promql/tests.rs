@@ -327,6 +327,10 @@ fn parse_rejects_unsupported_parts() {
     unsupported(r#""hello""#, "string");
     unsupported("up[5m]", "range vector");
     unsupported(r#"count_values("v", up)"#, "aggregation `count_values` is not supported");
+    // Prometheus rejects durations over ~292 years; so do we, for ranges and offsets.
+    unsupported("rate(x[100000000d])", "range 100000000d is out of range");
+    unsupported("x offset 100000000d", "offset 100000000d is out of range");
+    assert!(parse("rate(x[100y])").is_ok(), "100 years is a valid Prometheus range");
     assert!(matches!(parse("sum(up"), Err(PromqlError::Syntax { .. })));
     assert!(matches!(parse("rate(up)"), Err(PromqlError::Syntax { .. })));
     // Prometheus's own rules: scalar comparisons need `bool`.
