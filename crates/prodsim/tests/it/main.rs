@@ -16,6 +16,7 @@ mod determinism;
 mod expect_paths;
 mod expectations;
 mod faults;
+mod fuzz;
 mod limits;
 mod messages;
 mod proxy;
