@@ -8,6 +8,7 @@ pub mod components;
 pub mod csv_table;
 pub mod expect;
 pub mod logs;
+pub mod manifest;
 pub mod openmetrics;
 pub mod postmortem;
 pub mod run_chart;

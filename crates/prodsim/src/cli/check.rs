@@ -325,7 +325,9 @@ fn write_counterexample(
     header.push_str(&format!("# Reproduce: {}\n\n", replay_command(&path, cx.seed, args.mode, options)));
     let text = counterexample::scenario_text(source, &args.file, cx.seed, &cx.shrunk.schedule, &header)
         .map_err(|e| anyhow::anyhow!("cannot write the counterexample: {e}"))?;
+    let set = report::manifest::begin(dir)?;
     report::write_atomic(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    report::manifest::seal(set, std::slice::from_ref(&path))?;
     Ok(path)
 }
 

@@ -188,10 +188,13 @@ pub fn execute(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let c = result.with_context(|| format!("compare {}", args.file.display()))?;
 
     let dir = args.common.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&p.name).join("compare"));
+    let set = report::manifest::begin(&dir)?;
     let mut written = report::compare::write_files(&c, &dir)?;
     if !args.common.no_charts {
         written.extend(report::compare::write_charts(&c, &dir)?);
     }
+    let manifest = report::manifest::seal(set, &written)?;
+    written.push(manifest);
     if !args.common.quiet {
         print!("{}", report::compare::table(&c));
         print_written(&written);

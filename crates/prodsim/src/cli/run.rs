@@ -139,6 +139,7 @@ fn write_report(
     verdicts: &[report::ExpectationResult],
 ) -> anyhow::Result<Vec<PathBuf>> {
     let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
+    let set = report::manifest::begin(&dir)?;
     let mut written = report::write_run_with(outcome, &dir, verdicts)?;
     if !args.no_charts {
         report::run_chart::write_timeline(outcome, &dir)?;
@@ -154,5 +155,7 @@ fn write_report(
         report::write_atomic(path, report::logs::json_lines(l).as_bytes())?;
         written.push(path.clone());
     }
+    let manifest = report::manifest::seal(set, &written)?;
+    written.push(manifest);
     Ok(written)
 }

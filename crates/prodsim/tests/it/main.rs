@@ -22,6 +22,7 @@ mod messages;
 mod proxy;
 mod regions;
 mod releases;
+mod report_set;
 mod scenario_props;
 mod snapshots;
 mod sweep;
