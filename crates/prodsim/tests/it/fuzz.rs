@@ -125,7 +125,11 @@ fn campaign(name: &str, target: u64, mut next: impl FnMut(&mut Pcg64) -> String,
             (slowest, slowest_input) = (took, input);
         }
     }
-    println!("fuzz {name}: {n} cases, {accepted} accepted, no panic, slowest {:.1} ms", slowest.as_secs_f64() * 1e3);
+    let shown: String = slowest_input.chars().take(160).collect();
+    println!(
+        "fuzz {name}: {n} cases, {accepted} accepted, no panic, slowest {:.1} ms: {shown:?}",
+        slowest.as_secs_f64() * 1e3
+    );
     assert!(accepted > 0 && accepted < n, "{name}: {accepted} of {n} accepted: the mutations miss");
     assert!(slowest < CASE_LIMIT, "{name}: a case took {slowest:?}:\n{slowest_input}");
 }
