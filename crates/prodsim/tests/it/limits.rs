@@ -206,3 +206,14 @@ fn the_event_estimate_holds_on_shipped_scenarios() {
         assert!((0.75..=1.25).contains(&ratio), "{rel}: estimate {} vs {events} counted", e.events);
     }
 }
+
+#[test]
+fn draws_of_centuries_do_not_overflow_the_run() {
+    // Found by the fuzzer (tests/it/fuzz.rs): a mean of 136 years overflowed the CPU
+    // counters that sum the draws.
+    let text = replaced(ARCH, "{ cpu = \"exp(10ms)\" }", "{ cpu = \"exp(8m4294967296s)\" }");
+    let text = replaced(&text, "workers = 2", "workers = 64");
+    let s = common::from_text(&text);
+    let o = common::run_own_seed(&s);
+    assert!(o.requests.arrived > 0);
+}
