@@ -28,6 +28,10 @@ pub const MAX_REPLICAS: u32 = 100;
 /// keeps a slot per worker.
 pub const MAX_WORKERS: u32 = 100_000;
 
+/// Most payments the retry queue may hold (`retry_queue.capacity`): each is a record of
+/// its request; more than this many deferred payments is a queue that never drains.
+pub const MAX_RETRY_QUEUE: u32 = 10_000_000;
+
 /// Highest arrival rate of one workload, stage or attack, in requests per second. The
 /// clock counts nanoseconds: at 10⁸ requests a second arrivals are 10 ns apart on
 /// average, and faster streams would collapse onto the same instants. The run's event

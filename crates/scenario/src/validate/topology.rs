@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::ctx::Ctx;
 use super::steps::{self, Callees};
-use crate::limits::{MAX_INSTANCES, MAX_REPLICAS, MAX_WORKERS};
+use crate::limits::{MAX_INSTANCES, MAX_REPLICAS, MAX_RETRY_QUEUE, MAX_WORKERS};
 use crate::schema::RawScenario;
 use crate::topology::{
     BreakerSpec, DatabaseSpec, MemorySpec, RequestClass, RetryBudgetSpec, RetryQueueSpec, ServiceKind, ServiceSpec,
@@ -374,7 +374,7 @@ fn database(cx: &mut Ctx<'_>, db: &Spanned<RawDatabase>) -> Option<DatabaseSpec>
 
 fn retry_queue(cx: &mut Ctx<'_>, q: &RawRetryQueue) -> Option<RetryQueueSpec> {
     let consumers = cx.positive_count_or(q.consumers.as_ref(), "retry_queue.consumers", 4);
-    let capacity = cx.positive_count_or(q.capacity.as_ref(), "retry_queue.capacity", 100_000);
+    let capacity = cx.count_in_or(q.capacity.as_ref(), "retry_queue.capacity", 1..=MAX_RETRY_QUEUE, 100_000);
     let interval = cx.positive_duration_or(q.retry_interval.as_ref(), "retry_queue.retry_interval", 5 * NS_PER_S);
     if consumers.is_some_and(|c| c > MAX_QUEUE_CONSUMERS) {
         let span = q.consumers.as_ref().map_or(0..0, Spanned::span);
