@@ -4,6 +4,7 @@
 mod check;
 mod compare;
 mod diagnostics;
+mod export;
 mod run;
 mod sweep;
 mod validate;
@@ -36,6 +37,9 @@ enum Command {
     /// components, invariants checked on each, a failing schedule shrunk and written as a
     /// runnable scenario; exits with 1 on a violation.
     Check(check::CheckArgs),
+    /// Export a scenario's rules as a Prometheus rules file, or its routing as an
+    /// Alertmanager configuration.
+    Export(export::ExportArgs),
 }
 
 /// `--seed`: a whole number from 0 to 2⁶⁴−1, said in those words when it is not one
@@ -57,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::execute(&args),
         Command::Sweep(args) => sweep::execute(&args),
         Command::Check(args) => check::execute(&args),
+        Command::Export(args) => export::execute(&args),
     };
     match result {
         Ok(code) => code,

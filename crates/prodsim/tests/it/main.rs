@@ -18,6 +18,7 @@ mod expectations;
 mod faults;
 mod limits;
 mod messages;
+mod prometheus;
 mod proxy;
 mod regions;
 mod releases;
