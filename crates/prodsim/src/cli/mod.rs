@@ -7,6 +7,7 @@ mod diagnostics;
 mod export;
 mod run;
 mod sweep;
+mod test_rules;
 mod validate;
 
 use std::process::ExitCode;
@@ -40,6 +41,8 @@ enum Command {
     /// Export a scenario's rules as a Prometheus rules file, or its routing as an
     /// Alertmanager configuration.
     Export(export::ExportArgs),
+    /// Run promtool's rule unit-test files on prodsim's rule evaluator.
+    Test(test_rules::TestArgs),
 }
 
 /// `--seed`: a whole number from 0 to 2⁶⁴−1, said in those words when it is not one
@@ -62,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::execute(&args),
         Command::Check(args) => check::execute(&args),
         Command::Export(args) => export::execute(&args),
+        Command::Test(args) => test_rules::execute(&args),
     };
     match result {
         Ok(code) => code,

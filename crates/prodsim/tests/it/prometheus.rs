@@ -294,3 +294,41 @@ fn an_unsupported_part_of_an_imported_file_is_an_error_at_its_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("s.toml:") && stderr.contains("monitoring.rule_files: cannot read"), "{stderr}");
 }
+
+/// `prodsim test rules` (or promtool with `promtool = true`) on a file of
+/// tests/it/promtool/: exit status and output.
+fn test_rules(file: &str, promtool: Option<&Path>) -> (i32, String) {
+    let path = repo_path("crates/prodsim/tests/it/promtool").join(file);
+    let out = match promtool {
+        Some(tool) => Command::new(tool).args(["test", "rules"]).arg(&path).output().expect("promtool runs"),
+        None => cargo_bin_cmd!("prodsim").args(["test", "rules"]).arg(&path).output().expect("prodsim runs"),
+    };
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+#[test]
+fn promtool_unit_test_files_pass_and_fail_as_meant() {
+    let (code, out) = test_rules("pass.yml", None);
+    assert_eq!((code, out.contains("  SUCCESS")), (0, true), "{out}");
+    let (code, out) = test_rules("fail.yml", None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("name: wrong value,") && out.contains("got: [{__name__=\"gauge\"} 1]"), "{out}");
+    assert!(out.contains("alertname: TargetDown, time: 2m,"), "{out}");
+    // The same files mean the same to promtool itself.
+    if let Some(promtool) = tool("promtool") {
+        assert_eq!(test_rules("pass.yml", Some(&promtool)).0, 0);
+        assert_eq!(test_rules("fail.yml", Some(&promtool)).0, 1);
+        assert_eq!(test_rules("unsupported.yml", Some(&promtool)).0, 0, "valid for promtool");
+        assert_eq!(test_rules("bad-series.yml", Some(&promtool)).0, 1);
+    }
+}
+
+#[test]
+fn promtool_unit_test_files_outside_the_subset_are_refused_with_the_part_named() {
+    let (code, out) = test_rules("unsupported.yml", None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("unsupported.yml:11:15:") && out.contains("`timestamp` is not supported"), "{out}");
+    let (code, out) = test_rules("bad-series.yml", None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("bad-series.yml:8:17:") && out.contains("`1+x3`"), "{out}");
+}

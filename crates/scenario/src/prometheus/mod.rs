@@ -9,6 +9,8 @@ pub mod am_config;
 pub mod export;
 pub mod imports;
 pub mod rule_file;
+pub mod series;
+pub mod unit_test;
 
 mod yaml;
 

@@ -49,7 +49,7 @@ pub enum GroupRule {
 /// `interval` is refused.
 pub fn parse(text: &str, evaluation_interval_ms: Option<i64>) -> Result<ImportedRules, YamlError> {
     let mut out = ImportedRules::default();
-    let (doc, groups) = parse_groups(text)?;
+    let (doc, groups) = parse_groups(text, true)?;
     for (group, node) in groups {
         if let (Some(want), Some(got)) = (evaluation_interval_ms, group.interval_ms)
             && want != got
@@ -74,8 +74,15 @@ pub fn parse(text: &str, evaluation_interval_ms: Option<i64>) -> Result<Imported
     Ok(out)
 }
 
-/// Parses a rule file into its groups, each with the node it was read from.
-pub(crate) fn parse_groups(text: &str) -> Result<(Doc<'_>, Vec<(RuleGroup, Node<'_>)>), YamlError> {
+/// Parses a rule file into its groups, as Prometheus reads it: every label kept (the
+/// `set` label too), for promtool's rule unit tests.
+pub fn rule_groups(text: &str) -> Result<Vec<RuleGroup>, YamlError> {
+    Ok(parse_groups(text, false)?.1.into_iter().map(|(g, _)| g).collect())
+}
+
+/// Parses a rule file into its groups, each with the node it was read from; with `sets`,
+/// an alerting rule's `set` label names its rule set and is removed.
+fn parse_groups(text: &str, sets: bool) -> Result<(Doc<'_>, Vec<(RuleGroup, Node<'_>)>), YamlError> {
     let (doc, root) = Doc::parse(text)?;
     let Some(root) = root else { return Ok((doc, Vec::new())) };
     let top = doc.map(&root, "rule file", &["groups"], &[])?;
@@ -83,7 +90,7 @@ pub(crate) fn parse_groups(text: &str) -> Result<(Doc<'_>, Vec<(RuleGroup, Node<
     let mut names: Vec<String> = Vec::new();
     if let Some(list) = top.get("groups") {
         for node in doc.seq(list, "groups")? {
-            let group = parse_group(&doc, node)?;
+            let group = parse_group(&doc, node, sets)?;
             if names.contains(&group.name) {
                 return Err(doc.err(node, format!("group `{}` is defined twice", group.name)));
             }
@@ -94,7 +101,7 @@ pub(crate) fn parse_groups(text: &str) -> Result<(Doc<'_>, Vec<(RuleGroup, Node<
     Ok((doc, groups))
 }
 
-fn parse_group(doc: &Doc<'_>, node: &Node<'_>) -> Result<RuleGroup, YamlError> {
+fn parse_group(doc: &Doc<'_>, node: &Node<'_>, sets: bool) -> Result<RuleGroup, YamlError> {
     let known = ["limit", "query_offset", "labels", "partial_response_strategy", "source_tenants"];
     let g = doc.map(node, "group", &["name", "interval", "rules"], &known)?;
     let name = match g.get("name") {
@@ -112,13 +119,13 @@ fn parse_group(doc: &Doc<'_>, node: &Node<'_>) -> Result<RuleGroup, YamlError> {
     let mut rules = Vec::new();
     if let Some(list) = g.get("rules") {
         for r in doc.seq(list, &format!("{what}: rules"))? {
-            rules.push(parse_rule(doc, r, &what)?);
+            rules.push(parse_rule(doc, r, &what, sets)?);
         }
     }
     Ok(RuleGroup { name, interval_ms, rules })
 }
 
-fn parse_rule(doc: &Doc<'_>, node: &Node<'_>, group: &str) -> Result<GroupRule, YamlError> {
+fn parse_rule(doc: &Doc<'_>, node: &Node<'_>, group: &str, sets: bool) -> Result<GroupRule, YamlError> {
     let fields = ["record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"];
     let r = doc.map(node, &format!("{group}: rule"), &fields, &[])?;
     let Some(expr_node) = r.get("expr") else {
@@ -157,7 +164,8 @@ fn parse_rule(doc: &Doc<'_>, node: &Node<'_>, group: &str) -> Result<GroupRule, 
                 .map(|n| doc.duration_ms(n, &format!("{what}: keep_firing_for")))
                 .transpose()?;
             let annotations = r.get("annotations").map(|n| doc.string_map(n, "annotations")).transpose()?;
-            let set = labels.remove(SET_LABEL).unwrap_or_else(|| DEFAULT_SET.to_string());
+            let set = if sets { labels.remove(SET_LABEL) } else { None };
+            let set = set.unwrap_or_else(|| DEFAULT_SET.to_string());
             let rule = AlertRule {
                 name,
                 expr,
