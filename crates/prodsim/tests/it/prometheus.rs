@@ -332,3 +332,24 @@ fn promtool_unit_test_files_outside_the_subset_are_refused_with_the_part_named()
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("bad-series.yml:8:17:") && out.contains("`1+x3`"), "{out}");
 }
+
+/// Prometheus sends an alert with `for` to Alertmanager with `StartsAt` = when it *fired*,
+/// so a new group waits its whole `group_wait` after the alert fires (not after it became
+/// pending, which would flush the group at once).
+#[test]
+fn an_alert_with_for_is_routed_with_its_firing_time_so_group_wait_holds() {
+    let body = ROUTING_KINDS.split("[[alerts]]").next().expect("head");
+    let text = format!(
+        "{body}[monitoring]\nevaluation_interval = \"15s\"\n[[alerts]]\nalert = \"Always\"\nexpr = \"vector(1)\"\nfor = \"2m\"\n[routing]\nreceiver = \"chat\"\ngroup_wait = \"30s\"\n[[routing.receivers]]\nname = \"chat\"\nslack = \"#alerts\"\n"
+    )
+    .replace("duration = \"1m\"", "duration = \"10m\"");
+    let s = common::from_text(&text);
+    let outcome = common::run_own_seed(&s);
+    let mon = outcome.system.monitoring.as_ref().expect("monitoring");
+    let episode = &mon.episodes[0];
+    let fired_ms = episode.firing_ms.expect("fires");
+    assert_eq!(fired_ms - episode.pending_ms, 120_000);
+    let first = mon.sets[0].notifications.first().expect("a notification");
+    assert_eq!(first.t_ms, fired_ms + 30_000, "group_wait after firing");
+    assert_eq!(first.alerts[0].starts_ms, fired_ms);
+}
