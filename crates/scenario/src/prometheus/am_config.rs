@@ -245,6 +245,12 @@ mod tests {
         assert!(parse(&bad).unwrap_err().message.contains("`opsgenie_configs` is not supported"));
         let bad = CONFIG.replace("receiver: mail", "receiver: nobody");
         assert!(parse(&bad).unwrap_err().message.contains("`nobody`, which is not defined"));
+        let deep = format!(
+            "route:\n  receiver: slack\n  {}{}\nreceivers: [{{name: slack, webhook_configs: [{{url: x}}]}}]\n",
+            "routes: [{".repeat(40),
+            "}]".repeat(40)
+        );
+        assert!(parse(&deep).unwrap_err().message.contains("deeper than 32"));
         let bad = CONFIG.replace("'severity=\"page\"'", "'severity=~\"(\"'");
         assert!(parse(&bad).unwrap_err().message.contains("regular expression"));
     }

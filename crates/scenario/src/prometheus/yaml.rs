@@ -268,4 +268,16 @@ mod tests {
         let e = Doc::parse("a: [").err().unwrap();
         assert!(e.message.starts_with("invalid YAML"), "{}", e.message);
     }
+
+    #[test]
+    fn hostile_documents_are_errors_not_crashes() {
+        let deep = format!("groups: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(Doc::parse(&deep).err().unwrap().message.contains("recursion limit"));
+        let mut laughs = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = format!("*a{}", i - 1);
+            laughs.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+        }
+        assert!(Doc::parse(&laughs).err().unwrap().message.contains("alias expansion"));
+    }
 }
