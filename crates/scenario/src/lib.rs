@@ -18,6 +18,7 @@ pub mod expect;
 pub mod limits;
 pub mod monitoring;
 pub mod monitoring_schema;
+pub mod prometheus;
 pub mod proxy;
 pub mod proxy_schema;
 pub mod scaling;
@@ -211,7 +212,8 @@ pub fn load_str(text: &str, path: &Path) -> Result<Loaded, ScenarioError> {
     };
     let raw: schema::RawScenario =
         toml::from_str(text).map_err(|e| invalid(vec![validate::from_toml_error(text, &e)]))?;
-    let (scenario, diagnostics) = validate::resolve(text, raw);
+    let imports = prometheus::imports::load(&raw, text, path)?;
+    let (scenario, diagnostics) = validate::resolve(text, raw, &imports);
     match scenario {
         Some(scenario) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => {
             Ok(Loaded { scenario, warnings: diagnostics, source_text: text.to_string() })

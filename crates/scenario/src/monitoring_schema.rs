@@ -31,6 +31,10 @@ pub struct RawMonitoring {
     /// Working hours, for "pages out of hours": `"mon-fri 09:00-17:00"`.
     #[serde(default)]
     pub business_hours: Option<Spanned<String>>,
+    /// Prometheus rule files loaded as they are, relative to the scenario file
+    /// (docs/prometheus.md).
+    #[serde(default)]
+    pub rule_files: Vec<Spanned<String>>,
 }
 
 /// `[[alerts]]`: one alerting rule.
@@ -107,8 +111,13 @@ pub struct RawSlo {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRouting {
-    /// The root route's receiver.
-    pub receiver: Spanned<String>,
+    /// An Alertmanager configuration file (relative to the scenario file) that gives the
+    /// route tree, receivers and inhibit rules; only `silences` may be added beside it.
+    #[serde(default)]
+    pub config: Option<Spanned<String>>,
+    /// The root route's receiver (required without `config`).
+    #[serde(default)]
+    pub receiver: Option<Spanned<String>>,
     /// Labels to group alerts by (`["..."]`: every label).
     #[serde(default)]
     pub group_by: Option<Vec<String>>,

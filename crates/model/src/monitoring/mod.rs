@@ -477,7 +477,8 @@ impl Engine {
                 .map(|a| AlertInput {
                     labels: a.labels.clone(),
                     annotations: a.annotations.clone(),
-                    starts_ms: a.active_at_ms,
+                    // Prometheus sends `StartsAt` = when the alert fired (after `for`).
+                    starts_ms: a.fired_at_ms.unwrap_or(a.active_at_ms),
                 })
                 .collect();
             set.router.update(t_ms, &firing);

@@ -4,8 +4,10 @@
 mod check;
 mod compare;
 mod diagnostics;
+mod export;
 mod run;
 mod sweep;
+mod test_rules;
 mod validate;
 
 use std::process::ExitCode;
@@ -36,6 +38,11 @@ enum Command {
     /// components, invariants checked on each, a failing schedule shrunk and written as a
     /// runnable scenario; exits with 1 on a violation.
     Check(check::CheckArgs),
+    /// Export a scenario's rules as a Prometheus rules file, or its routing as an
+    /// Alertmanager configuration.
+    Export(export::ExportArgs),
+    /// Run promtool's rule unit-test files on prodsim's rule evaluator.
+    Test(test_rules::TestArgs),
 }
 
 /// `--seed`: a whole number from 0 to 2⁶⁴−1, said in those words when it is not one
@@ -57,6 +64,8 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::execute(&args),
         Command::Sweep(args) => sweep::execute(&args),
         Command::Check(args) => check::execute(&args),
+        Command::Export(args) => export::execute(&args),
+        Command::Test(args) => test_rules::execute(&args),
     };
     match result {
         Ok(code) => code,

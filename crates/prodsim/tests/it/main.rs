@@ -19,6 +19,7 @@ mod faults;
 mod fuzz;
 mod limits;
 mod messages;
+mod prometheus;
 mod proxy;
 mod regions;
 mod releases;

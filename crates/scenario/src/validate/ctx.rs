@@ -15,6 +15,7 @@ use std::ops::{Range, RangeInclusive};
 use toml::Spanned;
 
 use crate::diagnostic::{Diagnostic, Severity, nearest};
+use crate::prometheus::imports::Imports;
 use crate::units;
 use prodsim_kernel::{Dist, dist};
 
@@ -56,12 +57,14 @@ pub(crate) struct Ctx<'a> {
     text: &'a str,
     /// Every error and warning so far, in the order found.
     diags: Vec<Diagnostic>,
+    /// The rule files and Alertmanager configuration the file names, already read.
+    pub(crate) imports: Option<&'a Imports>,
 }
 
 impl<'a> Ctx<'a> {
     /// A context for the file `text`.
     pub(crate) fn new(text: &'a str) -> Self {
-        Ctx { text, diags: Vec::new() }
+        Ctx { text, diags: Vec::new(), imports: None }
     }
 
     /// Every diagnostic found.

@@ -118,8 +118,14 @@ fn suggestion(message: &str) -> Option<String> {
 
 /// Resolves `raw` into a scenario. Returns `None` when an error was found; the diagnostics
 /// hold every error and warning.
-pub fn resolve(text: &str, raw: RawScenario) -> (Option<Scenario>, Vec<Diagnostic>) {
+/// `imports` holds the rule files and Alertmanager configuration the file names, read.
+pub fn resolve(
+    text: &str,
+    raw: RawScenario,
+    imports: &crate::prometheus::imports::Imports,
+) -> (Option<Scenario>, Vec<Diagnostic>) {
     let mut cx = Ctx::new(text);
+    cx.imports = Some(imports);
     let scenario = resolve_sections(&mut cx, &raw);
     (scenario, cx.into_diagnostics())
 }

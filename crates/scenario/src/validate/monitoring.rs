@@ -71,13 +71,17 @@ pub(super) fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, topology: &Topology) 
     let business_hours = business_hours(cx, m);
     let mut rules = Rules::default();
     let mut ok = recording_rules(cx, raw, &mut rules);
+    let imports = cx.imports;
+    let imported = imports.map(|i| &i.rules);
+    imported.iter().flat_map(|i| i.recording.iter()).for_each(|r| rules.record(r.clone()));
     if let Some(Some(slo)) = &slo {
         slo_rules(cx, raw, slo, &mut rules)?;
     }
     ok &= ready_rules(cx, raw, m, topology, &mut rules);
     ok &= alert_rules(cx, raw, &mut rules);
+    imported.iter().flat_map(|i| i.alerts.iter()).for_each(|(set, a)| rules.alert(set, a.clone()));
     let routing = match &raw.routing {
-        Some(r) => super::routing::resolve(cx, r),
+        Some(r) => super::routing::resolve(cx, r, imports.and_then(|i| i.routing.as_ref())),
         None => Some(super::routing::default_routing()),
     };
     let retention_ns = cx.duration_or(

@@ -30,11 +30,26 @@ pub(super) fn default_routing() -> RoutingConfig {
 }
 
 /// Resolves `[routing]`; `None` when something is wrong (the diagnostics say what).
-pub(super) fn resolve(cx: &mut Ctx<'_>, r: &Spanned<RawRouting>) -> Option<RoutingConfig> {
+/// `imported` is the Alertmanager configuration `config` names, already read.
+pub(super) fn resolve(
+    cx: &mut Ctx<'_>,
+    r: &Spanned<RawRouting>,
+    imported: Option<&RoutingConfig>,
+) -> Option<RoutingConfig> {
     let raw = r.get_ref();
+    if let Some(config) = imported {
+        return from_config(cx, r, config);
+    }
+    let Some(root) = &raw.receiver else {
+        cx.error(
+            r.span().start..r.span().start,
+            "[routing] needs `receiver` (the root route's), or `config` naming an Alertmanager configuration file",
+        );
+        return None;
+    };
     let (receivers, mut ok) = receivers(cx, &raw.receivers);
     let names: Vec<String> = receivers.iter().map(|r| r.name.clone()).collect();
-    let root_receiver = receiver_ref(cx, &raw.receiver, &names);
+    let root_receiver = receiver_ref(cx, root, &names);
     let gw = timing(cx, raw.group_wait.as_ref(), "routing.group_wait");
     let gi = timing(cx, raw.group_interval.as_ref(), "routing.group_interval");
     let ri = timing(cx, raw.repeat_interval.as_ref(), "routing.repeat_interval");
@@ -63,6 +78,34 @@ pub(super) fn resolve(cx: &mut Ctx<'_>, r: &Spanned<RawRouting>) -> Option<Routi
         inhibit_rules,
         silences,
     };
+    if let Err(e) = config.check() {
+        cx.error(r.span().start..r.span().start, format!("routing: {e}"));
+        return None;
+    }
+    Some(config)
+}
+
+/// `[routing] config`: the imported configuration plus the file's silences (silences are
+/// not Alertmanager configuration); anything else beside `config` is an error.
+fn from_config(cx: &mut Ctx<'_>, r: &Spanned<RawRouting>, imported: &RoutingConfig) -> Option<RoutingConfig> {
+    let raw = r.get_ref();
+    let beside = [
+        ("receiver", raw.receiver.is_some()),
+        ("group_by", raw.group_by.is_some()),
+        ("group_wait", raw.group_wait.is_some()),
+        ("group_interval", raw.group_interval.is_some()),
+        ("repeat_interval", raw.repeat_interval.is_some()),
+        ("routes", !raw.routes.is_empty()),
+        ("receivers", !raw.receivers.is_empty()),
+        ("inhibit_rules", !raw.inhibit_rules.is_empty()),
+    ];
+    if let Some((key, _)) = beside.iter().find(|(_, set)| *set) {
+        let at = raw.config.as_ref().map_or(r.span(), Spanned::span);
+        cx.error(at, format!("routing: `{key}` cannot be set beside `config` (the configuration file gives the routing); only [[routing.silences]] may be added"));
+        return None;
+    }
+    let mut config = imported.clone();
+    config.silences = silences(cx, &raw.silences)?;
     if let Err(e) = config.check() {
         cx.error(r.span().start..r.span().start, format!("routing: {e}"));
         return None;

@@ -405,6 +405,44 @@ fn histogram_quantile(q: f64, vec: Vec<El<'_>>) -> Vec<El<'static>> {
         .collect()
 }
 
+/// Relative difference below which two cumulative bucket counts are taken as equal: the
+/// floating-point error of summing the same observations in another order
+/// (Prometheus's `smallDeltaTolerance`).
+const SMALL_DELTA_TOLERANCE: f64 = 1e-12;
+
+/// Prometheus's `ensureMonotonicAndIgnoreSmallDeltas`: a count nearly equal to the one
+/// before (either way) takes its value, and a decrease is removed (scrapes of different
+/// buckets are not atomic); in both cases the earlier count stays the reference.
+fn ensure_monotonic_and_ignore_small_deltas(buckets: &mut [(f64, f64)]) {
+    let Some(first) = buckets.first() else { return };
+    let mut prev = first.1;
+    for b in buckets.iter_mut().skip(1) {
+        let curr = b.1;
+        if curr == prev {
+            continue;
+        }
+        if almost_equal(prev, curr, SMALL_DELTA_TOLERANCE) || curr < prev {
+            b.1 = prev;
+            continue;
+        }
+        prev = curr;
+    }
+}
+
+/// Prometheus's `almost.Equal`: relative difference below `epsilon` (absolute, scaled by
+/// the smallest normal number, near zero).
+fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
+    if (a.is_nan() && b.is_nan()) || a == b {
+        return true;
+    }
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
+        return diff < epsilon * f64::MIN_POSITIVE;
+    }
+    diff / abs_sum.min(f64::MAX) < epsilon
+}
+
 /// Prometheus's `BucketQuantile` over `(upper bound, cumulative count)` pairs.
 fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {
     if q.is_nan() {
@@ -420,8 +458,8 @@ fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {
     if buckets.last().is_none_or(|b| b.0 != f64::INFINITY) {
         return f64::NAN;
     }
-    // Coalesce buckets with the same bound, then force the counts monotonic (scrapes of
-    // different buckets are not atomic).
+    // Coalesce buckets with the same bound, then force the counts monotonic and ignore
+    // floating-point noise between them.
     buckets.dedup_by(|later, earlier| {
         let same = later.0 == earlier.0;
         if same {
@@ -429,13 +467,7 @@ fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {
         }
         same
     });
-    let mut max = f64::NEG_INFINITY;
-    for b in buckets.iter_mut() {
-        if b.1 < max {
-            b.1 = max;
-        }
-        max = b.1;
-    }
+    ensure_monotonic_and_ignore_small_deltas(buckets);
     if buckets.len() < 2 {
         return f64::NAN;
     }

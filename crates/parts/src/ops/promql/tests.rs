@@ -363,3 +363,27 @@ fn sums_are_compensated_like_prometheus() {
     check(&db, "sum(m)", 0, &[("{}", 1.0)]);
     check(&db, "sum_over_time(g[5m])", 2 * MIN, &[("{}", 1.0)]);
 }
+
+/// Buckets whose counts differ only by floating-point noise (sums of rates in another
+/// order) count as equal, as in Prometheus 3's `ensureMonotonicAndIgnoreSmallDeltas`:
+/// without that, q=1 lands in the noise's bucket and interpolates to its upper bound.
+#[test]
+fn histogram_quantile_ignores_precision_noise_between_nearly_equal_buckets() {
+    let noisy = 100.000_000_000_000_01; // 100 + 1 ulp-ish noise
+    assert!(noisy > 100.0);
+    let db = load(
+        MIN,
+        &[
+            (r#"lat_bucket{le="1"}"#, "100"),
+            (r#"lat_bucket{le="2"}"#, &format!("{noisy}")),
+            (r#"lat_bucket{le="+Inf"}"#, &format!("{noisy}")),
+        ],
+    );
+    check(&db, "histogram_quantile(1, lat_bucket)", 0, &[("{}", 1.0)]);
+    // A real difference is kept: 100 then 101 puts the top 1% in (1, 2].
+    let db = load(
+        MIN,
+        &[(r#"lat_bucket{le="1"}"#, "100"), (r#"lat_bucket{le="2"}"#, "101"), (r#"lat_bucket{le="+Inf"}"#, "101")],
+    );
+    check(&db, "histogram_quantile(1, lat_bucket)", 0, &[("{}", 2.0)]);
+}

@@ -148,6 +148,21 @@ pub struct RoutingConfig {
 }
 
 impl RoutingConfig {
+    /// The receivers of the routes an alert with `labels` takes, in tree order (what
+    /// `amtool config routes test` prints), without repeats.
+    pub fn receivers_for(&self, labels: &super::LabelSet) -> Vec<String> {
+        let routes = super::tree::flatten(&self.route);
+        let mut matched = Vec::new();
+        super::tree::match_routes(&routes, 0, labels, &mut matched);
+        let mut names: Vec<String> = Vec::new();
+        for i in matched {
+            if !names.contains(&routes[i].receiver) {
+                names.push(routes[i].receiver.clone());
+            }
+        }
+        names
+    }
+
     /// Checks what Alertmanager checks when loading: the root has a receiver and no
     /// matchers or `continue`; receivers have distinct, non-empty names; every route's
     /// receiver exists; every duration is positive; `...` stands alone in `group_by`;

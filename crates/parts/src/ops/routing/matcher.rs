@@ -75,7 +75,7 @@ impl Matcher {
         let regex = match op {
             MatchOp::Eq | MatchOp::Ne => None,
             MatchOp::Re | MatchOp::NotRe => Some(
-                Regex::new(&format!("^(?:{value})$"))
+                Regex::new(&format!("^(?:{})$", re2_ascii_classes(value)))
                     .map_err(|e| RoutingError::InvalidRegex { name: name.to_string(), reason: e.to_string() })?,
             ),
         };
@@ -83,7 +83,9 @@ impl Matcher {
     }
 
     /// Parses Alertmanager matcher syntax: a label name, an operator (`=`, `!=`, `=~`,
-    /// `!~`) and a value, double-quoted (with `\"`, `\\`, `\n` and `\t` escapes) or bare.
+    /// `!~`) and a value, double-quoted (with `\"`, `\\` and `\n` escapes, as
+    /// Alertmanager; any other backslash is kept) or bare. Regexes follow Go RE2: `\d`,
+    /// `\w`, `\s` and `\b` are ASCII-only.
     /// Spaces around the parts are allowed: `severity = "page"`, `service=~pay.*`.
     pub fn parse(text: &str) -> Result<Matcher, RoutingError> {
         let invalid =
@@ -189,6 +191,64 @@ fn is_label_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// `pattern` with Perl classes made ASCII-only, as in Go's RE2 (where `\d` does not match
+/// `٣` and `\w` does not match `é`): `\d`, `\w`, `\s` and their negations become explicit
+/// classes (inside a class too), `\b` and `\B` the regex crate's ASCII word boundaries.
+fn re2_ascii_classes(pattern: &str) -> String {
+    const DIGIT: &str = "0-9";
+    const WORD: &str = "0-9A-Za-z_";
+    const SPACE: &str = "\\t\\n\\f\\r ";
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let (mut chars, mut in_class) = (pattern.chars().peekable(), false);
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let class = match next {
+                    'd' | 'D' => Some(DIGIT),
+                    'w' | 'W' => Some(WORD),
+                    's' | 'S' => Some(SPACE),
+                    _ => None,
+                };
+                match (class, next.is_ascii_uppercase(), in_class) {
+                    (Some(set), false, true) => out.push_str(set),
+                    (Some(set), false, false) => out.push_str(&format!("[{set}]")),
+                    (Some(set), true, _) => out.push_str(&format!("[^{set}]")),
+                    (None, _, _) if !in_class && (next == 'b' || next == 'B') => {
+                        out.push_str(&format!("(?-u:\\{next})"))
+                    }
+                    (None, _, _) => {
+                        out.push(c);
+                        out.push(next);
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // A `]` right after `[` or `[^` is a literal, not the end of the class.
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                if chars.peek() == Some(&']') {
+                    out.push_str("\\]");
+                    chars.next();
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The value of a double-quoted string whose opening quote is already consumed; nothing
 /// but spaces may follow the closing quote.
 fn unquote(quoted: &str) -> Result<String, &'static str> {
@@ -207,8 +267,8 @@ fn unquote(quoted: &str) -> Result<String, &'static str> {
                 Some('"') => value.push('"'),
                 Some('\\') => value.push('\\'),
                 Some('n') => value.push('\n'),
-                Some('t') => value.push('\t'),
-                // Keep unknown escapes as written, so regexes like "\d+" survive.
+                // Keep other escapes as written, as Alertmanager does (`\t` stays two
+                // characters), so regexes like "\d+" survive.
                 Some(other) => {
                     value.push('\\');
                     value.push(other);

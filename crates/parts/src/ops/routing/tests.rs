@@ -514,3 +514,31 @@ mod properties {
         }
     }
 }
+
+/// Alertmanager's regexes are Go RE2, where `\d`, `\w`, `\s` and `\b` are ASCII-only.
+#[test]
+fn matcher_regex_classes_are_ascii_as_in_go_re2() {
+    let v = |value: &str| labels(&[("x", value)]);
+    assert!(!m(r#"x=~"\d""#).matches(&v("٣")), "Arabic-Indic digit three");
+    assert!(m(r#"x=~"\d""#).matches(&v("3")));
+    assert!(!m(r#"x=~"caf\w""#).matches(&v("café")));
+    assert!(m(r#"x=~"caf\w""#).matches(&v("cafe")));
+    assert!(m(r#"x=~"\D""#).matches(&v("٣")), "a non-ASCII digit is not \\d");
+    assert!(m(r#"x=~"[\d]x""#).matches(&v("1x")));
+    assert!(!m(r#"x=~"[\w-]+""#).matches(&v("é-é")));
+    assert!(m(r#"x=~"[^\d]""#).matches(&v("٣")));
+    assert!(m(r#"x=~"a\sb""#).matches(&v("a b")));
+    assert!(!m(r#"x=~"a\sb""#).matches(&v("a\u{a0}b")), "no-break space is not RE2 \\s");
+    assert!(m(r#"x=~"\\\\d""#).matches(&v("\\d")), "an escaped backslash stays literal");
+    assert!(!m(r#"x=~".*\bé""#).matches(&v("a é")), "no ASCII word boundary between a space and é");
+    assert!(m(r#"x=~"a\b.*""#).matches(&v("a é")));
+}
+
+/// Alertmanager unescapes only `\n`, `\"` and `\\` in a matcher value; `\t` keeps its
+/// backslash.
+#[test]
+fn matcher_values_unescape_only_newline_quote_and_backslash() {
+    assert_eq!(m(r#"x="a\tb""#).value, "a\\tb");
+    assert_eq!(m(r#"x="a\nb""#).value, "a\nb");
+    assert_eq!(m(r#"x="a\\b\"c""#).value, "a\\b\"c");
+}

@@ -3,8 +3,8 @@
 //! `{{ $value | humanizePercentage }}`.
 //!
 //! Supported: `$value`/`.Value`, `$labels.NAME`/`.Labels.NAME` (a missing label renders
-//! `<no value>`, as in Go), pipes to `humanize`, `humanizePercentage`,
-//! `humanizeDuration` and `printf "%.Nf"`/`"%f"`/`"%v"`/`"%s"`. An action that is
+//! an empty string: Prometheus expands rule templates with `missingkey=zero`), pipes to
+//! `humanize`, `humanizePercentage`, `humanizeDuration` and `printf "%.Nf"`/`"%f"`/`"%v"`/`"%s"`. An action that is
 //! anything else is left in the text unchanged, so the reader sees what was not expanded.
 
 use std::collections::BTreeMap;
@@ -70,7 +70,7 @@ fn eval_action(action: &str, labels: &BTreeMap<String, String>, value: f64) -> O
     let mut val = if head == "$value" || head == ".Value" {
         Val::Num(value)
     } else if let Some(name) = head.strip_prefix("$labels.").or_else(|| head.strip_prefix(".Labels.")) {
-        Val::Str(labels.get(name).cloned().unwrap_or_else(|| "<no value>".into()))
+        Val::Str(labels.get(name).cloned().unwrap_or_default())
     } else {
         return None;
     };
@@ -218,7 +218,7 @@ mod tests {
     fn expands_labels_values_and_pipes() {
         let l = labels();
         assert_eq!(expand("{{ $labels.instance }} is down", &l, 1.0), "a:80 is down");
-        assert_eq!(expand("{{$labels.job}}", &l, 1.0), "<no value>");
+        assert_eq!(expand("{{$labels.job}}", &l, 1.0), "");
         assert_eq!(expand("v={{ $value }}", &l, 0.25), "v=0.25");
         assert_eq!(expand("{{ .Value }}", &l, 1234567.0), "1.234567e+06");
         assert_eq!(expand("{{ $value }}", &l, 100000.0), "100000");

@@ -205,3 +205,17 @@ fn a_scalar_recording_rule_records_one_series() {
     check(&db, "count_over_time(sim_time_seconds[5m])", 2 * MIN, &[(r#"{source="sim"}"#, 2.0)]);
     assert_eq!(engine.rules()[0].expr().text(), "time() * 2");
 }
+
+/// Prometheus expands rule templates with `missingkey=zero`: a missing label is "", so a
+/// label templated from it is dropped and an annotation gets nothing (not `<no value>`).
+#[test]
+fn a_missing_label_in_a_template_renders_empty_and_drops_the_label() {
+    let mut db = load(MIN, &[(r#"up{job="api", instance="a"}"#, "0")]);
+    let mut rule = alert("Down", "up == 0", 0, 0);
+    rule.labels = map(&[("team", "{{ $labels.team }}"), ("owner", "x{{ $labels.owner }}")]);
+    rule.annotations = map(&[("summary", "team [{{ $labels.team }}]")]);
+    let mut engine = RuleEngine::new(vec![Rule::Alert(rule)]);
+    engine.evaluate(0, &mut db).unwrap();
+    expect(&engine, &[(r#"{alertname="Down", instance="a", job="api", owner="x"}"#, AlertState::Firing)]);
+    assert_eq!(engine.active()[0].annotations.get("summary").map(String::as_str), Some("team []"));
+}
