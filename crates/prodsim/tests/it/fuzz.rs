@@ -8,7 +8,10 @@
 //! CI runs a small fixed budget. A campaign runs with more cases (docs/limits.md):
 //! `PRODSIM_FUZZ_CASES=1000000 cargo test --release -p prodsim --test it fuzz -- --nocapture`.
 //! Inputs are drawn from a fixed seed (`PRODSIM_FUZZ_SEED` changes it), so a failure
-//! reproduces; the failing input is printed whole.
+//! reproduces; the failing input is printed whole, and `PRODSIM_FUZZ_LAST=FILE` keeps the
+//! running case's input in FILE for a case that aborts the process. Run campaigns under a
+//! memory limit (`ulimit -v`), so a case that allocates without bound aborts instead of
+//! bringing the machine's out-of-memory killer.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -121,8 +124,14 @@ fn campaign(name: &str, target: u64, mut next: impl FnMut(&mut Pcg64) -> String,
     let mut r = rng(target);
     let (mut slowest, mut slowest_input, mut accepted) = (Duration::ZERO, String::new(), 0u64);
     let n = cases();
+    // A campaign can name a file that holds each case's input while it runs, so a case
+    // that aborts the process (out of memory) is on disk afterwards.
+    let last = std::env::var_os("PRODSIM_FUZZ_LAST");
     for i in 0..n {
         let input = next(&mut r);
+        if let Some(path) = &last {
+            std::fs::write(path, &input).expect("PRODSIM_FUZZ_LAST is writable");
+        }
         let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| case(&input)));
         let mut took = started.elapsed();
