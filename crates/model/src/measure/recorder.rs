@@ -84,6 +84,9 @@ pub struct Recorder {
     malicious_in_flight: u64,
     row: Counters,
     row_latency: Counts,
+    /// Latencies of the interval's requests that did not complete (rejected, timed out,
+    /// failed): how long a user waited for an error.
+    row_failed_latency: Counts,
     row_start: SimTime,
     row_integrals: (u128, u128),
     /// App server integrals at the end of the warmup.
@@ -107,6 +110,7 @@ impl Recorder {
             malicious_in_flight: 0,
             row: Counters::default(),
             row_latency: Counts::new(2),
+            row_failed_latency: Counts::new(2),
             row_start: SimTime::ZERO,
             row_integrals: (0, 0),
             warm_integrals: None,
@@ -162,6 +166,7 @@ impl Recorder {
         let workers: u64 = servers.iter().map(|s| u64::from(s.workers())).sum();
         let c = self.row;
         let hist = &self.row_latency;
+        let failed = &self.row_failed_latency;
         self.rows.push(Row {
             start_ns: self.row_start.as_nanos(),
             end_ns: end.as_nanos(),
@@ -176,11 +181,14 @@ impl Recorder {
             latency_sum_ns: hist.sum_ns,
             latency_p50_ns: hist.value_at_quantile(0.5).map(|v| v.min(hist.max_ns)),
             latency_p99_ns: hist.value_at_quantile(0.99).map(|v| v.min(hist.max_ns)),
+            failed_latency_p50_ns: failed.value_at_quantile(0.5).map(|v| v.min(failed.max_ns)),
+            failed_latency_p99_ns: failed.value_at_quantile(0.99).map(|v| v.min(failed.max_ns)),
             utilization: total.0.wrapping_sub(self.row_integrals.0) as f64 / (span_ns * workers.max(1) as f64),
             queue_length: total.1.wrapping_sub(self.row_integrals.1) as f64 / span_ns,
         });
         self.row = Counters::default();
         self.row_latency.reset();
+        self.row_failed_latency.reset();
         self.row_start = end;
         self.row_integrals = total;
     }
@@ -268,9 +276,18 @@ impl Recorder {
                 self.row.completions += 1;
                 self.row_latency.record(now.since(arrived));
             }
-            Fate::Rejected => self.row.rejections += 1,
-            Fate::TimedOut => self.row.timeouts += 1,
-            Fate::Failed => self.row.failures += 1,
+            Fate::Rejected => {
+                self.row.rejections += 1;
+                self.row_failed_latency.record(now.since(arrived));
+            }
+            Fate::TimedOut => {
+                self.row.timeouts += 1;
+                self.row_failed_latency.record(now.since(arrived));
+            }
+            Fate::Failed => {
+                self.row.failures += 1;
+                self.row_failed_latency.record(now.since(arrived));
+            }
         }
         if arrived < self.warmup {
             return;

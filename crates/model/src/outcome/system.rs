@@ -151,6 +151,9 @@ pub struct SystemOutcome {
     /// Per-component time series: for each report interval, one row per component in
     /// `components` order.
     pub series: Vec<ComponentRow>,
+    /// With a retry queue: the items waiting on it at the end of each report interval, one
+    /// per interval (empty without one).
+    pub retry_queue_depth: Vec<u64>,
     /// Metrics, alerts, notifications and their quality, when monitoring is on.
     pub monitoring: Option<Box<MonitoringOutcome>>,
     /// Log counts, kept entries and client errors, with `[logging]`.
@@ -204,6 +207,7 @@ impl Engine {
             malicious,
             scaling,
             series: std::mem::take(&mut self.measure.series.rows),
+            retry_queue_depth: std::mem::take(&mut self.measure.series.retry_queue_depth),
             monitoring,
             logging,
             delivery,

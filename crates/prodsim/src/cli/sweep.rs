@@ -59,6 +59,9 @@ pub fn execute(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         }
         written.extend(charts);
     }
+    if !args.common.no_html {
+        written.push(report::html::write_sweep(&dir, &s)?);
+    }
     if !args.common.quiet {
         print!("{}", report::sweep::table(&s));
         if let Some(n) = note {
