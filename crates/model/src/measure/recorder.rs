@@ -53,6 +53,25 @@ struct Counters {
     failures: u64,
 }
 
+/// What one class's (or region's) requests did in one report interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GroupRow {
+    /// Requests that completed.
+    pub completed: u64,
+    /// Requests that did not: rejected, timed out or failed.
+    pub errors: u64,
+}
+
+impl GroupRow {
+    #[inline]
+    fn count(&mut self, fate: Fate) {
+        match fate {
+            Fate::Completed => self.completed += 1,
+            Fate::Rejected | Fate::TimedOut | Fate::Failed => self.errors += 1,
+        }
+    }
+}
+
 /// How a finished request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
@@ -94,6 +113,15 @@ pub struct Recorder {
     next_checkpoint: SimTime,
     /// Closed rows.
     pub rows: Vec<Row>,
+    /// The current interval per class (empty with one class: the class is the total).
+    class_row: Vec<GroupRow>,
+    /// The current interval per region of the users.
+    region_row: Vec<GroupRow>,
+    /// Closed intervals per class: for each row, one per class in class order (empty
+    /// with one class).
+    pub class_rows: Vec<GroupRow>,
+    /// Closed intervals per region: for each row, one per region in file order.
+    pub region_rows: Vec<GroupRow>,
 }
 
 impl Recorder {
@@ -116,6 +144,10 @@ impl Recorder {
             warm_integrals: None,
             next_checkpoint: SimTime(interval_ns.min(warmup.as_nanos().max(1))),
             rows: Vec::with_capacity(expected_rows),
+            class_row: if classes > 1 { vec![GroupRow::default(); classes] } else { Vec::new() },
+            region_row: Vec::new(),
+            class_rows: Vec::new(),
+            region_rows: Vec::new(),
         }
     }
 
@@ -189,6 +221,10 @@ impl Recorder {
         self.row = Counters::default();
         self.row_latency.reset();
         self.row_failed_latency.reset();
+        self.class_rows.extend_from_slice(&self.class_row);
+        self.region_rows.extend_from_slice(&self.region_row);
+        self.class_row.fill(GroupRow::default());
+        self.region_row.fill(GroupRow::default());
         self.row_start = end;
         self.row_integrals = total;
     }
@@ -209,6 +245,7 @@ impl Recorder {
     /// Keeps per-region numbers for `regions` regions of users.
     pub fn track_regions(&mut self, regions: usize) {
         self.regions = (0..regions).map(|_| ClassStats::new()).collect();
+        self.region_row = vec![GroupRow::default(); regions];
     }
 
     /// A request from region `region` arrived at `now` (after [`Recorder::arrived`]).
@@ -229,6 +266,7 @@ impl Recorder {
         degraded: bool,
         deferred: bool,
     ) {
+        self.region_row[region as usize].count(fate);
         if arrived < self.warmup {
             return;
         }
@@ -288,6 +326,9 @@ impl Recorder {
                 self.row.failures += 1;
                 self.row_failed_latency.record(now.since(arrived));
             }
+        }
+        if let Some(g) = self.class_row.get_mut(class as usize) {
+            g.count(fate);
         }
         if arrived < self.warmup {
             return;

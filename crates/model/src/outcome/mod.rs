@@ -14,6 +14,7 @@ pub use crate::delivery::incidents::{DeliveryOutcome, ReleaseOutcome, affected_u
 pub use crate::delivery::{Mitigation, ReleaseEnd};
 pub use crate::edge::{MaliciousOutcome, ProxyOutcome};
 pub use crate::logging::LoggingOutcome;
+pub use crate::measure::recorder::GroupRow;
 pub use crate::measure::series::ComponentRow;
 pub use crate::monitoring::alerting::{
     EpisodeOutcome, IncidentOutcome, MonitoringOutcome, RuleError, RuleQuality, RuleSetOutcome,

@@ -179,7 +179,15 @@ fn nodes(scenario: &Scenario, o: &Outcome) -> Vec<Node> {
     }
     out.push(node(Id::Balancer, 3, "load balancer".into(), vec![scenario.balancer.strategy.as_str().to_string()]));
     let app = component(o, "app", "");
-    let app_lines = app.map_or_else(Vec::new, |c| vec![format!("{} servers", c.instances), stats(c)]);
+    // The app tier's errors are the users' failed requests.
+    let r = &o.requests;
+    let app_lines = app.map_or_else(Vec::new, |c| {
+        let util = c.utilization.map_or(String::new(), |u| format!("util {:.0}% · ", u * 100.0));
+        vec![
+            format!("{} servers", c.instances),
+            format!("{util}{} failed requests", r.rejected + r.timed_out + r.failed),
+        ]
+    });
     out.push(node(Id::App, 4, "app servers".into(), app_lines));
     for (i, svc) in t.services.iter().enumerate() {
         let kind = svc.kind.as_str();

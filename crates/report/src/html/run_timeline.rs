@@ -5,7 +5,7 @@
 //! acknowledgements, actions, releases), all on one shared time axis.
 
 use prodsim_kernel::units::{ns_to_ms, ns_to_s};
-use prodsim_model::outcome::{ComponentRow, Outcome, Row};
+use prodsim_model::outcome::{ComponentRow, GroupRow, Outcome, Row};
 use prodsim_parts::resilience::BreakerState;
 
 use super::chart_data::{Chart, ChartSeries, Combine, Mark, Shade, Style, XAxis, bucket, downsample};
@@ -43,6 +43,7 @@ impl Axis {
 pub fn charts(o: &Outcome) -> Vec<Chart> {
     let axis = Axis::of(&o.rows);
     let mut charts = vec![requests(o, &axis), error_ratio(o, &axis), latency(o, &axis), in_flight(o, &axis)];
+    charts.extend(groups(o, &axis));
     charts.extend(components(o, &axis));
     charts.extend(retry_queue(o, &axis));
     let (shades, marks) = (shades(o), marks(o));
@@ -119,6 +120,38 @@ fn in_flight(o: &Outcome, a: &Axis) -> Chart {
             .styled(Style::Dashed),
     ];
     c
+}
+
+/// Per class and per region: completed and failed requests per second (when the run has
+/// more than one class, or regions).
+fn groups(o: &Outcome, a: &Axis) -> Vec<Chart> {
+    let classes: Vec<&str> = o.system.classes.iter().map(|c| c.name.as_str()).collect();
+    let regions: Vec<&str> = o.system.regions.iter().map(|c| c.name.as_str()).collect();
+    let sets = [
+        ("classes", "Requests per class", &classes, &o.system.class_rows),
+        ("regions", "Requests per region", &regions, &o.system.region_rows),
+    ];
+    let mut out = Vec::new();
+    for (key, title, names, rows) in sets {
+        if names.is_empty() || rows.is_empty() {
+            continue;
+        }
+        let mut c = a.chart(key, title, "requests per second", false);
+        for (i, name) in names.iter().enumerate() {
+            let of = |f: fn(&GroupRow) -> u64| -> Vec<f64> {
+                rows.iter()
+                    .skip(i)
+                    .step_by(names.len())
+                    .zip(&o.rows)
+                    .map(|(g, r)| f(g) as f64 / ns_to_s((r.end_ns - r.start_ns).max(1)))
+                    .collect()
+            };
+            c.series.push(a.series(&format!("{name} completed"), &of(|g| g.completed), Combine::Mean));
+            c.series.push(a.series(&format!("{name} failed"), &of(|g| g.errors), Combine::Mean).styled(Style::Dashed));
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// One component's rows, in time order.
