@@ -47,10 +47,10 @@
   }
 
   function seriesOpts(chart, s, i) {
-    var color = PALETTE[i % PALETTE.length];
+    var color = PALETTE[(s.color != null ? s.color : i) % PALETTE.length];
     // Outside the run's timeline, lines of variants often lie on each other: each one is
     // drawn thinner than the one before, so every one shows.
-    var width = chart.group === "timeline" ? 1.6 : Math.max(1.2, 3.6 - 0.8 * i);
+    var width = chart.group === "timeline" ? 1.6 : s.color != null ? (s.style === "dashed" ? 1 : 2.2) : Math.max(1.2, 3.6 - 0.8 * i);
     var o = { label: s.name, stroke: color, width: width, spanGaps: false };
     if (s.style === "dashed") o.dash = DASHES[Math.floor(i / 2) % DASHES.length];
     if (s.style === "step") o.paths = uPlot.paths.stepped({ align: 1 });

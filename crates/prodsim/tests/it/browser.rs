@@ -115,6 +115,14 @@ fn check_interactions(d: &Driver, components: &[String]) {
     let width = |v: &Value| v[0][1].as_f64().unwrap_or(0.0) - v[0][0].as_f64().unwrap_or(0.0);
     assert!(width(&after) < width(&before) * 0.8, "a drag zooms in: {before} -> {after}");
     assert_eq!(after[0], after[1], "every panel of the timeline shows the same range");
+    d.click("button[data-pan='1']");
+    let panned = d.js(range, json!([]));
+    let min = |v: &Value| v[0][0].as_f64().unwrap_or(0.0);
+    assert!(
+        min(&panned) > min(&after) && (width(&panned) - width(&after)).abs() < 1e-6 * width(&after).max(1.0),
+        "pan ▶ moves the range: {after} -> {panned}"
+    );
+    assert_eq!(panned[0], panned[1], "panning moves every panel");
     d.click("button[data-reset]");
     let reset = d.js(range, json!([]));
     assert_eq!(reset, before, "reset zoom");

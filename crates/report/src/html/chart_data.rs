@@ -45,6 +45,10 @@ pub struct ChartSeries {
     /// For points on event lanes: the text shown when hovering each point.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<Option<String>>>,
+    /// The palette colour, when it is not the series' position (an interval's bounds
+    /// take their mean's colour).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<usize>,
 }
 
 impl ChartSeries {
@@ -55,7 +59,14 @@ impl ChartSeries {
             values: values.iter().map(|v| finite(*v)).collect(),
             style: Style::Line,
             labels: None,
+            color: None,
         }
+    }
+
+    /// The same series in palette colour `color`.
+    pub fn colored(mut self, color: usize) -> ChartSeries {
+        self.color = Some(color);
+        self
     }
 
     /// The same series drawn in `style`.

@@ -212,9 +212,13 @@ fn sweep_charts(s: &Sweep, x: usize) -> Vec<Chart> {
                 let at = |f: fn(&crate::chart::BandPoint) -> f64| -> Vec<f64> {
                     xs.iter().map(|xv| b.points.iter().find(|p| p.x == *xv).map_or(f64::NAN, f)).collect()
                 };
-                c.series.push(ChartSeries::line(b.name.clone(), &at(|p| p.mean)).styled(style_of(i)));
-                c.series.push(ChartSeries::line(format!("{} 95% low", b.name), &at(|p| p.lo)).styled(Style::Dashed));
-                c.series.push(ChartSeries::line(format!("{} 95% high", b.name), &at(|p| p.hi)).styled(Style::Dashed));
+                c.series.push(ChartSeries::line(b.name.clone(), &at(|p| p.mean)).colored(i));
+                c.series.push(
+                    ChartSeries::line(format!("{} 95% low", b.name), &at(|p| p.lo)).styled(Style::Dashed).colored(i),
+                );
+                c.series.push(
+                    ChartSeries::line(format!("{} 95% high", b.name), &at(|p| p.hi)).styled(Style::Dashed).colored(i),
+                );
             }
             c
         })

@@ -102,6 +102,7 @@ fn chart(lanes: &[Lane]) -> Chart {
                 values: texts.iter().map(|t| t.as_ref().map(|_| -(i as f64))).collect(),
                 style: Style::Points,
                 labels: Some(texts),
+                color: None,
             }
         })
         .collect();
