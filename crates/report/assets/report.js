@@ -71,6 +71,12 @@
     ctx.save();
     chart.shades.forEach(function (sh) {
       var x0 = u.valToPos(sh.start, "x", true), x1 = u.valToPos(sh.end, "x", true);
+      if (sh.kind === "incident") {
+        // Incidents: a band along the top, so the fault's shading stays readable.
+        ctx.fillStyle = "rgba(232,113,10,0.55)";
+        ctx.fillRect(Math.min(x0, x1), top, Math.max(2, Math.abs(x1 - x0)), 6 * devicePixelRatio);
+        return;
+      }
       ctx.fillStyle = sh.kind === "warmup" ? "rgba(95,107,125,0.13)" : "rgba(198,40,40,0.12)";
       ctx.fillRect(Math.min(x0, x1), top, Math.abs(x1 - x0), height);
     });

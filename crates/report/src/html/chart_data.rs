@@ -85,7 +85,7 @@ pub struct Shade {
     pub end: f64,
     /// What it is.
     pub label: String,
-    /// `fault` or `warmup`.
+    /// `fault`, `incident` or `warmup`.
     pub kind: &'static str,
 }
 

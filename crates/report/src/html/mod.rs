@@ -43,7 +43,8 @@ pub fn run_page(scenario: &Scenario, o: &Outcome, verdicts: &[ExpectationResult]
     body.push_str(
         "<section id=\"timeline\"><h2>Timeline</h2><p class=\"hint\">Drag to zoom, double-click to reset, \
          <kbd>shift</kbd>+drag or the arrows to pan; click a legend entry to hide its series. Shaded: the warmup (grey) \
-         and fault windows (red). Vertical lines: pages, acknowledgements, actions, releases.</p>\
+         and fault windows (red); an orange band on top: an incident (users hurt). Vertical lines: pages, \
+         acknowledgements, actions, releases.</p>\
          <div class=\"pan\"><button data-pan=\"-1\">◀ pan</button><button data-pan=\"1\">pan ▶</button>\
          <button data-reset=\"1\">reset zoom</button></div>",
     );

@@ -220,7 +220,7 @@ fn retry_queue(o: &Outcome, a: &Axis) -> Option<Chart> {
     Some(c)
 }
 
-/// The warmup and every fault window.
+/// The warmup, every incident (with an `[slo]`) and every fault window.
 fn shades(o: &Outcome) -> Vec<Shade> {
     let mut out = Vec::new();
     if o.warmup_ns > 0 {
@@ -230,6 +230,12 @@ fn shades(o: &Outcome) -> Vec<Shade> {
             label: "warmup (not in the statistics)".into(),
             kind: "warmup",
         });
+    }
+    if let Some(m) = o.system.monitoring.as_deref() {
+        for (k, i) in m.incidents.iter().enumerate() {
+            let (start, end) = (i.incident.start_ms as f64 / 1000.0, i.incident.end_ms as f64 / 1000.0);
+            out.push(Shade { start, end, label: format!("incident #{k}: users hurt"), kind: "incident" });
+        }
     }
     for f in &o.faults {
         out.push(Shade {
