@@ -366,7 +366,7 @@ service_time = "exp(100ms)"
         let cases: &[(Assignment, &[&str])] = &[
             (set("servers.cout", "4"), &["servers.cout=4", "unknown field `cout`", "did you mean `count`?"]),
             (set("balancer.strategy", "fastest"), &["fastest", "round_robin", "least_connections"]),
-            (set("servers.count", "0"), &["servers.count=0", "servers.count must be at least 1"]),
+            (set("servers.count", "0"), &["servers.count=0", "servers.count must be 1 to 1000, got 0"]),
             (set("server.count", "4"), &["unknown field `server`", "did you mean `servers`?"]),
             (set("servers.service_time", "expo(1s)"), &["unknown distribution `expo`"]),
             (set("workload.7.rate", "1"), &["workload", "has 2 entries", "no 7"]),

@@ -16,6 +16,7 @@ mod deferral;
 mod delivery;
 mod edge;
 pub mod engine;
+pub mod estimate;
 pub mod event;
 mod faults;
 mod flow;
@@ -45,6 +46,9 @@ pub enum RunError {
     /// The engine stopped on a limit.
     #[error(transparent)]
     Sim(#[from] SimError),
+    /// The run was refused before it started: its estimate is over `[limits]`.
+    #[error(transparent)]
+    OverBudget(#[from] estimate::OverBudget),
 }
 
 /// Runs `scenario` with `seed` and returns what it produced.
@@ -66,5 +70,6 @@ pub fn simulate_observed<O: Observer<Event>>(
     seed: u64,
     observer: &mut O,
 ) -> Result<Outcome, RunError> {
+    estimate::estimate(scenario).check(&scenario.limits)?;
     engine::simulate(scenario, seed, observer)
 }

@@ -79,14 +79,15 @@ pub struct ResponseCache {
 impl ResponseCache {
     /// An empty cache for `capacity` keys (at most `u32::MAX - 1`; 0 caches nothing)
     /// whose entries stay fresh for `ttl_ns` nanoseconds after they are stored (0: never
-    /// fresh). Allocates everything now.
+    /// fresh). Memory follows the entries stored: a small block is allocated now.
     pub fn new(capacity: usize, ttl_ns: u64) -> Self {
         let capacity = capacity.min(NIL as usize - 1);
+        let preallocated = capacity.min(4096);
         ResponseCache {
             capacity,
             ttl_ns,
-            entries: Vec::with_capacity(capacity),
-            index: HashMap::with_capacity_and_hasher(capacity.saturating_mul(2), BuildHasherDefault::default()),
+            entries: Vec::with_capacity(preallocated),
+            index: HashMap::with_capacity_and_hasher(preallocated * 2, BuildHasherDefault::default()),
             head: NIL,
             tail: NIL,
             free: NIL,

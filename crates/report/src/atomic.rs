@@ -12,12 +12,12 @@ use super::ReportError;
 /// process id and a counter, so parallel writers in one process never share one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let err = |source| ReportError { path: path.to_path_buf(), source };
+    let err = |reason| ReportError { path: path.to_path_buf(), reason };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).map_err(err)?;
+    ensure_dir(&dir).map_err(|e| ReportError { path: path.to_path_buf(), reason: e.reason })?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
     let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
     let result = (|| {
@@ -32,6 +32,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(err)
+}
+
+/// Creates `dir` and its parents if missing; a file in the way is said as such ("… is a
+/// file, not a directory"), not as the OS's "File exists".
+pub(crate) fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|reason| {
+        let blocker = dir.ancestors().find(|a| a.is_file());
+        match blocker {
+            Some(file) => ReportError {
+                path: dir.to_path_buf(),
+                reason: std::io::Error::other(format!("{} is a file, not a directory", file.display())),
+            },
+            None => ReportError { path: dir.to_path_buf(), reason },
+        }
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod csv_table;
 pub mod expect;
 pub mod html;
 pub mod logs;
+pub mod manifest;
 pub mod openmetrics;
 pub mod postmortem;
 pub mod run_chart;
@@ -36,12 +37,14 @@ pub use summary::Summary;
 
 /// A report file could not be written.
 #[derive(Debug, Error)]
-#[error("cannot write {}: {source}", path.display())]
+// The OS error is part of the message, not a chained source, so that it is printed once
+// however the error is rendered.
+#[error("cannot write {}: {reason}", path.display())]
 pub struct ReportError {
     /// The file or directory.
     pub path: PathBuf,
     /// The operating system's reason.
-    pub source: std::io::Error,
+    pub reason: std::io::Error,
 }
 
 /// Writes `summary.json`, `timeseries.csv`, `components.csv` (and `notifications.txt` with
@@ -58,7 +61,7 @@ pub fn write_run_with(
     dir: &Path,
     expectations: &[ExpectationResult],
 ) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError { path: dir.to_path_buf(), source })?;
+    atomic::ensure_dir(dir)?;
     let summary = dir.join("summary.json");
     let mut s = Summary::from_outcome(outcome);
     s.expectations = (!expectations.is_empty()).then(|| expectations.to_vec());

@@ -84,12 +84,30 @@ pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
 #[derive(Debug, Error)]
 pub enum ScenarioError {
     /// The file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    // The OS error is part of the message, not a chained source, so that it is printed once
+    // however the error is rendered.
+    #[error("cannot read {}: {reason}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The operating system's reason.
-        source: std::io::Error,
+        reason: std::io::Error,
+    },
+    /// The file is larger than [`crate::limits::MAX_FILE_BYTES`]; reading stopped there.
+    #[error("{} is larger than {} MiB, the most a scenario file may be (docs/limits.md)", path.display(), limit_bytes / (1024 * 1024))]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit_bytes: u64,
+    },
+    /// The file is not UTF-8 text.
+    #[error("{} is not UTF-8 text: {what}; save it as UTF-8", path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead ("it is UTF-16 (little endian)", "byte 0xff at line 3, column 7").
+        what: String,
     },
     /// The file was read but is malformed or impossible.
     #[error("{}", render_plain(path, diagnostics))]

@@ -15,6 +15,7 @@ pub use prodsim_parts::delivery;
 pub mod delivery_schema;
 pub mod diagnostic;
 pub mod expect;
+pub mod limits;
 pub mod monitoring;
 pub mod monitoring_schema;
 pub mod proxy;
@@ -40,6 +41,8 @@ use prodsim_parts::{Strategy, Workload};
 pub const DEFAULT_MAX_EVENTS: u64 = 2_000_000_000;
 /// Default for `[limits].max_in_flight`.
 pub const DEFAULT_MAX_IN_FLIGHT: u64 = 1_000_000;
+/// Default for `[limits].max_memory_mb`: the estimated memory a run may need, in MiB.
+pub const DEFAULT_MAX_MEMORY_MB: u64 = 8 * 1024;
 /// Most `timeseries.csv` rows a run may ask for.
 pub const MAX_REPORT_ROWS: u64 = 1_000_000;
 
@@ -117,6 +120,8 @@ pub struct RunLimits {
     pub max_events: u64,
     /// Most requests in flight at once.
     pub max_in_flight: u64,
+    /// Most memory the run's estimate may reach, in MiB (checked before it starts).
+    pub max_memory_mb: u64,
 }
 
 impl Scenario {
@@ -150,9 +155,51 @@ pub struct Loaded {
 
 /// Reads and validates the scenario file at `path`.
 pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { path: path.to_path_buf(), source })?;
+    let text = read_text(path)?;
     load_str(&text, path)
+}
+
+/// Reads the UTF-8 text file at `path`, at most [`limits::MAX_FILE_BYTES`] of it (a
+/// device or a huge file is refused once that much is read, not read to the end).
+pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
+    use std::io::Read;
+    let io = |reason| ScenarioError::Io { path: path.to_path_buf(), reason };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(limits::MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+        return Err(ScenarioError::TooLarge { path: path.to_path_buf(), limit_bytes: limits::MAX_FILE_BYTES });
+    }
+    text_of(bytes).map_err(|what| ScenarioError::NotUtf8 { path: path.to_path_buf(), what })
+}
+
+/// `bytes` as text: UTF-8, with a byte-order mark dropped; UTF-16 is named as such.
+fn text_of(bytes: Vec<u8>) -> Result<String, String> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || looks_utf16(&bytes, 1) {
+        return Err("it is UTF-16 (little endian)".into());
+    }
+    if bytes.starts_with(&[0xFE, 0xFF]) || looks_utf16(&bytes, 0) {
+        return Err("it is UTF-16 (big endian)".into());
+    }
+    let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).map_or(bytes.as_slice(), |b| b);
+    match std::str::from_utf8(body) {
+        Ok(text) => Ok(text.to_string()),
+        Err(e) => {
+            let before = &body[..e.valid_up_to()];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            Err(format!("byte 0x{:02x} at line {line}, column {column} is not UTF-8", body[e.valid_up_to()]))
+        }
+    }
+}
+
+/// Whether `bytes` look like ASCII-range text in UTF-16 without a byte-order mark: in the
+/// first 128 bytes, the high byte of each unit (at `high` in each pair) is zero and the low
+/// one is not.
+fn looks_utf16(bytes: &[u8], high: usize) -> bool {
+    let pairs: Vec<&[u8]> = bytes.chunks_exact(2).take(64).collect();
+    let text_like = pairs.iter().filter(|p| p[high] == 0 && p[1 - high] != 0).count();
+    pairs.len() >= 2 && text_like * 10 >= pairs.len() * 9
 }
 
 /// Validates scenario `text`; `path` is only used to name the file in diagnostics.
@@ -170,5 +217,27 @@ pub fn load_str(text: &str, path: &Path) -> Result<Loaded, ScenarioError> {
             Ok(Loaded { scenario, warnings: diagnostics, source_text: text.to_string() })
         }
         _ => Err(invalid(diagnostics)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_is_named_with_its_byte_order() {
+        let le: Vec<u8> = "[scenario]\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = "[scenario]\n".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(text_of(le).unwrap_err(), "it is UTF-16 (little endian)");
+        assert_eq!(text_of(be).unwrap_err(), "it is UTF-16 (big endian)");
+        assert_eq!(text_of(vec![0xFF, 0xFE, b'a', 0]).unwrap_err(), "it is UTF-16 (little endian)");
+    }
+
+    #[test]
+    fn utf8_text_loses_its_byte_order_mark_and_bad_bytes_are_located() {
+        assert_eq!(text_of(b"\xEF\xBB\xBFname = 1".to_vec()).unwrap(), "name = 1");
+        assert_eq!(text_of(b"a\nbc\xFF".to_vec()).unwrap_err(), "byte 0xff at line 2, column 3 is not UTF-8");
+        // Zeros alone are not UTF-16 text; they are valid UTF-8 (TOML then rejects them).
+        assert!(text_of(vec![0; 8]).is_ok());
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// Most app servers a pool may ever have (`[autoscaling].max`, `[servers].max_count`).
-pub const MAX_POOL: u32 = 1000;
+pub const MAX_POOL: u32 = crate::limits::MAX_SERVERS;
 
 /// `[autoscaling]`, as written.
 #[derive(Debug, Deserialize)]

@@ -375,6 +375,9 @@ pub struct RawLimits {
     /// Most requests in flight at once.
     #[serde(default)]
     pub max_in_flight: Option<Spanned<u64>>,
+    /// Most memory the run's estimate may reach, in MiB.
+    #[serde(default)]
+    pub max_memory_mb: Option<Spanned<u64>>,
 }
 
 /// `queue_capacity`: a non-negative integer or `"unbounded"`.

@@ -86,11 +86,13 @@ impl Engine {
         if factor != 1.0 {
             ns = (ns as f64 * factor + 0.5) as u64;
         }
+        // Sums of draws saturate: a draw may be as long as `MAX_SAMPLE_NS` (a scenario's
+        // distribution may have a mean of centuries), and the run must not overflow on it.
         if task.step == 0 {
-            ns += task.extra_ns;
+            ns = ns.saturating_add(task.extra_ns);
         }
         if task.station == APP {
-            self.measure.series.cpu_ns += ns;
+            self.measure.series.cpu_ns = self.measure.series.cpu_ns.saturating_add(ns);
             if let Some(target) = self.measure.counters.target(APP, task.instance) {
                 self.measure.counters.cpu(target, ns);
             }

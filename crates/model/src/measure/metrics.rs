@@ -149,7 +149,7 @@ impl Counters {
     #[inline]
     pub(crate) fn cpu(&mut self, target: usize, ns: u64) {
         if self.enabled {
-            self.cpu_ns[target] += ns;
+            self.cpu_ns[target] = self.cpu_ns[target].saturating_add(ns);
         }
     }
 

@@ -97,6 +97,24 @@ fn slots(classes: usize, buckets: usize, stations: usize) -> usize {
     FIXED_SLOTS + classes * CODES.len() + classes * buckets + 2 * classes + stations * OUTCOMES.len()
 }
 
+/// Most series the store of `scenario`'s monitoring can hold: every target's slots, and
+/// one series per target for each recording rule (0 without monitoring). For the run's
+/// estimate ([`crate::estimate`]); it counts the targets as [`targets::scrape_targets`] lays
+/// them out.
+pub(crate) fn series_bound(scenario: &prodsim_scenario::Scenario) -> u64 {
+    let topology = &scenario.topology;
+    let Some(spec) = &topology.monitoring else { return 0 };
+    let servers = topology.scaling.as_ref().map_or(scenario.servers.count, |s| s.max);
+    let db = topology.database.as_ref().map_or(0, |d| 1 + u64::from(d.replicas));
+    let services: u64 = topology.services.iter().map(|s| u64::from(s.instances)).sum();
+    let extra =
+        u64::from(topology.retry_queue.is_some()) + u64::from(topology.classes.iter().any(|c| c.payment.is_some()));
+    let targets = 1 + u64::from(servers) + db + services + extra;
+    let stations = 1 + topology.services.len() + usize::from(topology.database.is_some());
+    let per_target = slots(topology.classes.len(), spec.buckets.len() + 1, stations) + spec.recording.len();
+    targets * per_target as u64
+}
+
 impl Monitor {
     /// The stack for `spec`, its targets laid out over the stations `stations` (name, kind,
     /// instances) of `topology`; `keep_all` keeps every sample for export.

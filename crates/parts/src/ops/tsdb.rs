@@ -54,6 +54,10 @@ struct Series {
     samples: Vec<Sample>,
     /// One per sample: the totals up to and including it.
     totals: Vec<Totals>,
+    /// Samples before this index are past retention: dropped for readers, and removed
+    /// from the vectors once they are half of them (so retention costs O(1) per sample
+    /// amortized, not a shift of the whole window at every evaluation).
+    start: usize,
 }
 
 /// Running totals of a series at one sample.
@@ -85,10 +89,11 @@ impl Series {
     fn totals_at(&self, i: usize) -> Totals {
         let s = self.samples[i];
         let before = if i == 0 { Totals::default() } else { self.totals[i - 1] };
+        // (A dropped sample's totals stay valid: totals are only ever read as differences.)
         if s.is_stale() {
             return Totals { stale: before.stale + 1, ..before };
         }
-        let prev = self.samples[..i].iter().rev().find(|p| !p.is_stale());
+        let prev = self.samples[self.start..i].iter().rev().find(|p| !p.is_stale());
         let reset = prev.filter(|p| s.v < p.v).map_or(0.0, |p| p.v);
         Totals { resets: before.resets + reset, ..before }
     }
@@ -132,7 +137,7 @@ impl Tsdb {
         let name = label_value(&labels, METRIC_NAME).unwrap_or("").to_string();
         self.by_name.entry(name).or_default().push(id);
         self.by_labels.insert(labels.clone(), id);
-        self.series.push(Series { labels, samples: Vec::new(), totals: Vec::new() });
+        self.series.push(Series { labels, samples: Vec::new(), totals: Vec::new(), start: 0 });
         id
     }
 
@@ -148,7 +153,8 @@ impl Tsdb {
         let Some(series) = self.series.get_mut(id.0 as usize) else {
             return;
         };
-        match series.samples.last_mut() {
+        let start = series.start;
+        match series.samples[start..].last_mut() {
             Some(last) if last.t_ms == t_ms => last.v = v,
             Some(last) if last.t_ms > t_ms => return,
             _ => {
@@ -168,7 +174,7 @@ impl Tsdb {
         let Some(series) = self.series.get(id.0 as usize) else {
             return;
         };
-        match series.samples.last() {
+        match series.samples[series.start..].last() {
             Some(last) if !last.is_stale() => self.append(id, t_ms, f64::from_bits(STALE_NAN_BITS)),
             _ => {}
         }
@@ -178,13 +184,21 @@ impl Tsdb {
     /// `t_ms` is kept, so callers should retain at least the longest range or lookback any
     /// rule uses. Series stay interned (ids are stable) even when they have no samples left.
     pub fn retain_after(&mut self, t_ms: i64) {
+        /// Dropped samples kept in a series' vectors before they are compacted.
+        const COMPACT_AT: usize = 64;
         for series in &mut self.series {
-            let cut = series.samples.partition_point(|s| s.t_ms < t_ms);
-            if cut > 0 {
+            // Each sample is passed over once: the scan is O(1) per sample amortized.
+            let mut cut = series.start;
+            while series.samples.get(cut).is_some_and(|s| s.t_ms < t_ms) {
+                cut += 1;
+            }
+            self.samples -= cut - series.start;
+            series.start = cut;
+            if cut >= COMPACT_AT && cut * 2 >= series.samples.len() {
                 series.samples.drain(..cut);
                 // The totals are cumulative: differences between kept samples stay right.
                 series.totals.drain(..cut);
-                self.samples -= cut;
+                series.start = 0;
             }
         }
     }
@@ -192,7 +206,7 @@ impl Tsdb {
     /// Every series with its labels and samples (stale markers included, see
     /// [`Sample::is_stale`]), in id order.
     pub fn series(&self) -> impl Iterator<Item = (SeriesId, &Labels, &[Sample])> {
-        self.series.iter().enumerate().map(|(i, s)| (SeriesId(i as u32), &s.labels, s.samples.as_slice()))
+        self.series.iter().enumerate().map(|(i, s)| (SeriesId(i as u32), &s.labels, &s.samples[s.start..]))
     }
 
     /// The ids of the series of one metric name, in id order.
@@ -208,7 +222,8 @@ impl Tsdb {
 
     /// The samples of one series, in time order, stale markers included.
     pub fn samples_of(&self, id: SeriesId) -> &[Sample] {
-        &self.series[id.0 as usize].samples
+        let s = &self.series[id.0 as usize];
+        &s.samples[s.start..]
     }
 
     /// The last sample of one series (possibly a stale marker), if any.
@@ -229,18 +244,18 @@ impl Tsdb {
     /// `None` without a non-stale sample in the range.
     pub fn counter_span(&self, id: SeriesId, start_ms: i64, end_ms: i64) -> Option<CounterSpan> {
         let series = &self.series[id.0 as usize];
-        let samples = &series.samples;
+        let (samples, totals) = (&series.samples[series.start..], &series.totals[series.start..]);
         let from = samples.partition_point(|s| s.t_ms <= start_ms);
         let to = samples.partition_point(|s| s.t_ms <= end_ms).max(from);
         let first = (from..to).find(|&i| !samples[i].is_stale())?;
         let last = (from..to).rev().find(|&i| !samples[i].is_stale())?;
-        let stale_before = series.totals[from].stale - u32::from(samples[from].is_stale());
-        let stale = (series.totals[to - 1].stale - stale_before) as usize;
+        let stale_before = totals[from].stale - u32::from(samples[from].is_stale());
+        let stale = (totals[to - 1].stale - stale_before) as usize;
         Some(CounterSpan {
             first: samples[first],
             last: samples[last],
             count: to - from - stale,
-            resets: series.totals[last].resets - series.totals[first].resets,
+            resets: totals[last].resets - totals[first].resets,
         })
     }
 
@@ -315,5 +330,33 @@ mod tests {
         assert_eq!(db.samples(), 6);
         assert_eq!(db.samples_of(id)[0].t_ms, 5000);
         assert_eq!(db.samples_of(id)[4].v, 9.5);
+    }
+
+    #[test]
+    fn retention_at_every_evaluation_keeps_the_window_and_counters_right() {
+        let mut db = Tsdb::new();
+        let id = db.series_id(l(&[("__name__", "c")]));
+        for i in 0..1000i64 {
+            // A counter that resets every 100 samples.
+            db.append(id, i * 1000, (i % 100) as f64);
+            db.retain_after(i * 1000 - 60_000);
+            let live = db.samples_of(id);
+            assert_eq!(live.len(), (i.min(60) + 1) as usize, "at {i}");
+            assert_eq!(db.samples(), live.len());
+        }
+        // The same window in a fresh store gives the same counter span.
+        let mut fresh = Tsdb::new();
+        let fid = fresh.series_id(l(&[("__name__", "c")]));
+        for s in db.samples_of(id) {
+            fresh.append(fid, s.t_ms, s.v);
+        }
+        for (from, to) in [(939_000, 999_000), (900_000, 950_000), (960_000, 999_000)] {
+            assert_eq!(db.counter_span(id, from, to), fresh.counter_span(fid, from, to), "{from}..{to}");
+        }
+        db.mark_stale(id, 1_000_000);
+        db.retain_after(2_000_000);
+        assert!(db.samples_of(id).is_empty());
+        db.mark_stale(id, 2_000_000);
+        assert!(db.samples_of(id).is_empty(), "a series with no live sample gets no stale marker");
     }
 }

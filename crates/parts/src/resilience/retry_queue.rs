@@ -21,6 +21,9 @@ use std::collections::VecDeque;
 
 use prodsim_kernel::SimTime;
 
+/// Items allocated when a queue is made; it grows from there as items arrive.
+const PREALLOCATED: usize = 1024;
+
 /// A bounded FIFO of deferred work with enqueue times.
 #[derive(Clone, Debug)]
 pub struct RetryQueue<T: Copy> {
@@ -30,9 +33,10 @@ pub struct RetryQueue<T: Copy> {
 }
 
 impl<T: Copy> RetryQueue<T> {
-    /// An empty queue with room for `capacity` items, allocated now.
+    /// An empty queue with room for `capacity` items. Memory follows the items queued:
+    /// only a small block is allocated now, however large `capacity` is.
     pub fn new(capacity: usize) -> Self {
-        RetryQueue { items: VecDeque::with_capacity(capacity), capacity, peak: 0 }
+        RetryQueue { items: VecDeque::with_capacity(capacity.min(PREALLOCATED)), capacity, peak: 0 }
     }
 
     /// Enqueues `item` at the back, stamped `now`; gives it back when the queue is full.
@@ -102,6 +106,17 @@ impl<T: Copy> RetryQueue<T> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn memory_follows_the_items_not_the_capacity() {
+        // Found by the fuzzer: a capacity of u32::MAX allocated 412 GB up front.
+        let mut q: RetryQueue<u64> = RetryQueue::new(u32::MAX as usize);
+        assert!(q.items.capacity() < 4096, "{}", q.items.capacity());
+        for i in 0..5000 {
+            q.push(SimTime(i), i).expect("room");
+        }
+        assert_eq!(q.items.len(), 5000);
+    }
 
     #[test]
     fn fifo_with_enqueue_times_and_a_bound() {

@@ -54,7 +54,7 @@ pub struct CheckArgs {
           value_parser = clap::value_parser!(u32).range(1..=i64::from(check::MAX_CASES)))]
     cases: u32,
     /// Seed the cases derive from (default `[scenario].seed`); with --replay, the run's seed.
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_seed, allow_hyphen_values = true)]
     seed: Option<u64>,
     /// recovery: faults stop and the system must recover; safety: faults never stop.
     #[arg(long, value_enum, default_value_t = ModeArg::Recovery)]
@@ -82,7 +82,7 @@ pub struct CheckArgs {
     /// Directory for counterexample.toml [default: reports/<scenario name>/].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Skip the interactive page (report.html, in DIR or reports/<scenario name>/check/).
+    /// Skip the interactive page (check/report.html under DIR or reports/<scenario name>/).
     #[arg(long)]
     no_html: bool,
     /// Print nothing but the verdict line (and errors); no progress bar.
@@ -303,7 +303,8 @@ fn replay_command(file: &Path, seed: u64, mode: ModeArg, options: &CheckOptions)
     )
 }
 
-/// Writes `report.html` (unless `--no-html`) into `--out` or `reports/<name>/check/`, with
+/// Writes `report.html` (unless `--no-html`) into `check/` under `--out` or
+/// `reports/<name>/` (with its own `manifest.json`), with
 /// the counterexample's timeline from a run of the written file; prints its path.
 fn write_html(
     args: &CheckArgs,
@@ -314,7 +315,10 @@ fn write_html(
     if args.no_html {
         return Ok(());
     }
-    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name).join("check"));
+    // A folder of its own, sealed as its own set: the counterexample's set beside it stays.
+    let base = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
+    let dir = base.join("check");
+    let set = report::manifest::begin(&dir)?;
     let run = counterexample.as_ref().and_then(|(file, seed, _)| {
         let loaded = prodsim_scenario::load(file).ok()?;
         prodsim_model::simulate(&loaded.scenario, *seed).ok()
@@ -328,6 +332,7 @@ fn write_html(
         counterexample_run: run.as_ref(),
     };
     let path = report::html::write_check(&dir, &page)?;
+    report::manifest::seal(set, std::slice::from_ref(&path))?;
     if !args.quiet {
         println!("report        {}", path.display());
     }
@@ -362,7 +367,9 @@ fn write_counterexample(
     header.push_str(&format!("# Reproduce: {}\n\n", replay_command(&path, cx.seed, args.mode, options)));
     let text = counterexample::scenario_text(source, &args.file, cx.seed, &cx.shrunk.schedule, &header)
         .map_err(|e| anyhow::anyhow!("cannot write the counterexample: {e}"))?;
+    let set = report::manifest::begin(dir)?;
     report::write_atomic(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    report::manifest::seal(set, std::slice::from_ref(&path))?;
     Ok(path)
 }
 

@@ -31,7 +31,7 @@ pub struct CommonArgs {
     #[arg(long, short = 'j', value_name = "J", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: Option<u16>,
     /// Base seed of the replication seeds (overrides `[scenario].seed`).
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_seed, allow_hyphen_values = true)]
     pub seed: Option<u64>,
     /// Simulated time of every run, e.g. "2h" (same as --set scenario.duration=D).
     #[arg(long, value_name = "D")]
@@ -191,6 +191,7 @@ pub fn execute(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let c = result.with_context(|| format!("compare {}", args.file.display()))?;
 
     let dir = args.common.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&p.name).join("compare"));
+    let set = report::manifest::begin(&dir)?;
     let mut written = report::compare::write_files(&c, &dir)?;
     if !args.common.no_charts {
         written.extend(report::compare::write_charts(&c, &dir)?);
@@ -198,6 +199,8 @@ pub fn execute(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     if !args.common.no_html {
         written.push(report::html::write_compare(&dir, &c)?);
     }
+    let manifest = report::manifest::seal(set, &written)?;
+    written.push(manifest);
     if !args.common.quiet {
         print!("{}", report::compare::table(&c));
         print_written(&written);

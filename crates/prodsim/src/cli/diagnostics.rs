@@ -58,7 +58,7 @@ pub fn print(path: &str, source_text: &str, d: &Diagnostic) {
 /// Prints a scenario loading error; returns how many errors it held.
 pub fn print_scenario_error(e: &ScenarioError) -> usize {
     match e {
-        ScenarioError::Io { .. } => {
+        ScenarioError::Io { .. } | ScenarioError::TooLarge { .. } | ScenarioError::NotUtf8 { .. } => {
             eprintln!("error: {e}");
             1
         }

@@ -38,6 +38,12 @@ enum Command {
     Check(check::CheckArgs),
 }
 
+/// `--seed`: a whole number from 0 to 2⁶⁴−1, said in those words when it is not one
+/// (a negative seed reaches this parser rather than being taken for a flag).
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.parse().map_err(|_| format!("seeds are whole numbers from 0 to 2⁶⁴−1 ({}), got `{text}`", u64::MAX))
+}
+
 /// Exit status when the command ran but the input or the run failed.
 const FAILURE: u8 = 1;
 

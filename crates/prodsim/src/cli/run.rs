@@ -22,7 +22,7 @@ pub struct RunArgs {
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Seed for every random stream (overrides `[scenario].seed`).
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_seed, allow_hyphen_values = true)]
     seed: Option<u64>,
     /// Directory for the report files [default: reports/<scenario name>/].
     #[arg(long, value_name = "DIR")]
@@ -142,6 +142,7 @@ fn write_report(
     verdicts: &[report::ExpectationResult],
 ) -> anyhow::Result<Vec<PathBuf>> {
     let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
+    let set = report::manifest::begin(&dir)?;
     let mut written = report::write_run_with(outcome, &dir, verdicts)?;
     if !args.no_html {
         written.push(report::html::write_run(&dir, scenario, outcome, verdicts)?);
@@ -160,5 +161,7 @@ fn write_report(
         report::write_atomic(path, report::logs::json_lines(l).as_bytes())?;
         written.push(path.clone());
     }
+    let manifest = report::manifest::seal(set, &written)?;
+    written.push(manifest);
     Ok(written)
 }

@@ -50,6 +50,7 @@ pub fn execute(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     let s = result.with_context(|| format!("sweep {}", args.file.display()))?;
 
     let dir = args.common.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&p.name).join("sweep"));
+    let set = report::manifest::begin(&dir)?;
     let mut written = report::sweep::write_files(&s, &dir)?;
     let mut note = None;
     if !args.common.no_charts {
@@ -62,6 +63,8 @@ pub fn execute(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     if !args.common.no_html {
         written.push(report::html::write_sweep(&dir, &s)?);
     }
+    let manifest = report::manifest::seal(set, &written)?;
+    written.push(manifest);
     if !args.common.quiet {
         print!("{}", report::sweep::table(&s));
         if let Some(n) = note {

@@ -25,7 +25,14 @@ pub fn execute(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
                 for w in &loaded.warnings {
                     diagnostics::print(&name, &loaded.source_text, w);
                 }
-                println!("ok      {}", file.display());
+                let estimate = prodsim_model::estimate::estimate(&loaded.scenario);
+                if let Err(refused) = estimate.check(&loaded.scenario.limits) {
+                    eprintln!("{name}: error: {refused}");
+                    println!("invalid {}", file.display());
+                    failed += 1;
+                    continue;
+                }
+                println!("ok      {}  ({})", file.display(), describe(&estimate, &loaded.scenario.limits));
             }
             Err(e) => {
                 diagnostics::print_scenario_error(&e);
@@ -39,4 +46,15 @@ pub fn execute(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(super::FAILURE));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The estimate against the limits, in a few words: "~1.97e7 events of 2e9, ~85 MiB of 8192".
+fn describe(e: &prodsim_model::estimate::RunEstimate, limits: &prodsim_scenario::RunLimits) -> String {
+    format!(
+        "~{:.2e} events of {:.0e}, ~{:.0} MiB of {}",
+        e.events,
+        limits.max_events as f64,
+        e.memory_bytes / (1024.0 * 1024.0),
+        limits.max_memory_mb
+    )
 }

@@ -259,6 +259,8 @@ fn no_html_skips_the_page_and_the_same_seed_writes_the_same_bytes() {
     }
     let (x, y) = (std::fs::read(a.join("report.html")).expect("a"), std::fs::read(b.join("report.html")).expect("b"));
     assert!(x == y, "report.html differs between two runs of one seed");
+    let manifest = std::fs::read_to_string(a.join("manifest.json")).expect("manifest.json");
+    assert!(manifest.contains("\"report.html\""), "the page is in the report set: {manifest}");
     let c = common::temp_dir("browser", "no-html");
     cargo_bin_cmd!("prodsim")
         .args(["run", "--no-html", "-q", "--duration", "10m", "--out"])
@@ -321,7 +323,7 @@ fn compare_sweep_and_check_reports_draw_in_a_real_browser() {
         compare_html.contains("class=\"sig\"") || compare_html.contains("class=\"nsig\""),
         "the table marks significance"
     );
-    let check_html = std::fs::read_to_string(check.join("report.html")).expect("check report.html");
+    let check_html = std::fs::read_to_string(check.join("check/report.html")).expect("check report.html");
     assert!(
         check_html.contains("--replay") && check_html.contains("Fault space"),
         "the check page has its replay command"
@@ -334,7 +336,7 @@ fn compare_sweep_and_check_reports_draw_in_a_real_browser() {
     );
     assert_eq!(tail, json!([3, 3, 4]), "the tail is 1 − CDF on log axes, one series per variant");
     open_and_check(&d, &sweep.join("report.html"), "sweep");
-    open_and_check(&d, &check.join("report.html"), "check");
+    open_and_check(&d, &check.join("check/report.html"), "check");
     let drawn = d.js("return Object.keys(window.prodsimReport.plots).indexOf('requests') >= 0;", json!([]));
     assert_eq!(drawn, json!(true), "the counterexample's timeline is drawn");
 }

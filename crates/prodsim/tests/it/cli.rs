@@ -112,7 +112,7 @@ fn bad_input_gets_file_line_column_and_what_was_expected() {
             "zero-workers",
             &VALID.replace("workers = 2", "workers = 0"),
             "12:11",
-            &["servers.workers must be at least 1"],
+            &["servers.workers must be 1 to 100000, got 0"],
         ),
         (
             "warmup",
@@ -127,7 +127,12 @@ fn bad_input_gets_file_line_column_and_what_was_expected() {
             &["unknown distribution `expo`", "did you mean `exp`?"],
         ),
         ("bad-unit", &VALID.replace("exp(100ms)", "exp(100 msec)"), "13:25", &["unknown unit `msec`"]),
-        ("negative-seed", &VALID.replace("duration", "seed = -1\nduration"), "4:8", &["invalid value"]),
+        (
+            "negative-seed",
+            &VALID.replace("duration", "seed = -1\nduration"),
+            "4:8",
+            &["expected a whole number ≥ 0, got -1"],
+        ),
         (
             "expect-metric",
             &format!("{VALID}\n[[expect]]\nmetric = \"latency_ms.p98\"\nbelow = 800\n"),

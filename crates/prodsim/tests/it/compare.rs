@@ -210,7 +210,7 @@ fn bad_input_is_a_clear_error() {
     let file = tiny_file(&dir);
     let cases: &[(&[&str], i32, &[&str])] = &[
         (&["--vary", "servers.cout=4,6"], 1, &["servers.cout=4", "unknown field `cout`", "did you mean `count`?"]),
-        (&["--vary", "servers.count=0,4"], 1, &["servers.count=0", "at least 1"]),
+        (&["--vary", "servers.count=0,4"], 1, &["servers.count=0", "must be 1 to 1000, got 0"]),
         (&["--vary", "balancer.strategy=fastest,random"], 1, &["fastest", "round_robin", "least_connections"]),
         (&["--vary", "servers.count="], 1, &["no empty value"]),
         (&["--vary", "servers.count"], 1, &["KEY=VALUE"]),
@@ -224,7 +224,7 @@ fn bad_input_is_a_clear_error() {
         (&["--strategies", "random,round_robin", "--replications", "6000"], 1, &["limit", "10000"]),
         (&["--replications", "1"], 2, &["--replications"]),
         (&["--jobs", "0"], 2, &["--jobs"]),
-        (&["--set", "servers.workers=0"], 1, &["servers.workers=0", "at least 1"]),
+        (&["--set", "servers.workers=0"], 1, &["servers.workers=0", "must be 1 to 100000, got 0"]),
         (&["--duration", "ten"], 1, &["scenario.duration"]),
     ];
     let many = format!("servers.count={}", (1..=65).map(|i| i.to_string()).collect::<Vec<_>>().join(","));

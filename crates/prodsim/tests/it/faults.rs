@@ -78,7 +78,10 @@ fn unbuilt_kinds_and_unknown_targets_are_clear_errors() {
             "[[faults]]\nkind = \"slowdwn\"\ntarget = \"server-0\"\nat = \"1m\"\nfactor = 2\n",
             "did you mean `slowdown`?",
         ),
-        ("[[faults]]\nkind = \"slowdown\"\ntarget = \"server-9\"\nat = \"1m\"\nfactor = 2\n", "server-0 … server-1"),
+        (
+            "[[faults]]\nkind = \"slowdown\"\ntarget = \"server-9\"\nat = \"1m\"\nfactor = 2\n",
+            "the pool has 2 servers (`server-0` … `server-1`)",
+        ),
         ("[[faults]]\nkind = \"slowdown\"\ntarget = \"server-0\"\nat = \"1m\"\n", "needs `factor`"),
         ("[[faults]]\nkind = \"slowdown\"\ntarget = \"server-0\"\nat = \"1m\"\nfactor = -1\n", "positive number"),
         ("[[faults]]\nkind = \"outage\"\ntarget = \"server-0\"\nat = \"1m\"\n", "a service name, `storage` or `db`"),

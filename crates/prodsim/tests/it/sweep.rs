@@ -147,7 +147,7 @@ fn bad_ranges_are_clear_errors() {
         ),
         (&["--param", "workload.rate=10..50"], 1, &["START..END:STEP"]),
         (&["--param", "servers.cont=1..3:1"], 1, &["unknown field `cont`", "did you mean `count`?"]),
-        (&["--param", "servers.count=0..2:1"], 1, &["servers.count=0", "at least 1"]),
+        (&["--param", "servers.count=0..2:1"], 1, &["servers.count=0", "must be 1 to 1000, got 0"]),
         (&["--param", "workload.rate=10..20:5", "--param", "workload.rate=1,2"], 1, &["varied twice"]),
         (&[], 2, &["--param"]),
     ];

@@ -94,13 +94,13 @@ pub enum ChartError {
         message: String,
     },
     /// The file (or its directory, or its temporary file) could not be written.
-    #[error("cannot write chart {}: {source}", path.display())]
+    // The I/O error is in the message, not chained, so it is printed once.
+    #[error("cannot write chart {}: {reason}", path.display())]
     Io {
         /// The file that was being written.
         path: PathBuf,
         /// The underlying I/O error.
-        #[source]
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 

@@ -95,5 +95,5 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
 
 /// Writes `bytes` atomically with the report module's writer.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ChartError> {
-    crate::write_atomic(path, bytes).map_err(|e| ChartError::Io { path: e.path, source: e.source })
+    crate::write_atomic(path, bytes).map_err(|e| ChartError::Io { path: e.path, reason: e.reason })
 }

@@ -85,7 +85,7 @@ pub fn write_run(
 /// Writes `page` as `report.html` into `dir` (created if needed, atomically) and returns
 /// its path.
 pub fn write_page(dir: &Path, page: &str) -> Result<PathBuf, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError { path: dir.to_path_buf(), source })?;
+    crate::atomic::ensure_dir(dir)?;
     let path = dir.join(FILE_NAME);
     write_atomic(&path, page.as_bytes())?;
     Ok(path)

@@ -341,4 +341,33 @@ impl<'a> Ctx<'a> {
     pub(crate) fn probability(&mut self, v: Option<&Spanned<f64>>, field: &str) -> Option<f64> {
         self.number_or(v, field, 0.0, PROBABILITY)
     }
+
+    /// A rule's `labels` or `annotations` (`what`), within the documented caps on their
+    /// number and sizes; an error names the rule (`field`) at `span`.
+    pub(crate) fn label_map(
+        &mut self,
+        span: Range<usize>,
+        field: &str,
+        what: &str,
+        map: &std::collections::BTreeMap<String, String>,
+    ) -> bool {
+        use crate::limits::{MAX_LABEL_NAME_BYTES, MAX_LABEL_VALUE_BYTES, MAX_LABELS};
+        let problem = if map.len() > MAX_LABELS {
+            Some(format!("has {} {what}; at most {MAX_LABELS} are allowed", map.len()))
+        } else if let Some(k) = map.keys().find(|k| k.len() > MAX_LABEL_NAME_BYTES) {
+            let start: String = k.chars().take(20).collect();
+            Some(format!("has a {what} name of {} bytes (`{start}…`); at most {MAX_LABEL_NAME_BYTES}", k.len()))
+        } else if let Some((k, v)) = map.iter().find(|(_, v)| v.len() > MAX_LABEL_VALUE_BYTES) {
+            Some(format!("{what} `{k}` is {} bytes long; at most {MAX_LABEL_VALUE_BYTES}", v.len()))
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => {
+                self.error(span, format!("{field} {p} (docs/limits.md)"));
+                false
+            }
+            None => true,
+        }
+    }
 }

@@ -7,6 +7,7 @@ use toml::Spanned;
 
 use super::ctx::Ctx;
 use crate::diagnostic::Severity;
+use crate::limits::{MAX_RATE_PER_S, MAX_SPIKE_FACTOR};
 use crate::schema::{RawFault, RawScenario};
 use crate::units::NS_PER_S;
 use prodsim_parts::faults::{Fault, FaultKind, FaultTarget, PLANNED_KINDS};
@@ -127,7 +128,10 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<(Fa
         }
         "traffic_spike" => {
             let factor = positive_param(cx, f, &f.factor, "factor", "arrival rate multiplier, e.g. 5.0")?;
-            (FaultKind::TrafficSpike { factor }, Family::Workload)
+            (
+                FaultKind::TrafficSpike { factor: at_most(cx, &f.factor, factor, "factor", MAX_SPIKE_FACTOR)? },
+                Family::Workload,
+            )
         }
         "region_outage" => (FaultKind::RegionOutage, Family::Regions),
         "partition" => (partition(cx, f, targets)?, Family::Dependencies),
@@ -179,9 +183,20 @@ fn partition(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<FaultK
     Some(FaultKind::Partition { from, hang_ns: hang(cx, f)? })
 }
 
+/// `value` of the parameter `name`, when it is at most `max` (docs/limits.md says why).
+fn at_most(cx: &mut Ctx<'_>, v: &Option<Spanned<f64>>, value: f64, name: &str, max: f64) -> Option<f64> {
+    if value > max {
+        let span = v.as_ref().map_or(0..0, Spanned::span);
+        cx.error(span, format!("faults.{name} must be at most {max:e}, got {value}"));
+        return None;
+    }
+    Some(value)
+}
+
 /// A ddos attack: `rate` attack requests per second from `clients` distinct clients.
 fn ddos(cx: &mut Ctx<'_>, f: &RawFault) -> Option<FaultKind> {
     let rate = positive_param(cx, f, &f.rate, "rate", "attack requests per second, e.g. 5000")?;
+    let rate = at_most(cx, &f.rate, rate, "rate", MAX_RATE_PER_S)?;
     let Some(c) = &f.clients else {
         cx.error(f.kind.span(), "a ddos fault needs `clients` (distinct attacking clients, e.g. 300)");
         return None;
@@ -350,6 +365,17 @@ fn resolve_target(cx: &mut Ctx<'_>, target: &Spanned<String>, family: Family, t:
 /// that is no target at all, the nearest one).
 fn misfit(cx: &mut Ctx<'_>, target: &Spanned<String>, family: Family, t: &Targets, unknown: bool) {
     let last = t.servers.saturating_sub(1);
+    let index = target.get_ref().strip_prefix("server-").and_then(|i| i.parse::<u64>().ok());
+    if let Some(i) = index.filter(|&i| i >= u64::from(t.servers)) {
+        let count = t.servers;
+        cx.error(
+            target.span(),
+            format!(
+                "fault target `server-{i}` is out of range: the pool has {count} servers (`server-0` … `server-{last}`)"
+            ),
+        );
+        return;
+    }
     let mut known = vec!["servers".to_string(), format!("server-0 … server-{last}")];
     known.extend(t.services.iter().cloned());
     known.extend(t.regions.iter().map(|(n, _, _)| n.clone()));

@@ -57,11 +57,53 @@ pub const DEFAULT_SEED: u64 = 1;
 pub fn from_toml_error(text: &str, e: &toml::de::Error) -> Diagnostic {
     let span = e.span().unwrap_or(0..0);
     let message = e.message().trim().to_string();
-    let mut d = Diagnostic::error(text, span, message.clone());
+    let said = plain_words(&message).or_else(|| duplicate(text, &message, &span)).unwrap_or_else(|| message.clone());
+    let mut d = Diagnostic::error(text, span, said);
     if let Some(help) = suggestion(&message) {
         d = d.with_help(help);
     }
     d
+}
+
+/// serde's "invalid value: integer `-4`, expected u32" in a person's words: "expected a
+/// whole number ≥ 0 (at most 4294967295), got -4".
+fn plain_words(message: &str) -> Option<String> {
+    let (got, expected) = message.rsplit_once(", expected ")?;
+    let what = match expected {
+        "u8" => format!("a whole number ≥ 0 (at most {})", u8::MAX),
+        "u16" => format!("a whole number ≥ 0 (at most {})", u16::MAX),
+        "u32" => format!("a whole number ≥ 0 (at most {})", u32::MAX),
+        "u64" | "usize" => "a whole number ≥ 0".to_string(),
+        "i64" => "a whole number".to_string(),
+        "f64" | "f32" => "a number".to_string(),
+        "a boolean" => "true or false".to_string(),
+        _ => return None,
+    };
+    let value = got.strip_prefix("invalid value: ").or_else(|| got.strip_prefix("invalid type: "))?.replace('`', "");
+    let value = match value.split_once(' ') {
+        Some(("integer", v)) => v.to_string(),
+        Some(("floating", v)) => v.trim_start_matches("point ").to_string(),
+        Some(("string", v)) => format!("the text {v}"),
+        _ => value,
+    };
+    Some(format!("expected {what}, got {value}"))
+}
+
+/// TOML's bare "duplicate key", with the table or key named and where it was first given.
+fn duplicate(text: &str, message: &str, span: &Range<usize>) -> Option<String> {
+    if message != "duplicate key" {
+        return None;
+    }
+    let name = text.get(span.clone())?.trim();
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let is_table = text[line_start..span.start].trim_end().ends_with('[');
+    if is_table {
+        let header = format!("[{name}]");
+        let first = text[..line_start].lines().position(|l| l.trim() == header).map(|i| i + 1);
+        let at = first.map(|l| format!("; the first is on line {l}")).unwrap_or_default();
+        return Some(format!("table `{header}` is defined twice{at}"));
+    }
+    Some(format!("key `{name}` is given twice in this table"))
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" and "unknown variant ..."

@@ -140,6 +140,10 @@ fn recording_rules(cx: &mut Ctx<'_>, raw: &RawScenario, rules: &mut Rules) -> bo
             ok = false;
             continue;
         }
+        if !cx.label_map(r.record.span(), &format!("rule `{}`", r.record.get_ref()), "labels", &r.labels) {
+            ok = false;
+            continue;
+        }
         let Some(expr) = parse_expr(cx, &r.expr, &field, &rules.recorded) else {
             ok = false;
             continue;
@@ -226,6 +230,11 @@ fn resolve_alert(cx: &mut Ctx<'_>, a: &RawAlert, recorded: &[String]) -> Option<
     let name = a.alert.get_ref();
     if !catalog::valid_label_value_name(name) {
         cx.error(a.alert.span(), format!("alert: `{name}` must be a name (letters, digits and `_`)"));
+        return None;
+    }
+    let rule = format!("alert `{name}`");
+    let labels_ok = cx.label_map(a.alert.span(), &rule, "labels", &a.labels);
+    if !(labels_ok && cx.label_map(a.alert.span(), &rule, "annotations", &a.annotations)) {
         return None;
     }
     let expr = parse_expr(cx, &a.expr, &format!("alert `{name}`: expr"), recorded);

@@ -5,6 +5,7 @@
 use toml::Spanned;
 
 use super::ctx::{Allowed, Ctx, FRACTION_ABOVE_ZERO, SHARE};
+use crate::limits::{MAX_INSTANCES, MAX_WORKERS};
 use crate::proxy::{
     ClientSpec, CompressionSpec, DEFAULT_RESPONSE_BYTES, DEFAULT_USERS, EdgeSpec, ProxyCacheSpec, ProxySpec,
 };
@@ -54,8 +55,8 @@ pub(super) fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<EdgeSpec> {
 }
 
 fn resolve_proxy(cx: &mut Ctx<'_>, p: &RawProxy, classes: &[String]) -> Option<Option<ProxySpec>> {
-    let instances = cx.positive_count_or(p.instances.as_ref(), "proxy.instances", 1);
-    let workers = cx.positive_count_or(p.workers.as_ref(), "proxy.workers", 4);
+    let instances = cx.count_in_or(p.instances.as_ref(), "proxy.instances", 1..=MAX_INSTANCES, 1);
+    let workers = cx.count_in_or(p.workers.as_ref(), "proxy.workers", 1..=MAX_WORKERS, 4);
     let cpu = match &p.cpu {
         Some(c) => cx.dist(c, "proxy.cpu"),
         None => Some(Dist::constant(50_000)),

@@ -6,7 +6,7 @@ use toml::Spanned;
 use super::ctx::Ctx;
 use crate::schema::{RawLimits, RawMeta};
 use crate::units::{NS_PER_D, NS_PER_H, NS_PER_MIN, NS_PER_MS, NS_PER_S, format_duration};
-use crate::{DEFAULT_MAX_EVENTS, DEFAULT_MAX_IN_FLIGHT, MAX_REPORT_ROWS, RunLimits, monitoring};
+use crate::{DEFAULT_MAX_EVENTS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_MEMORY_MB, MAX_REPORT_ROWS, RunLimits, monitoring};
 
 /// The run's times, each `None` when it is wrong (the diagnostics say why).
 #[derive(Clone, Copy)]
@@ -94,9 +94,12 @@ pub(super) fn limits(cx: &mut Ctx<'_>, raw: Option<&RawLimits>) -> RunLimits {
     let max_events = raw.and_then(|l| l.max_events.as_ref()).and_then(|v| cx.positive_count(v, "limits.max_events"));
     let max_in_flight =
         raw.and_then(|l| l.max_in_flight.as_ref()).and_then(|v| cx.positive_count(v, "limits.max_in_flight"));
+    let max_memory_mb =
+        raw.and_then(|l| l.max_memory_mb.as_ref()).and_then(|v| cx.positive_count(v, "limits.max_memory_mb"));
     RunLimits {
         max_events: max_events.unwrap_or(DEFAULT_MAX_EVENTS),
         max_in_flight: max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+        max_memory_mb: max_memory_mb.unwrap_or(DEFAULT_MAX_MEMORY_MB),
     }
 }
 

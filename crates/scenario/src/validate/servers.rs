@@ -4,6 +4,7 @@
 use toml::Spanned;
 
 use super::ctx::Ctx;
+use crate::limits::{MAX_SERVERS, MAX_WORKERS};
 use crate::schema::{QueueCapacity, RawBalancer, RawHealthCheck, RawOutlier, RawScenario};
 use crate::units::NS_PER_S;
 use crate::{BalancerConfig, ServerPool};
@@ -119,8 +120,8 @@ fn outlier_detection(cx: &mut Ctx<'_>, o: &RawOutlier) -> Option<OutlierConfig> 
 /// Resolves `[servers]`' pool: count, workers, waiting room, work and deadline.
 pub(super) fn pool(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<ServerPool> {
     let s = raw.servers.get_ref();
-    let count = cx.positive_count(&s.count, "servers.count");
-    let workers = cx.positive_count(&s.workers, "servers.workers");
+    let count = cx.count_in(&s.count, "servers.count", 1..=MAX_SERVERS);
+    let workers = cx.count_in(&s.workers, "servers.workers", 1..=MAX_WORKERS);
     let service_time = match &s.service_time {
         Some(st) => Some(Some(cx.dist(st, "servers.service_time")?)),
         None => Some(None),

@@ -8,6 +8,7 @@ use toml::Spanned;
 
 use super::ctx::Ctx;
 use super::steps::{self, Callees};
+use crate::limits::{MAX_INSTANCES, MAX_REPLICAS, MAX_RETRY_QUEUE, MAX_WORKERS};
 use crate::schema::RawScenario;
 use crate::topology::{
     BreakerSpec, DatabaseSpec, MemorySpec, RequestClass, RetryBudgetSpec, RetryQueueSpec, ServiceKind, ServiceSpec,
@@ -240,9 +241,9 @@ fn service(
     let s = svc.get_ref();
     let field = if is_storage { "storage".to_string() } else { format!("services.{name}") };
     let kind = service_kind(cx, svc, &field, is_storage)?;
-    let instances = cx.positive_count_or(s.instances.as_ref(), &format!("{field}.instances"), 1)?;
+    let instances = cx.count_in_or(s.instances.as_ref(), &format!("{field}.instances"), 1..=MAX_INSTANCES, 1)?;
     let workers = match &s.workers {
-        Some(v) => Some(cx.positive_count(v, &format!("{field}.workers"))?),
+        Some(v) => Some(cx.count_in(v, &format!("{field}.workers"), 1..=MAX_WORKERS)?),
         None if kind == ServiceKind::Internal => Some(16),
         None => None,
     };
@@ -337,7 +338,10 @@ fn retry_budget(cx: &mut Ctx<'_>, b: &RawRetryBudget, field: &str) -> Option<Ret
 
 fn database(cx: &mut Ctx<'_>, db: &Spanned<RawDatabase>) -> Option<DatabaseSpec> {
     let d = db.get_ref();
-    let replicas = d.replicas.as_ref().map_or(0, |r| *r.get_ref());
+    let replicas = match &d.replicas {
+        Some(r) => cx.count_in(r, "database.replicas", 0..=MAX_REPLICAS),
+        None => Some(0),
+    };
     let connections = cx.positive_count_or(d.connections.as_ref(), "database.connections", 100);
     let pool = cx.positive_count_or(d.pool.as_ref(), "database.pool", 10);
     let keys = cx.positive_count_or(d.keys.as_ref(), "database.keys", 10_000);
@@ -355,7 +359,7 @@ fn database(cx: &mut Ctx<'_>, db: &Spanned<RawDatabase>) -> Option<DatabaseSpec>
         return None;
     }
     Some(DatabaseSpec {
-        replicas,
+        replicas: replicas?,
         connections: connections?,
         pool: pool?,
         pool_timeout_ns: pool_timeout_ns?,
@@ -370,7 +374,7 @@ fn database(cx: &mut Ctx<'_>, db: &Spanned<RawDatabase>) -> Option<DatabaseSpec>
 
 fn retry_queue(cx: &mut Ctx<'_>, q: &RawRetryQueue) -> Option<RetryQueueSpec> {
     let consumers = cx.positive_count_or(q.consumers.as_ref(), "retry_queue.consumers", 4);
-    let capacity = cx.positive_count_or(q.capacity.as_ref(), "retry_queue.capacity", 100_000);
+    let capacity = cx.count_in_or(q.capacity.as_ref(), "retry_queue.capacity", 1..=MAX_RETRY_QUEUE, 100_000);
     let interval = cx.positive_duration_or(q.retry_interval.as_ref(), "retry_queue.retry_interval", 5 * NS_PER_S);
     if consumers.is_some_and(|c| c > MAX_QUEUE_CONSUMERS) {
         let span = q.consumers.as_ref().map_or(0..0, Spanned::span);

@@ -7,6 +7,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::ctx::Ctx;
+use crate::limits::MAX_RATE_PER_S;
 use crate::schema::RawWorkload;
 use crate::topology_schema::RawDiurnal;
 use crate::units::NS_PER_D;
@@ -79,10 +80,12 @@ fn stages(cx: &mut Ctx<'_>, w: &RawWorkload) -> Option<Vec<Stage>> {
     let mut ok = true;
     if let Some(rate) = &w.rate {
         let r = *rate.get_ref();
-        if !r.is_finite() || r <= 0.0 {
+        if !(r > 0.0 && r <= MAX_RATE_PER_S) {
             cx.error(
                 rate.span(),
-                format!("workload `{name}`: rate must be a positive number of requests per second, got {r}"),
+                format!(
+                    "workload `{name}`: rate must be a positive number of requests per second up to {MAX_RATE_PER_S:e}, got {r}"
+                ),
             );
             ok = false;
         }
@@ -93,11 +96,11 @@ fn stages(cx: &mut Ctx<'_>, w: &RawWorkload) -> Option<Vec<Stage>> {
         let s = stage.get_ref();
         let at = cx.duration(&s.at, "stages.at");
         let r = *s.rate.get_ref();
-        if !r.is_finite() || r < 0.0 {
+        if !(0.0..=MAX_RATE_PER_S).contains(&r) {
             cx.error(
                 s.rate.span(),
                 format!(
-                    "workload `{name}`: a stage rate must be zero or a positive number of requests per second, got {r}"
+                    "workload `{name}`: a stage rate must be zero or a positive number of requests per second up to {MAX_RATE_PER_S:e}, got {r}"
                 ),
             );
             ok = false;

@@ -21,6 +21,9 @@ pub fn check(scenario: &Scenario, result: &Result<Outcome, RunError>, log: &Even
     match result {
         Err(RunError::Sim(SimError::TimeWentBackwards { .. })) if log.backwards.is_some() => {}
         Err(RunError::Sim(e)) => found.push(Violation::new(Invariant::Engine, format!("the run stopped: {e}"))),
+        Err(RunError::OverBudget(e)) => {
+            found.push(Violation::new(Invariant::Engine, format!("the run was refused before it started: {e}")));
+        }
         Ok(o) => {
             if o.events != log.events {
                 found.push(Violation::new(

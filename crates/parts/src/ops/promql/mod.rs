@@ -144,6 +144,9 @@ impl Value {
 
 /// Parses `text` and checks it against the supported subset.
 pub fn parse(text: &str) -> Result<Expr, PromqlError> {
+    if let Some(message) = parse::bad_number_duration(text) {
+        return Err(PromqlError::Syntax { text: text.to_string(), message });
+    }
     let ast = promql_parser::parser::parse(text)
         .map_err(|message| PromqlError::Syntax { text: text.to_string(), message })?;
     parse::check(&ast).map_err(|message| PromqlError::Unsupported { text: text.to_string(), message })?;

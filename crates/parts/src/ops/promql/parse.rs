@@ -3,7 +3,7 @@
 
 use promql_parser::label::Matchers;
 use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{Expr as Ast, VectorSelector, token};
+use promql_parser::parser::{Expr as Ast, Offset, VectorSelector, token};
 
 /// The functions [`super::eval`] implements.
 pub const SUPPORTED_FUNCTIONS: &[&str] = &[
@@ -50,6 +50,70 @@ pub const SUPPORTED_FUNCTIONS: &[&str] = &[
 /// The aggregation operators [`super::eval`] implements.
 pub const SUPPORTED_AGGREGATIONS: &[&str] =
     &["sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk", "quantile"];
+
+/// Longest duration written as a plain number of seconds that is checked further (about
+/// 31 million years: far above [`MAX_DURATION_MS`], which then rejects it with its reason).
+const MAX_NUMBER_DURATION_S: f64 = 1e15;
+
+/// A duration written as a number (`offset 5`, `[300]`, a subquery's `:60`) that is not a
+/// finite number of seconds, found before the parser sees it: promql-parser 0.11 panics on
+/// `offset nan`, `[inf]` and `[0xffffffffffffffff]`. Strings are skipped.
+pub(super) fn bad_number_duration(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let (mut i, mut brackets, mut expect_duration) = (0, 0usize, false);
+    while i < bytes.len() {
+        let c = bytes[i];
+        if matches!(c, b'"' | b'\'' | b'`') {
+            i = skip_string(bytes, i);
+            continue;
+        }
+        if c.is_ascii_alphanumeric() || c == b'.' || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'.' | b'_')) {
+                i += 1;
+            }
+            let word = &text[start..i];
+            if expect_duration
+                && let Some(v) = number_seconds(word)
+                && !(v.is_finite() && v <= MAX_NUMBER_DURATION_S)
+            {
+                return Some(format!("duration `{word}` is not a finite number of seconds"));
+            }
+            expect_duration = word.eq_ignore_ascii_case("offset");
+            continue;
+        }
+        match c {
+            b'[' => brackets += 1,
+            b']' => brackets = brackets.saturating_sub(1),
+            _ => {}
+        }
+        if !c.is_ascii_whitespace() && !matches!(c, b'-' | b'+') {
+            expect_duration = c == b'[' || (c == b':' && brackets > 0);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The index after the string literal opening at `start` (its quote), escapes skipped.
+fn skip_string(bytes: &[u8], start: usize) -> usize {
+    let quote = bytes[start];
+    let mut i = start + 1;
+    while i < bytes.len() && bytes[i] != quote {
+        i += if bytes[i] == b'\\' && quote != b'`' { 2 } else { 1 };
+    }
+    i + 1
+}
+
+/// `word` as the number of seconds the parser would read it as, when it is a number
+/// literal (decimal, exponent, hexadecimal, `nan`, `inf`) rather than a unit duration.
+fn number_seconds(word: &str) -> Option<f64> {
+    let lower = word.to_ascii_lowercase();
+    if let Some(hex) = lower.strip_prefix("0x") {
+        return u128::from_str_radix(hex, 16).ok().map(|v| v as f64);
+    }
+    lower.parse::<f64>().ok()
+}
 
 /// Checks the whole tree; the error is a human-readable message.
 pub(super) fn check(ast: &Ast) -> Result<(), String> {
@@ -104,7 +168,10 @@ fn walk(ast: &Ast) -> Result<(), String> {
             Err(format!("string literal {:?} is not supported (no supported function takes a string)", s.val))
         }
         Ast::VectorSelector(vs) => selector(vs),
-        Ast::MatrixSelector(ms) => selector(&ms.vs),
+        Ast::MatrixSelector(ms) => {
+            within_prometheus_range("range", ms.range)?;
+            selector(&ms.vs)
+        }
         Ast::Call(call) => {
             let name = call.func.name;
             if !SUPPORTED_FUNCTIONS.contains(&name) {
@@ -124,7 +191,26 @@ fn walk(ast: &Ast) -> Result<(), String> {
     }
 }
 
+/// Longest range or offset Prometheus accepts, in ms: its durations are nanoseconds in
+/// an `i64`, so it rejects anything over about 292 years ("duration out of range").
+pub const MAX_DURATION_MS: u128 = (i64::MAX / 1_000_000) as u128;
+
+/// `d` (a range or an offset, `what`) when Prometheus would accept it.
+fn within_prometheus_range(what: &str, d: std::time::Duration) -> Result<(), String> {
+    if d.as_millis() > MAX_DURATION_MS {
+        return Err(format!(
+            "the {what} {}d is out of range: Prometheus accepts ranges and offsets up to about 292 years",
+            d.as_secs() / 86_400
+        ));
+    }
+    Ok(())
+}
+
 fn selector(vs: &VectorSelector) -> Result<(), String> {
+    match &vs.offset {
+        Some(Offset::Pos(d) | Offset::Neg(d)) => within_prometheus_range("offset", *d)?,
+        None => {}
+    }
     if vs.at.is_some() {
         return Err("the `@` modifier is not supported".into());
     }

@@ -327,6 +327,18 @@ fn parse_rejects_unsupported_parts() {
     unsupported(r#""hello""#, "string");
     unsupported("up[5m]", "range vector");
     unsupported(r#"count_values("v", up)"#, "aggregation `count_values` is not supported");
+    // Prometheus rejects durations over ~292 years; so do we, for ranges and offsets.
+    unsupported("rate(x[100000000d])", "range 100000000d is out of range");
+    unsupported("x offset 100000000d", "offset 100000000d is out of range");
+    assert!(parse("rate(x[100y])").is_ok(), "100 years is a valid Prometheus range");
+    // promql-parser panics on these; they are syntax errors here.
+    for text in
+        ["up == 0 offset nan", "x offset -Inf", "rate(x[inf])", "rate(x[0xffffffffffffffff])", "rate(x[5m:nan])"]
+    {
+        assert!(matches!(parse(text), Err(PromqlError::Syntax { .. })), "{text}");
+    }
+    assert!(parse("x offset 300").is_ok(), "a plain number of seconds is a duration");
+    assert!(parse(r#"x{a="offset nan"}"#).is_ok(), "strings are not read as durations");
     assert!(matches!(parse("sum(up"), Err(PromqlError::Syntax { .. })));
     assert!(matches!(parse("rate(up)"), Err(PromqlError::Syntax { .. })));
     // Prometheus's own rules: scalar comparisons need `bool`.
