@@ -387,25 +387,41 @@ pub fn write_charts(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ChartErr
     if let Some(t) = p99_timeline(c) {
         chart::timeline(&out("p99_over_time"), &t)?;
     }
+    for ((title, y_label, groups), base) in bar_charts(c).into_iter().zip(["server_load", "metrics", "availability"]) {
+        chart::bars(&out(base), &title, &y_label, &groups)?;
+    }
+    Ok(written)
+}
+
+/// The three bar charts (`server_load`, `metrics`, `availability`): title, value label and
+/// groups of each; `report.html` draws the same ones.
+pub fn bar_charts(c: &Comparison) -> Vec<(String, String, Vec<BarGroup>)> {
+    let reps = c.seeds.len();
     let servers = c.variants.iter().map(|v| v.server_load.len()).max().unwrap_or(0);
     let load_title = if servers <= MAX_SERVERS_DRAWN {
         format!("{}: requests at each server (time-averaged, 95% CI)", c.scenario)
     } else {
         format!("{}: requests per server across {servers} servers (time-averaged)", c.scenario)
     };
-    chart::bars(&out("server_load"), &load_title, "requests in service + waiting", &server_load_groups(c))?;
     let latency = [
         (Metric::MeanMs, "mean", 1.0),
         (Metric::P50Ms, "p50", 1.0),
         (Metric::P99Ms, "p99", 1.0),
         (Metric::P999Ms, "p99.9", 1.0),
     ];
-    let title = format!("{}: latency, mean of {reps} replications with 95% CI", c.scenario);
-    chart::bars(&out("metrics"), &title, "latency (ms)", &groups(c, &latency))?;
-    let error_groups = failure_groups(c);
-    let title = format!("{}: failed requests, mean of {reps} replications with 95% CI", c.scenario);
-    chart::bars(&out("availability"), &title, "share of finished requests (%)", &error_groups)?;
-    Ok(written)
+    vec![
+        (load_title, "requests in service + waiting".into(), server_load_groups(c)),
+        (
+            format!("{}: latency, mean of {reps} replications with 95% CI", c.scenario),
+            "latency (ms)".into(),
+            groups(c, &latency),
+        ),
+        (
+            format!("{}: failed requests, mean of {reps} replications with 95% CI", c.scenario),
+            "share of finished requests (%)".into(),
+            failure_groups(c),
+        ),
+    ]
 }
 
 /// A failed share from one replication's (availability, rejected share).

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod components;
 pub mod csv_table;
 pub mod expect;
+pub mod html;
 pub mod logs;
 pub mod manifest;
 pub mod openmetrics;

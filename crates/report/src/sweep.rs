@@ -177,7 +177,7 @@ fn x_label(key: &str) -> String {
 }
 
 /// File base name, y label and scale of each metric's chart.
-fn chart_spec(m: Metric) -> (&'static str, &'static str, f64) {
+pub fn chart_spec(m: Metric) -> (&'static str, &'static str, f64) {
     match m {
         Metric::MeanMs => ("mean_latency", "mean latency (ms)", 1.0),
         Metric::P50Ms => ("p50", "p50 latency (ms)", 1.0),

@@ -53,6 +53,25 @@ struct Counters {
     failures: u64,
 }
 
+/// What one class's (or region's) requests did in one report interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GroupRow {
+    /// Requests that completed.
+    pub completed: u64,
+    /// Requests that did not: rejected, timed out or failed.
+    pub errors: u64,
+}
+
+impl GroupRow {
+    #[inline]
+    fn count(&mut self, fate: Fate) {
+        match fate {
+            Fate::Completed => self.completed += 1,
+            Fate::Rejected | Fate::TimedOut | Fate::Failed => self.errors += 1,
+        }
+    }
+}
+
 /// How a finished request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
@@ -84,6 +103,9 @@ pub struct Recorder {
     malicious_in_flight: u64,
     row: Counters,
     row_latency: Counts,
+    /// Latencies of the interval's requests that did not complete (rejected, timed out,
+    /// failed): how long a user waited for an error.
+    row_failed_latency: Counts,
     row_start: SimTime,
     row_integrals: (u128, u128),
     /// App server integrals at the end of the warmup.
@@ -91,6 +113,15 @@ pub struct Recorder {
     next_checkpoint: SimTime,
     /// Closed rows.
     pub rows: Vec<Row>,
+    /// The current interval per class (empty with one class: the class is the total).
+    class_row: Vec<GroupRow>,
+    /// The current interval per region of the users.
+    region_row: Vec<GroupRow>,
+    /// Closed intervals per class: for each row, one per class in class order (empty
+    /// with one class).
+    pub class_rows: Vec<GroupRow>,
+    /// Closed intervals per region: for each row, one per region in file order.
+    pub region_rows: Vec<GroupRow>,
 }
 
 impl Recorder {
@@ -107,11 +138,16 @@ impl Recorder {
             malicious_in_flight: 0,
             row: Counters::default(),
             row_latency: Counts::new(2),
+            row_failed_latency: Counts::new(2),
             row_start: SimTime::ZERO,
             row_integrals: (0, 0),
             warm_integrals: None,
             next_checkpoint: SimTime(interval_ns.min(warmup.as_nanos().max(1))),
             rows: Vec::with_capacity(expected_rows),
+            class_row: if classes > 1 { vec![GroupRow::default(); classes] } else { Vec::new() },
+            region_row: Vec::new(),
+            class_rows: Vec::new(),
+            region_rows: Vec::new(),
         }
     }
 
@@ -162,6 +198,7 @@ impl Recorder {
         let workers: u64 = servers.iter().map(|s| u64::from(s.workers())).sum();
         let c = self.row;
         let hist = &self.row_latency;
+        let failed = &self.row_failed_latency;
         self.rows.push(Row {
             start_ns: self.row_start.as_nanos(),
             end_ns: end.as_nanos(),
@@ -176,11 +213,18 @@ impl Recorder {
             latency_sum_ns: hist.sum_ns,
             latency_p50_ns: hist.value_at_quantile(0.5).map(|v| v.min(hist.max_ns)),
             latency_p99_ns: hist.value_at_quantile(0.99).map(|v| v.min(hist.max_ns)),
+            failed_latency_p50_ns: failed.value_at_quantile(0.5).map(|v| v.min(failed.max_ns)),
+            failed_latency_p99_ns: failed.value_at_quantile(0.99).map(|v| v.min(failed.max_ns)),
             utilization: total.0.wrapping_sub(self.row_integrals.0) as f64 / (span_ns * workers.max(1) as f64),
             queue_length: total.1.wrapping_sub(self.row_integrals.1) as f64 / span_ns,
         });
         self.row = Counters::default();
         self.row_latency.reset();
+        self.row_failed_latency.reset();
+        self.class_rows.extend_from_slice(&self.class_row);
+        self.region_rows.extend_from_slice(&self.region_row);
+        self.class_row.fill(GroupRow::default());
+        self.region_row.fill(GroupRow::default());
         self.row_start = end;
         self.row_integrals = total;
     }
@@ -201,6 +245,7 @@ impl Recorder {
     /// Keeps per-region numbers for `regions` regions of users.
     pub fn track_regions(&mut self, regions: usize) {
         self.regions = (0..regions).map(|_| ClassStats::new()).collect();
+        self.region_row = vec![GroupRow::default(); regions];
     }
 
     /// A request from region `region` arrived at `now` (after [`Recorder::arrived`]).
@@ -221,6 +266,7 @@ impl Recorder {
         degraded: bool,
         deferred: bool,
     ) {
+        self.region_row[region as usize].count(fate);
         if arrived < self.warmup {
             return;
         }
@@ -268,9 +314,21 @@ impl Recorder {
                 self.row.completions += 1;
                 self.row_latency.record(now.since(arrived));
             }
-            Fate::Rejected => self.row.rejections += 1,
-            Fate::TimedOut => self.row.timeouts += 1,
-            Fate::Failed => self.row.failures += 1,
+            Fate::Rejected => {
+                self.row.rejections += 1;
+                self.row_failed_latency.record(now.since(arrived));
+            }
+            Fate::TimedOut => {
+                self.row.timeouts += 1;
+                self.row_failed_latency.record(now.since(arrived));
+            }
+            Fate::Failed => {
+                self.row.failures += 1;
+                self.row_failed_latency.record(now.since(arrived));
+            }
+        }
+        if let Some(g) = self.class_row.get_mut(class as usize) {
+            g.count(fate);
         }
         if arrived < self.warmup {
             return;

@@ -5,6 +5,7 @@
 //! are exact at any instant, so nothing is sampled and nothing allocates per event.
 
 use prodsim_kernel::SimTime;
+use prodsim_parts::resilience::BreakerState;
 
 use crate::engine::{APP, Engine};
 use crate::scaling::Life;
@@ -44,6 +45,8 @@ pub struct ComponentRow {
     pub memory_max_mb: Option<f64>,
     /// The database: the replicas' lag behind the primary at the end, ms.
     pub replication_lag_ms: Option<f64>,
+    /// A component with a circuit breaker: its callers' breaker at the end of the interval.
+    pub breaker: Option<BreakerState>,
 }
 
 /// The state behind the per-component rows.
@@ -63,6 +66,8 @@ pub(crate) struct Series {
     rows_closed: usize,
     /// Closed rows, component by component within an interval.
     pub(crate) rows: Vec<ComponentRow>,
+    /// With a retry queue: the items waiting on it at the end of each interval.
+    pub(crate) retry_queue_depth: Vec<u64>,
 }
 
 impl Series {
@@ -78,6 +83,7 @@ impl Series {
             cpu_ns: 0,
             rows_closed: 0,
             rows: Vec::with_capacity(expected_rows.saturating_mul(stations).min(1 << 20)),
+            retry_queue_depth: Vec::new(),
         }
     }
 }
@@ -128,6 +134,7 @@ impl Engine {
                 component: s as u16,
                 instances: st.instances.len() as u32,
                 ready: st.instances.iter().filter(|i| i.up).count() as u32,
+                breaker: st.breaker.as_ref().map(|b| b.state_at(end)),
                 queue_length: (queued - q0) as f64 / span_ns,
                 in_flight: st.instances.iter().map(|i| u64::from(i.connections())).sum(),
                 ..ComponentRow::default()
@@ -161,6 +168,9 @@ impl Engine {
             if let (Some(r), Some(u)) = (self.measure.recorder.rows.get_mut(k), app_utilization) {
                 r.utilization = u;
             }
+        }
+        if self.deferral.spec.is_some() {
+            self.measure.series.retry_queue_depth.push(self.deferral.items.len() as u64);
         }
         self.measure.series.running = running;
         self.measure.series.cpu_ns = 0;

@@ -14,6 +14,7 @@ pub use crate::delivery::incidents::{DeliveryOutcome, ReleaseOutcome, affected_u
 pub use crate::delivery::{Mitigation, ReleaseEnd};
 pub use crate::edge::{MaliciousOutcome, ProxyOutcome};
 pub use crate::logging::LoggingOutcome;
+pub use crate::measure::recorder::GroupRow;
 pub use crate::measure::series::ComponentRow;
 pub use crate::monitoring::alerting::{
     EpisodeOutcome, IncidentOutcome, MonitoringOutcome, RuleError, RuleQuality, RuleSetOutcome,
@@ -193,6 +194,11 @@ pub struct Row {
     pub latency_p50_ns: Option<u64>,
     /// 99th percentile latency of the completions (two significant digits), if any.
     pub latency_p99_ns: Option<u64>,
+    /// Median latency of the requests that ended in an error (rejected, timed out or
+    /// failed; two significant digits), if any: how long users waited for the error.
+    pub failed_latency_p50_ns: Option<u64>,
+    /// 99th percentile latency of the requests that ended in an error, if any.
+    pub failed_latency_p99_ns: Option<u64>,
     /// Busy workers over all workers, time-averaged over the interval.
     pub utilization: f64,
     /// Waiting requests summed over servers, time-averaged over the interval.

@@ -9,7 +9,7 @@ use super::{
     DeliveryOutcome, LoggingOutcome, MaliciousOutcome, MonitoringOutcome, ProxyOutcome, ScalingOutcome, ServerStats,
 };
 use crate::engine::{APP, Engine};
-use crate::measure::recorder::ClassStats;
+use crate::measure::recorder::{ClassStats, GroupRow};
 use crate::outcome::{ComponentRow, Latency, Outcome, RequestCounts};
 use crate::station::Station;
 
@@ -151,6 +151,15 @@ pub struct SystemOutcome {
     /// Per-component time series: for each report interval, one row per component in
     /// `components` order.
     pub series: Vec<ComponentRow>,
+    /// With a retry queue: the items waiting on it at the end of each report interval, one
+    /// per interval (empty without one).
+    pub retry_queue_depth: Vec<u64>,
+    /// Per class and report interval: for each row, one per class in class order (empty
+    /// with one class, whose numbers are the rows').
+    pub class_rows: Vec<GroupRow>,
+    /// Per region and report interval: for each row, one per region in file order (empty
+    /// without `[[regions]]`).
+    pub region_rows: Vec<GroupRow>,
     /// Metrics, alerts, notifications and their quality, when monitoring is on.
     pub monitoring: Option<Box<MonitoringOutcome>>,
     /// Log counts, kept entries and client errors, with `[logging]`.
@@ -183,7 +192,8 @@ impl Engine {
         let logging = self.logging_outcome(end);
         let delivery = crate::delivery::incidents::outcome(self.delivery.as_deref(), self.response.as_deref());
         let monitoring = self.monitoring_outcome(scenario, delivery.as_ref(), end);
-        let r = self.measure.recorder;
+        let mut r = self.measure.recorder;
+        let (class_rows, region_rows) = (std::mem::take(&mut r.class_rows), std::mem::take(&mut r.region_rows));
         let topology = &scenario.topology;
         let classes = topology.classes.iter().zip(r.classes).map(|(c, s)| class_outcome(&c.name, s)).collect();
         let regions = topology.network.iter().flat_map(|n| n.regions.iter());
@@ -204,6 +214,9 @@ impl Engine {
             malicious,
             scaling,
             series: std::mem::take(&mut self.measure.series.rows),
+            retry_queue_depth: std::mem::take(&mut self.measure.series.retry_queue_depth),
+            class_rows,
+            region_rows,
             monitoring,
             logging,
             delivery,

@@ -82,6 +82,9 @@ pub struct CheckArgs {
     /// Directory for counterexample.toml [default: reports/<scenario name>/].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Skip the interactive page (check/report.html under DIR or reports/<scenario name>/).
+    #[arg(long)]
+    no_html: bool,
     /// Print nothing but the verdict line (and errors); no progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -118,6 +121,7 @@ pub fn execute(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let cx = match &report.counterexample {
         None => {
             print_passed(args, &report, seconds);
+            write_html(args, &scenario, (&plan, &options, &report), None)?;
             return Ok(ExitCode::SUCCESS);
         }
         Some(cx) => cx,
@@ -135,6 +139,8 @@ pub fn execute(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_failure(args, &report, cx, &written, &options, seconds);
     }
+    let replay_line = replay_command(&written, cx.seed, args.mode, &options);
+    write_html(args, &scenario, (&plan, &options, &report), Some((&written, cx.seed, replay_line)))?;
     Ok(ExitCode::from(super::FAILURE))
 }
 
@@ -295,6 +301,42 @@ fn replay_command(file: &Path, seed: u64, mode: ModeArg, options: &CheckOptions)
         mode.name(),
         format_duration(options.recovery_bound_ns)
     )
+}
+
+/// Writes `report.html` (unless `--no-html`) into `check/` under `--out` or
+/// `reports/<name>/` (with its own `manifest.json`), with
+/// the counterexample's timeline from a run of the written file; prints its path.
+fn write_html(
+    args: &CheckArgs,
+    scenario: &prodsim_scenario::Scenario,
+    (plan, options, report): (&check::Plan, &CheckOptions, &CheckReport),
+    counterexample: Option<(&Path, u64, String)>,
+) -> anyhow::Result<()> {
+    if args.no_html {
+        return Ok(());
+    }
+    // A folder of its own, sealed as its own set: the counterexample's set beside it stays.
+    let base = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
+    let dir = base.join("check");
+    let set = report::manifest::begin(&dir)?;
+    let run = counterexample.as_ref().and_then(|(file, seed, _)| {
+        let loaded = prodsim_scenario::load(file).ok()?;
+        prodsim_model::simulate(&loaded.scenario, *seed).ok()
+    });
+    let page = report::html::check_page::CheckPage {
+        scenario,
+        plan,
+        options,
+        report,
+        replay: counterexample.map(|(file, _, command)| (file.display().to_string(), command)),
+        counterexample_run: run.as_ref(),
+    };
+    let path = report::html::write_check(&dir, &page)?;
+    report::manifest::seal(set, std::slice::from_ref(&path))?;
+    if !args.quiet {
+        println!("report        {}", path.display());
+    }
+    Ok(())
 }
 
 /// Writes the shrunk counterexample as a scenario file; returns its path.

@@ -45,6 +45,9 @@ pub struct CommonArgs {
     /// Skip the charts.
     #[arg(long)]
     pub no_charts: bool,
+    /// Skip the interactive page (report.html).
+    #[arg(long)]
+    pub no_html: bool,
     /// Print nothing but errors and warnings (no table, no progress bar).
     #[arg(long, short)]
     pub quiet: bool,
@@ -192,6 +195,9 @@ pub fn execute(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let mut written = report::compare::write_files(&c, &dir)?;
     if !args.common.no_charts {
         written.extend(report::compare::write_charts(&c, &dir)?);
+    }
+    if !args.common.no_html {
+        written.push(report::html::write_compare(&dir, &c)?);
     }
     let manifest = report::manifest::seal(set, &written)?;
     written.push(manifest);

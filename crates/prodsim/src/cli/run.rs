@@ -33,6 +33,9 @@ pub struct RunArgs {
     /// Skip the timeline chart (timeline.png, timeline.svg).
     #[arg(long)]
     no_charts: bool,
+    /// Skip the interactive page (report.html).
+    #[arg(long)]
+    no_html: bool,
     /// Also write every scraped metric sample as OpenMetrics text to FILE (loadable with
     /// `promtool tsdb create-blocks-from openmetrics`); needs monitoring in the scenario.
     #[arg(long, value_name = "FILE")]
@@ -141,6 +144,9 @@ fn write_report(
     let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
     let set = report::manifest::begin(&dir)?;
     let mut written = report::write_run_with(outcome, &dir, verdicts)?;
+    if !args.no_html {
+        written.push(report::html::write_run(&dir, scenario, outcome, verdicts)?);
+    }
     if !args.no_charts {
         report::run_chart::write_timeline(outcome, &dir)?;
         written.push(dir.join("timeline.png"));

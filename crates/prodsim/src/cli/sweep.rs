@@ -60,6 +60,9 @@ pub fn execute(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         }
         written.extend(charts);
     }
+    if !args.common.no_html {
+        written.push(report::html::write_sweep(&dir, &s)?);
+    }
     let manifest = report::manifest::seal(set, &written)?;
     written.push(manifest);
     if !args.common.quiet {

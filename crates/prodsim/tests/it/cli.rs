@@ -41,7 +41,7 @@ fn run_prints_a_summary_and_writes_the_report() {
     for needle in ["scenario      tiny", "seed          7", "events", "availability", "latency (ms)", "server-1"] {
         assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
     }
-    for file in ["summary.json", "timeseries.csv", "timeline.png", "timeline.svg"] {
+    for file in ["summary.json", "timeseries.csv", "timeline.png", "timeline.svg", "report.html"] {
         assert!(out.join(file).is_file(), "{file} not written");
     }
     let summary: serde_json::Value =

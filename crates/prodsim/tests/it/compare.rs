@@ -125,7 +125,7 @@ fn output_is_identical_whatever_the_number_of_jobs() {
     for jobs in ["1", "2"] {
         compare_cmd(&file, &dir.join(jobs), &["--jobs", jobs, "--no-charts", "--quiet"]).success().stdout("");
     }
-    for f in ["compare.csv", "compare.json"] {
+    for f in ["compare.csv", "compare.json", "report.html"] {
         let a = std::fs::read(dir.join("1").join(f)).expect("read --jobs 1");
         let b = std::fs::read(dir.join("2").join(f)).expect("read --jobs 2");
         assert!(a == b, "{f} differs between --jobs 1 and --jobs 2");

@@ -43,7 +43,7 @@ fn same_seed_same_bytes_through_the_cli() {
             .assert()
             .success();
     }
-    for f in ["summary.json", "timeseries.csv", "timeline.png", "timeline.svg"] {
+    for f in ["summary.json", "timeseries.csv", "timeline.png", "timeline.svg", "report.html"] {
         let a = std::fs::read(base.join("a").join(f)).expect("read a");
         let b = std::fs::read(base.join("b").join(f)).expect("read b");
         assert!(a == b, "{f} differs between identical runs");

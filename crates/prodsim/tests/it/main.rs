@@ -4,6 +4,7 @@
 
 mod alerting;
 mod autoscaling;
+mod browser;
 mod check;
 mod check_props;
 mod checkers;
@@ -29,4 +30,5 @@ mod snapshots;
 mod sweep;
 mod system;
 mod theory;
+mod webdriver;
 mod weights;
