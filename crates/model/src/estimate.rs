@@ -27,6 +27,8 @@ const SAMPLE_BYTES: u64 = 40;
 const ROW_CELL_BYTES: u64 = 8;
 /// Columns of a row that do not depend on classes or components (a floor).
 const ROW_FIXED_CELLS: u64 = 40;
+/// Bytes of one ground-truth bucket of `[slo]` (good and bad answers, revenue lost).
+const TRUTH_BUCKET_BYTES: u64 = 24;
 /// Deepest service call chain walked (validation rejects cycles; this bounds the walk).
 const MAX_DEPTH: usize = 32;
 
@@ -99,8 +101,15 @@ pub fn estimate(scenario: &Scenario) -> RunEstimate {
         events_floor: requests + ticks + rows,
         series,
         memory_bytes: series as f64 * samples_per_series * SAMPLE_BYTES as f64
-            + rows * row_cells * ROW_CELL_BYTES as f64,
+            + rows * row_cells * ROW_CELL_BYTES as f64
+            + truth_buckets(scenario) * TRUTH_BUCKET_BYTES as f64,
     }
+}
+
+/// Ground-truth buckets of `[slo]` over the run (0 without one).
+fn truth_buckets(scenario: &Scenario) -> f64 {
+    let slo = scenario.topology.monitoring.as_ref().and_then(|m| m.slo.as_ref());
+    slo.map_or(0.0, |s| (scenario.duration_ns as f64 / s.resolution_ns as f64).ceil())
 }
 
 /// Arrivals the open workloads offer over the run, with traffic spikes and attacks.

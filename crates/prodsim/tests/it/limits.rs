@@ -106,6 +106,11 @@ fn counts_that_would_exhaust_memory_are_refused_at_their_line() {
         ("replicas", replaced(ARCH, "replicas = 1", "replicas = 4000000000"), "database.replicas must be 0 to 100"),
         ("proxy", format!("{BASE}\n[proxy]\ninstances = 4000000000\n"), "proxy.instances must be 1 to 1000"),
         (
+            "slo-resolution",
+            format!("{ARCH}\n[slo]\nobjective = 0.999\nresolution = \"1ns\"\n"),
+            "slo.resolution must be at least 1s",
+        ),
+        (
             "retry-queue",
             format!("{ARCH}\n[retry_queue]\ncapacity = 4294967295\n"),
             "retry_queue.capacity must be 1 to 10000000",

@@ -279,8 +279,8 @@ fn resolve_buckets(cx: &mut Ctx<'_>, m: &RawMonitoring, slo_latency_ns: Option<u
 }
 
 /// `[slo]`: the objective, its latency threshold, and how the ground truth finds incidents.
-fn resolve_slo(cx: &mut Ctx<'_>, s: &Spanned<RawSlo>) -> Option<Option<SloSpec>> {
-    let s = s.get_ref();
+fn resolve_slo(cx: &mut Ctx<'_>, raw: &Spanned<RawSlo>) -> Option<Option<SloSpec>> {
+    let s = raw.get_ref();
     let objective = *s.objective.get_ref();
     let mut ok = true;
     if !(objective > 0.0 && objective < 1.0) {
@@ -307,6 +307,12 @@ fn resolve_slo(cx: &mut Ctx<'_>, s: &Spanned<RawSlo>) -> Option<Option<SloSpec>>
     let resolution_ns = duration(cx, s.resolution.as_ref(), "slo.resolution", NS_PER_MIN);
     let min_incident_ns = duration(cx, s.min_incident.as_ref(), "slo.min_incident", 2 * NS_PER_MIN);
     let merge_gap_ns = duration(cx, s.merge_gap.as_ref(), "slo.merge_gap", 5 * NS_PER_MIN);
+    if resolution_ns < NS_PER_S {
+        // Found by the fuzzer: a 1 ns resolution made a bucket per nanosecond (5 GB).
+        let span = s.resolution.as_ref().map_or(raw.span(), Spanned::span);
+        cx.error(span, "slo.resolution must be at least 1s (the ground truth counts requests in buckets this wide)");
+        ok = false;
+    }
     let incident_burn_rate = cx.number_or(s.incident_burn_rate.as_ref(), "slo.incident_burn_rate", 1.0, POSITIVE);
     let incident_burn_rate = incident_burn_rate.filter(|_| ok)?;
     Some(Some(SloSpec {
