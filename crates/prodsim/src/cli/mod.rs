@@ -4,7 +4,10 @@
 mod check;
 mod compare;
 mod diagnostics;
+mod jobs;
+mod merge;
 mod run;
+mod shard;
 mod sweep;
 mod validate;
 
@@ -36,6 +39,19 @@ enum Command {
     /// components, invariants checked on each, a failing schedule shrunk and written as a
     /// runnable scenario; exits with 1 on a violation.
     Check(check::CheckArgs),
+    /// Merge the partial results of a sharded compare, sweep or check (`--shard K/N`) into
+    /// exactly the report the unsharded command writes.
+    Merge(merge::MergeArgs),
+    /// Write a ready-to-submit Slurm array job or Kubernetes Indexed Job that runs a
+    /// compare, sweep or check in N shards and merges them.
+    Jobs(jobs::JobsArgs),
+}
+
+impl Cli {
+    /// Parses the command line a partial result recorded (`prodsim merge` reads it back).
+    fn try_parse_experiment(argv: impl IntoIterator<Item = String>) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(argv).map(|cli| cli.command)
+    }
 }
 
 /// Exit status when the command ran but the input or the run failed.
@@ -51,6 +67,8 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::execute(&args),
         Command::Sweep(args) => sweep::execute(&args),
         Command::Check(args) => check::execute(&args),
+        Command::Merge(args) => merge::execute(&args),
+        Command::Jobs(args) => jobs::execute(&args),
     };
     match result {
         Ok(code) => code,

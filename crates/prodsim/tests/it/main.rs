@@ -20,6 +20,7 @@ mod proxy;
 mod regions;
 mod releases;
 mod scenario_props;
+mod shard;
 mod snapshots;
 mod sweep;
 mod system;
