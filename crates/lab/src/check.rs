@@ -19,17 +19,21 @@
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::chaos::checkers::{self, Invariant, Violation, recovery};
 use crate::chaos::{FaultSpace, Mode, Schedule, Window, schedules};
 use crate::shard::Shard;
+
+mod records;
+
 use prodsim_kernel::units::format_duration;
 use prodsim_kernel::{EventLog, NS_PER_S, derive_seed};
 use prodsim_model::RunError;
 use prodsim_model::outcome::Outcome;
 use prodsim_scenario::Scenario;
+pub use records::{CaseRecord, CaseRecords};
+use records::{Tally, cutoff};
 
 /// Cases in flight between two merges.
 const CHUNK: usize = 64;
@@ -398,77 +402,6 @@ pub fn check(
 ) -> Result<CheckReport, CheckError> {
     let plan = Plan::new(scenario, options)?;
     check_plan(scenario, &plan, options, progress)
-}
-
-/// One case as a shard records it: enough to count it exactly as the unsharded check
-/// does, and to find the first failing case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CaseRecord {
-    /// The case's index.
-    pub index: u32,
-    /// Events its run processed.
-    pub events: u64,
-    /// The invariants checked, as a bit mask over [`Invariant::ALL`] positions.
-    pub checked: u32,
-    /// The names of the invariants it broke (none when it passed).
-    pub broke: Vec<String>,
-}
-
-impl CaseRecord {
-    fn of(index: u32, run: &CaseRun) -> CaseRecord {
-        let mut broke: Vec<String> = run.violations.iter().map(|v| v.invariant.name().to_string()).collect();
-        broke.dedup();
-        CaseRecord {
-            index,
-            events: run.log.events,
-            checked: run.checked.iter().fold(0, |mask, inv| mask | 1 << (*inv as u32)),
-            broke,
-        }
-    }
-
-    fn checks(&self, invariant: Invariant) -> bool {
-        self.checked & (1 << (invariant as u32)) != 0
-    }
-}
-
-/// The cases one shard ran: every case it owns below `covered_to`, in case order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CaseRecords {
-    /// The shard ran all its cases below this index (all of them, or up to the end of the
-    /// block of [`CHUNK`] cases holding its first failure, as the unsharded check stops).
-    pub covered_to: u32,
-    /// The cases, in case order.
-    pub cases: Vec<CaseRecord>,
-}
-
-/// What the cases counted so far add up to.
-struct Tally {
-    cases_run: u32,
-    runs: u64,
-    events: u64,
-    per_invariant: Vec<u64>,
-}
-
-impl Tally {
-    fn new() -> Tally {
-        Tally { cases_run: 0, runs: 0, events: 0, per_invariant: vec![0; Invariant::ALL.len()] }
-    }
-
-    fn add(&mut self, r: &CaseRecord, recovery: bool) {
-        self.cases_run += 1;
-        self.runs += 1 + u64::from(recovery) + u64::from(r.checks(Invariant::Determinism));
-        self.events += r.events;
-        for inv in Invariant::ALL {
-            if r.checks(inv) {
-                self.per_invariant[inv as usize] += 1;
-            }
-        }
-    }
-}
-
-/// Where a check that first fails at case `index` stops: the end of that case's block.
-fn cutoff(index: u32, cases: u32) -> u32 {
-    (index / CHUNK as u32 + 1).saturating_mul(CHUNK as u32).min(cases)
 }
 
 /// Case `i` as the check runs it: its schedule, baseline and invariants.

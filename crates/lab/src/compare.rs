@@ -463,6 +463,35 @@ service_time = "exp(10ms)"
     }
 
     #[test]
+    fn shards_merge_to_the_unsharded_comparison_bit_for_bit() {
+        let v = build(&[Strategy::RoundRobin, Strategy::Random]);
+        let opts = Options { replications: 3, base_seed: 5, jobs: 2 };
+        let whole = run(&v, opts, &|| {}).expect("runs");
+        let n = 4;
+        let shards: Vec<Vec<RunRecord>> = (0..n)
+            .map(|index| {
+                let records = run_shard(&v, opts, Shard { index, count: n }, &|| {}).expect("runs");
+                let json = serde_json::to_string(&records).expect("serialises");
+                serde_json::from_str(&json).expect("reads back")
+            })
+            .collect();
+        let merged = merge(&v, opts, crate::shard::interleave(shards)).expect("merges");
+        let bits = |x: &[f64]| to_bits(x);
+        for (a, b) in whole.variants.iter().zip(&merged.variants) {
+            assert_eq!(
+                a.values.iter().flat_map(|r| bits(r)).collect::<Vec<_>>(),
+                b.values.iter().flat_map(|r| bits(r)).collect::<Vec<_>>()
+            );
+            assert!(a.latency == b.latency);
+            assert_eq!(bits(&a.p99_ms), bits(&b.p99_ms));
+            assert_eq!(bits(&a.in_flight), bits(&b.in_flight));
+            assert_eq!(bits(&a.time_s), bits(&b.time_s));
+        }
+        let short = merge(&v, opts, Vec::new()).unwrap_err().to_string();
+        assert!(short.contains("0 run records for 6 runs"), "{short}");
+    }
+
+    #[test]
     fn too_many_or_no_variants_are_refused() {
         let opts = Options { replications: 2, base_seed: 1, jobs: 1 };
         let one = build(&[Strategy::Random]);

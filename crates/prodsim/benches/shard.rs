@@ -1,6 +1,6 @@
 //! Scale-out speed, through the real binary (`--shard K/N` and `prodsim merge`):
 //!
-//! - `sweep_one_process`: a sweep of 24 runs (one hour of simulated time each) in one
+//! - `sweep_one_process`: a sweep of 48 runs (one hour of simulated time each) in one
 //!   process with `--jobs 1`;
 //! - `sweep_two_shards_side_by_side`: the same sweep as two processes `--shard 0/2` and
 //!   `--shard 1/2` (each `--jobs 1`) started together, then `prodsim merge`. The target is at
@@ -47,7 +47,7 @@ const SWEEP: &[&str] = &[
     "--strategies",
     "round_robin,least_connections",
     "-n",
-    "4",
+    "8",
     "--no-charts",
     "--quiet",
 ];
