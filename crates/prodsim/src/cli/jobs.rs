@@ -168,7 +168,6 @@ pub fn slurm_script(plan: &Plan, partition: Option<&str>) -> String {
 #      resubmission resumes);
 #   2. a merge job, after every shard succeeded, writing the report into {merged}/.
 set -euo pipefail
-cd "$(pwd)"
 shards=$(sbatch --parsable --job-name={name}-shards --array=0-{last}{partition} --output={name}-shard-%A_%a.out <<'SBATCH'
 #!/bin/bash
 set -euo pipefail
