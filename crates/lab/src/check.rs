@@ -23,11 +23,17 @@ use thiserror::Error;
 
 use crate::chaos::checkers::{self, Invariant, Violation, recovery};
 use crate::chaos::{FaultSpace, Mode, Schedule, Window, schedules};
+use crate::shard::Shard;
+
+mod records;
+
 use prodsim_kernel::units::format_duration;
 use prodsim_kernel::{EventLog, NS_PER_S, derive_seed};
 use prodsim_model::RunError;
 use prodsim_model::outcome::Outcome;
 use prodsim_scenario::Scenario;
+pub use records::{CaseRecord, CaseRecords};
+use records::{Tally, cutoff};
 
 /// Cases in flight between two merges.
 const CHUNK: usize = 64;
@@ -97,6 +103,9 @@ pub enum CheckError {
         /// The reason.
         message: String,
     },
+    /// Partial results (of `--shard`) do not fit the check being merged.
+    #[error("partial results do not fit the check: {0}")]
+    Partial(String),
 }
 
 /// The seed of case `index` of a check with seed `seed`: its schedule and its run.
@@ -395,6 +404,59 @@ pub fn check(
     check_plan(scenario, &plan, options, progress)
 }
 
+/// Case `i` as the check runs it: its schedule, baseline and invariants.
+fn case_run(scenario: &Scenario, plan: &Plan, options: &CheckOptions, i: u32) -> CaseRun {
+    let seed = case_seed(options.seed, i);
+    let schedule = plan.tree(seed).current();
+    let base = (plan.judge.mode == Mode::Recovery).then(|| baseline(scenario, seed));
+    run_case(scenario, &plan.judge, &schedule, seed, base.as_ref(), i % DETERMINISM_EVERY == 0)
+}
+
+/// Runs `shard`'s cases in case order, in parallel chunks, handing each to `on_case` in
+/// case order, and stops at the end of the block of [`CHUNK`] cases that holds the first
+/// failure. Returns the index below which every case of the shard was handed over.
+fn scan(
+    scenario: &Scenario,
+    plan: &Plan,
+    options: &CheckOptions,
+    shard: Shard,
+    progress: &(dyn Fn(Progress) + Sync),
+    on_case: &mut dyn FnMut(u32, CaseRun),
+) -> Result<u32, CheckError> {
+    let jobs = options.jobs.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| CheckError::Pool { jobs, message: e.to_string() })?;
+    let indices: Vec<u32> = shard.tasks(options.cases as usize).map(|i| i as u32).collect();
+    let mut limit = options.cases;
+    for chunk in indices.chunks(CHUNK) {
+        if chunk[0] >= limit {
+            break;
+        }
+        let results: Vec<CaseRun> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|&i| {
+                    let run = case_run(scenario, plan, options, i);
+                    progress(Progress::Case);
+                    run
+                })
+                .collect()
+        });
+        for (&i, run) in chunk.iter().zip(results) {
+            if i >= limit {
+                break;
+            }
+            if !run.violations.is_empty() {
+                limit = limit.min(cutoff(i, options.cases));
+            }
+            on_case(i, run);
+        }
+    }
+    Ok(limit)
+}
+
 /// [`check`] with a plan already made from `scenario` and `options` (the CLI shows it
 /// before the cases run).
 pub fn check_plan(
@@ -403,46 +465,89 @@ pub fn check_plan(
     options: &CheckOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<CheckReport, CheckError> {
-    let jobs = options.jobs.max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| CheckError::Pool { jobs, message: e.to_string() })?;
     let recovery = plan.judge.mode == Mode::Recovery;
-    let indices: Vec<u32> = (0..options.cases).collect();
-    let mut tally = vec![0u64; Invariant::ALL.len()];
-    let (mut cases_run, mut runs, mut events) = (0u32, 0u64, 0u64);
+    let mut tally = Tally::new();
     let mut failure: Option<(u32, CaseRun)> = None;
-    for chunk in indices.chunks(CHUNK) {
-        let results: Vec<CaseRun> = pool.install(|| {
-            chunk
-                .par_iter()
-                .map(|&i| {
-                    let seed = case_seed(options.seed, i);
-                    let schedule = plan.tree(seed).current();
-                    let base = recovery.then(|| baseline(scenario, seed));
-                    let twice = i % DETERMINISM_EVERY == 0;
-                    let run = run_case(scenario, &plan.judge, &schedule, seed, base.as_ref(), twice);
-                    progress(Progress::Case);
-                    run
-                })
-                .collect()
-        });
-        for (&i, run) in chunk.iter().zip(results) {
-            cases_run += 1;
-            runs += 1 + u64::from(recovery) + u64::from(run.checked.contains(&Invariant::Determinism));
-            events += run.log.events;
-            for inv in &run.checked {
-                tally[*inv as usize] += 1;
-            }
-            if failure.is_none() && !run.violations.is_empty() {
-                failure = Some((i, run));
-            }
+    scan(scenario, plan, options, Shard::WHOLE, progress, &mut |i, run| {
+        tally.add(&CaseRecord::of(i, &run), recovery);
+        if failure.is_none() && !run.violations.is_empty() {
+            failure = Some((i, run));
         }
-        if failure.is_some() {
-            break;
+    })?;
+    Ok(finish(scenario, plan, options, tally, failure, progress))
+}
+
+/// Runs only `shard`'s cases (case `i` belongs to shard `i % N`) and records them.
+pub fn check_shard(
+    scenario: &Scenario,
+    plan: &Plan,
+    options: &CheckOptions,
+    shard: Shard,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<CaseRecords, CheckError> {
+    let mut cases = Vec::new();
+    let covered_to = scan(scenario, plan, options, shard, progress, &mut |i, run| cases.push(CaseRecord::of(i, &run)))?;
+    Ok(CaseRecords { covered_to, cases })
+}
+
+/// The check's report from every shard's records (sorted by shard): the first failing case
+/// in case order over all shards is run again here and shrunk, and every count covers the
+/// cases the unsharded check would have run, so the report is the unsharded one.
+pub fn merge(
+    scenario: &Scenario,
+    plan: &Plan,
+    options: &CheckOptions,
+    shards: &[(Shard, &CaseRecords)],
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<CheckReport, CheckError> {
+    let bad = |m: String| CheckError::Partial(m);
+    let first_failure =
+        shards.iter().flat_map(|(_, r)| &r.cases).filter(|c| !c.broke.is_empty()).map(|c| c.index).min();
+    let limit = first_failure.map_or(options.cases, |i| cutoff(i, options.cases));
+    let recovery = plan.judge.mode == Mode::Recovery;
+    let mut tally = Tally::new();
+    for (shard, records) in shards {
+        if records.covered_to < limit {
+            return Err(bad(format!(
+                "shard {shard} ran its cases up to {} only; {limit} are needed",
+                records.covered_to
+            )));
+        }
+        let counted: Vec<&CaseRecord> = records.cases.iter().filter(|c| c.index < limit).collect();
+        let expected = shard.tasks(limit as usize);
+        if counted.len() != shard.task_count(limit as usize)
+            || !counted.iter().zip(expected).all(|(c, t)| c.index as usize == t)
+        {
+            return Err(bad(format!("shard {shard} does not hold exactly its cases below {limit}")));
+        }
+        for c in counted {
+            tally.add(c, recovery);
         }
     }
+    let failure = match first_failure {
+        None => None,
+        Some(i) => {
+            let run = case_run(scenario, plan, options, i);
+            if run.violations.is_empty() {
+                return Err(bad(format!("case {i} is recorded as failing, but it passes when run again here")));
+            }
+            Some((i, run))
+        }
+    };
+    Ok(finish(scenario, plan, options, tally, failure, progress))
+}
+
+/// The report from the counted cases and the first failure, shrunk.
+fn finish(
+    scenario: &Scenario,
+    plan: &Plan,
+    options: &CheckOptions,
+    tally: Tally,
+    failure: Option<(u32, CaseRun)>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> CheckReport {
+    let recovery = plan.judge.mode == Mode::Recovery;
+    let Tally { cases_run, mut runs, events, per_invariant } = tally;
     let counterexample = failure.map(|(case, run)| {
         let cx = shrink(scenario, plan, options.shrink_runs, case, run, progress);
         // The baseline (recovery mode), every shrinking run (twice when it checks
@@ -453,9 +558,9 @@ pub fn check_plan(
     });
     let checks = Invariant::ALL
         .iter()
-        .map(|&invariant| InvariantCount { invariant, checked: tally[invariant as usize] })
+        .map(|&invariant| InvariantCount { invariant, checked: per_invariant[invariant as usize] })
         .collect();
-    Ok(CheckReport { cases_run, checks, runs, events, counterexample })
+    CheckReport { cases_run, checks, runs, events, counterexample }
 }
 
 /// Shrinks the schedule of failing case `case` while it still breaks one of the same

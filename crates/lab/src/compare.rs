@@ -7,7 +7,9 @@
 //! replications, and the time-averaged load of each server in each replication.
 
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 
+use super::shard::{Shard, from_bits, to_bits};
 use super::stats::{self, Estimate, PairedTest};
 use super::{ExperimentError, Metric, Variant, execute, replication_seed, run_one};
 use prodsim_kernel::units::{ns_to_ms, ns_to_s};
@@ -130,6 +132,65 @@ impl RunSummary {
     }
 }
 
+/// One run of a comparison as a shard writes it: its [`RunSummary`] with floats as bits
+/// and the latency histogram as (bucket value, count) pairs, both exact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The variant's index.
+    pub variant: usize,
+    /// The run's seed.
+    pub seed: u64,
+    /// [`Metric::ALL`] values, as bits.
+    pub values: Vec<u64>,
+    /// The latency histogram's non-empty buckets: (highest equivalent value in ns, count).
+    pub latency: Vec<[u64; 2]>,
+    /// Interval middles in seconds, as bits.
+    pub time_s: Vec<u64>,
+    /// Per-interval p99 in ms, as bits.
+    pub p99_ms: Vec<u64>,
+    /// Per-interval work in flight, as bits.
+    pub in_flight: Vec<u64>,
+    /// Per-server time-averaged load, as bits.
+    pub server_load: Vec<u64>,
+}
+
+impl RunRecord {
+    fn of(variant: usize, seed: u64, s: RunSummary) -> RunRecord {
+        RunRecord {
+            variant,
+            seed,
+            values: to_bits(&s.values),
+            latency: s.latency.iter_recorded().map(|v| [v.value_iterated_to(), v.count_at_value()]).collect(),
+            time_s: to_bits(&s.time_s),
+            p99_ms: to_bits(&s.p99_ms),
+            in_flight: to_bits(&s.in_flight),
+            server_load: to_bits(&s.server_load),
+        }
+    }
+
+    fn into_summary(self) -> Result<RunSummary, ExperimentError> {
+        let bad = |what: &str| ExperimentError::Partial(format!("run of seed {}: {what}", self.seed));
+        let values: [f64; 6] = from_bits(&self.values).try_into().map_err(|_| bad("expected 6 metric values"))?;
+        let mut latency = new_histogram();
+        for &[value, count] in &self.latency {
+            latency.record_n(value, count).map_err(|_| bad("a latency beyond the histogram's bounds"))?;
+        }
+        Ok(RunSummary {
+            values,
+            latency,
+            time_s: from_bits(&self.time_s),
+            p99_ms: from_bits(&self.p99_ms),
+            in_flight: from_bits(&self.in_flight),
+            server_load: from_bits(&self.server_load),
+        })
+    }
+}
+
+/// An empty latency histogram with the bounds of every run's.
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LATENCY_MAX_TRACKABLE_NS, 3).expect("constant bounds are valid")
+}
+
 /// Accumulates one variant's runs in replication order.
 struct Acc {
     result: VariantResult,
@@ -140,7 +201,7 @@ struct Acc {
 
 impl Acc {
     fn new(v: &Variant) -> Acc {
-        let histogram = Histogram::new_with_bounds(1, LATENCY_MAX_TRACKABLE_NS, 3).expect("constant bounds are valid");
+        let histogram = new_histogram();
         Acc {
             result: VariantResult {
                 label: v.label.clone(),
@@ -221,9 +282,11 @@ fn load_changes(s: &prodsim_scenario::Scenario) -> Vec<LoadChange> {
     out
 }
 
-/// Runs every variant `opts.replications` times and compares them. `progress` is called
-/// once per finished run.
-pub fn run(variants: &[Variant], opts: Options, progress: &(dyn Fn() + Sync)) -> Result<Comparison, ExperimentError> {
+/// The tasks of a comparison: `(variant, seed)`, in task order.
+type Tasks = Vec<(usize, u64)>;
+
+/// The seeds and the tasks of a comparison, or why it cannot run.
+fn plan(variants: &[Variant], opts: Options) -> Result<(Vec<u64>, Tasks), ExperimentError> {
     if variants.is_empty() || variants.len() > MAX_VARIANTS {
         return Err(ExperimentError::Size(format!(
             "compare takes 1 to {MAX_VARIANTS} variants, got {}; use `prodsim sweep` for larger grids",
@@ -242,26 +305,96 @@ pub fn run(variants: &[Variant], opts: Options, progress: &(dyn Fn() + Sync)) ->
     let seeds: Vec<u64> = (0..opts.replications).map(|r| replication_seed(opts.base_seed, r)).collect();
     // Replication-major: each chunk holds whole replications of every variant.
     let tasks: Vec<(usize, u64)> = seeds.iter().flat_map(|&seed| (0..variants.len()).map(move |v| (v, seed))).collect();
-    let mut accs: Vec<Acc> = variants.iter().map(Acc::new).collect();
-    execute(
-        opts.jobs,
-        &tasks,
-        |&(v, seed)| {
-            let variant = &variants[v];
-            run_one(variant, seed).map(|o| (v, RunSummary::of(o, variant.scenario.servers.workers)))
-        },
-        |(v, summary)| accs[v].add(summary),
-        progress,
-    )?;
+    Ok((seeds, tasks))
+}
+
+/// One run of a comparison, summarised in the worker so that the outcome is dropped there.
+fn run_task(variants: &[Variant], v: usize, seed: u64) -> Result<(usize, RunSummary), ExperimentError> {
+    let variant = &variants[v];
+    run_one(variant, seed).map(|o| (v, RunSummary::of(o, variant.scenario.servers.workers)))
+}
+
+/// The comparison from every variant's accumulated runs.
+fn finish(variants: &[Variant], opts: Options, seeds: Vec<u64>, accs: Vec<Acc>) -> Comparison {
     let results: Vec<VariantResult> = accs.into_iter().map(Acc::finish).collect();
     let metrics = Metric::ALL.iter().map(|&m| summarize(m, &results)).collect();
-    Ok(Comparison {
+    Comparison {
         scenario: variants[0].scenario.name.clone(),
         base_seed: opts.base_seed,
         seeds,
         variants: results,
         metrics,
-    })
+    }
+}
+
+/// Runs every variant `opts.replications` times and compares them. `progress` is called
+/// once per finished run.
+pub fn run(variants: &[Variant], opts: Options, progress: &(dyn Fn() + Sync)) -> Result<Comparison, ExperimentError> {
+    let (seeds, tasks) = plan(variants, opts)?;
+    let mut accs: Vec<Acc> = variants.iter().map(Acc::new).collect();
+    execute(
+        opts.jobs,
+        &tasks,
+        |&(v, seed)| run_task(variants, v, seed),
+        |(v, summary)| accs[v].add(summary),
+        progress,
+    )?;
+    Ok(finish(variants, opts, seeds, accs))
+}
+
+/// How many runs (tasks) the comparison has.
+pub fn task_count(variants: &[Variant], opts: Options) -> Result<usize, ExperimentError> {
+    plan(variants, opts).map(|(_, tasks)| tasks.len())
+}
+
+/// Runs only `shard`'s share of the runs and returns their records, in global task order.
+pub fn run_shard(
+    variants: &[Variant],
+    opts: Options,
+    shard: Shard,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<RunRecord>, ExperimentError> {
+    let (_, tasks) = plan(variants, opts)?;
+    let mine: Vec<(usize, u64)> = shard.tasks(tasks.len()).map(|t| tasks[t]).collect();
+    let mut out = Vec::with_capacity(mine.len());
+    execute(
+        opts.jobs,
+        &mine,
+        |&(v, seed)| run_task(variants, v, seed).map(|(v, s)| RunRecord::of(v, seed, s)),
+        |r| out.push(r),
+        progress,
+    )?;
+    Ok(out)
+}
+
+/// The comparison from every run's record, given in global task order (the shards'
+/// records [`interleaved`](crate::shard::interleave)): the same accumulation, in the same
+/// order, as [`run`], so the result is identical bit for bit.
+pub fn merge(
+    variants: &[Variant],
+    opts: Options,
+    records: impl IntoIterator<Item = RunRecord>,
+) -> Result<Comparison, ExperimentError> {
+    let (seeds, tasks) = plan(variants, opts)?;
+    let mut accs: Vec<Acc> = variants.iter().map(Acc::new).collect();
+    let mut n = 0usize;
+    for r in records {
+        let Some(&(v, seed)) = tasks.get(n) else {
+            return Err(ExperimentError::Partial(format!("more run records than the {} runs", tasks.len())));
+        };
+        if (r.variant, r.seed) != (v, seed) {
+            return Err(ExperimentError::Partial(format!(
+                "run {n} should be variant {v} with seed {seed}, but the record is variant {} with seed {}",
+                r.variant, r.seed
+            )));
+        }
+        accs[v].add(r.into_summary()?);
+        n += 1;
+    }
+    if n != tasks.len() {
+        return Err(ExperimentError::Partial(format!("{n} run records for {} runs", tasks.len())));
+    }
+    Ok(finish(variants, opts, seeds, accs))
 }
 
 /// Estimates `m` for every variant and tests each against the best.
@@ -327,6 +460,35 @@ service_time = "exp(10ms)"
         let mean = c.metrics.iter().find(|m| m.metric == Metric::MeanMs).expect("summarised");
         assert!(mean.best.is_some());
         assert_eq!(mean.vs_best.iter().filter(|t| t.is_none()).count(), 1);
+    }
+
+    #[test]
+    fn shards_merge_to_the_unsharded_comparison_bit_for_bit() {
+        let v = build(&[Strategy::RoundRobin, Strategy::Random]);
+        let opts = Options { replications: 3, base_seed: 5, jobs: 2 };
+        let whole = run(&v, opts, &|| {}).expect("runs");
+        let n = 4;
+        let shards: Vec<Vec<RunRecord>> = (0..n)
+            .map(|index| {
+                let records = run_shard(&v, opts, Shard { index, count: n }, &|| {}).expect("runs");
+                let json = serde_json::to_string(&records).expect("serialises");
+                serde_json::from_str(&json).expect("reads back")
+            })
+            .collect();
+        let merged = merge(&v, opts, crate::shard::interleave(shards)).expect("merges");
+        let bits = |x: &[f64]| to_bits(x);
+        for (a, b) in whole.variants.iter().zip(&merged.variants) {
+            assert_eq!(
+                a.values.iter().flat_map(|r| bits(r)).collect::<Vec<_>>(),
+                b.values.iter().flat_map(|r| bits(r)).collect::<Vec<_>>()
+            );
+            assert!(a.latency == b.latency);
+            assert_eq!(bits(&a.p99_ms), bits(&b.p99_ms));
+            assert_eq!(bits(&a.in_flight), bits(&b.in_flight));
+            assert_eq!(bits(&a.time_s), bits(&b.time_s));
+        }
+        let short = merge(&v, opts, Vec::new()).unwrap_err().to_string();
+        assert!(short.contains("0 run records for 6 runs"), "{short}");
     }
 
     #[test]

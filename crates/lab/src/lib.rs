@@ -5,6 +5,7 @@
 //! - [`sweep`]: a grid over scenario keys, one line per remaining variant.
 //! - [`check`]: random fault schedules against one scenario, invariants, shrinking
 //!   (`prodsim check`).
+//! - [`shard`]: one experiment split over processes (`--shard K/N`) and merged exactly.
 //!
 //! Every variant runs the same replications: replication `r` uses seed
 //! [`replication_seed`]`(base, r)` whatever the variant, and the workload and service-time
@@ -20,6 +21,7 @@ pub mod chaos;
 pub mod check;
 pub mod compare;
 pub mod overrides;
+pub mod shard;
 pub mod stats;
 pub mod sweep;
 
@@ -85,6 +87,9 @@ pub enum ExperimentError {
         /// The reason.
         message: String,
     },
+    /// Partial results (of `--shard`) do not fit the experiment being merged.
+    #[error("partial results do not fit the experiment: {0}")]
+    Partial(String),
 }
 
 /// The numbers an experiment estimates for every variant, one value per run.

@@ -5,7 +5,10 @@
 //! `KEY=V1,V2,...` (any values). The grid is the product of the parameters, the first
 //! varying slowest; [`super::MAX_RUNS`] caps points times replications.
 
+use serde::{Deserialize, Serialize};
+
 use super::overrides::{self, OverrideError};
+use super::shard::{Shard, from_bits, to_bits};
 use super::stats::{self, Estimate};
 use super::{Dimension, ExperimentError, Metric, Variant, execute, replication_seed, run_one};
 
@@ -91,14 +94,19 @@ fn check_range(start: f64, end: f64, step: f64) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs every grid point `opts.replications` times. `variants` come from
-/// [`super::variants`] with the same `dims`. `progress` is called once per finished run.
-pub fn run(
-    variants: &[Variant],
-    dims: &[Dimension],
-    opts: Options,
-    progress: &(dyn Fn() + Sync),
-) -> Result<Sweep, ExperimentError> {
+/// One run of a sweep as a shard writes it: which point, which seed, and its metrics.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The point's index.
+    pub variant: usize,
+    /// The run's seed.
+    pub seed: u64,
+    /// [`Metric::ALL`] values, as IEEE-754 bits.
+    pub values: Vec<u64>,
+}
+
+/// The tasks `(point, seed)` of a sweep, or why it cannot run.
+fn plan(variants: &[Variant], opts: Options) -> Result<Vec<(usize, u64)>, ExperimentError> {
     let runs = variants.len() as u64 * u64::from(opts.replications);
     if variants.is_empty() || opts.replications == 0 || runs > super::MAX_RUNS {
         return Err(ExperimentError::Size(format!(
@@ -110,7 +118,38 @@ pub fn run(
     }
     let seeds: Vec<u64> = (0..opts.replications).map(|r| replication_seed(opts.base_seed, r)).collect();
     // Point-major: a point's replications finish close together.
-    let tasks: Vec<(usize, u64)> = (0..variants.len()).flat_map(|v| seeds.iter().map(move |&s| (v, s))).collect();
+    Ok((0..variants.len()).flat_map(|v| seeds.iter().map(move |&s| (v, s))).collect())
+}
+
+/// The sweep from every point's runs, in replication order.
+fn finish(variants: &[Variant], dims: &[Dimension], opts: Options, values: &[Vec<[f64; 6]>]) -> Sweep {
+    let points = variants
+        .iter()
+        .zip(values)
+        .map(|(variant, rows)| Point {
+            levels: variant.levels.clone(),
+            label: variant.label.clone(),
+            estimates: std::array::from_fn(|m| stats::estimate(&rows.iter().map(|r| r[m]).collect::<Vec<_>>())),
+        })
+        .collect();
+    Sweep {
+        scenario: variants[0].scenario.name.clone(),
+        base_seed: opts.base_seed,
+        replications: opts.replications,
+        dims: dims.to_vec(),
+        points,
+    }
+}
+
+/// Runs every grid point `opts.replications` times. `variants` come from
+/// [`super::variants`] with the same `dims`. `progress` is called once per finished run.
+pub fn run(
+    variants: &[Variant],
+    dims: &[Dimension],
+    opts: Options,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Sweep, ExperimentError> {
+    let tasks = plan(variants, opts)?;
     let mut values: Vec<Vec<[f64; 6]>> = vec![Vec::new(); variants.len()];
     execute(
         opts.jobs,
@@ -119,22 +158,67 @@ pub fn run(
         |(v, row)| values[v].push(row),
         progress,
     )?;
-    let points = variants
-        .iter()
-        .zip(&values)
-        .map(|(variant, rows)| Point {
-            levels: variant.levels.clone(),
-            label: variant.label.clone(),
-            estimates: std::array::from_fn(|m| stats::estimate(&rows.iter().map(|r| r[m]).collect::<Vec<_>>())),
-        })
-        .collect();
-    Ok(Sweep {
-        scenario: variants[0].scenario.name.clone(),
-        base_seed: opts.base_seed,
-        replications: opts.replications,
-        dims: dims.to_vec(),
-        points,
-    })
+    Ok(finish(variants, dims, opts, &values))
+}
+
+/// How many runs (tasks) the sweep has.
+pub fn task_count(variants: &[Variant], opts: Options) -> Result<usize, ExperimentError> {
+    plan(variants, opts).map(|tasks| tasks.len())
+}
+
+/// Runs only `shard`'s share of the runs and returns their records, in global task order.
+pub fn run_shard(
+    variants: &[Variant],
+    opts: Options,
+    shard: Shard,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<RunRecord>, ExperimentError> {
+    let tasks = plan(variants, opts)?;
+    let mine: Vec<(usize, u64)> = shard.tasks(tasks.len()).map(|t| tasks[t]).collect();
+    let mut out = Vec::with_capacity(mine.len());
+    execute(
+        opts.jobs,
+        &mine,
+        |&(v, seed)| {
+            run_one(&variants[v], seed).map(|o| RunRecord { variant: v, seed, values: to_bits(&Metric::all_of(&o)) })
+        },
+        |r| out.push(r),
+        progress,
+    )?;
+    Ok(out)
+}
+
+/// The sweep from every run's record, given in global task order: the same values in the
+/// same order as [`run`], so the estimates are identical bit for bit.
+pub fn merge(
+    variants: &[Variant],
+    dims: &[Dimension],
+    opts: Options,
+    records: impl IntoIterator<Item = RunRecord>,
+) -> Result<Sweep, ExperimentError> {
+    let tasks = plan(variants, opts)?;
+    let mut values: Vec<Vec<[f64; 6]>> = vec![Vec::new(); variants.len()];
+    let mut n = 0usize;
+    for r in records {
+        let Some(&(v, seed)) = tasks.get(n) else {
+            return Err(ExperimentError::Partial(format!("more run records than the {} runs", tasks.len())));
+        };
+        if (r.variant, r.seed) != (v, seed) {
+            return Err(ExperimentError::Partial(format!(
+                "run {n} should be point {v} with seed {seed}, but the record is point {} with seed {}",
+                r.variant, r.seed
+            )));
+        }
+        let row: [f64; 6] = from_bits(&r.values)
+            .try_into()
+            .map_err(|_| ExperimentError::Partial(format!("run {n}: expected 6 metric values")))?;
+        values[v].push(row);
+        n += 1;
+    }
+    if n != tasks.len() {
+        return Err(ExperimentError::Partial(format!("{n} run records for {} runs", tasks.len())));
+    }
+    Ok(finish(variants, dims, opts, &values))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use prodsim_kernel::units::{format_duration, parse_duration};
 use prodsim_lab::chaos::checkers::Invariant;
 use prodsim_lab::chaos::{Mode, Schedule, counterexample};
 use prodsim_lab::check::{self, CaseRun, CheckOptions, CheckReport, Counterexample, Progress};
+use prodsim_lab::shard::{Partial, Records, Shard};
 use prodsim_report as report;
 use prodsim_report::text::thousands;
 
@@ -48,7 +49,7 @@ impl ModeArg {
 pub struct CheckArgs {
     /// The scenario file.
     #[arg(value_name = "FILE")]
-    file: PathBuf,
+    pub file: PathBuf,
     /// Fault schedules to try.
     #[arg(long, short = 'n', value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(check::MAX_CASES)))]
@@ -61,7 +62,7 @@ pub struct CheckArgs {
     mode: ModeArg,
     /// Worker threads [default: the number of CPUs]; results do not depend on it.
     #[arg(long, short = 'j', value_name = "J", value_parser = clap::value_parser!(u16).range(1..=256))]
-    jobs: Option<u16>,
+    pub jobs: Option<u16>,
     /// How long after the last fault ends the system has to recover.
     #[arg(long, value_name = "D", default_value = "2m")]
     recovery_bound: String,
@@ -81,53 +82,141 @@ pub struct CheckArgs {
     replay: bool,
     /// Directory for counterexample.toml [default: reports/<scenario name>/].
     #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    pub out: Option<PathBuf>,
     /// Skip the interactive page (check/report.html under DIR or reports/<scenario name>/).
     #[arg(long)]
-    no_html: bool,
+    pub no_html: bool,
     /// Print nothing but the verdict line (and errors); no progress bar.
     #[arg(long, short)]
-    quiet: bool,
+    pub quiet: bool,
+    /// Run only the cases of shard K of N (case i belongs to shard i % N) and write the
+    /// partial result into --out for `prodsim merge` (see docs/scale-out.md).
+    #[arg(long, value_name = "K/N", value_parser = super::shard::parse_shard, conflicts_with = "replay")]
+    pub shard: Option<Shard>,
 }
 
-/// Runs the check and reports it; exit status 1 on a violation.
+impl CheckArgs {
+    /// The check's command line, as a partial result records it.
+    fn experiment_argv(&self, options: &CheckOptions) -> Vec<String> {
+        let mut argv = vec!["check".to_string(), self.file.display().to_string()];
+        argv.extend(["--cases".to_string(), self.cases.to_string()]);
+        if let Some(seed) = self.seed {
+            argv.extend(["--seed".to_string(), seed.to_string()]);
+        }
+        argv.extend(["--mode".to_string(), self.mode.name().to_string()]);
+        argv.extend(["--recovery-bound".to_string(), self.recovery_bound.clone()]);
+        argv.extend(["--max-faults".to_string(), self.max_faults.to_string()]);
+        if !options.kinds.is_empty() {
+            argv.extend(["--kinds".to_string(), options.kinds.join(",")]);
+        }
+        argv.extend(["--shrink-runs".to_string(), self.shrink_runs.to_string()]);
+        if self.no_html {
+            argv.push("--no-html".to_string());
+        }
+        argv
+    }
+
+    fn dir(&self, scenario: &prodsim_scenario::Scenario) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name))
+    }
+}
+
+/// Runs the check (or one shard of it) and reports it; exit status 1 on a violation.
 pub fn execute(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let Some(loaded) = diagnostics::load(&args.file) else {
         return Ok(ExitCode::from(super::FAILURE));
     };
-    let scenario = loaded.scenario;
-    let options = check_options(args, &scenario)?;
+    let scenario = &loaded.scenario;
+    let options = check_options(args, scenario)?;
     if args.replay {
-        return replay(args, &scenario, &options);
+        return replay(args, scenario, &options);
     }
 
-    let plan = check::Plan::new(&scenario, &options)?;
+    let plan = check::Plan::new(scenario, &options)?;
     if !args.quiet {
-        print_plan(args, &scenario, &plan, &options);
+        print_plan(args, scenario, &plan, &options);
     }
     let bar = check_progress_bar(&options, args.quiet);
     let started = Instant::now();
-    let result = check::check_plan(&scenario, &plan, &options, &|p| match p {
+    if let Some(shard) = args.shard {
+        let header =
+            super::shard::header("check", args.experiment_argv(&options), &loaded.source_text, options.cases as usize);
+        return super::shard::run_shard(&args.dir(scenario), shard, header, args.quiet, || {
+            let records = check::check_shard(scenario, &plan, &options, shard, &|p| show(&bar, p));
+            bar.finish_and_clear();
+            Ok(Records::Check(records?))
+        });
+    }
+    let result = check::check_plan(scenario, &plan, &options, &|p| show(&bar, p));
+    bar.finish_and_clear();
+    finish(args, &loaded, &options, &result?, started.elapsed().as_secs_f64())
+}
+
+/// `prodsim merge` of a check: every shard's cases counted as the unsharded check counts
+/// them, the first failing case in case order shrunk here, then the same report.
+pub fn merge(
+    args: &CheckArgs,
+    loaded: &prodsim_scenario::Loaded,
+    partials: Vec<(String, Partial)>,
+) -> anyhow::Result<ExitCode> {
+    let scenario = &loaded.scenario;
+    let options = check_options(args, scenario)?;
+    let plan = check::Plan::new(scenario, &options)?;
+    if !args.quiet {
+        print_plan(args, scenario, &plan, &options);
+    }
+    let mut shards = Vec::with_capacity(partials.len());
+    for (name, p) in partials {
+        let command = p.records.command();
+        match p.records {
+            Records::Check(cases) => shards.push((p.shard, cases)),
+            Records::Compare(_) | Records::Sweep(_) => anyhow::bail!("{name}: holds {command} records"),
+        }
+    }
+    let refs: Vec<(Shard, &check::CaseRecords)> = shards.iter().map(|(s, c)| (*s, c)).collect();
+    let bar = check_progress_bar(&options, args.quiet);
+    let started = Instant::now();
+    let result = check::merge(scenario, &plan, &options, &refs, &|p| show(&bar, p));
+    bar.finish_and_clear();
+    let report = result.with_context(|| format!("merge of check {}", args.file.display()))?;
+    finish(args, loaded, &options, &report, started.elapsed().as_secs_f64())
+}
+
+/// Shows a check's progress on its bar.
+fn show(bar: &ProgressBar, p: Progress) {
+    match p {
         Progress::Case => bar.inc(1),
         Progress::Shrink { runs, faults } => {
             bar.set_prefix("shrink");
             bar.set_message(format!("cases; shrinking: {runs} runs, {faults} fault(s) left"));
             bar.tick();
         }
-    });
-    bar.finish_and_clear();
-    let report = result?;
-    let seconds = started.elapsed().as_secs_f64();
+    }
+}
+
+/// Prints the verdict and writes the counterexample: the one place both the unsharded
+/// check and `prodsim merge` report from, so their files are byte-identical.
+fn finish(
+    args: &CheckArgs,
+    loaded: &prodsim_scenario::Loaded,
+    options: &CheckOptions,
+    report: &CheckReport,
+    seconds: f64,
+) -> anyhow::Result<ExitCode> {
+    let scenario = &loaded.scenario;
+    // The page shows the fault space; the plan is rebuilt from the options (cheap, and the
+    // same whether the check ran here or in shards).
+    let plan = check::Plan::new(scenario, options)?;
     let cx = match &report.counterexample {
         None => {
-            print_passed(args, &report, seconds);
-            write_html(args, &scenario, (&plan, &options, &report), None)?;
+            print_passed(args, report, seconds);
+            write_html(args, scenario, (&plan, options, report), None)?;
             return Ok(ExitCode::SUCCESS);
         }
         Some(cx) => cx,
     };
-    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
-    let written = write_counterexample(args, &loaded.source_text, &dir, cx, &options)?;
+    let dir = args.dir(scenario);
+    let written = write_counterexample(args, &loaded.source_text, &dir, cx, options)?;
     if args.quiet {
         eprintln!(
             "check failed: case {} (seed {}) broke {}; counterexample {}",
@@ -137,10 +226,10 @@ pub fn execute(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             written.display()
         );
     } else {
-        print_failure(args, &report, cx, &written, &options, seconds);
+        print_failure(args, report, cx, &written, options, seconds);
     }
-    let replay_line = replay_command(&written, cx.seed, args.mode, &options);
-    write_html(args, &scenario, (&plan, &options, &report), Some((&written, cx.seed, replay_line)))?;
+    let replay_line = replay_command(&written, cx.seed, args.mode, options);
+    write_html(args, scenario, (&plan, options, report), Some((&written, cx.seed, replay_line)))?;
     Ok(ExitCode::from(super::FAILURE))
 }
 

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use prodsim_lab::overrides::{self, Assignment};
+use prodsim_lab::shard::{self, Partial, Records, Shard};
 use prodsim_lab::{self as experiment, Dimension, Variant, compare};
 use prodsim_parts::Strategy;
 use prodsim_report as report;
@@ -51,9 +52,39 @@ pub struct CommonArgs {
     /// Print nothing but errors and warnings (no table, no progress bar).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run only shard K of N (0-based) and write its partial result into --out for
+    /// `prodsim merge`; a matching partial already there is kept (see docs/scale-out.md).
+    #[arg(long, value_name = "K/N", value_parser = super::shard::parse_shard)]
+    pub shard: Option<Shard>,
 }
 
 impl CommonArgs {
+    /// Appends the flags that define the experiment (not --out, --jobs, --quiet, --shard),
+    /// as `prodsim merge` parses them back.
+    pub fn experiment_argv(&self, argv: &mut Vec<String>) {
+        argv.extend(["--replications".to_string(), self.replications.to_string()]);
+        if let Some(seed) = self.seed {
+            argv.extend(["--seed".to_string(), seed.to_string()]);
+        }
+        if let Some(d) = &self.duration {
+            argv.extend(["--duration".to_string(), d.clone()]);
+        }
+        for s in &self.set {
+            argv.extend(["--set".to_string(), s.clone()]);
+        }
+        if self.no_charts {
+            argv.push("--no-charts".to_string());
+        }
+        if self.no_html {
+            argv.push("--no-html".to_string());
+        }
+    }
+
+    /// The report directory: --out, or reports/<scenario name>/<command>/.
+    pub fn dir(&self, name: &str, command: &str) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(name).join(command))
+    }
+
     /// Worker threads to use.
     pub fn jobs(&self) -> usize {
         self.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from)
@@ -86,12 +117,13 @@ pub struct Prepared {
     pub name: String,
 }
 
-/// Loads `file`, prints its warnings, and builds every variant of `dims`. `Ok(None)` means
-/// the file itself is invalid (its diagnostics were printed).
-pub fn prepare(file: &Path, common: &CommonArgs, dims: &[Dimension]) -> anyhow::Result<Option<Prepared>> {
-    let Some(loaded) = diagnostics::load(file) else {
-        return Ok(None);
-    };
+/// Builds every variant of `dims` from the loaded `file` and prints their warnings.
+pub fn prepare(
+    file: &Path,
+    loaded: &prodsim_scenario::Loaded,
+    common: &CommonArgs,
+    dims: &[Dimension],
+) -> anyhow::Result<Prepared> {
     let base = common.base_assignments()?;
     let variants = experiment::variants(&loaded.source_text, file, &base, dims, common.replications)?;
     let mut seen: Vec<&str> = loaded.warnings.iter().map(|w| w.message.as_str()).collect();
@@ -103,11 +135,11 @@ pub fn prepare(file: &Path, common: &CommonArgs, dims: &[Dimension]) -> anyhow::
             }
         }
     }
-    Ok(Some(Prepared {
+    Ok(Prepared {
         variants,
         base_seed: common.seed.unwrap_or(loaded.scenario.seed),
         name: loaded.scenario.name.clone(),
-    }))
+    })
 }
 
 /// A progress bar on stderr for `total` runs; hidden when stderr is not a terminal or
@@ -151,7 +183,7 @@ pub fn parse_strategies(raw: &str) -> anyhow::Result<Vec<Strategy>> {
 pub struct CompareArgs {
     /// The scenario file.
     #[arg(value_name = "FILE")]
-    file: PathBuf,
+    pub file: PathBuf,
     /// Balancing strategies to compare, comma-separated [default: the four classic ones,
     /// round_robin, random, least_connections and power_of_two, when no --vary].
     #[arg(long, value_name = "A,B,...")]
@@ -161,48 +193,106 @@ pub struct CompareArgs {
     #[arg(long, value_name = "KEY=V1,V2,...")]
     vary: Vec<String>,
     #[command(flatten)]
-    common: CommonArgs,
+    pub common: CommonArgs,
 }
 
-/// Runs the comparison and writes its report.
+impl CompareArgs {
+    /// The experiment's command line, as a partial result records it.
+    fn experiment_argv(&self) -> Vec<String> {
+        let mut argv = vec!["compare".to_string(), self.file.display().to_string()];
+        if let Some(s) = &self.strategies {
+            argv.extend(["--strategies".to_string(), s.clone()]);
+        }
+        for v in &self.vary {
+            argv.extend(["--vary".to_string(), v.clone()]);
+        }
+        self.common.experiment_argv(&mut argv);
+        argv
+    }
+
+    /// The variants to compare, and how they run.
+    fn setup(&self, loaded: &prodsim_scenario::Loaded) -> anyhow::Result<(Prepared, compare::Options)> {
+        let mut dims = Vec::new();
+        match &self.strategies {
+            Some(raw) => dims.push(Dimension::strategies(&parse_strategies(raw)?)),
+            None if self.vary.is_empty() => dims.push(Dimension::strategies(&Strategy::CLASSIC)),
+            None => {}
+        }
+        for arg in &self.vary {
+            let list = overrides::parse_list(arg, "--vary")?;
+            dims.push(Dimension::values(&list.key, &list.values));
+        }
+        let p = prepare(&self.file, loaded, &self.common, &dims)?;
+        if p.variants.len() < 2 {
+            bail!("nothing to compare: one variant ({}); give at least two strategies or values", p.variants[0].label);
+        }
+        let opts = compare::Options {
+            replications: self.common.replications,
+            base_seed: p.base_seed,
+            jobs: self.common.jobs(),
+        };
+        Ok((p, opts))
+    }
+}
+
+/// Runs the comparison (or one shard of it) and writes its report.
 pub fn execute(args: &CompareArgs) -> anyhow::Result<ExitCode> {
-    let mut dims = Vec::new();
-    match &args.strategies {
-        Some(raw) => dims.push(Dimension::strategies(&parse_strategies(raw)?)),
-        None if args.vary.is_empty() => dims.push(Dimension::strategies(&Strategy::CLASSIC)),
-        None => {}
-    }
-    for arg in &args.vary {
-        let list = overrides::parse_list(arg, "--vary")?;
-        dims.push(Dimension::values(&list.key, &list.values));
-    }
-    let Some(p) = prepare(&args.file, &args.common, &dims)? else {
+    let Some(loaded) = diagnostics::load(&args.file) else {
         return Ok(ExitCode::from(super::FAILURE));
     };
-    if p.variants.len() < 2 {
-        bail!("nothing to compare: one variant ({}); give at least two strategies or values", p.variants[0].label);
-    }
-    let opts =
-        compare::Options { replications: args.common.replications, base_seed: p.base_seed, jobs: args.common.jobs() };
+    let (p, opts) = args.setup(&loaded)?;
     let bar = progress_bar(p.variants.len() as u64 * u64::from(opts.replications), args.common.quiet);
     bar.set_prefix("compare");
+    let context = || format!("compare {}", args.file.display());
+    if let Some(shard) = args.common.shard {
+        let tasks = compare::task_count(&p.variants, opts)?;
+        let header = super::shard::header("compare", args.experiment_argv(), &loaded.source_text, tasks);
+        let dir = args.common.dir(&p.name, "compare");
+        return super::shard::run_shard(&dir, shard, header, args.common.quiet, || {
+            let records = compare::run_shard(&p.variants, opts, shard, &|| bar.inc(1));
+            bar.finish_and_clear();
+            Ok(Records::Compare(records.with_context(context)?))
+        });
+    }
     let result = compare::run(&p.variants, opts, &|| bar.inc(1));
     bar.finish_and_clear();
-    let c = result.with_context(|| format!("compare {}", args.file.display()))?;
+    let c = result.with_context(context)?;
+    finish(args, &p, &c)
+}
 
-    let dir = args.common.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&p.name).join("compare"));
+/// `prodsim merge` of a comparison: the shards' runs in task order, then the same report.
+pub fn merge(
+    args: &CompareArgs,
+    loaded: &prodsim_scenario::Loaded,
+    partials: Vec<(String, Partial)>,
+) -> anyhow::Result<ExitCode> {
+    let (p, opts) = args.setup(loaded)?;
+    let tasks = compare::task_count(&p.variants, opts)?;
+    let shards = super::merge::records(partials, tasks, |r| match r {
+        Records::Compare(runs) => Some(runs),
+        Records::Sweep(_) | Records::Check(_) => None,
+    })?;
+    let c = compare::merge(&p.variants, opts, shard::interleave(shards))
+        .with_context(|| format!("merge of compare {}", args.file.display()))?;
+    finish(args, &p, &c)
+}
+
+/// Writes the comparison's report and prints its table: the one place both the unsharded
+/// command and `prodsim merge` write from, so their files are byte-identical.
+fn finish(args: &CompareArgs, p: &Prepared, c: &compare::Comparison) -> anyhow::Result<ExitCode> {
+    let dir = args.common.dir(&p.name, "compare");
     let set = report::manifest::begin(&dir)?;
-    let mut written = report::compare::write_files(&c, &dir)?;
+    let mut written = report::compare::write_files(c, &dir)?;
     if !args.common.no_charts {
-        written.extend(report::compare::write_charts(&c, &dir)?);
+        written.extend(report::compare::write_charts(c, &dir)?);
     }
     if !args.common.no_html {
-        written.push(report::html::write_compare(&dir, &c)?);
+        written.push(report::html::write_compare(&dir, c)?);
     }
     let manifest = report::manifest::seal(set, &written)?;
     written.push(manifest);
     if !args.common.quiet {
-        print!("{}", report::compare::table(&c));
+        print!("{}", report::compare::table(c));
         print_written(&written);
     }
     Ok(ExitCode::SUCCESS)

@@ -19,7 +19,20 @@ pub fn install_hook() {
 /// Loads the scenario at `path` and prints its warnings; `None` when it is invalid (its
 /// errors are printed).
 pub fn load(path: &std::path::Path) -> Option<prodsim_scenario::Loaded> {
-    let loaded = match prodsim_scenario::load(path) {
+    report_loaded(path, prodsim_scenario::load(path))
+}
+
+/// Loads scenario `text` (the file at `path` as a partial result recorded it) and prints
+/// its warnings; `None` when it is invalid (its errors are printed).
+pub fn load_str(path: &std::path::Path, text: &str) -> Option<prodsim_scenario::Loaded> {
+    report_loaded(path, prodsim_scenario::load_str(text, path))
+}
+
+fn report_loaded(
+    path: &std::path::Path,
+    result: Result<prodsim_scenario::Loaded, ScenarioError>,
+) -> Option<prodsim_scenario::Loaded> {
+    let loaded = match result {
         Ok(l) => l,
         Err(e) => {
             print_scenario_error(&e);

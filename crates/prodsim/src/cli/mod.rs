@@ -5,7 +5,10 @@ mod check;
 mod compare;
 mod diagnostics;
 mod export;
+mod jobs;
+mod merge;
 mod run;
+mod shard;
 mod sweep;
 mod test_rules;
 mod validate;
@@ -43,12 +46,25 @@ enum Command {
     Export(export::ExportArgs),
     /// Run promtool's rule unit-test files on prodsim's rule evaluator.
     Test(test_rules::TestArgs),
+    /// Merge the partial results of a sharded compare, sweep or check (`--shard K/N`) into
+    /// exactly the report the unsharded command writes.
+    Merge(merge::MergeArgs),
+    /// Write a ready-to-submit Slurm array job or Kubernetes Indexed Job that runs a
+    /// compare, sweep or check in N shards and merges them.
+    Jobs(jobs::JobsArgs),
 }
 
 /// `--seed`: a whole number from 0 to 2⁶⁴−1, said in those words when it is not one
 /// (a negative seed reaches this parser rather than being taken for a flag).
 fn parse_seed(text: &str) -> Result<u64, String> {
     text.parse().map_err(|_| format!("seeds are whole numbers from 0 to 2⁶⁴−1 ({}), got `{text}`", u64::MAX))
+}
+
+impl Cli {
+    /// Parses the command line a partial result recorded (`prodsim merge` reads it back).
+    fn try_parse_experiment(argv: impl IntoIterator<Item = String>) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(argv).map(|cli| cli.command)
+    }
 }
 
 /// Exit status when the command ran but the input or the run failed.
@@ -66,6 +82,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::execute(&args),
         Command::Export(args) => export::execute(&args),
         Command::Test(args) => test_rules::execute(&args),
+        Command::Merge(args) => merge::execute(&args),
+        Command::Jobs(args) => jobs::execute(&args),
     };
     match result {
         Ok(code) => code,

@@ -26,6 +26,7 @@ mod regions;
 mod releases;
 mod report_set;
 mod scenario_props;
+mod shard;
 mod snapshots;
 mod sweep;
 mod system;
