@@ -355,16 +355,8 @@ pub fn run_shard(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunRecord>, ExperimentError> {
     let (_, tasks) = plan(variants, opts)?;
-    let mine: Vec<(usize, u64)> = shard.tasks(tasks.len()).map(|t| tasks[t]).collect();
-    let mut out = Vec::with_capacity(mine.len());
-    execute(
-        opts.jobs,
-        &mine,
-        |&(v, seed)| run_task(variants, v, seed).map(|(v, s)| RunRecord::of(v, seed, s)),
-        |r| out.push(r),
-        progress,
-    )?;
-    Ok(out)
+    let run = |&(v, seed): &(usize, u64)| run_task(variants, v, seed).map(|(v, s)| RunRecord::of(v, seed, s));
+    crate::execute_shard(opts.jobs, &tasks, shard, run, progress)
 }
 
 /// The comparison from every run's record, given in global task order (the shards'

@@ -312,6 +312,26 @@ pub fn variants(
         .collect()
 }
 
+/// [`execute`] on `shard`'s share of `tasks` only, collecting the results in global task
+/// order (what a shard of `compare`, `sweep` or `check` writes into its partial file).
+pub fn execute_shard<T, R, F>(
+    jobs: usize,
+    tasks: &[T],
+    shard: shard::Shard,
+    f: F,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<R>, ExperimentError>
+where
+    T: Sync + Copy,
+    R: Send,
+    F: Fn(&T) -> Result<R, ExperimentError> + Sync,
+{
+    let mine: Vec<T> = shard.tasks(tasks.len()).map(|t| tasks[t]).collect();
+    let mut out = Vec::with_capacity(mine.len());
+    execute(jobs, &mine, f, |r| out.push(r), progress)?;
+    Ok(out)
+}
+
 /// Runs `f(task)` for every task on a pool of `jobs` threads and hands each result to
 /// `merge` in task order. `progress` is called once per finished run, from worker threads.
 /// Stops at the first failing task in task order.

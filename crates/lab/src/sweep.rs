@@ -174,18 +174,10 @@ pub fn run_shard(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunRecord>, ExperimentError> {
     let tasks = plan(variants, opts)?;
-    let mine: Vec<(usize, u64)> = shard.tasks(tasks.len()).map(|t| tasks[t]).collect();
-    let mut out = Vec::with_capacity(mine.len());
-    execute(
-        opts.jobs,
-        &mine,
-        |&(v, seed)| {
-            run_one(&variants[v], seed).map(|o| RunRecord { variant: v, seed, values: to_bits(&Metric::all_of(&o)) })
-        },
-        |r| out.push(r),
-        progress,
-    )?;
-    Ok(out)
+    let run = |&(v, seed): &(usize, u64)| {
+        run_one(&variants[v], seed).map(|o| RunRecord { variant: v, seed, values: to_bits(&Metric::all_of(&o)) })
+    };
+    crate::execute_shard(opts.jobs, &tasks, shard, run, progress)
 }
 
 /// The sweep from every run's record, given in global task order: the same values in the

@@ -149,7 +149,7 @@ pub fn execute(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let result = check::check_plan(scenario, &plan, &options, &|p| show(&bar, p));
     bar.finish_and_clear();
-    finish(args, &loaded, &options, &result?, started.elapsed().as_secs_f64())
+    finish(args, &loaded, (&plan, &options), &result?, started.elapsed().as_secs_f64())
 }
 
 /// `prodsim merge` of a check: every shard's cases counted as the unsharded check counts
@@ -179,7 +179,7 @@ pub fn merge(
     let result = check::merge(scenario, &plan, &options, &refs, &|p| show(&bar, p));
     bar.finish_and_clear();
     let report = result.with_context(|| format!("merge of check {}", args.file.display()))?;
-    finish(args, loaded, &options, &report, started.elapsed().as_secs_f64())
+    finish(args, loaded, (&plan, &options), &report, started.elapsed().as_secs_f64())
 }
 
 /// Shows a check's progress on its bar.
@@ -199,18 +199,15 @@ fn show(bar: &ProgressBar, p: Progress) {
 fn finish(
     args: &CheckArgs,
     loaded: &prodsim_scenario::Loaded,
-    options: &CheckOptions,
+    (plan, options): (&check::Plan, &CheckOptions),
     report: &CheckReport,
     seconds: f64,
 ) -> anyhow::Result<ExitCode> {
     let scenario = &loaded.scenario;
-    // The page shows the fault space; the plan is rebuilt from the options (cheap, and the
-    // same whether the check ran here or in shards).
-    let plan = check::Plan::new(scenario, options)?;
     let cx = match &report.counterexample {
         None => {
             print_passed(args, report, seconds);
-            write_html(args, scenario, (&plan, options, report), None)?;
+            write_html(args, scenario, (plan, options, report), None)?;
             return Ok(ExitCode::SUCCESS);
         }
         Some(cx) => cx,
@@ -229,7 +226,7 @@ fn finish(
         print_failure(args, report, cx, &written, options, seconds);
     }
     let replay_line = replay_command(&written, cx.seed, args.mode, options);
-    write_html(args, scenario, (&plan, options, report), Some((&written, cx.seed, replay_line)))?;
+    write_html(args, scenario, (plan, options, report), Some((&written, cx.seed, replay_line)))?;
     Ok(ExitCode::from(super::FAILURE))
 }
 
