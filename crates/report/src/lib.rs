@@ -2,6 +2,7 @@
 //! place besides the CLI that writes files (atomically: temp file, then rename).
 
 pub mod atomic;
+pub mod blast;
 pub mod chart;
 pub mod compare;
 pub mod components;

@@ -14,7 +14,7 @@
 use proptest::collection::vec;
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 
-use super::space::FaultSpace;
+use super::space::{Choice, FaultSpace};
 use prodsim_kernel::units::{NS_PER_MS, format_duration};
 use prodsim_kernel::{Dist, NS_PER_S};
 use prodsim_parts::faults::{Fault, FaultKind};
@@ -270,6 +270,17 @@ impl Plan {
         };
         (start_ns, end_ns)
     }
+}
+
+/// `choice` as one fault from `start_ns` to `end_ns` (an instantaneous kind, a crash,
+/// happens at `start_ns`), with mid-range parameters (slowdown ×5.75, error rate 52.5%,
+/// calls hanging 65 s, ...: the middle of the ranges [`schedules`] draws from) and a
+/// partition cutting off `from`. `None` for a kind no schedule generates.
+pub fn fault_of(choice: &Choice, from: (u32, u32), start_ns: u64, end_ns: u64) -> Option<Fault> {
+    let mid = PARAM_STEPS / 2;
+    let kind = kind_named(choice.kind, mid, mid, from)?;
+    let end_ns = if instantaneous(&kind) { start_ns } else { end_ns.max(start_ns) };
+    Some(Fault { kind, target: choice.target, target_name: choice.target_name.clone(), start_ns, end_ns })
 }
 
 /// The proptest strategy of schedules over `space`: 1..=max_faults faults (max_faults >= 1)

@@ -126,6 +126,7 @@ fn plan(args: &JobsArgs) -> anyhow::Result<Plan> {
         | Command::Merge(_)
         | Command::Jobs(_)
         | Command::Export(_)
+        | Command::BlastRadius(_)
         | Command::Test(_) => {
             bail!("only compare, sweep and check run in shards; the command after -- is `{}`", command[0])
         }

@@ -72,6 +72,7 @@ pub fn execute(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         | Command::Merge(_)
         | Command::Jobs(_)
         | Command::Export(_)
+        | Command::BlastRadius(_)
         | Command::Test(_) => {
             bail!("{}: `{}` is not a command that shards", partials[0].0, header.command)
         }

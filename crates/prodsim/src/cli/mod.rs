@@ -1,6 +1,7 @@
 //! The command line: argument definitions, one file per subcommand, and the rendering of
 //! errors. The only code that prints to the terminal.
 
+mod blast_radius;
 mod check;
 mod compare;
 mod diagnostics;
@@ -41,6 +42,9 @@ enum Command {
     /// components, invariants checked on each, a failing schedule shrunk and written as a
     /// runnable scenario; exits with 1 on a violation.
     Check(check::CheckArgs),
+    /// Fail each component, instance group and region in turn on identical traffic and
+    /// rank them by user harm; marks the single points of failure.
+    BlastRadius(blast_radius::BlastArgs),
     /// Export a scenario's rules as a Prometheus rules file, or its routing as an
     /// Alertmanager configuration.
     Export(export::ExportArgs),
@@ -80,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::execute(&args),
         Command::Sweep(args) => sweep::execute(&args),
         Command::Check(args) => check::execute(&args),
+        Command::BlastRadius(args) => blast_radius::execute(&args),
         Command::Export(args) => export::execute(&args),
         Command::Test(args) => test_rules::execute(&args),
         Command::Merge(args) => merge::execute(&args),

@@ -4,6 +4,7 @@
 
 mod alerting;
 mod autoscaling;
+mod blast;
 mod browser;
 mod check;
 mod check_props;
