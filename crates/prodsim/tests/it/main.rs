@@ -20,6 +20,7 @@ mod faults;
 mod fuzz;
 mod limits;
 mod messages;
+mod narrate;
 mod prometheus;
 mod proxy;
 mod regions;
