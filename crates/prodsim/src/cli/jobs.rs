@@ -126,7 +126,8 @@ fn plan(args: &JobsArgs) -> anyhow::Result<Plan> {
         | Command::Merge(_)
         | Command::Jobs(_)
         | Command::Export(_)
-        | Command::Test(_) => {
+        | Command::Test(_)
+        | Command::Workshop(_) => {
             bail!("only compare, sweep and check run in shards; the command after -- is `{}`", command[0])
         }
     };

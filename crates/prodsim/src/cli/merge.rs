@@ -72,7 +72,8 @@ pub fn execute(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         | Command::Merge(_)
         | Command::Jobs(_)
         | Command::Export(_)
-        | Command::Test(_) => {
+        | Command::Test(_)
+        | Command::Workshop(_) => {
             bail!("{}: `{}` is not a command that shards", partials[0].0, header.command)
         }
     }

@@ -34,3 +34,4 @@ mod system;
 mod theory;
 mod webdriver;
 mod weights;
+mod workshop;
