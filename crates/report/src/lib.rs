@@ -11,6 +11,7 @@ pub mod expect;
 pub mod html;
 pub mod logs;
 pub mod manifest;
+pub mod narrate;
 pub mod openmetrics;
 pub mod postmortem;
 pub mod run_chart;

@@ -127,7 +127,8 @@ fn plan(args: &JobsArgs) -> anyhow::Result<Plan> {
         | Command::Jobs(_)
         | Command::Export(_)
         | Command::BlastRadius(_)
-        | Command::Test(_) => {
+        | Command::Test(_)
+        | Command::Workshop(_) => {
             bail!("only compare, sweep and check run in shards; the command after -- is `{}`", command[0])
         }
     };

@@ -13,6 +13,7 @@ mod shard;
 mod sweep;
 mod test_rules;
 mod validate;
+mod workshop;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,9 @@ enum Command {
     /// Write a ready-to-submit Slurm array job or Kubernetes Indexed Job that runs a
     /// compare, sweep or check in N shards and merges them.
     Jobs(jobs::JobsArgs),
+    /// The workshop curriculum: list, show, start and check lessons of "predict, then run"
+    /// exercises.
+    Workshop(workshop::WorkshopArgs),
 }
 
 /// `--seed`: a whole number from 0 to 2⁶⁴−1, said in those words when it is not one
@@ -89,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test_rules::execute(&args),
         Command::Merge(args) => merge::execute(&args),
         Command::Jobs(args) => jobs::execute(&args),
+        Command::Workshop(args) => workshop::execute(&args),
     };
     match result {
         Ok(code) => code,
