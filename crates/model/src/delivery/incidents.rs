@@ -272,9 +272,7 @@ mod tests {
         for (k, bad) in [(2, 300), (3, 300), (4, 300), (5, 300), (6, 350), (7, 400), (8, 400), (9, 320)] {
             truth[k] = (1_000, bad);
         }
-        for k in 10..=12 {
-            truth[k] = (1_000, 300);
-        }
+        truth[10..=12].fill((1_000, 300));
         let changes = [
             change(390_000, "hotfix v2.0.1 everywhere"),
             change(550_000, "rollback of v2.0.1"),
