@@ -80,7 +80,8 @@ impl Engine {
             self.track_client(answered, task.class, fate, code);
             // A payment queued for later is a sale delayed, not lost.
             let revenue = if task.deferred { 0.0 } else { self.flow.classes.revenue[task.class as usize] };
-            self.measure.truth.record(answered, fate, latency, revenue);
+            let harmful = self.delivery.as_deref().is_some_and(|d| d.is_harmful(task.version));
+            self.measure.truth.record(answered, fate, latency, revenue, harmful);
         }
         if self.network.is_some() {
             let r = &mut self.measure.recorder;

@@ -219,6 +219,7 @@ pub(super) const QUALITY: &[Field] = &[
     num("pages_per_week"),
     num("notifications"),
     num("pages"),
+    num("paging_notifications"),
     num("pages_out_of_hours"),
     num("episodes"),
     num("true_positives"),
@@ -243,6 +244,7 @@ pub(super) const ALERT: Node = Node::Object(&[
 pub(super) const INCIDENT: Node = Node::Object(&[
     num("start_s"),
     num_or_null("detected_s"),
+    num_or_null("paged_s"),
     num_or_null("acknowledged_s"),
     num_or_null("mitigated_s"),
     num("resolved_s"),
