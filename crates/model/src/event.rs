@@ -87,6 +87,8 @@ pub enum CallEvent {
         /// The consumer.
         consumer: u32,
     },
+    /// The reconciliation job runs (`[reconciliation]`).
+    Reconcile,
 }
 
 /// The balancer's view of its backends.

@@ -130,6 +130,8 @@ pub struct SystemOutcome {
     pub deferred: u64,
     /// The payment ledger.
     pub payments: LedgerTotals,
+    /// Fallbacks, reconciliation and backups, where the scenario has them.
+    pub recovery: super::RecoveryOutcome,
     /// One per component: app servers, then services by name, then the database.
     pub components: Vec<ComponentOutcome>,
     /// The database, if any.
@@ -204,6 +206,7 @@ impl Engine {
             degraded: r.total.degraded,
             deferred: r.total.deferred,
             payments: self.ledger.totals(),
+            recovery: self.recovery.outcome(),
             components,
             database: self.db.as_ref().map(|d| d.stats),
             retry_queue: self.deferral.spec.map(|_| self.deferral.stats),

@@ -22,6 +22,7 @@ mod limits;
 mod messages;
 mod prometheus;
 mod proxy;
+mod recovery;
 mod regions;
 mod releases;
 mod report_set;

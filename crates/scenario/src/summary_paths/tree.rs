@@ -18,6 +18,8 @@ pub(super) enum Needs {
     Monitoring,
     Logging,
     Delivery,
+    Fallback,
+    Reconciliation,
     /// Never readable by an expectation (`expectations`).
     Never,
 }
@@ -35,6 +37,8 @@ impl Needs {
             Needs::Monitoring => "monitoring ([monitoring], [[alerts]] or [slo])",
             Needs::Logging => "[logging]",
             Needs::Delivery => "[pipeline], [[deploys]], [oncall] or [[playbooks]]",
+            Needs::Fallback => "a call with a `fallback`",
+            Needs::Reconciliation => "[reconciliation]",
         }
     }
 }
@@ -180,6 +184,9 @@ pub(super) const DATABASE: &[Field] = &[
 ];
 pub(super) const RETRY_QUEUE: &[Field] =
     &[num("enqueued"), num("drained"), num("remaining"), num("peak"), num("dropped")];
+pub(super) const FALLBACK: &[Field] = &[num("calls"), num("answered"), num("payments"), num("in_doubt_kept")];
+pub(super) const RECONCILIATION: &[Field] =
+    &[num("runs"), num("reconciled"), num("charged"), num("corrected"), num("in_doubt")];
 pub(super) const COST: &[Field] =
     &[num("infrastructure"), num("calls"), num("total"), num_or_null("per_million_requests")];
 pub(super) const PROXY: &[Field] = &[
@@ -347,6 +354,8 @@ pub(super) const SYSTEM: &[Field] = &[
     with(Needs::Malicious, "malicious", Node::Object(MALICIOUS)),
     with(Needs::Scaling, "autoscaling", Node::Object(AUTOSCALING)),
     Field { key: None, node: Node::Object(ALERTING), needs: Needs::Monitoring },
+    with(Needs::Fallback, "fallback", Node::Object(FALLBACK)),
+    with(Needs::Reconciliation, "reconciliation", Node::Object(RECONCILIATION)),
     with(Needs::Logging, "logs", Node::Object(LOGS)),
     with(Needs::Logging, "client_errors", Node::List(Length::Any, &CLIENT_ERROR)),
     Field { key: None, node: Node::Object(DELIVERY), needs: Needs::Delivery },
