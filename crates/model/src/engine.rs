@@ -167,6 +167,7 @@ impl Engine {
             FaultEvent::End { fault } => self.on_fault(now, fault as usize, false, queue),
             FaultEvent::Restart { server } => self.on_restart_due(now, server as usize, queue),
             FaultEvent::Failover => self.failover(now),
+            FaultEvent::Restored => self.on_restored(now),
             FaultEvent::OutOfMemory { server, epoch } => self.on_out_of_memory(now, server as usize, epoch, queue),
             FaultEvent::LeakTick { fault } => self.leak_tick(now, fault as usize, queue),
         }

@@ -120,6 +120,8 @@ pub enum FaultEvent {
     },
     /// A replica takes over from the crashed primary.
     Failover,
+    /// A restore from backup finished after a `data_loss`: the database serves again.
+    Restored,
     /// An app server reaches its memory limit (if `epoch` is still current).
     OutOfMemory {
         /// The server.

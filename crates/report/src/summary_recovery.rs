@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use prodsim_model::outcome::{FallbackOutcome, ReconciliationOutcome, RecoveryOutcome};
+use prodsim_kernel::units::ns_to_s;
+use prodsim_model::outcome::{BackupOutcome, FallbackOutcome, ReconciliationOutcome, RecoveryOutcome};
 
 /// `fallback`, `reconciliation` and `backups`, at the top level of `summary.json`.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
@@ -16,6 +17,30 @@ pub struct RecoverySummary {
     /// `reconciliation`: with `[reconciliation]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reconciliation: Option<ReconciliationSummary>,
+    /// `backups`: with `[backups]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backups: Option<BackupSummary>,
+}
+
+/// `backups`.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct BackupSummary {
+    /// Backups finished during the run.
+    pub completed: u64,
+    /// Their price (part of `cost.infrastructure`).
+    pub cost: f64,
+    /// `data_loss` faults that destroyed the data.
+    pub data_losses: u64,
+    /// Restores finished.
+    pub restores: u64,
+    /// Writes committed, then lost with the data: the recovery point in writes.
+    pub writes_lost: u64,
+    /// The worst recovery point in seconds (since the start of the backup restored);
+    /// `null` without a loss.
+    pub rpo_s: Option<f64>,
+    /// The worst recovery time in seconds (from a loss until the database served again);
+    /// `null` without a finished restore.
+    pub rto_s: Option<f64>,
 }
 
 /// `fallback`.
@@ -62,6 +87,15 @@ impl RecoverySummary {
                 charged: c.charged,
                 corrected: c.corrected,
                 in_doubt: c.in_doubt,
+            }),
+            backups: r.backups.map(|b: BackupOutcome| BackupSummary {
+                completed: b.completed,
+                cost: b.cost,
+                data_losses: b.data_losses,
+                restores: b.restores,
+                writes_lost: b.writes_lost,
+                rpo_s: b.rpo_ns.map(ns_to_s),
+                rto_s: b.rto_ns.map(ns_to_s),
             }),
         }
     }

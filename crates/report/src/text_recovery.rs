@@ -30,4 +30,18 @@ pub fn render(s: &mut String, r: &RecoveryOutcome) {
             thousands(c.in_doubt)
         );
     }
+    if let Some(b) = &r.backups {
+        let secs = |ns: Option<u64>| ns.map_or("-".to_string(), prodsim_kernel::units::format_duration);
+        let _ = writeln!(
+            s,
+            "backups       {} completed (${:.2}) · {} data losses · {} writes lost · RPO {} · RTO {} · {} restores",
+            thousands(b.completed),
+            b.cost,
+            b.data_losses,
+            thousands(b.writes_lost),
+            secs(b.rpo_ns),
+            secs(b.rto_ns),
+            b.restores
+        );
+    }
 }

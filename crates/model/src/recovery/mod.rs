@@ -3,6 +3,7 @@
 //! ([`reconcile`]), and database backups with the restore after a `data_loss` fault
 //! ([`backups`]). [`Recovery`] holds their state; [`RecoveryOutcome`] what they did.
 
+pub(crate) mod backups;
 pub(crate) mod reconcile;
 
 use prodsim_scenario::recovery::ReconciliationSpec;
@@ -40,12 +41,14 @@ pub struct ReconciliationOutcome {
 }
 
 /// What fallbacks, reconciliation and backups did; each `None` when the scenario has none.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RecoveryOutcome {
     /// Calls that fell back, when a call names a `fallback`.
     pub fallback: Option<FallbackOutcome>,
     /// The reconciliation job, with `[reconciliation]`.
     pub reconciliation: Option<ReconciliationOutcome>,
+    /// Backups and restores, with `[backups]`.
+    pub backups: Option<backups::BackupOutcome>,
 }
 
 /// The state of fallbacks and reconciliation during a run.
@@ -61,6 +64,8 @@ pub(crate) struct Recovery {
     pub pending: Vec<u32>,
     /// What the job did.
     pub reconciled: ReconciliationOutcome,
+    /// Backups and restores, with `[backups]` (and a database).
+    pub backups: Option<backups::Backups>,
 }
 
 impl Recovery {
@@ -72,16 +77,18 @@ impl Recovery {
             reconciliation: topology.reconciliation,
             pending: Vec::new(),
             reconciled: ReconciliationOutcome::default(),
+            backups: topology.backups.filter(|_| topology.database.is_some()).map(backups::Backups::new),
         }
     }
 
-    /// What they did, at the end of the run.
-    pub fn outcome(&self) -> RecoveryOutcome {
+    /// What they did, at the end of the run at `end`.
+    pub fn outcome(&self, end: prodsim_kernel::SimTime) -> RecoveryOutcome {
         RecoveryOutcome {
             fallback: self.has_fallback.then_some(self.fallback),
             reconciliation: self
                 .reconciliation
                 .map(|_| ReconciliationOutcome { in_doubt: self.pending.len() as u64, ..self.reconciled }),
+            backups: self.backups.as_ref().map(|b| b.outcome(end)),
         }
     }
 }

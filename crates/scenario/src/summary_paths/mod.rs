@@ -152,6 +152,7 @@ impl SummaryPaths {
             (Needs::Delivery, t.delivery.is_some()),
             (Needs::Fallback, t.has_fallback()),
             (Needs::Reconciliation, t.reconciliation.is_some()),
+            (Needs::Backups, t.backups.is_some()),
         ];
         let mut versions = Vec::new();
         if let Some(d) = &t.delivery {
