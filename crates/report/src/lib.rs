@@ -19,11 +19,13 @@ pub mod summary;
 pub mod summary_alerting;
 pub mod summary_delivery;
 pub mod summary_proxy;
+pub mod summary_recovery;
 pub mod summary_system;
 pub mod sweep;
 pub mod text;
 pub mod text_alerting;
 pub mod text_delivery;
+pub mod text_recovery;
 pub mod text_system;
 pub mod timeseries;
 

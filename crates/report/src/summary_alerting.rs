@@ -195,6 +195,12 @@ pub struct NotificationSummary {
     pub summary: String,
     /// A resend of unchanged content.
     pub repeat: bool,
+    /// The first alert's `runbook_url` annotation, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runbook_url: Option<String>,
+    /// The first alert's `dashboard_url` annotation, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard_url: Option<String>,
 }
 
 fn secs(ms: i64) -> f64 {
@@ -244,6 +250,8 @@ fn notification(set: &str, n: &Notification) -> NotificationSummary {
         severity,
         summary: n.alerts.first().and_then(|a| a.annotations.get("summary").cloned()).unwrap_or_default(),
         repeat: n.repeat,
+        runbook_url: n.alerts.first().and_then(|a| a.annotations.get("runbook_url").cloned()),
+        dashboard_url: n.alerts.first().and_then(|a| a.annotations.get("dashboard_url").cloned()),
     }
 }
 

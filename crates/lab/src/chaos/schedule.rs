@@ -114,7 +114,7 @@ impl Schedule {
 /// Whether the kind happens at an instant and has no duration (its recovery is the
 /// component's own: a restart, a failover).
 fn instantaneous(kind: &FaultKind) -> bool {
-    matches!(kind, FaultKind::Crash | FaultKind::PrimaryCrash)
+    matches!(kind, FaultKind::Crash | FaultKind::PrimaryCrash | FaultKind::DataLoss)
 }
 
 /// The `[[faults]]` table of one fault.
@@ -160,7 +160,11 @@ fn fault_table(f: &Fault) -> toml::Table {
             t.insert("rate".into(), Value::Float(*rate));
             t.insert("clients".into(), Value::Integer(i64::from(*clients)));
         }
-        FaultKind::Outage | FaultKind::Crash | FaultKind::PrimaryCrash | FaultKind::RegionOutage => {}
+        FaultKind::Outage
+        | FaultKind::Crash
+        | FaultKind::PrimaryCrash
+        | FaultKind::DataLoss
+        | FaultKind::RegionOutage => {}
     }
     t
 }
@@ -203,6 +207,7 @@ fn kind_named(name: &str, p: u32, q: u32, from: (u32, u32)) -> Option<FaultKind>
         "partition" => FaultKind::Partition { from, hang_ns: secs(10, 120) },
         "crash" => FaultKind::Crash,
         "primary_crash" => FaultKind::PrimaryCrash,
+        "data_loss" => FaultKind::DataLoss,
         "region_outage" => FaultKind::RegionOutage,
         "ddos" => FaultKind::Ddos { rate: f64::from(grid(p, 100, 5000)), clients: grid(q, 1, 1000) },
         _ => return None,

@@ -43,6 +43,10 @@ impl Engine {
             // dropped from the queue after its deadline never started, so never charged.
             let done = fate == Fate::Completed || (fate == Fate::TimedOut && task.running);
             let f = if done { PaymentFate::Completed } else { PaymentFate::Failed };
+            if !done && self.ledger.charge_outstanding(PaymentId(task.payment)) {
+                // Told it failed while a charge is still out: its answer is lost.
+                self.charge_in_doubt(task.payment);
+            }
             self.ledger.set_fate(PaymentId(task.payment), f);
         }
         self.free_task(t);

@@ -24,6 +24,7 @@ mod messages;
 mod narrate;
 mod prometheus;
 mod proxy;
+mod recovery;
 mod regions;
 mod releases;
 mod report_set;
