@@ -99,6 +99,10 @@ fn what(o: &Outcome, f: &Fault) -> String {
             format!("the network between server-{first}…server-{} and {t} drops every packet", end.saturating_sub(1))
         }
         FaultKind::Ddos { rate, clients } => format!("a DDoS begins: {rate} attack requests/s from {clients} clients"),
+        // Down until the restore from the last backup ends, which the run decides.
+        FaultKind::DataLoss => {
+            return "the database's data is destroyed: it is down until a restore from the last backup".to_string();
+        }
     };
     sentence + &lasting
 }
