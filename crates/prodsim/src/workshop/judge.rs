@@ -197,7 +197,10 @@ fn prediction(
         check: Check::Metric { path: p.metric.clone(), comparison: Comparison::AtLeast(f64::NEG_INFINITY) },
     };
     let result: Vec<ExpectationResult> = prodsim_report::expect::evaluate(&[probe], outcome);
-    let actual = result.first().and_then(|r| r.actual.parse::<f64>().ok()).map(|v| v * p.scale);
+    // The verdict shows the value with its unit ("1667.2 ms", "2.5 per week"): the number
+    // comes first.
+    let number = |r: &prodsim_report::ExpectationResult| r.actual.split_whitespace().next()?.parse::<f64>().ok();
+    let actual = result.first().and_then(number).map(|v| v * p.scale);
     let Some(actual) = actual else {
         let why = result.first().map_or(String::new(), |r| r.actual.clone());
         return Err(JudgeError::Other(format!("{}: predict.metric `{}`: {why}", lesson.origin, p.metric)));
