@@ -202,3 +202,21 @@ fn run_limits_end_in_a_clear_error() {
     assert!(stderr.contains("max_in_flight = 1000"), "{stderr}");
     assert!(stderr.contains("reproduce with --seed 1"), "{stderr}");
 }
+
+/// `prodsim ... | head`: the reader leaves early; the command stops with the status of a
+/// process killed by SIGPIPE, and no panic is printed.
+#[test]
+fn a_reader_that_leaves_early_gets_no_panic() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_prodsim"))
+        .args(["workshop", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // Closing the read end before the command writes: its first line meets a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
