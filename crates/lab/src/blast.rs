@@ -3,9 +3,9 @@
 //!
 //! Each suspect is one (fault kind, target) of the scenario's [`FaultSpace`], restricted
 //! to the kinds asked for (by default the ways a part is lost: an outage, a crash, a
-//! partition, the primary's crash, a region's outage). The scenario's own `[[faults]]` are
-//! removed, so the baseline is fault-free and each variant differs from it by exactly one
-//! fault. Replication `r` of every variant runs on the same seed (common random numbers),
+//! partition, the primary's crash, a region's outage, the database's data destroyed).
+//! The scenario's own `[[faults]]` are removed, so the baseline is fault-free and each
+//! variant differs from it by exactly one fault. Replication `r` of every variant runs on the same seed (common random numbers),
 //! so the harm of a fault is estimated from paired differences, with far less noise than
 //! two independent runs would give.
 //!
@@ -27,7 +27,7 @@ use crate::{ExperimentError, MAX_RUNS, execute, replication_seed};
 
 /// The kinds a blast radius fails components with unless told otherwise: the ways a
 /// component, a group of instances or a region is lost.
-pub const DEFAULT_KINDS: [&str; 5] = ["outage", "crash", "partition", "primary_crash", "region_outage"];
+pub const DEFAULT_KINDS: [&str; 6] = ["outage", "crash", "partition", "primary_crash", "region_outage", "data_loss"];
 
 /// The objective a single point of failure is judged against without an `[slo]`.
 pub const DEFAULT_OBJECTIVE: f64 = 0.999;

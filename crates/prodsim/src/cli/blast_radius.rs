@@ -21,7 +21,7 @@ pub struct BlastArgs {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Fault kinds to fail components with, comma-separated [default: those of
-    /// outage,crash,partition,primary_crash,region_outage (the ways a part is lost) the
+    /// outage,crash,partition,primary_crash,region_outage,data_loss (the ways a part is lost) the
     /// scenario's components can suffer].
     #[arg(long, value_name = "A,B,...")]
     kinds: Option<String>,
