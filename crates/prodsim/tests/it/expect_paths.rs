@@ -158,8 +158,9 @@ fn every_leaf_of_every_shipped_summary_is_in_the_catalog() {
             "no shipped summary has a `{list}` element"
         );
     }
-    let secs = started.elapsed().as_secs_f64();
-    assert!(secs < 60.0, "{secs:.1}s: shorten LONGEST_NS");
+    // Reported, not asserted: a wall-clock bound in a test fails on a loaded machine, not on
+    // a slow change (LONGEST_NS keeps each run short).
+    println!("every shipped summary checked in {:.1} s", started.elapsed().as_secs_f64());
 }
 
 /// The error diagnostics of `text`, which must not load.
