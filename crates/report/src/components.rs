@@ -83,7 +83,7 @@ mod tests {
         assert_eq!(header.iter().collect::<Vec<_>>(), columns().names());
         let doc = include_str!("../../../docs/components-csv.md");
         assert_eq!(crate::csv_table::undocumented(&columns().names(), doc), Vec::<&str>::new());
-        assert_eq!(header.len(), 17, "the columns docs/components-csv.md documents");
+        assert_eq!(header.len(), 20, "the columns docs/components-csv.md documents");
         assert_eq!(rows.len(), 3 * 2, "three intervals, two components");
         for row in rows {
             assert_eq!(row.len(), header.len(), "{row:?}");
@@ -91,5 +91,9 @@ mod tests {
         let db: Vec<_> = rows.iter().filter(|r| &r[2] == "db").collect();
         assert_eq!(db.len(), 3, "{csv}");
         assert!(db.iter().all(|r| &r[16] == "250"), "{csv}");
+        // Two app servers with the default pool of 10 connections each.
+        assert!(db.iter().all(|r| &r[19] == "20" && r[17].parse::<u32>().is_ok_and(|n| n <= 20)), "{csv}");
+        let app: Vec<_> = rows.iter().filter(|r| &r[2] != "db").collect();
+        assert!(app.iter().all(|r| (17..20).all(|i| r[i].is_empty())), "pools are the database's: {csv}");
     }
 }
