@@ -125,6 +125,7 @@ fn plan(args: &JobsArgs) -> anyhow::Result<Plan> {
         | Command::Validate(_)
         | Command::Merge(_)
         | Command::Jobs(_)
+        | Command::Live(_)
         | Command::Export(_)
         | Command::Test(_) => {
             bail!("only compare, sweep and check run in shards; the command after -- is `{}`", command[0])

@@ -71,6 +71,7 @@ pub fn execute(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         | Command::Validate(_)
         | Command::Merge(_)
         | Command::Jobs(_)
+        | Command::Live(_)
         | Command::Export(_)
         | Command::Test(_) => {
             bail!("{}: `{}` is not a command that shards", partials[0].0, header.command)

@@ -6,6 +6,7 @@ mod compare;
 mod diagnostics;
 mod export;
 mod jobs;
+mod live;
 mod merge;
 mod run;
 mod shard;
@@ -52,6 +53,9 @@ enum Command {
     /// Write a ready-to-submit Slurm array job or Kubernetes Indexed Job that runs a
     /// compare, sweep or check in N shards and merges them.
     Jobs(jobs::JobsArgs),
+    /// Stand the scenario up as real HTTP services on loopback and send its workload on the
+    /// wall clock (sped up by --time-scale); --compare holds the simulation against it.
+    Live(live::LiveArgs),
 }
 
 /// `--seed`: a whole number from 0 to 2⁶⁴−1, said in those words when it is not one
@@ -84,6 +88,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test_rules::execute(&args),
         Command::Merge(args) => merge::execute(&args),
         Command::Jobs(args) => jobs::execute(&args),
+        Command::Live(args) => live::execute(&args),
     };
     match result {
         Ok(code) => code,

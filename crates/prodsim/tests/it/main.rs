@@ -19,6 +19,7 @@ mod expectations;
 mod faults;
 mod fuzz;
 mod limits;
+mod live;
 mod messages;
 mod prometheus;
 mod proxy;
