@@ -40,6 +40,9 @@ pub use plan::Plan;
 /// are not late.
 const LEAD: Duration = Duration::from_millis(50);
 
+/// Longest wall time the final scrapes wait for requests still in flight at the end.
+const DRAIN: Duration = Duration::from_secs(2);
+
 /// How a live run is driven.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -155,12 +158,18 @@ async fn drive(
         streams.keyed(Purpose::Session, ""),
         &classes,
     );
-    let target = listen(Arc::new(proxy).router()).await?;
+    let proxy = Arc::new(proxy);
+    let target = listen(Arc::clone(&proxy).router()).await?;
     scrapes
         .insert(0, Scrape { job: "lb".into(), instance: "lb-0".into(), address: target.clone(), text: String::new() });
     let http = proxy::http_client();
     let generator = loadgen::LoadGen::new(clock, timer, http.clone(), target, plan, scenario);
     let measure = generator.run().await;
+    // The last answers drain (bounded) so the final scrapes count every forwarded request.
+    let drained_by = std::time::Instant::now() + DRAIN;
+    while proxy.outstanding() > 0 && std::time::Instant::now() < drained_by {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     for s in &mut scrapes {
         s.text = scrape(&http, &s.address).await;
     }

@@ -101,6 +101,11 @@ impl Proxy {
         picked
     }
 
+    /// Requests forwarded and not answered yet.
+    pub fn outstanding(&self) -> u32 {
+        self.lb.lock().unwrap_or_else(PoisonError::into_inner).connections.iter().sum()
+    }
+
     /// Backend `i` answered after `latency_ns` (scenario time).
     fn answered(&self, i: usize, latency_ns: u64, ok: bool) {
         let mut lb = self.lb.lock().unwrap_or_else(PoisonError::into_inner);
