@@ -17,6 +17,7 @@
 //! on the number of threads, and memory holds one chunk of run summaries, not every run.
 //! This module does no I/O: progress is reported through a callback.
 
+pub mod blast;
 pub mod chaos;
 pub mod check;
 pub mod compare;
@@ -87,6 +88,10 @@ pub enum ExperimentError {
         /// The reason.
         message: String,
     },
+    /// The experiment's own options ask for something the scenario cannot do (a fault kind
+    /// none of its components can suffer).
+    #[error("{0}")]
+    Options(String),
     /// Partial results (of `--shard`) do not fit the experiment being merged.
     #[error("partial results do not fit the experiment: {0}")]
     Partial(String),

@@ -23,6 +23,7 @@ use crate::measure::metrics::{Counters, Truth};
 use crate::measure::recorder::Recorder;
 use crate::measure::series::Series;
 use crate::network::NetworkState;
+use crate::recovery::Recovery;
 use crate::scaling::Scaling;
 use crate::station::{Instance, Station, StationKind};
 use crate::streams::Keys;
@@ -54,6 +55,7 @@ impl Engine {
             db,
             deferral: Deferral::new(topology.retry_queue),
             ledger: Ledger::new(),
+            recovery: Recovery::new(topology),
             faults: FaultState::new(&scenario.faults),
             network,
             edge: None,
@@ -115,6 +117,7 @@ impl Engine {
             queue.schedule(SimTime(NS_PER_S), Event::Balancer(BalancerEvent::EjectionEnds));
         }
         self.schedule_faults(queue);
+        self.schedule_reconciliation(queue);
     }
 }
 

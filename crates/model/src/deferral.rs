@@ -27,6 +27,9 @@ pub(crate) struct Deferred {
     pub key: u64,
     /// Charges tried by consumers so far.
     pub tries: u32,
+    /// A charge of it timed out: the primary provider may have taken it, so the consumer
+    /// never falls back to another one.
+    pub in_doubt: bool,
 }
 
 /// A consumer of the retry queue.
@@ -114,6 +117,7 @@ impl Engine {
             spec: call.spec,
             key: task.key,
             tries: 0,
+            in_doubt: call.in_doubt,
         };
         if !self.deferral.push(now, item) {
             return false;
@@ -145,11 +149,20 @@ impl Engine {
     }
 
     /// Consumer `k`'s charge ended: a success settles the payment, a failure puts it back
-    /// at the head and waits before the next attempt.
-    pub(crate) fn consumer_done(&mut self, now: SimTime, k: u32, ok: bool, queue: &mut EventQueue<Event>) {
+    /// at the head and waits before the next attempt (`in_doubt`: the charge timed out, so
+    /// it never falls back to another provider).
+    pub(crate) fn consumer_done(
+        &mut self,
+        now: SimTime,
+        k: u32,
+        ok: bool,
+        in_doubt: bool,
+        queue: &mut EventQueue<Event>,
+    ) {
         let consumer = &mut self.deferral.consumers[k as usize];
         consumer.busy = false;
-        let Some((enq, item)) = consumer.item.take() else { return };
+        let Some((enq, mut item)) = consumer.item.take() else { return };
+        item.in_doubt |= in_doubt;
         let Some(spec) = self.deferral.spec else { return };
         consumer.scheduled = true;
         let wake = Event::Call(CallEvent::ConsumerWake { consumer: k });

@@ -36,6 +36,7 @@ use crate::measure::Measure;
 use crate::monitoring::Monitor;
 use crate::network::NetworkState;
 use crate::outcome::Outcome;
+use crate::recovery::Recovery;
 use crate::response::Response;
 use crate::scaling::Scaling;
 use crate::station::Station;
@@ -61,6 +62,8 @@ pub struct Engine {
     pub(crate) deferral: Deferral,
     /// The payment ledger.
     pub(crate) ledger: Ledger,
+    /// Fallbacks, reconciliation and backups.
+    pub(crate) recovery: Recovery,
     /// The faults and which are in force.
     pub(crate) faults: FaultState,
     /// Regions and the network, with `[[regions]]`.
@@ -143,6 +146,7 @@ impl Engine {
             CallEvent::Hedge { call, seq } => self.on_hedge(now, call, seq, queue),
             CallEvent::PoolTimeout { call, seq } => self.on_pool_timeout(now, call, seq, queue),
             CallEvent::ConsumerWake { consumer } => self.on_consumer_wake(now, consumer, queue),
+            CallEvent::Reconcile => self.on_reconcile(now, queue),
         }
     }
 
@@ -163,6 +167,7 @@ impl Engine {
             FaultEvent::End { fault } => self.on_fault(now, fault as usize, false, queue),
             FaultEvent::Restart { server } => self.on_restart_due(now, server as usize, queue),
             FaultEvent::Failover => self.failover(now),
+            FaultEvent::Restored => self.on_restored(now),
             FaultEvent::OutOfMemory { server, epoch } => self.on_out_of_memory(now, server as usize, epoch, queue),
             FaultEvent::LeakTick { fault } => self.leak_tick(now, fault as usize, queue),
         }

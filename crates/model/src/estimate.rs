@@ -130,6 +130,7 @@ fn offered_requests(scenario: &Scenario) -> f64 {
             | FaultKind::AddedLatency { .. }
             | FaultKind::Crash
             | FaultKind::PrimaryCrash
+            | FaultKind::DataLoss
             | FaultKind::ReplicationLag { .. }
             | FaultKind::SlowQueries { .. }
             | FaultKind::MemoryLeak { .. }

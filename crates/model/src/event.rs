@@ -87,6 +87,8 @@ pub enum CallEvent {
         /// The consumer.
         consumer: u32,
     },
+    /// The reconciliation job runs (`[reconciliation]`).
+    Reconcile,
 }
 
 /// The balancer's view of its backends.
@@ -118,6 +120,8 @@ pub enum FaultEvent {
     },
     /// A replica takes over from the crashed primary.
     Failover,
+    /// A restore from backup finished after a `data_loss`: the database serves again.
+    Restored,
     /// An app server reaches its memory limit (if `epoch` is still current).
     OutOfMemory {
         /// The server.

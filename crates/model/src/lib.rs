@@ -25,6 +25,7 @@ mod measure;
 mod monitoring;
 mod network;
 pub mod outcome;
+mod recovery;
 mod response;
 mod scaling;
 mod station;

@@ -21,6 +21,7 @@ const ATTEMPT: u64 = 2 << 60;
 const HEDGE: u64 = 3 << 60;
 const ASYNC: u64 = 4 << 60;
 const DEFERRED: u64 = 5 << 60;
+const FALLBACK: u64 = 6 << 60;
 
 /// The keyed draws of every purpose of one run.
 #[derive(Clone, Copy, Debug)]
@@ -112,6 +113,13 @@ pub(crate) fn deferred_key(request: u64, tries: u32) -> u64 {
     mix(request, DEFERRED | u64::from(tries))
 }
 
+/// The key of a call once it falls back to its `fallback` service: its attempts there
+/// draw apart from the primary's (a primary's error coin is not the fallback's).
+#[inline]
+pub(crate) fn fallback_key(call: u64) -> u64 {
+    mix(call, FALLBACK)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +136,7 @@ mod tests {
             attempt_key(t, 2),
             hedge_key(t),
             deferred_key(t, 0),
+            fallback_key(t),
             t,
         ];
         for (i, a) in keys.iter().enumerate() {

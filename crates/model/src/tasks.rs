@@ -153,6 +153,10 @@ pub struct Call {
     /// The current attempt was refused by the open circuit breaker (its failure is not
     /// news to the breaker).
     pub short_circuited: bool,
+    /// It went to its spec's `fallback` (its target is the fallback now).
+    pub fell_back: bool,
+    /// A charge attempt timed out: the provider may have taken it, so it never falls back.
+    pub in_doubt: bool,
 }
 
 /// A slab of records with a free list.
@@ -224,6 +228,7 @@ impl Default for Call {
                 hedge_after_ns: None,
                 on_failure: OnFailure::Fail,
                 idempotent: false,
+                fallback: None,
             },
             attempt: 0,
             outstanding: 0,
@@ -234,6 +239,8 @@ impl Default for Call {
             class: 0,
             key: 0,
             short_circuited: false,
+            fell_back: false,
+            in_doubt: false,
         }
     }
 }

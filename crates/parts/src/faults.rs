@@ -38,6 +38,10 @@ pub enum FaultKind {
     Crash,
     /// The database primary dies; a replica takes over after `[database].failover_after`.
     PrimaryCrash,
+    /// The database's data is destroyed (a dropped table, a corrupting bug: it replicates,
+    /// so no failover saves it); the database is down until it is restored from the last
+    /// backup (`[backups]`), and the writes since that backup are lost.
+    DataLoss,
     /// The replicas fall this far behind the primary.
     ReplicationLag {
         /// The lag during the window.
@@ -100,6 +104,7 @@ impl FaultKind {
             FaultKind::AddedLatency { .. } => "added_latency",
             FaultKind::Crash => "crash",
             FaultKind::PrimaryCrash => "primary_crash",
+            FaultKind::DataLoss => "data_loss",
             FaultKind::ReplicationLag { .. } => "replication_lag",
             FaultKind::SlowQueries { .. } => "slow_queries",
             FaultKind::MemoryLeak { .. } => "memory_leak",
@@ -122,6 +127,7 @@ impl FaultKind {
             FaultKind::AddedLatency { latency } => format!("+{latency} per call"),
             FaultKind::Crash => "process dies, supervisor restarts it".to_string(),
             FaultKind::PrimaryCrash => "primary dies, replica takes over".to_string(),
+            FaultKind::DataLoss => "data destroyed, restored from the last backup".to_string(),
             FaultKind::ReplicationLag { lag_ns } => format!("replicas {} behind", secs(*lag_ns)),
             FaultKind::SlowQueries { factor } => format!("queries ×{factor}"),
             FaultKind::MemoryLeak { mb_per_s } => format!("leaks {mb_per_s} MiB/s"),
@@ -136,7 +142,7 @@ impl FaultKind {
     }
 
     /// Every kind that is built, by name.
-    pub const BUILT: [&'static str; 15] = [
+    pub const BUILT: [&'static str; 16] = [
         "slowdown",
         "outage",
         "timeouts",
@@ -144,6 +150,7 @@ impl FaultKind {
         "added_latency",
         "crash",
         "primary_crash",
+        "data_loss",
         "replication_lag",
         "slow_queries",
         "memory_leak",

@@ -44,7 +44,15 @@ pub fn columns<'a>() -> Table<'static, Line<'a>> {
         Column::new("memory_max_mb", |l: &Line| optional(l.row.memory_max_mb)),
         Column::new("error_ratio", |l: &Line| optional(l.error_ratio())),
         Column::new("replication_lag_ms", |l: &Line| optional(l.row.replication_lag_ms)),
+        Column::new("pool_in_use", |l: &Line| count(l.row.pool_in_use)),
+        Column::new("pool_waiting", |l: &Line| count(l.row.pool_waiting)),
+        Column::new("pool_size", |l: &Line| count(l.row.pool_size)),
     ])
+}
+
+/// A count, empty when the component has none.
+fn count(v: Option<u32>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
 }
 
 /// The CSV text for `outcome`.

@@ -92,6 +92,7 @@ fn metric(summary: &Value, path: &str, comparison: &Comparison) -> (bool, String
     let shown = match value {
         Value::Object(_) => return (false, format!("`{path}` is an object; name one of its keys")),
         Value::Array(items) => return (false, format!("`{path}` is a list of {}; index an element", items.len())),
+        Value::Number(n) => format!("{n}{}", unit_of(path)),
         other => other.to_string(),
     };
     let number = value.as_f64();
@@ -106,6 +107,24 @@ fn metric(summary: &Value, path: &str, comparison: &Comparison) -> (bool, String
         _ => false,
     };
     (met, shown)
+}
+
+/// The unit a `summary.json` path's value is in, from its name (units are last in names:
+/// `mttm_s`, `latency_ms.p99`, `pages_per_week`), with a leading space; empty for counts
+/// and shares.
+fn unit_of(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.split('.').collect();
+    let named =
+        |suffix: &str| segments.iter().rev().find(|s| s.parse::<usize>().is_err()).is_some_and(|s| s.ends_with(suffix));
+    if named("_s") {
+        " s"
+    } else if named("_ms") || segments.iter().any(|s| s.ends_with("_ms")) {
+        " ms"
+    } else if named("_per_week") {
+        " per week"
+    } else {
+        ""
+    }
 }
 
 fn ms_to_text(ms: i64) -> String {
@@ -194,6 +213,18 @@ mod tests {
         assert!(!check(&v, "deploys.0.outcome", Comparison::Equals(Expected::Text("done".into()))).0);
         assert!(check(&v, "deploys.0.ok", Comparison::Equals(Expected::Bool(true))).0);
         assert_eq!(check(&v, "latency_ms.p99", Comparison::Below(800.0)), (false, "null".into()));
+    }
+
+    #[test]
+    fn values_print_with_their_units() {
+        // "mttm_s ≤ 1800 — 1796.0" left the reader to guess seconds.
+        let v = json!({"mttm_s": 1796.0, "latency_ms": {"p99": 250.5}, "incidents": [{"paged_s": 60.0}],
+            "alert_quality": {"pages_per_week": 2.5}, "availability": 0.99});
+        assert_eq!(check(&v, "mttm_s", Comparison::AtMost(1800.0)), (true, "1796.0 s".into()));
+        assert_eq!(check(&v, "latency_ms.p99", Comparison::AtMost(300.0)).1, "250.5 ms");
+        assert_eq!(check(&v, "incidents.0.paged_s", Comparison::AtMost(300.0)).1, "60.0 s");
+        assert_eq!(check(&v, "alert_quality.pages_per_week", Comparison::AtMost(3.0)).1, "2.5 per week");
+        assert_eq!(check(&v, "availability", Comparison::AtMost(1.0)).1, "0.99");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! place besides the CLI that writes files (atomically: temp file, then rename).
 
 pub mod atomic;
+pub mod blast;
 pub mod chart;
 pub mod compare;
 pub mod components;
@@ -10,6 +11,7 @@ pub mod expect;
 pub mod html;
 pub mod logs;
 pub mod manifest;
+pub mod narrate;
 pub mod openmetrics;
 pub mod postmortem;
 pub mod run_chart;
@@ -17,11 +19,13 @@ pub mod summary;
 pub mod summary_alerting;
 pub mod summary_delivery;
 pub mod summary_proxy;
+pub mod summary_recovery;
 pub mod summary_system;
 pub mod sweep;
 pub mod text;
 pub mod text_alerting;
 pub mod text_delivery;
+pub mod text_recovery;
 pub mod text_system;
 pub mod timeseries;
 

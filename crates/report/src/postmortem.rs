@@ -113,6 +113,7 @@ fn input(
         impact: Impact {
             requests: inc.incident.requests,
             failed_requests: inc.incident.bad,
+            release_failures: inc.release_failures,
             affected_users: inc.affected_users,
             lost_revenue: inc.lost_revenue,
             budget_burned: inc.budget_burned,

@@ -67,8 +67,12 @@ pub struct QualitySummary {
     pub pages_per_week: f64,
     /// Notifications sent.
     pub notifications: u64,
-    /// Pages sent.
+    /// Pages sent: notifications that carried a paging alert (not `pages[]`, the on-call
+    /// pages, where alerts join an open page).
     pub pages: u64,
+    /// The same count under a clearer name: notifications carrying a firing `page` or
+    /// `critical` alert.
+    pub paging_notifications: u64,
     /// Pages outside business hours.
     pub pages_out_of_hours: u64,
     /// Firing episodes.
@@ -91,6 +95,7 @@ impl From<&Quality> for QualitySummary {
             pages_per_week: q.pages_per_week,
             notifications: q.notifications,
             pages: q.pages,
+            paging_notifications: q.pages,
             pages_out_of_hours: q.pages_out_of_hours,
             episodes: q.episodes,
             true_positives: q.true_positives,
@@ -138,8 +143,11 @@ pub struct AlertEpisode {
 pub struct IncidentSummary {
     /// First bad bucket, seconds.
     pub start_s: f64,
-    /// First paging alert about it, seconds (`null`: none).
+    /// First paging alert about it fired, seconds (`null`: none).
     pub detected_s: Option<f64>,
+    /// The first notification carrying a paging alert about it went out, seconds (`null`:
+    /// no page went out).
+    pub paged_s: Option<f64>,
     /// A responder acknowledged a page about it, seconds (`null`: nobody did, or no
     /// `[oncall]`).
     pub acknowledged_s: Option<f64>,
@@ -187,6 +195,12 @@ pub struct NotificationSummary {
     pub summary: String,
     /// A resend of unchanged content.
     pub repeat: bool,
+    /// The first alert's `runbook_url` annotation, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runbook_url: Option<String>,
+    /// The first alert's `dashboard_url` annotation, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard_url: Option<String>,
 }
 
 fn secs(ms: i64) -> f64 {
@@ -236,6 +250,8 @@ fn notification(set: &str, n: &Notification) -> NotificationSummary {
         severity,
         summary: n.alerts.first().and_then(|a| a.annotations.get("summary").cloned()).unwrap_or_default(),
         repeat: n.repeat,
+        runbook_url: n.alerts.first().and_then(|a| a.annotations.get("runbook_url").cloned()),
+        dashboard_url: n.alerts.first().and_then(|a| a.annotations.get("dashboard_url").cloned()),
     }
 }
 
@@ -281,6 +297,7 @@ impl AlertingSummary {
                 .map(|i| IncidentSummary {
                     start_s: secs(i.incident.start_ms),
                     detected_s: i.detected_ms.map(secs),
+                    paged_s: i.paged_ms.map(secs),
                     acknowledged_s: i.acknowledged_ms.map(secs),
                     mitigated_s: i.mitigated_ms.map(secs),
                     resolved_s: secs(i.incident.end_ms),

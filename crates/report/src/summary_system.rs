@@ -51,6 +51,10 @@ pub struct SystemSummary {
     /// level), when monitoring is on.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub alerting: Option<super::summary_alerting::AlertingSummary>,
+    /// `fallback`, `reconciliation` and `backups` (at the top level), where the scenario
+    /// has them.
+    #[serde(flatten)]
+    pub recovery: super::summary_recovery::RecoverySummary,
     /// `logs`: what became of the log entries, with `[logging]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logs: Option<super::logs::LogsSummary>,
@@ -231,6 +235,7 @@ impl SystemSummary {
                 drain_timeouts: a.drain_timeouts,
             }),
             alerting: s.monitoring.as_deref().map(super::summary_alerting::AlertingSummary::from_outcome),
+            recovery: super::summary_recovery::RecoverySummary::of(&s.recovery),
             logs: s.logging.as_ref().map(super::logs::LogsSummary::from_outcome),
             client_errors: s.logging.as_ref().map(super::logs::client_errors),
             delivery: s.delivery.as_ref().map(super::summary_delivery::DeliverySummary::from_outcome),

@@ -11,6 +11,9 @@ use prodsim_parts::ops::quality::Quality;
 /// `+1h02m30s` for a time of the run in ms, as notifications print it.
 use prodsim_parts::ops::routing::format_offset as clock;
 
+/// A week, ms: `pages_per_week` of a shorter run is an extrapolation.
+const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
+
 /// Episodes and notifications shown before "... and N more".
 const SHOWN: usize = 12;
 
@@ -102,12 +105,15 @@ fn incident_lines(s: &mut String, m: &MonitoringOutcome) {
     }
 }
 
-/// How an incident was handled: paged how long after it began (or nobody paged), then
-/// when it was acknowledged and mitigated, and the revenue it lost.
+/// How an incident was handled: how long after it began a paging alert fired (detected,
+/// MTTD's end) and the page went out (or nobody was paged), then when it was
+/// acknowledged and mitigated, and the revenue it lost.
 fn response(i: &IncidentOutcome) -> String {
-    let mut detected = match i.detected_ms {
-        Some(d) => format!("paged {} later", span(Some((d - i.incident.start_ms) as f64 / 1000.0))),
-        None => "nobody paged".into(),
+    let after = |t: i64| span(Some((t - i.incident.start_ms) as f64 / 1000.0));
+    let mut detected = match (i.detected_ms, i.paged_ms) {
+        (Some(d), Some(p)) => format!("detected {} later (paging alert fired), paged {} later", after(d), after(p)),
+        (Some(d), None) => format!("detected {} later (paging alert fired), no page sent", after(d)),
+        (None, _) => "nobody paged".into(),
     };
     if let Some(a) = i.acknowledged_ms {
         detected.push_str(&format!(", acknowledged {}", clock(a)));
@@ -130,6 +136,14 @@ fn alert_quality_lines(s: &mut String, m: &MonitoringOutcome) {
         "", "precision", "recall", "detect", "reset", "pages/wk", "notifs", "night", "flap", "dup"
     );
     quality_row(s, "all rules", &m.quality);
+    let run_ms = m.run_ms;
+    if run_ms < WEEK_MS {
+        let run = span(Some(run_ms as f64 / 1000.0));
+        let _ = writeln!(
+            s,
+            "  (pages/wk extrapolated from a {run} run; pages = notifications that carried a paging alert)"
+        );
+    }
     if m.sets.len() > 1 {
         for set in &m.sets {
             quality_row(s, &format!("set {}", set.name), &set.quality);
@@ -144,15 +158,22 @@ fn alert_quality_lines(s: &mut String, m: &MonitoringOutcome) {
     }
 }
 
-/// The alerts that fired, the first [`SHOWN`] of them, each marked true or false positive.
+/// The alerts that fired, in time order, the first [`SHOWN`] of them, each marked true
+/// or false positive ("not scored" without `[slo]`: nothing can judge them).
 fn episode_lines(s: &mut String, m: &MonitoringOutcome) {
-    let fired: Vec<_> = m.episodes.iter().filter(|e| e.firing_ms.is_some()).collect();
-    let _ = writeln!(
-        s,
-        "alerts        {} fired ({} true positives)",
-        fired.len(),
-        fired.iter().filter(|e| e.true_positive).count()
-    );
+    let mut fired: Vec<_> = m.episodes.iter().filter(|e| e.firing_ms.is_some()).collect();
+    // Episodes are kept set by set; a reader wants them as they happened (stable: ties
+    // keep set order).
+    fired.sort_by_key(|e| e.firing_ms);
+    let scored = m.slo.is_some();
+    let verdict = |tp: bool| match (scored, tp) {
+        (false, _) => "not scored",
+        (true, true) => "true positive",
+        (true, false) => "false positive",
+    };
+    let tps = fired.iter().filter(|e| e.true_positive).count();
+    let head = if scored { format!("{tps} true positives") } else { "not scored: no [slo]".to_string() };
+    let _ = writeln!(s, "alerts        {} fired ({head})", fired.len());
     for e in fired.iter().take(SHOWN) {
         let resolved = e.resolved_ms.map_or("still firing".to_string(), |r| format!("resolved {}", clock(r)));
         let set = if m.sets.len() > 1 { format!(" [{}]", e.set) } else { String::new() };
@@ -162,7 +183,7 @@ fn episode_lines(s: &mut String, m: &MonitoringOutcome) {
             clock(e.firing_ms.unwrap_or(e.pending_ms)),
             e.alert,
             e.severity,
-            if e.true_positive { "true positive" } else { "false positive" }
+            verdict(e.true_positive)
         );
     }
     if fired.len() > SHOWN {

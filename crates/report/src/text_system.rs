@@ -58,6 +58,7 @@ pub fn render(s: &mut String, o: &SystemOutcome) {
         component_lines(s, o);
     }
     ledger_lines(s, o);
+    super::text_recovery::render(s, &o.recovery);
     edge_lines(s, o);
     capacity_lines(s, o);
 }

@@ -21,6 +21,7 @@ pub mod monitoring_schema;
 pub mod prometheus;
 pub mod proxy;
 pub mod proxy_schema;
+pub mod recovery;
 pub mod scaling;
 pub mod schema;
 pub mod summary_paths;

@@ -68,8 +68,14 @@ pub struct SloSpec {
     pub window_ns: u64,
     /// Width of the ground truth's buckets, ns.
     pub resolution_ns: u64,
-    /// Burn rate at or above which a bucket belongs to an incident.
+    /// Burn rate above which a bucket belongs to an incident (tested, see
+    /// `incident_significance`).
     pub incident_burn_rate: f64,
+    /// Significance level of the one-sided binomial test that rejects "this bucket's bad
+    /// share is at most `incident_burn_rate` × the budget".
+    pub incident_significance: f64,
+    /// Fewest bad requests a bad bucket has.
+    pub incident_min_bad: u64,
     /// Shortest incident, ns.
     pub min_incident_ns: u64,
     /// Incidents separated by less than this merge, ns.

@@ -99,7 +99,14 @@ pub struct RawSlo {
     /// A bucket is part of an incident when it burns budget at least this fast (default 1).
     #[serde(default)]
     pub incident_burn_rate: Option<Spanned<f64>>,
-    /// Shortest incident (default 2m).
+    /// Significance level of the one-sided binomial test that calls a bucket bad
+    /// (default 0.001).
+    #[serde(default)]
+    pub incident_significance: Option<Spanned<f64>>,
+    /// Fewest bad requests in a bad bucket (default 10).
+    #[serde(default)]
+    pub incident_min_bad: Option<Spanned<u64>>,
+    /// Shortest incident (default 0s: every statistically bad bucket counts).
     #[serde(default)]
     pub min_incident: Option<Spanned<String>>,
     /// Incidents closer than this merge into one (default 5m).

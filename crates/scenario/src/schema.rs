@@ -46,6 +46,12 @@ pub struct RawScenario {
     /// `[retry_queue]`: the durable queue for deferred payments.
     #[serde(default)]
     pub retry_queue: Option<Spanned<RawRetryQueue>>,
+    /// `[reconciliation]`: the job that settles payments whose answer was lost.
+    #[serde(default)]
+    pub reconciliation: Option<Spanned<super::recovery::RawReconciliation>>,
+    /// `[backups]`: scheduled database backups and the restore time.
+    #[serde(default)]
+    pub backups: Option<Spanned<super::recovery::RawBackups>>,
     /// `[[regions]]`: where users and app servers are, and the network between them.
     #[serde(default)]
     pub regions: Vec<Spanned<RawRegion>>,

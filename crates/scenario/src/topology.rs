@@ -21,6 +21,10 @@ pub struct Topology {
     pub database: Option<DatabaseSpec>,
     /// The durable retry queue for deferred payments, if any.
     pub retry_queue: Option<RetryQueueSpec>,
+    /// The job that settles payments whose answer was lost (`[reconciliation]`), if any.
+    pub reconciliation: Option<super::recovery::ReconciliationSpec>,
+    /// Scheduled database backups (`[backups]`), if any.
+    pub backups: Option<super::recovery::BackupSpec>,
     /// How long a crashed app server takes to come back (its supervisor's restart delay).
     pub restart_ns: u64,
     /// Memory of an app server: baseline and the limit at which it is killed.
@@ -47,6 +51,18 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// Whether any call of a class or a service names a `fallback`.
+    pub fn has_fallback(&self) -> bool {
+        fn any(steps: &[Step]) -> bool {
+            steps.iter().any(|s| match s {
+                Step::Call(c) => c.fallback.is_some(),
+                Step::Parallel(cs) => cs.iter().any(|c| c.fallback.is_some()),
+                Step::Work(_) | Step::Async(_) => false,
+            })
+        }
+        self.classes.iter().any(|c| any(&c.steps)) || self.services.iter().any(|s| any(&s.steps))
+    }
+
     /// A cycle in the services' call graphs (including async messages), as service
     /// indices from a service back to itself, if there is one. A cycle would make every
     /// request call without end, so scenarios with one are refused.
@@ -55,8 +71,8 @@ impl Topology {
             let mut out = Vec::new();
             for step in &s.steps {
                 match step {
-                    Step::Call(c) => out.extend(c.target.service()),
-                    Step::Parallel(cs) => out.extend(cs.iter().filter_map(|c| c.target.service())),
+                    Step::Call(c) => out.extend(c.callees()),
+                    Step::Parallel(cs) => out.extend(cs.iter().flat_map(CallSpec::callees)),
                     Step::Async(t) => out.extend(t.service()),
                     Step::Work(_) => {}
                 }
@@ -242,6 +258,17 @@ pub struct CallSpec {
     /// Whether the call carries an idempotency key, so that the provider never does the
     /// same work twice.
     pub idempotent: bool,
+    /// The service called instead when every attempt failed for certain or the target's
+    /// breaker is open (`fallback`, e.g. a backup payment processor). A charge whose answer
+    /// was lost (a timeout) never falls back: the first provider may have taken it.
+    pub fallback: Option<ServiceId>,
+}
+
+impl CallSpec {
+    /// The services this call may reach: its target and its fallback.
+    pub fn callees(&self) -> impl Iterator<Item = usize> {
+        self.target.service().into_iter().chain(self.fallback.map(usize::from))
+    }
 }
 
 /// The kind of a service.

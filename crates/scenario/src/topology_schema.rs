@@ -68,6 +68,9 @@ pub struct RawStep {
     /// Idempotency key on the call.
     #[serde(default)]
     pub idempotent: Option<Spanned<bool>>,
+    /// A service called instead when the call fails for good or its breaker is open.
+    #[serde(default)]
+    pub fallback: Option<Spanned<String>>,
 }
 
 /// `[services.NAME]` and `[storage]`.

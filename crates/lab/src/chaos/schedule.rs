@@ -14,7 +14,7 @@
 use proptest::collection::vec;
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 
-use super::space::FaultSpace;
+use super::space::{Choice, FaultSpace};
 use prodsim_kernel::units::{NS_PER_MS, format_duration};
 use prodsim_kernel::{Dist, NS_PER_S};
 use prodsim_parts::faults::{Fault, FaultKind};
@@ -114,7 +114,7 @@ impl Schedule {
 /// Whether the kind happens at an instant and has no duration (its recovery is the
 /// component's own: a restart, a failover).
 fn instantaneous(kind: &FaultKind) -> bool {
-    matches!(kind, FaultKind::Crash | FaultKind::PrimaryCrash)
+    matches!(kind, FaultKind::Crash | FaultKind::PrimaryCrash | FaultKind::DataLoss)
 }
 
 /// The `[[faults]]` table of one fault.
@@ -160,7 +160,11 @@ fn fault_table(f: &Fault) -> toml::Table {
             t.insert("rate".into(), Value::Float(*rate));
             t.insert("clients".into(), Value::Integer(i64::from(*clients)));
         }
-        FaultKind::Outage | FaultKind::Crash | FaultKind::PrimaryCrash | FaultKind::RegionOutage => {}
+        FaultKind::Outage
+        | FaultKind::Crash
+        | FaultKind::PrimaryCrash
+        | FaultKind::DataLoss
+        | FaultKind::RegionOutage => {}
     }
     t
 }
@@ -203,6 +207,7 @@ fn kind_named(name: &str, p: u32, q: u32, from: (u32, u32)) -> Option<FaultKind>
         "partition" => FaultKind::Partition { from, hang_ns: secs(10, 120) },
         "crash" => FaultKind::Crash,
         "primary_crash" => FaultKind::PrimaryCrash,
+        "data_loss" => FaultKind::DataLoss,
         "region_outage" => FaultKind::RegionOutage,
         "ddos" => FaultKind::Ddos { rate: f64::from(grid(p, 100, 5000)), clients: grid(q, 1, 1000) },
         _ => return None,
@@ -270,6 +275,17 @@ impl Plan {
         };
         (start_ns, end_ns)
     }
+}
+
+/// `choice` as one fault from `start_ns` to `end_ns` (an instantaneous kind, a crash,
+/// happens at `start_ns`), with mid-range parameters (slowdown ×5.75, error rate 52.5%,
+/// calls hanging 65 s, ...: the middle of the ranges [`schedules`] draws from) and a
+/// partition cutting off `from`. `None` for a kind no schedule generates.
+pub fn fault_of(choice: &Choice, from: (u32, u32), start_ns: u64, end_ns: u64) -> Option<Fault> {
+    let mid = PARAM_STEPS / 2;
+    let kind = kind_named(choice.kind, mid, mid, from)?;
+    let end_ns = if instantaneous(&kind) { start_ns } else { end_ns.max(start_ns) };
+    Some(Fault { kind, target: choice.target, target_name: choice.target_name.clone(), start_ns, end_ns })
 }
 
 /// The proptest strategy of schedules over `space`: 1..=max_faults faults (max_faults >= 1)

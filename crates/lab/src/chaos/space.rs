@@ -22,7 +22,7 @@ pub const MAX_SERVER_CHOICES: u32 = 8;
 
 /// Kind names from the simplest (a degradation) to the most complex (losing a region, an
 /// attack); the choices follow this order.
-const KIND_ORDER: [&str; 15] = [
+const KIND_ORDER: [&str; 16] = [
     "slowdown",
     "added_latency",
     "error_rate",
@@ -36,6 +36,7 @@ const KIND_ORDER: [&str; 15] = [
     "partition",
     "crash",
     "primary_crash",
+    "data_loss",
     "region_outage",
     "ddos",
 ];
@@ -159,6 +160,8 @@ fn targets_of(kind: &str, scenario: &Scenario, topology: &Topology, single: &[Na
         // Partitions need a server range to cut off; the schedule picks it.
         "partition" if scenario.servers.count > 0 => dependencies,
         "slow_queries" | "primary_crash" => db,
+        // Data can be lost only where a backup can bring it back (the loader's rule).
+        "data_loss" if topology.backups.is_some() => db,
         "replication_lag" if database.is_some_and(|d| d.replicas >= 1) => db,
         "memory_leak" | "crash" => servers,
         "connection_leak" if database.is_some() => servers,

@@ -26,6 +26,11 @@ impl Engine {
             b.record(now, true);
         }
         self.count_dependency(now, self.calls[c].caller, s, DepOutcome::Success);
+        let call = &self.calls[c];
+        if call.fell_back {
+            self.recovery.fallback.answered += 1;
+            self.recovery.fallback.payments += u64::from(call.payment != NONE);
+        }
         self.resolve(now, c, true, queue);
     }
 
@@ -65,7 +70,17 @@ impl Engine {
         self.release_connection(now, c, queue);
         // Later answers to this attempt are stale.
         self.calls[c].seq = seq.wrapping_add(1);
-        if !self.retry_later(now, c, s, queue) {
+        if timed_out && call.payment != NONE {
+            // The provider may have taken the charge: its answer is lost.
+            self.calls[c].in_doubt = true;
+            self.charge_in_doubt(call.payment);
+        }
+        // An open breaker is not retried when there is somewhere else to go.
+        if call.short_circuited && self.may_fall_back(c) {
+            self.fall_back(now, c, queue);
+            return;
+        }
+        if !self.retry_later(now, c, s, queue) && !self.fall_back(now, c, queue) {
             self.resolve(now, c, false, queue);
         }
     }
@@ -129,7 +144,7 @@ impl Engine {
         let call = self.calls[c];
         self.calls.end(c);
         if call.caller & CONSUMER != 0 {
-            return self.consumer_done(now, call.caller & !CONSUMER, ok, queue);
+            return self.consumer_done(now, call.caller & !CONSUMER, ok, call.in_doubt, queue);
         }
         let t = call.caller;
         if !ok {

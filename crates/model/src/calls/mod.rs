@@ -85,16 +85,16 @@ impl Engine {
         key: u64,
         queue: &mut EventQueue<Event>,
     ) {
-        let (server, payment, class) = if caller & CONSUMER != 0 {
+        let (server, payment, class, in_doubt) = if caller & CONSUMER != 0 {
             match self.deferral.consumers[(caller & !CONSUMER) as usize].item {
                 // The consumer's calls use no app server's pool.
-                Some((_, d)) => (NONE, d.payment, d.class),
-                None => (NONE, NONE, 0),
+                Some((_, d)) => (NONE, d.payment, d.class, d.in_doubt),
+                None => (NONE, NONE, 0, false),
             }
         } else {
             let task = &self.flow.tasks[caller];
             let server = if task.station == APP { task.instance } else { NONE };
-            (server, task.payment, task.class)
+            (server, task.payment, task.class, false)
         };
         let is_charge = match (spec.target, self.flow.classes.payment[class as usize]) {
             (Target::Service(id), Some(pay)) => id == pay && payment != NONE,
@@ -116,6 +116,8 @@ impl Engine {
             class,
             key,
             short_circuited: false,
+            fell_back: false,
+            in_doubt,
         };
         let s = self.station_of(spec.target);
         self.stations[s].stats.first_attempts += 1;

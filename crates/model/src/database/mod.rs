@@ -134,11 +134,13 @@ impl Database {
     }
 
     /// A query of `program` on `instance` touching `row` finished at `now`: a write
-    /// stamps the row; a replica's read of a row written within the lag is stale.
-    pub fn query_done(&mut self, now: SimTime, program: u16, instance: u32, row: u32) {
+    /// stamps the row; a replica's read of a row written within the lag is stale. Whether
+    /// it was a write.
+    pub fn query_done(&mut self, now: SimTime, program: u16, instance: u32, row: u32) -> bool {
         let row = row as usize;
         if program == self.write_program {
             self.last_write[row] = now.as_nanos() + 1;
+            return true;
         } else if instance != self.primary {
             self.stats.replica_reads += 1;
             let written = self.last_write[row];
@@ -146,6 +148,7 @@ impl Database {
                 self.stats.stale_reads += 1;
             }
         }
+        false
     }
 
     /// The replicas' lag now that the faults in force say `lag_ns` (slow queries are the

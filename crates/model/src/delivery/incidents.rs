@@ -110,22 +110,94 @@ pub fn affected_users(failures: u64) -> u64 {
     (SESSIONS * (1.0 - (1.0 - 1.0 / SESSIONS).powf(failures as f64))).round() as u64
 }
 
+/// Full SLO buckets after a change that judge whether it lowered the harm.
+const AFTER_BUCKETS: usize = 2;
+
+/// The bad share of `buckets` ((requests, bad) each); `None` without requests.
+fn bad_share(buckets: &[(u64, u64)]) -> Option<f64> {
+    let (n, bad) = buckets.iter().fold((0u64, 0u64), |a, b| (a.0 + b.0, a.1 + b.1));
+    (n > 0).then(|| bad as f64 / n as f64)
+}
+
+/// Whether a change at `t_ms` during an incident that began at `start_ms` lowered the
+/// harm: the bad share of the [`AFTER_BUCKETS`] full buckets after it is at most half the
+/// incident's bad share before it (from its start to the change's bucket). A change with
+/// nothing to compare (no requests either side, the run's end) is taken at its word.
+fn lowered_harm(truth: &[(u64, u64)], resolution_ms: i64, start_ms: i64, t_ms: i64) -> bool {
+    let (from, at) = ((start_ms / resolution_ms).max(0) as usize, (t_ms / resolution_ms).max(0) as usize);
+    let before = truth.get(from..at.max(from + 1).min(truth.len())).and_then(bad_share);
+    let after = truth.get(at + 1..(at + 1 + AFTER_BUCKETS).min(truth.len())).and_then(bad_share);
+    match (before, after) {
+        (Some(b), Some(a)) => a <= b / 2.0,
+        _ => true,
+    }
+}
+
+/// The first of `mitigations` (in time order) that took effect between `start_ms` and
+/// `end_ms` plus a bucket and actually lowered the harm in `truth`: a hotfix that crash
+/// loops until the health check rolls it back changed production but is not it.
+fn first_mitigation(
+    mitigations: &[Mitigation],
+    truth: &[(u64, u64)],
+    resolution_ms: i64,
+    (start_ms, end_ms): (i64, i64),
+) -> Option<i64> {
+    mitigations
+        .iter()
+        .map(|m| (m.t_ns / 1_000_000) as i64)
+        .filter(|&t| t >= start_ms && t <= end_ms + resolution_ms.max(0))
+        .find(|&t| resolution_ms <= 0 || lowered_harm(truth, resolution_ms, start_ms, t))
+}
+
+/// The ground truth's counts per SLO bucket that incidents are enriched from.
+pub(crate) struct TruthCounts<'a> {
+    /// Revenue lost.
+    pub(crate) lost: &'a [f64],
+    /// (requests, bad ones).
+    pub(crate) buckets: &'a [(u64, u64)],
+    /// (requests on a harmful release's version, bad ones among them).
+    pub(crate) on_release: &'a [(u64, u64)],
+}
+
+/// The bad requests of buckets `range` that a harmful release caused: in each bucket, the
+/// bad requests on a harmful version beyond what the same number of requests on the other
+/// versions would have had (their bad share in that bucket; when every request ran the
+/// release, the last bucket's that had others). A provider fault hurting every version
+/// alike is not the release's doing.
+pub(crate) fn release_failures(t: &TruthCounts<'_>, range: std::ops::Range<usize>) -> u64 {
+    let mut base = 0.0;
+    let mut caused = 0.0;
+    for k in 0..range.end.min(t.buckets.len()) {
+        let (n, bad) = t.buckets[k];
+        let (n_h, bad_h) = t.on_release.get(k).copied().unwrap_or((0, 0));
+        if n > n_h {
+            base = (bad - bad_h) as f64 / (n - n_h) as f64;
+        }
+        if k >= range.start {
+            caused += (bad_h as f64 - n_h as f64 * base).max(0.0);
+        }
+    }
+    caused.round() as u64
+}
+
 /// Fills each incident's response times, lost revenue, affected users and contributing
-/// releases. `lost` is the revenue lost per SLO bucket of `resolution_ms`; `slack_ms` is
-/// how long before an incident a page or release still counts as about it.
+/// releases, from the `counts` per SLO bucket of `resolution_ms`; `slack_ms` is how long
+/// before an incident a page or release still counts as about it.
 pub(crate) fn enrich(
     incidents: &mut [IncidentOutcome],
     delivery: Option<&DeliveryOutcome>,
-    lost: &[f64],
+    counts: TruthCounts<'_>,
     resolution_ms: i64,
     slack_ms: i64,
 ) {
+    let (lost, truth) = (counts.lost, counts.buckets);
     let ms = |ns: u64| (ns / 1_000_000) as i64;
     for inc in incidents.iter_mut() {
         let (start, end) = (inc.incident.start_ms, inc.incident.end_ms);
         if resolution_ms > 0 {
             let (a, b) = ((start / resolution_ms).max(0) as usize, (end / resolution_ms).max(0) as usize);
             inc.lost_revenue = lost.get(a..b.min(lost.len())).map_or(0.0, |s| s.iter().sum());
+            inc.release_failures = release_failures(&counts, a..b);
         }
         let failed = inc.incident.bad;
         inc.affected_users = affected_users(failed);
@@ -139,8 +211,7 @@ pub(crate) fn enrich(
             })
             .filter_map(|p| p.acknowledged.as_ref().map(|a| ms(a.at_ns)))
             .min();
-        inc.mitigated_ms =
-            d.mitigations.iter().map(|m| ms(m.t_ns)).find(|&t| t >= start && t <= end + resolution_ms.max(0));
+        inc.mitigated_ms = first_mitigation(&d.mitigations, truth, resolution_ms, (start, end));
         inc.deploys = d
             .releases
             .iter()
@@ -149,7 +220,8 @@ pub(crate) fn enrich(
                 let Some(first) = r.rollout_start_ns.map(ms) else { return false };
                 // A release stopped without a rollback stays on the servers it reached.
                 let gone = if r.outcome == ReleaseEnd::RolledBack { r.end_ns.map(ms) } else { None };
-                first <= end && gone.is_none_or(|g| g >= start)
+                // One that starts rolling out exactly as the harm ends did not cause it.
+                first < end && gone.is_none_or(|g| g >= start)
             })
             .map(|r| r.version.clone())
             .collect();
@@ -167,5 +239,50 @@ mod tests {
         let k = affected_users(100_000);
         assert!((63_000..63_300).contains(&k), "{k}");
         assert!(affected_users(10_000_000) <= SESSIONS as u64);
+    }
+
+    fn change(t_ms: u64, what: &str) -> Mitigation {
+        Mitigation { t_ns: t_ms * 1_000_000, what: what.into(), by: "alice".into() }
+    }
+
+    #[test]
+    fn release_failures_leave_out_what_a_fault_did() {
+        // A provider fault fails 20% of every request from bucket 1; a harmful release
+        // reaches every server at bucket 2 and adds 5%. Of 1,000 bad requests in buckets
+        // 2-3 (each 500 of 2,000), the release caused 200 (5% of 4,000), not 1,000 (the post-mortem's
+        // canary counterfactual counted all of them).
+        let buckets = [(2_000, 0), (2_000, 400), (2_000, 500), (2_000, 500)];
+        let on_release = [(0, 0), (0, 0), (2_000, 500), (2_000, 500)];
+        let t = TruthCounts { lost: &[], buckets: &buckets, on_release: &on_release };
+        assert_eq!(release_failures(&t, 2..4), 200);
+        // Half the traffic on it: the other half's share is the baseline in that bucket.
+        let buckets = [(2_000, 450)];
+        let on_release = [(1_000, 250)];
+        let t = TruthCounts { lost: &[], buckets: &buckets, on_release: &on_release };
+        assert_eq!(release_failures(&t, 0..1), 50);
+    }
+
+    #[test]
+    fn mitigation_is_the_first_change_that_lowered_the_harm() {
+        // 1-minute buckets: a bad release fails 30% from minute 2. A hotfix reaches every
+        // server at 6m30s but crash-loops (40% bad); the health check rolls it back at
+        // 9m10s (30% again); the responder's rollback of the release at 12m20s ends it.
+        // The hotfix used to be credited as the mitigation.
+        let mut truth = vec![(1_000, 0); 20];
+        for (k, bad) in [(2, 300), (3, 300), (4, 300), (5, 300), (6, 350), (7, 400), (8, 400), (9, 320)] {
+            truth[k] = (1_000, bad);
+        }
+        truth[10..=12].fill((1_000, 300));
+        let changes = [
+            change(390_000, "hotfix v2.0.1 everywhere"),
+            change(550_000, "rollback of v2.0.1"),
+            change(740_000, "rollback of v2"),
+        ];
+        let got = first_mitigation(&changes, &truth, 60_000, (120_000, 780_000));
+        assert_eq!(got, Some(740_000));
+        // A change in the harm's first bucket compares with that bucket.
+        assert!(!lowered_harm(&truth, 60_000, 120_000, 130_000));
+        // Nothing after the change to judge it by: taken at its word.
+        assert_eq!(first_mitigation(&[change(1_190_000, "x")], &truth, 60_000, (120_000, 1_200_000)), Some(1_190_000));
     }
 }

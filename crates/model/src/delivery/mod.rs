@@ -227,6 +227,12 @@ impl Delivery {
         (v, extra)
     }
 
+    /// Whether `version` hurts users (errors, latency, a leak, a crash loop).
+    #[inline]
+    pub(crate) fn is_harmful(&self, version: u16) -> bool {
+        self.versions[version as usize].effects.is_harmful()
+    }
+
     /// Whether a finished request of `class` on `version` fails because of the version
     /// (a coin of the request's `draws`).
     #[inline]

@@ -45,7 +45,7 @@ impl Engine {
     }
 
     /// Tasks live on instance `i` of station `s`, in slot order.
-    fn tasks_on(&self, s: usize, i: u32) -> Vec<u32> {
+    pub(crate) fn tasks_on(&self, s: usize, i: u32) -> Vec<u32> {
         (0..self.flow.tasks.len() as u32)
             .filter(|&t| {
                 let task = &self.flow.tasks[t];

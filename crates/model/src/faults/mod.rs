@@ -81,6 +81,8 @@ impl Engine {
             FaultKind::RegionOutage => self.region_outage(now, fault.target, active, queue),
             FaultKind::PrimaryCrash if active => self.crash_primary(now, queue),
             FaultKind::PrimaryCrash => {}
+            FaultKind::DataLoss if active => self.lose_data(now, queue),
+            FaultKind::DataLoss => {}
             FaultKind::MemoryLeak { .. } => self.update_leaks_hit(now, fault.target, queue),
             FaultKind::ConnectionLeak { .. } if active => {
                 queue.schedule(now, Event::Fault(FaultEvent::LeakTick { fault: f as u32 }));
@@ -150,6 +152,7 @@ impl Engine {
                 // What these do is not an effect on a station's calls.
                 FaultKind::Crash
                 | FaultKind::PrimaryCrash
+                | FaultKind::DataLoss
                 | FaultKind::ReplicationLag { .. }
                 | FaultKind::SlowQueries { .. }
                 | FaultKind::MemoryLeak { .. }
@@ -177,6 +180,7 @@ impl Engine {
                 | FaultKind::AddedLatency { .. }
                 | FaultKind::Crash
                 | FaultKind::PrimaryCrash
+                | FaultKind::DataLoss
                 | FaultKind::ReplicationLag { .. }
                 | FaultKind::SlowQueries { .. }
                 | FaultKind::MemoryLeak { .. }

@@ -43,6 +43,10 @@ impl Engine {
             // dropped from the queue after its deadline never started, so never charged.
             let done = fate == Fate::Completed || (fate == Fate::TimedOut && task.running);
             let f = if done { PaymentFate::Completed } else { PaymentFate::Failed };
+            if !done && self.ledger.charge_outstanding(PaymentId(task.payment)) {
+                // Told it failed while a charge is still out: its answer is lost.
+                self.charge_in_doubt(task.payment);
+            }
             self.ledger.set_fate(PaymentId(task.payment), f);
         }
         self.free_task(t);
@@ -80,7 +84,8 @@ impl Engine {
             self.track_client(answered, task.class, fate, code);
             // A payment queued for later is a sale delayed, not lost.
             let revenue = if task.deferred { 0.0 } else { self.flow.classes.revenue[task.class as usize] };
-            self.measure.truth.record(answered, fate, latency, revenue);
+            let harmful = self.delivery.as_deref().is_some_and(|d| d.is_harmful(task.version));
+            self.measure.truth.record(answered, fate, latency, revenue, harmful);
         }
         if self.network.is_some() {
             let r = &mut self.measure.recorder;

@@ -169,7 +169,10 @@ impl Engine {
     /// database's rows, the callee's counters and access log, the ledger's charge.
     fn callee_done(&mut self, now: SimTime, task: &Task, ok: bool) {
         if let Some(db) = self.db.as_mut().filter(|d| ok && d.station == task.station) {
-            db.query_done(now, task.program, task.instance, task.row);
+            let wrote = db.query_done(now, task.program, task.instance, task.row);
+            if let Some(b) = self.recovery.backups.as_mut().filter(|_| wrote) {
+                b.write(now);
+            }
         }
         let code = code_of(if ok { Fate::Completed } else { Fate::Failed });
         if let Some(target) = self.measure.counters.target(task.station, task.instance) {

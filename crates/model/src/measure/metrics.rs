@@ -207,12 +207,15 @@ pub(crate) struct Truth {
     pub(crate) buckets: Vec<(u64, u64)>,
     /// Per bucket: revenue lost to bad requests (their class's `revenue`).
     pub(crate) lost: Vec<f64>,
+    /// Per bucket: (requests that ran a harmful release's version, bad ones among them),
+    /// to tell the failures a release caused from those a fault did.
+    pub(crate) on_release: Vec<(u64, u64)>,
 }
 
 impl Truth {
     /// A user got `fate` at `answered` after `latency_ns`.
     #[inline]
-    pub(crate) fn record(&mut self, answered: SimTime, fate: Fate, latency_ns: u64, revenue: f64) {
+    pub(crate) fn record(&mut self, answered: SimTime, fate: Fate, latency_ns: u64, revenue: f64, harmful: bool) {
         if self.resolution_ns == 0 {
             return;
         }
@@ -220,10 +223,17 @@ impl Truth {
         if k >= self.buckets.len() {
             self.buckets.resize(k + 1, (0, 0));
             self.lost.resize(k + 1, 0.0);
+            self.on_release.resize(k + 1, (0, 0));
         }
+        let bad = u64::from(fate != Fate::Completed || latency_ns > self.latency_ns);
         let b = &mut self.buckets[k];
         b.0 += 1;
-        b.1 += u64::from(fate != Fate::Completed || latency_ns > self.latency_ns);
+        b.1 += bad;
+        if harmful {
+            let r = &mut self.on_release[k];
+            r.0 += 1;
+            r.1 += bad;
+        }
         if fate != Fate::Completed {
             self.lost[k] += revenue;
         }
@@ -261,10 +271,11 @@ mod tests {
     #[test]
     fn truth_buckets_by_answer_time() {
         let mut t = Truth { resolution_ns: 60_000_000_000, latency_ns: 1_000_000_000, ..Truth::default() };
-        t.record(SimTime(1), Fate::Completed, 10, 5.0);
-        t.record(SimTime(61_000_000_000), Fate::Completed, 2_000_000_000, 5.0);
-        t.record(SimTime(62_000_000_000), Fate::Failed, 10, 5.0);
+        t.record(SimTime(1), Fate::Completed, 10, 5.0, false);
+        t.record(SimTime(61_000_000_000), Fate::Completed, 2_000_000_000, 5.0, true);
+        t.record(SimTime(62_000_000_000), Fate::Failed, 10, 5.0, false);
         assert_eq!(t.buckets, vec![(1, 0), (2, 2)]);
+        assert_eq!(t.on_release, vec![(0, 0), (1, 1)], "the slow answer ran a harmful release");
         assert_eq!(t.lost, vec![0.0, 5.0], "only the failed request's revenue is lost");
     }
 }

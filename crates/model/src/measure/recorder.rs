@@ -60,6 +60,11 @@ pub struct GroupRow {
     pub completed: u64,
     /// Requests that did not: rejected, timed out or failed.
     pub errors: u64,
+    /// Median latency of the interval's completions (two significant digits), if any.
+    pub latency_p50_ns: Option<u64>,
+    /// 99th percentile latency of the interval's completions (two significant digits), if
+    /// any.
+    pub latency_p99_ns: Option<u64>,
 }
 
 impl GroupRow {
@@ -69,6 +74,41 @@ impl GroupRow {
             Fate::Completed => self.completed += 1,
             Fate::Rejected | Fate::TimedOut | Fate::Failed => self.errors += 1,
         }
+    }
+}
+
+/// One class's (or region's) current interval: its counts and the latencies of its
+/// completions, closed into a [`GroupRow`] at the end of the interval.
+#[derive(Clone, Debug)]
+struct GroupInterval {
+    row: GroupRow,
+    latency: Counts,
+}
+
+impl GroupInterval {
+    fn new() -> Self {
+        GroupInterval { row: GroupRow::default(), latency: Counts::new(2) }
+    }
+
+    #[inline]
+    fn count(&mut self, fate: Fate, latency_ns: u64) {
+        self.row.count(fate);
+        if fate == Fate::Completed {
+            self.latency.record(latency_ns);
+        }
+    }
+
+    /// The interval's row, with its latency quantiles; starts the next interval.
+    fn close(&mut self) -> GroupRow {
+        let h = &self.latency;
+        let row = GroupRow {
+            latency_p50_ns: h.value_at_quantile(0.5).map(|v| v.min(h.max_ns)),
+            latency_p99_ns: h.value_at_quantile(0.99).map(|v| v.min(h.max_ns)),
+            ..self.row
+        };
+        self.row = GroupRow::default();
+        self.latency.reset();
+        row
     }
 }
 
@@ -114,9 +154,9 @@ pub struct Recorder {
     /// Closed rows.
     pub rows: Vec<Row>,
     /// The current interval per class (empty with one class: the class is the total).
-    class_row: Vec<GroupRow>,
+    class_row: Vec<GroupInterval>,
     /// The current interval per region of the users.
-    region_row: Vec<GroupRow>,
+    region_row: Vec<GroupInterval>,
     /// Closed intervals per class: for each row, one per class in class order (empty
     /// with one class).
     pub class_rows: Vec<GroupRow>,
@@ -144,7 +184,7 @@ impl Recorder {
             warm_integrals: None,
             next_checkpoint: SimTime(interval_ns.min(warmup.as_nanos().max(1))),
             rows: Vec::with_capacity(expected_rows),
-            class_row: if classes > 1 { vec![GroupRow::default(); classes] } else { Vec::new() },
+            class_row: if classes > 1 { vec![GroupInterval::new(); classes] } else { Vec::new() },
             region_row: Vec::new(),
             class_rows: Vec::new(),
             region_rows: Vec::new(),
@@ -221,10 +261,8 @@ impl Recorder {
         self.row = Counters::default();
         self.row_latency.reset();
         self.row_failed_latency.reset();
-        self.class_rows.extend_from_slice(&self.class_row);
-        self.region_rows.extend_from_slice(&self.region_row);
-        self.class_row.fill(GroupRow::default());
-        self.region_row.fill(GroupRow::default());
+        self.class_rows.extend(self.class_row.iter_mut().map(GroupInterval::close));
+        self.region_rows.extend(self.region_row.iter_mut().map(GroupInterval::close));
         self.row_start = end;
         self.row_integrals = total;
     }
@@ -245,7 +283,7 @@ impl Recorder {
     /// Keeps per-region numbers for `regions` regions of users.
     pub fn track_regions(&mut self, regions: usize) {
         self.regions = (0..regions).map(|_| ClassStats::new()).collect();
-        self.region_row = vec![GroupRow::default(); regions];
+        self.region_row = vec![GroupInterval::new(); regions];
     }
 
     /// A request from region `region` arrived at `now` (after [`Recorder::arrived`]).
@@ -266,11 +304,12 @@ impl Recorder {
         degraded: bool,
         deferred: bool,
     ) {
-        self.region_row[region as usize].count(fate);
+        let latency_ns = answered.since(arrived);
+        self.region_row[region as usize].count(fate, latency_ns);
         if arrived < self.warmup {
             return;
         }
-        self.regions[region as usize].record(fate, answered.since(arrived), degraded, deferred);
+        self.regions[region as usize].record(fate, latency_ns, degraded, deferred);
     }
 
     /// A malicious request arrived: it is in flight (and counts toward
@@ -327,13 +366,13 @@ impl Recorder {
                 self.row_failed_latency.record(now.since(arrived));
             }
         }
+        let latency_ns = now.since(arrived);
         if let Some(g) = self.class_row.get_mut(class as usize) {
-            g.count(fate);
+            g.count(fate, latency_ns);
         }
         if arrived < self.warmup {
             return;
         }
-        let latency_ns = now.since(arrived);
         self.total.record(fate, latency_ns, degraded, deferred);
         // With one class, the class is the total: it is copied at the end instead of
         // recorded twice.

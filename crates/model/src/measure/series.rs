@@ -45,6 +45,13 @@ pub struct ComponentRow {
     pub memory_max_mb: Option<f64>,
     /// The database: the replicas' lag behind the primary at the end, ms.
     pub replication_lag_ms: Option<f64>,
+    /// The database: connections of the app servers' pools held by calls (or taken by a
+    /// `connection_leak` fault) at the end of the interval, summed over the pools.
+    pub pool_in_use: Option<u32>,
+    /// The database: calls waiting for a pool connection at the end, summed over the pools.
+    pub pool_waiting: Option<u32>,
+    /// The database: the pools' connections, summed over the app servers.
+    pub pool_size: Option<u32>,
     /// A component with a circuit breaker: its callers' breaker at the end of the interval.
     pub breaker: Option<BreakerState>,
 }
@@ -159,6 +166,15 @@ impl Engine {
                 (row.calls, row.errors, row.timeouts) = (c.0 - c0.0, c.1 - c0.1, c.2 - c0.2);
                 if let Some(db) = self.db.as_ref().filter(|d| d.station as usize == s) {
                     row.replication_lag_ms = Some(db.lag_ns as f64 / 1e6);
+                    // A changing pool keeps a connection pool for every server it may
+                    // provision; only the provisioned servers' pools count.
+                    let life = &self.scaling.life;
+                    let provisioned = |(i, _): &(usize, _)| life.get(*i).is_none_or(|l| *l != Life::Off);
+                    let (taken, waiting, size) =
+                        db.pools.iter().enumerate().filter(provisioned).fold((0, 0, 0), |(t, w, n), (_, p)| {
+                            (t + p.in_use + p.leaked, w + p.waiters.len() as u32, n + p.size)
+                        });
+                    (row.pool_in_use, row.pool_waiting, row.pool_size) = (Some(taken), Some(waiting), Some(size));
                 }
             }
             self.measure.series.rows.push(row);

@@ -30,6 +30,9 @@ pub struct IncidentOutcome {
     pub budget_burned: f64,
     /// When the first paging alert (any set) fired about it, ms.
     pub detected_ms: Option<i64>,
+    /// When the first notification carrying a paging alert about it was sent (after the
+    /// route's `group_wait`), ms; `None`: no page went out.
+    pub paged_ms: Option<i64>,
     /// When a responder acknowledged a page about it, ms (`None` without `[oncall]`, or
     /// if nobody did).
     pub acknowledged_ms: Option<i64>,
@@ -41,6 +44,9 @@ pub struct IncidentOutcome {
     pub lost_revenue: f64,
     /// Users who saw at least one failure, estimated (see `docs/incidents.md`).
     pub affected_users: u64,
+    /// Of its bad requests, those a harmful release caused: bad requests on a harmful
+    /// version beyond the rate at which requests on other versions were bad.
+    pub release_failures: u64,
     /// Releases that contributed: live on some server when it started, or rolled out
     /// during it.
     pub deploys: Vec<String>,
@@ -139,6 +145,8 @@ pub struct MonitoringOutcome {
     pub rule_errors: Vec<RuleError>,
     /// The wall clock at time 0, seconds after Monday 00:00.
     pub start_time_s: u64,
+    /// The run's length, ms (what `pages_per_week` extrapolates from).
+    pub run_ms: i64,
     /// Working hours.
     pub business_hours: BusinessHours,
 }
@@ -163,6 +171,8 @@ fn truth(slo: Option<&SloSpec>, buckets: &[(u64, u64)]) -> Vec<Incident> {
         resolution_ms: ns_to_ms_floor(s.resolution_ns) as i64,
         budget: s.budget(),
         burn_rate: s.incident_burn_rate,
+        significance: s.incident_significance,
+        min_bad: s.incident_min_bad,
         min_ms: ns_to_ms_floor(s.min_incident_ns) as i64,
         merge_gap_ms: ns_to_ms_floor(s.merge_gap_ns) as i64,
     };
@@ -299,9 +309,9 @@ struct TruthContext<'a> {
 }
 
 impl TruthContext<'_> {
-    /// Incident `i` with the faults behind it, the budget it burned and when a paging
-    /// alert among `firing` detected it.
-    fn incident(&self, i: Incident, firing: &[FiringEpisode]) -> IncidentOutcome {
+    /// Incident `i` with the faults behind it, the budget it burned, when a paging alert
+    /// among `firing` detected it and when a notification among `sent` paged about it.
+    fn incident(&self, i: Incident, firing: &[FiringEpisode], sent: &[SentNotification]) -> IncidentOutcome {
         let budget_burned = self.slo.map_or(0.0, |s| {
             let window_requests = self.total_requests as f64 / (self.run_ms.max(1) as f64 * 1e6) * s.window_ns as f64;
             if window_requests > 0.0 { i.bad as f64 / (s.budget() * window_requests) } else { 0.0 }
@@ -312,27 +322,45 @@ impl TruthContext<'_> {
             .filter(|f| {
                 let a = ns_to_ms_floor(f.start_ns) as i64;
                 let b = ns_to_ms_floor(f.end_ns.max(f.start_ns + 1)) as i64;
-                a <= i.end_ms && b >= i.start_ms - self.slack_ms
+                contributes(a, b, &i, self.slack_ms)
             })
             .map(|f| format!("{} on {}", f.kind.name(), f.target.name_with(self.services)))
             .collect();
-        let detected_ms = firing
-            .iter()
-            .filter(|e| e.paging && quality::overlaps(e, &i, self.slack_ms, self.run_ms))
-            .map(|e| e.firing_ms.max(i.start_ms))
-            .min();
+        let about: Vec<&FiringEpisode> =
+            firing.iter().filter(|e| e.paging && quality::overlaps(e, &i, self.slack_ms, self.run_ms)).collect();
+        let detected_ms = about.iter().map(|e| e.firing_ms.max(i.start_ms)).min();
+        let paged_ms = about.iter().filter_map(|e| first_page(e, sent, self.run_ms)).map(|t| t.max(i.start_ms)).min();
         IncidentOutcome {
             incident: i,
             faults,
             budget_burned,
             detected_ms,
+            paged_ms,
             acknowledged_ms: None,
             mitigated_ms: None,
             lost_revenue: 0.0,
             affected_users: 0,
+            release_failures: 0,
             deploys: Vec::new(),
         }
     }
+}
+
+/// When the first paging notification carrying episode `e`'s alert went out while it
+/// fired, ms.
+fn first_page(e: &FiringEpisode, sent: &[SentNotification], run_ms: i64) -> Option<i64> {
+    let until = e.resolved_ms.unwrap_or(run_ms);
+    sent.iter()
+        .filter(|n| n.page && n.t_ms >= e.firing_ms && n.t_ms <= until && n.alerts.contains(&e.alert))
+        .map(|n| n.t_ms)
+        .min()
+}
+
+/// Whether a fault in force from `start_ms` to `end_ms` contributed to `i`: it began
+/// before the incident ended (one that starts exactly at its end came after the harm) and
+/// was still in force at its start or up to `slack_ms` before.
+fn contributes(start_ms: i64, end_ms: i64, i: &Incident, slack_ms: i64) -> bool {
+    start_ms < i.end_ms && end_ms >= i.start_ms - slack_ms
 }
 
 /// Without an objective there is no ground truth: nothing can be called a true or false
@@ -380,7 +408,7 @@ pub(crate) fn outcome(
         run_ms,
         slack_ms,
     };
-    let scored = incidents.iter().cloned().map(|i| truth_cx.incident(i, &scoring.firing)).collect();
+    let scored = incidents.iter().cloned().map(|i| truth_cx.incident(i, &scoring.firing, &scoring.sent)).collect();
     let mut quality = quality::score(&scoring.firing, &scoring.sent, &cx);
     if slo.is_none() {
         without_truth(&mut quality, &mut scoring.sets, &mut rules);
@@ -397,6 +425,7 @@ pub(crate) fn outcome(
         rules,
         rule_errors,
         start_time_s,
+        run_ms,
         business_hours: business,
     }
 }
@@ -429,8 +458,27 @@ impl crate::engine::Engine {
             let resolution_ms = prodsim_kernel::units::ns_to_ms_floor(slo.resolution_ns);
             let slack_ms = prodsim_kernel::units::ns_to_ms_floor(slo.merge_gap_ns);
             let lost = &self.measure.truth.lost;
-            crate::delivery::incidents::enrich(&mut out.incidents, delivery, lost, resolution_ms, slack_ms);
+            let counts = crate::delivery::incidents::TruthCounts {
+                lost,
+                buckets: &truth,
+                on_release: &self.measure.truth.on_release,
+            };
+            crate::delivery::incidents::enrich(&mut out.incidents, delivery, counts, resolution_ms, slack_ms);
         }
         Some(Box::new(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_starting_as_the_incident_ends_is_not_its_cause() {
+        let i = Incident { start_ms: 600_000, end_ms: 1_200_000, requests: 10, bad: 10 };
+        assert!(!contributes(1_200_000, 1_800_000, &i, 300_000), "starts exactly at the end");
+        assert!(contributes(1_199_999, 1_800_000, &i, 300_000));
+        assert!(contributes(0, 300_000, &i, 300_000), "ended within the slack before it");
+        assert!(!contributes(0, 299_999, &i, 300_000));
     }
 }

@@ -19,6 +19,8 @@ pub use crate::measure::series::ComponentRow;
 pub use crate::monitoring::alerting::{
     EpisodeOutcome, IncidentOutcome, MonitoringOutcome, RuleError, RuleQuality, RuleSetOutcome,
 };
+pub use crate::recovery::backups::BackupOutcome;
+pub use crate::recovery::{FallbackOutcome, ReconciliationOutcome, RecoveryOutcome};
 pub use crate::response::ActionRecord;
 pub use crate::scaling::ScalingOutcome;
 pub use system::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, RetryQueueOutcome, SystemOutcome};

@@ -130,6 +130,8 @@ pub struct SystemOutcome {
     pub deferred: u64,
     /// The payment ledger.
     pub payments: LedgerTotals,
+    /// Fallbacks, reconciliation and backups, where the scenario has them.
+    pub recovery: super::RecoveryOutcome,
     /// One per component: app servers, then services by name, then the database.
     pub components: Vec<ComponentOutcome>,
     /// The database, if any.
@@ -177,7 +179,10 @@ impl Engine {
         self.finish_series(end);
         let servers = self.server_stats(scenario, end);
         let scaling = self.scaling.outcome(end);
-        let (components, cost) = self.components(scaling, end);
+        let (components, mut cost) = self.components(scaling, end);
+        let recovery = self.recovery.outcome(end);
+        // Backups are infrastructure: storage and transfer.
+        cost.infrastructure += recovery.backups.map_or(0.0, |b| b.cost);
         if self.deferral.spec.is_some() {
             self.deferral.stats.remaining = self.deferral.items.len() as u64;
             self.deferral.stats.peak = self.deferral.items.peak() as u64;
@@ -204,6 +209,7 @@ impl Engine {
             degraded: r.total.degraded,
             deferred: r.total.deferred,
             payments: self.ledger.totals(),
+            recovery,
             components,
             database: self.db.as_ref().map(|d| d.stats),
             retry_queue: self.deferral.spec.map(|_| self.deferral.stats),

@@ -98,6 +98,9 @@ pub struct Impact {
     pub requests: u64,
     /// Of those, failed ones.
     pub failed_requests: u64,
+    /// Of the failed ones, those a harmful release caused (beyond what requests on other
+    /// versions suffered): what a canary would have limited.
+    pub release_failures: u64,
     /// Distinct users who saw a failure.
     pub affected_users: u64,
     /// Revenue of the failed requests.

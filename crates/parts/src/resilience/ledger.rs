@@ -26,6 +26,12 @@
 //! once. The classes partition the attempts, so at every instant
 //! `attempted == completed + queued + failed + lost + in_flight`.
 //!
+//! **Payments in doubt.** A charge whose answer was lost (its call timed out, or the app
+//! server died while it was out) may or may not have been taken. [`Ledger::mark_in_doubt`]
+//! keeps such a record until [`Ledger::reconcile`] asks the provider what it did (once no
+//! call is outstanding) and settles it: charged means the order stands (`Completed`), not
+//! charged means it failed. A record in doubt is never released before it is settled.
+//!
 //! **Memory follows payments in flight.** Records live in a slab with a free list. A
 //! record is released once its fate is final (`Completed`, `Failed` or dropped) and no
 //! provider call is outstanding; its class is already counted in the aggregate totals,
@@ -82,6 +88,17 @@ impl LedgerTotals {
     }
 }
 
+/// What reconciling a payment in doubt found out at the provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settlement {
+    /// The provider had taken the charge.
+    pub charged: bool,
+    /// The ledger's record was wrong and was put right (a charge recorded as failed, or
+    /// an order recorded as paid that was never charged): without reconciliation the
+    /// payment would count as lost.
+    pub corrected: bool,
+}
+
 /// Index of each class in the counts array.
 const COMPLETED: usize = 0;
 const QUEUED: usize = 1;
@@ -97,12 +114,20 @@ struct Record {
     fate: PaymentFate,
     /// Dropped after the user was told `Completed` or `Queued`: lost for good.
     lost_by_drop: bool,
+    /// Its answer was lost; kept until reconciled.
+    in_doubt: bool,
     live: bool,
 }
 
 impl Record {
-    const FRESH: Record =
-        Record { charges: 0, outstanding: 0, fate: PaymentFate::InFlight, lost_by_drop: false, live: true };
+    const FRESH: Record = Record {
+        charges: 0,
+        outstanding: 0,
+        fate: PaymentFate::InFlight,
+        lost_by_drop: false,
+        in_doubt: false,
+        live: true,
+    };
 
     /// The class index and whether it counts as duplicated.
     fn class(&self) -> (usize, bool) {
@@ -120,7 +145,7 @@ impl Record {
     }
 
     fn is_final(&self) -> bool {
-        self.lost_by_drop || matches!(self.fate, PaymentFate::Completed | PaymentFate::Failed)
+        !self.in_doubt && (self.lost_by_drop || matches!(self.fate, PaymentFate::Completed | PaymentFate::Failed))
     }
 }
 
@@ -214,6 +239,49 @@ impl Ledger {
             PaymentFate::Completed | PaymentFate::Queued => r.lost_by_drop = true,
             PaymentFate::InFlight | PaymentFate::Failed => r.fate = PaymentFate::Failed,
         });
+    }
+
+    /// The answer of a charge of payment `id` was lost: keep it until [`Ledger::reconcile`]
+    /// settles it. True when it was not in doubt before (the caller remembers it once).
+    pub fn mark_in_doubt(&mut self, id: PaymentId) -> bool {
+        let mut newly = false;
+        self.update(id, |r| {
+            newly = !r.in_doubt;
+            r.in_doubt = true;
+        });
+        newly
+    }
+
+    /// Whether a provider call for payment `id` is still out (false for a released id).
+    pub fn charge_outstanding(&self, id: PaymentId) -> bool {
+        self.record(id).is_some_and(|r| r.outstanding > 0)
+    }
+
+    /// Whether payment `id` is in doubt (false for a released or unknown id).
+    pub fn in_doubt(&self, id: PaymentId) -> bool {
+        self.record(id).is_some_and(|r| r.in_doubt)
+    }
+
+    /// Asks the provider about payment `id`, in doubt, and settles it: `None` while it
+    /// cannot be settled yet (a call is still out, the request is still running, or the
+    /// payment waits on the retry queue, which settles it itself), or when it is not in
+    /// doubt. Charged, the order stands; not charged, the payment failed. A payment lost by
+    /// a drop stays lost.
+    pub fn reconcile(&mut self, id: PaymentId) -> Option<Settlement> {
+        let r = self.record(id).filter(|r| r.in_doubt)?;
+        if r.outstanding > 0 || matches!(r.fate, PaymentFate::InFlight | PaymentFate::Queued) {
+            return None;
+        }
+        let charged = r.charges >= 1;
+        let right = if charged { PaymentFate::Completed } else { PaymentFate::Failed };
+        let corrected = !r.lost_by_drop && r.fate != right;
+        self.update(id, |r| {
+            r.in_doubt = false;
+            if !r.lost_by_drop {
+                r.fate = right;
+            }
+        });
+        Some(Settlement { charged, corrected })
     }
 
     /// Counts over all payments ever opened, released or live.

@@ -18,7 +18,7 @@ pub mod retry;
 pub mod retry_queue;
 
 pub use circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker};
-pub use ledger::{Ledger, LedgerTotals, PaymentFate, PaymentId};
+pub use ledger::{Ledger, LedgerTotals, PaymentFate, PaymentId, Settlement};
 pub use rate_limiter::{KeyedRateLimiter, TokenBucket};
 pub use retry::{Backoff, Jitter, RetryBudget};
 pub use retry_queue::RetryQueue;

@@ -127,7 +127,9 @@ fn plan(args: &JobsArgs) -> anyhow::Result<Plan> {
         | Command::Jobs(_)
         | Command::Live(_)
         | Command::Export(_)
-        | Command::Test(_) => {
+        | Command::BlastRadius(_)
+        | Command::Test(_)
+        | Command::Workshop(_) => {
             bail!("only compare, sweep and check run in shards; the command after -- is `{}`", command[0])
         }
     };

@@ -73,7 +73,9 @@ pub fn execute(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         | Command::Jobs(_)
         | Command::Live(_)
         | Command::Export(_)
-        | Command::Test(_) => {
+        | Command::BlastRadius(_)
+        | Command::Test(_)
+        | Command::Workshop(_) => {
             bail!("{}: `{}` is not a command that shards", partials[0].0, header.command)
         }
     }

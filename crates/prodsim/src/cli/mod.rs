@@ -1,6 +1,7 @@
 //! The command line: argument definitions, one file per subcommand, and the rendering of
 //! errors. The only code that prints to the terminal.
 
+mod blast_radius;
 mod check;
 mod compare;
 mod diagnostics;
@@ -13,6 +14,7 @@ mod shard;
 mod sweep;
 mod test_rules;
 mod validate;
+mod workshop;
 
 use std::process::ExitCode;
 
@@ -42,6 +44,9 @@ enum Command {
     /// components, invariants checked on each, a failing schedule shrunk and written as a
     /// runnable scenario; exits with 1 on a violation.
     Check(check::CheckArgs),
+    /// Fail each component, instance group and region in turn on identical traffic and
+    /// rank them by user harm; marks the single points of failure.
+    BlastRadius(blast_radius::BlastArgs),
     /// Export a scenario's rules as a Prometheus rules file, or its routing as an
     /// Alertmanager configuration.
     Export(export::ExportArgs),
@@ -56,6 +61,9 @@ enum Command {
     /// Stand the scenario up as real HTTP services on loopback and send its workload on the
     /// wall clock (sped up by --time-scale); --compare holds the simulation against it.
     Live(live::LiveArgs),
+    /// The workshop curriculum: list, show, start and check lessons of "predict, then run"
+    /// exercises.
+    Workshop(workshop::WorkshopArgs),
 }
 
 /// `--seed`: a whole number from 0 to 2⁶⁴−1, said in those words when it is not one
@@ -84,11 +92,13 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::execute(&args),
         Command::Sweep(args) => sweep::execute(&args),
         Command::Check(args) => check::execute(&args),
+        Command::BlastRadius(args) => blast_radius::execute(&args),
         Command::Export(args) => export::execute(&args),
         Command::Test(args) => test_rules::execute(&args),
         Command::Merge(args) => merge::execute(&args),
         Command::Jobs(args) => jobs::execute(&args),
         Command::Live(args) => live::execute(&args),
+        Command::Workshop(args) => workshop::execute(&args),
     };
     match result {
         Ok(code) => code,

@@ -47,6 +47,10 @@ pub struct RunArgs {
     /// event-log hash); exits with 1 if they did not.
     #[arg(long)]
     check_determinism: bool,
+    /// Before the summary, tell what happened in plain words and time order: faults, how far
+    /// errors climbed, alerts, pages, acknowledgements, actions, releases, incidents.
+    #[arg(long)]
+    narrate: bool,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     quiet: bool,
@@ -74,6 +78,9 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let verdicts = report::expect::evaluate(&scenario.expectations, &outcome);
     let written = write_report(args, &scenario, &outcome, &verdicts)?;
     if !args.quiet {
+        if args.narrate {
+            println!("{}", report::narrate::narrate(&outcome, &scenario));
+        }
         print!("{}", text::render(&outcome, &scenario.description, Some(wall)));
         let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         print!("{}", report::expect::render(&verdicts));

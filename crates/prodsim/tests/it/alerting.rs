@@ -121,6 +121,72 @@ fn the_ground_truth_finds_the_outage_and_scores_the_pages() {
     }
 }
 
+/// 200 req/s through one service that refuses every call for 30 s from 10m; `extra` is
+/// appended.
+fn short_outage(extra: &str) -> String {
+    step_outage(0.0, extra).replace("duration = \"1h25m\"", "duration = \"25m\"").replace(
+        "kind = \"error_rate\"\ntarget = \"backend\"\nat = \"1h10m\"\nrate = 0",
+        "kind = \"outage\"\ntarget = \"backend\"\nat = \"10m15s\"\nduration = \"30s\"",
+    )
+}
+
+#[test]
+fn a_short_total_outage_at_high_traffic_is_an_incident_and_its_page_a_true_positive() {
+    // Found wrong: ~6,000 failures in 30 s were no incident under a fixed 2-minute minimum,
+    // so the page it caused was scored a false positive.
+    let s = from_text(&short_outage(""));
+    assert_eq!(s.faults.len(), 1, "the outage replaced the step fault");
+    let o = run_own_seed(&s);
+    let m = monitoring(&o);
+    assert_eq!(m.incidents.len(), 1, "{:?}", m.incidents);
+    let inc = &m.incidents[0];
+    assert!(inc.incident.bad > 5_000, "{inc:?}");
+    assert_eq!(inc.incident.start_ms, 10 * 60_000);
+    assert_eq!(inc.faults, vec!["outage on backend".to_string()]);
+    let fired: Vec<_> = m.episodes.iter().filter(|e| e.firing_ms.is_some()).collect();
+    assert!(!fired.is_empty(), "the outage pages");
+    assert!(fired.iter().all(|e| e.true_positive), "{fired:?}");
+    assert_eq!(m.quality.recall, Some(1.0));
+    // Detection (the alert fired) and the page (the notification went out) are both told.
+    let (d, p) = (inc.detected_ms.expect("detected"), inc.paged_ms.expect("paged"));
+    assert!(p >= d, "the page goes out after the alert fires: {d} {p}");
+    let text = prodsim_report::text::render(&o, &s.description, None);
+    assert!(text.contains("(paging alert fired), paged "), "{text}");
+    assert!(text.contains("pages/wk extrapolated from a 25m00s run"), "{text}");
+}
+
+#[test]
+fn alerts_without_an_slo_are_not_scored_and_print_in_time_order() {
+    // Two rule sets; without [slo] nothing can call an alert a false positive. The second
+    // set's alert fires in the first minute, the first set's at the outage (10m): the text
+    // listed the first set's episodes first.
+    let text = short_outage("").replace("[slo]\nobjective = 0.999\n", "")
+        + r#"
+[[alerts]]
+alert = "BackendErrors"
+expr = 'sum(rate(http_requests_total{service="lb",code=~"5.."}[1m])) > 1'
+labels = { severity = "page" }
+
+[[alerts]]
+set = "second"
+alert = "Traffic"
+expr = 'sum(rate(http_requests_total{service="lb"}[1m])) > 0'
+labels = { severity = "ticket" }
+"#;
+    let s = from_text(&text);
+    let o = run_own_seed(&s);
+    let out = prodsim_report::text::render(&o, &s.description, None);
+    assert!(!out.contains("false positive"), "{out}");
+    assert!(out.contains("not scored"), "{out}");
+    let lines: Vec<&str> =
+        out.lines().skip_while(|l| !l.starts_with("alerts ")).skip(1).take_while(|l| l.starts_with("  +")).collect();
+    assert!(lines.len() >= 2, "{out}");
+    let times: Vec<&str> = lines.iter().map(|l| l.split_whitespace().next().unwrap_or_default()).collect();
+    let ms: Vec<u64> =
+        times.iter().map(|t| prodsim_scenario::units::parse_duration(t.trim_start_matches('+')).unwrap_or(0)).collect();
+    assert!(ms.windows(2).all(|w| w[0] <= w[1]), "alerts in time order: {times:?}");
+}
+
 #[test]
 fn a_crash_sets_up_to_zero_and_resets_counters() {
     let text = step_outage(0.0, "").replace(

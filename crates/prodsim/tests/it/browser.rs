@@ -198,6 +198,10 @@ fn run_reports_draw_their_stories_in_a_real_browser() {
     assert!(failed.as_i64().is_some_and(|n| n > 0), "failed requests' latency is drawn: {failed}");
     let classes = d.js("var u = window.prodsimReport.plots.classes; return u ? u.series.length - 1 : 0;", json!([]));
     assert_eq!(classes, json!(2 * o.system.classes.len()), "completed and failed per class");
+    let drawn = d.js(LATENCY_DRAWN, json!(["classes_latency"]));
+    assert_eq!(drawn, json!(2 * o.system.classes.len()), "p50 and p99 drawn for every class");
+    let pool = d.js("var u = window.prodsimReport.plots.db_pool; return u ? u.series.slice(1).map(function (s) { return s.label; }) : null;", json!([]));
+    assert_eq!(pool, json!(["connections in use", "calls waiting", "pool size"]), "the database pools are plotted");
 
     let (page, o) = write_run_page("scenarios/region-outage.toml", "region-outage");
     open_and_check(&d, &page, "region-outage");
@@ -206,7 +210,12 @@ fn run_reports_draw_their_stories_in_a_real_browser() {
     check_interactions(&d, &names);
     let regions = d.js("var u = window.prodsimReport.plots.regions; return u ? u.series.length - 1 : 0;", json!([]));
     assert_eq!(regions, json!(2 * o.system.regions.len()), "completed and failed per region");
+    let drawn = d.js(LATENCY_DRAWN, json!(["regions_latency"]));
+    assert_eq!(drawn, json!(2 * o.system.regions.len()), "p50 and p99 drawn for every region");
 }
+
+/// How many series of the panel named by the first argument have at least one value.
+const LATENCY_DRAWN: &str = "var u = window.prodsimReport.plots[arguments[0]]; if (!u) { return -1; } return u.data.slice(1).filter(function (d) { return d.some(function (v) { return v != null; }); }).length;";
 
 /// A description with markup: shown as text, never run.
 const HOSTILE: &str = r#"

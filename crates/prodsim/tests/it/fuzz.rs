@@ -1,7 +1,9 @@
 //! A fuzz harness on stable Rust: a seeded mutation loop over every input a user writes —
 //! scenario files (arbitrary byte edits and structure-aware edits of every shipped
-//! scenario), distributions, PromQL expressions and the CLI overrides (`--set`, `--vary`,
-//! `--param`). A case passes when it neither panics nor takes a second; a scenario that
+//! scenario), distributions, PromQL expressions, the CLI overrides (`--set`, `--vary`,
+//! `--param`), and the Prometheus YAML a scenario imports or `prodsim test rules` reads
+//! (rule files, Alertmanager configurations, promtool test files: byte edits of what
+//! `prodsim export` writes for every shipped scenario and of the promtool fixtures). A case passes when it neither panics nor takes a second; a scenario that
 //! loads is also estimated and, when small, simulated for a few seconds, so a file that
 //! validates cannot then crash the engine.
 //!
@@ -24,6 +26,7 @@ use toml::{Table, Value};
 use crate::common::repo_path;
 use prodsim_lab::overrides::{self, Assignment};
 use prodsim_parts::ops::promql;
+use prodsim_scenario::prometheus::{am_config, export, rule_file, unit_test};
 
 /// Cases per target in CI.
 const CI_CASES: u64 = 400;
@@ -423,6 +426,64 @@ fn fuzz_overrides() {
             };
             let Ok(loaded) = overrides::apply(&quickstart, Path::new("quickstart.toml"), &[a]) else { return false };
             let _ = prodsim_model::estimate::estimate(&loaded.scenario);
+            true
+        },
+    );
+}
+
+/// The YAML a user brings: the rule files and Alertmanager configurations `prodsim export`
+/// writes for every shipped scenario with monitoring, and the promtool test files.
+fn yaml_corpus() -> (Vec<String>, Vec<String>, Vec<String>) {
+    let (mut rules, mut routing) = (Vec::new(), Vec::new());
+    for text in corpus() {
+        let Ok(loaded) = prodsim_scenario::load_str(&text, Path::new("corpus.toml")) else { continue };
+        if let Some(spec) = &loaded.scenario.topology.monitoring {
+            rules.push(export::rules_yaml(spec, "corpus.toml"));
+            routing.push(export::alertmanager_yaml(&spec.routing, "corpus.toml"));
+        }
+    }
+    let dir = repo_path("crates/prodsim/tests/it/promtool");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("promtool fixture");
+    rules.push(read("rules.yml"));
+    let tests = ["pass.yml", "fail.yml", "bad-series.yml", "unsupported.yml"].map(read).to_vec();
+    (rules, routing, tests)
+}
+
+/// One to three byte edits of a file of `files`, spliced with lines of another.
+fn yaml_edit(r: &mut Pcg64, files: &[String]) -> String {
+    let text = &files[r.random_range(0..files.len())];
+    let other = &files[r.random_range(0..files.len())];
+    let edits = r.random_range(1..4);
+    (0..edits).fold(text.clone(), |t, _| byte_edit(r, &t, other))
+}
+
+#[test]
+fn fuzz_rule_files() {
+    let (rules, _, _) = yaml_corpus();
+    campaign("rule files", 6, |r| yaml_edit(r, &rules), |text| rule_file::parse(text, Some(15_000)).is_ok());
+}
+
+#[test]
+fn fuzz_alertmanager_configs() {
+    let (_, routing, _) = yaml_corpus();
+    assert!(!routing.is_empty(), "the shipped scenarios route notifications");
+    campaign("alertmanager configs", 7, |r| yaml_edit(r, &routing), |text| am_config::parse(text).is_ok());
+}
+
+#[test]
+fn fuzz_rule_tests() {
+    let (_, _, tests) = yaml_corpus();
+    let rules = std::fs::read_to_string(repo_path("crates/prodsim/tests/it/promtool/rules.yml")).expect("rules.yml");
+    let groups = rule_file::rule_groups(&rules).expect("the fixture's rules parse");
+    campaign(
+        "rule unit tests",
+        8,
+        |r| yaml_edit(r, &tests),
+        |text| {
+            let Ok(file) = unit_test::parse(text) else { return false };
+            if unit_test::check_supported(&file, &groups).is_ok() {
+                file.tests.iter().for_each(|t| drop(unit_test::run(&file, &groups, t)));
+            }
             true
         },
     );

@@ -4,6 +4,7 @@
 
 mod alerting;
 mod autoscaling;
+mod blast;
 mod browser;
 mod check;
 mod check_props;
@@ -21,8 +22,10 @@ mod fuzz;
 mod limits;
 mod live;
 mod messages;
+mod narrate;
 mod prometheus;
 mod proxy;
+mod recovery;
 mod regions;
 mod releases;
 mod report_set;
@@ -34,3 +37,4 @@ mod system;
 mod theory;
 mod webdriver;
 mod weights;
+mod workshop;

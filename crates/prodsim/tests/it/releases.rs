@@ -140,3 +140,35 @@ fn graceful_degradation_switched_on_by_a_playbook_beats_the_hotfix() {
     assert!(d.releases.is_empty(), "no release needed");
     assert_eq!(system(&b).payments.lost, 0);
 }
+
+#[test]
+fn a_crash_looping_hotfix_the_health_check_rolls_back_is_not_the_mitigation() {
+    // `hotfix-vs-rollback.toml` answered by a hotfix only, and the hotfix crash-loops: the
+    // health check rolls it back, and v5.2.0 keeps failing requests. The hotfix reaching
+    // every server used to be credited as the incident's mitigation.
+    let text = std::fs::read_to_string(repo_path("scenarios/hotfix-vs-rollback.toml")).expect("read");
+    let text = text
+        .replace("[[playbooks]]\nalert = \"HighErrorRate\"\naction = \"rollback\"\nduration = \"1m\"\n", "")
+        .replace("version = \"v5.2.1\"\n", "version = \"v5.2.1\"\n[playbooks.effects]\ncrash_after = \"5s\"\n")
+        .replace(
+            "rollback = \"4m\"\n",
+            "rollback = \"4m\"\n[pipeline.health_check]\ninterval = \"30s\"\nwindow = \"5m\"\nmax_error_ratio = 0.15\n",
+        );
+    let s = from_text(&text);
+    let o = run_own_seed(&s);
+    let d = delivery(&o);
+    let hotfix = d.releases.iter().find(|r| r.hotfix).unwrap_or_else(|| panic!("a hotfix shipped: {:?}", d.releases));
+    assert_eq!(hotfix.outcome, ReleaseEnd::RolledBack, "{hotfix:?}");
+    let everywhere_ms = hotfix.everywhere_ns.expect("it reached every server") / 1_000_000;
+    let m = system(&o).monitoring.as_deref().expect("monitoring");
+    // The hotfix landed during an incident, as that incident's first change to production:
+    // the old rule (the first change during it) credited it.
+    let during =
+        m.incidents.iter().find(|i| (i.incident.start_ms..=i.incident.end_ms).contains(&(everywhere_ms as i64)));
+    let during = during.unwrap_or_else(|| panic!("the hotfix lands during an incident: {:?}", m.incidents));
+    let first = d.mitigations.iter().find(|c| (c.t_ns / 1_000_000) as i64 >= during.incident.start_ms);
+    assert_eq!(first.map(|c| c.t_ns / 1_000_000), Some(everywhere_ms), "{:?}", d.mitigations);
+    for i in &m.incidents {
+        assert_ne!(i.mitigated_ms, Some(everywhere_ms as i64), "the crash-looping hotfix is not the mitigation: {i:?}");
+    }
+}

@@ -3,6 +3,7 @@
 //! Everything is a pure function of the results, so the same scenario and seed give the
 //! same bytes (no timestamps, no hash-map order).
 
+pub mod blast_page;
 pub mod cards;
 pub mod chart_data;
 pub mod check_page;
@@ -99,6 +100,11 @@ pub fn write_compare(dir: &Path, c: &prodsim_lab::compare::Comparison) -> Result
 /// Writes the page of a sweep into `dir`.
 pub fn write_sweep(dir: &Path, s: &prodsim_lab::sweep::Sweep) -> Result<PathBuf, ReportError> {
     write_page(dir, &lab::sweep_page(s))
+}
+
+/// Writes the page of a blast radius into `dir`.
+pub fn write_blast(dir: &Path, b: &prodsim_lab::blast::BlastRadius) -> Result<PathBuf, ReportError> {
+    write_page(dir, &blast_page::blast_page(b))
 }
 
 /// Writes the page of a check into `dir`.

@@ -122,36 +122,57 @@ fn in_flight(o: &Outcome, a: &Axis) -> Chart {
     c
 }
 
-/// Per class and per region: completed and failed requests per second (when the run has
-/// more than one class, or regions).
+/// Per class and per region: completed and failed requests per second, and the latency of
+/// the completions (when the run has more than one class, or regions).
 fn groups(o: &Outcome, a: &Axis) -> Vec<Chart> {
     let classes: Vec<&str> = o.system.classes.iter().map(|c| c.name.as_str()).collect();
     let regions: Vec<&str> = o.system.regions.iter().map(|c| c.name.as_str()).collect();
-    let sets = [
-        ("classes", "Requests per class", &classes, &o.system.class_rows),
-        ("regions", "Requests per region", &regions, &o.system.region_rows),
-    ];
+    let sets =
+        [("classes", "class", &classes, &o.system.class_rows), ("regions", "region", &regions, &o.system.region_rows)];
     let mut out = Vec::new();
-    for (key, title, names, rows) in sets {
+    for (key, what, names, rows) in sets {
         if names.is_empty() || rows.is_empty() {
             continue;
         }
-        let mut c = a.chart(key, title, "requests per second", false);
-        for (i, name) in names.iter().enumerate() {
-            let of = |f: fn(&GroupRow) -> u64| -> Vec<f64> {
-                rows.iter()
-                    .skip(i)
-                    .step_by(names.len())
-                    .zip(&o.rows)
-                    .map(|(g, r)| f(g) as f64 / ns_to_s((r.end_ns - r.start_ns).max(1)))
-                    .collect()
-            };
-            c.series.push(a.series(&format!("{name} completed"), &of(|g| g.completed), Combine::Mean));
-            c.series.push(a.series(&format!("{name} failed"), &of(|g| g.errors), Combine::Mean).styled(Style::Dashed));
-        }
-        out.push(c);
+        out.push(group_requests(o, a, (key, what), names, rows));
+        out.push(group_latency(a, (key, what), names, rows));
     }
     out
+}
+
+/// One group's rows (class or region `i` of `n`), in time order.
+fn group_rows(rows: &[GroupRow], i: usize, n: usize) -> impl Iterator<Item = &GroupRow> {
+    rows.iter().skip(i).step_by(n)
+}
+
+/// Completed and failed requests per second of each class (or region).
+fn group_requests(o: &Outcome, a: &Axis, (key, what): (&str, &str), names: &[&str], rows: &[GroupRow]) -> Chart {
+    let mut c = a.chart(key, &format!("Requests per {what}"), "requests per second", false);
+    for (i, name) in names.iter().enumerate() {
+        let of = |f: fn(&GroupRow) -> u64| -> Vec<f64> {
+            group_rows(rows, i, names.len())
+                .zip(&o.rows)
+                .map(|(g, r)| f(g) as f64 / ns_to_s((r.end_ns - r.start_ns).max(1)))
+                .collect()
+        };
+        c.series.push(a.series(&format!("{name} completed"), &of(|g| g.completed), Combine::Mean));
+        c.series.push(a.series(&format!("{name} failed"), &of(|g| g.errors), Combine::Mean).styled(Style::Dashed));
+    }
+    c
+}
+
+/// The p50 and p99 latency of each class's (or region's) completions, on a log scale.
+fn group_latency(a: &Axis, (key, what): (&str, &str), names: &[&str], rows: &[GroupRow]) -> Chart {
+    let title = format!("Latency per {what} (successful requests)");
+    let mut c = a.chart(&format!("{key}_latency"), &title, "ms", true);
+    for (i, name) in names.iter().enumerate() {
+        let of = |f: fn(&GroupRow) -> Option<u64>| -> Vec<f64> {
+            group_rows(rows, i, names.len()).map(|g| f(g).map_or(f64::NAN, ns_to_ms)).collect()
+        };
+        c.series.push(a.series(&format!("{name} p99"), &of(|g| g.latency_p99_ns), Combine::Max));
+        c.series.push(a.series(&format!("{name} p50"), &of(|g| g.latency_p50_ns), Combine::Mean).styled(Style::Dashed));
+    }
+    c
 }
 
 /// One component's rows, in time order.
@@ -198,10 +219,27 @@ fn components(o: &Outcome, a: &Axis) -> Vec<Chart> {
         out.push(c);
     }
     out.extend(each("replication_lag", "Replication lag", "ms", Combine::Max, &|r| r.replication_lag_ms));
+    out.extend(pools(o, a));
     out.extend(each("memory", "App server memory (largest instance)", "MiB", Combine::Max, &|r| r.memory_max_mb));
     // A fixed pool that never lost a server says nothing in "instances running".
     out.retain(|c| c.key != "ready" || c.series.iter().any(|s| varies(&s.values)));
     out
+}
+
+/// The database's connection pools (summed over the app servers): taken, waiting, size.
+fn pools(o: &Outcome, a: &Axis) -> Option<Chart> {
+    let db = o.system.series.iter().find(|r| r.pool_size.is_some())?.component;
+    let rows: Vec<&ComponentRow> = o.system.series.iter().filter(|r| r.component == db).collect();
+    let of = |f: fn(&ComponentRow) -> Option<u32>| -> Vec<f64> {
+        rows.iter().map(|r| f(r).map_or(f64::NAN, f64::from)).collect()
+    };
+    let mut c = a.chart("db_pool", "Database connection pools (all app servers)", "connections", false);
+    c.series = vec![
+        a.series("connections in use", &of(|r| r.pool_in_use), Combine::Max),
+        a.series("calls waiting", &of(|r| r.pool_waiting), Combine::Max),
+        a.series("pool size", &of(|r| r.pool_size), Combine::Max).styled(Style::Dashed),
+    ];
+    Some(c)
 }
 
 fn varies(values: &[Option<f64>]) -> bool {

@@ -150,6 +150,9 @@ impl SummaryPaths {
             (Needs::Monitoring, t.monitoring.is_some()),
             (Needs::Logging, t.logging.is_some()),
             (Needs::Delivery, t.delivery.is_some()),
+            (Needs::Fallback, t.has_fallback()),
+            (Needs::Reconciliation, t.reconciliation.is_some()),
+            (Needs::Backups, t.backups.is_some()),
         ];
         let mut versions = Vec::new();
         if let Some(d) = &t.delivery {

@@ -18,6 +18,9 @@ pub(super) enum Needs {
     Monitoring,
     Logging,
     Delivery,
+    Fallback,
+    Reconciliation,
+    Backups,
     /// Never readable by an expectation (`expectations`).
     Never,
 }
@@ -35,6 +38,9 @@ impl Needs {
             Needs::Monitoring => "monitoring ([monitoring], [[alerts]] or [slo])",
             Needs::Logging => "[logging]",
             Needs::Delivery => "[pipeline], [[deploys]], [oncall] or [[playbooks]]",
+            Needs::Fallback => "a call with a `fallback`",
+            Needs::Reconciliation => "[reconciliation]",
+            Needs::Backups => "[backups]",
         }
     }
 }
@@ -180,6 +186,18 @@ pub(super) const DATABASE: &[Field] = &[
 ];
 pub(super) const RETRY_QUEUE: &[Field] =
     &[num("enqueued"), num("drained"), num("remaining"), num("peak"), num("dropped")];
+pub(super) const FALLBACK: &[Field] = &[num("calls"), num("answered"), num("payments"), num("in_doubt_kept")];
+pub(super) const RECONCILIATION: &[Field] =
+    &[num("runs"), num("reconciled"), num("charged"), num("corrected"), num("in_doubt")];
+pub(super) const BACKUPS: &[Field] = &[
+    num("completed"),
+    num("cost"),
+    num("data_losses"),
+    num("restores"),
+    num("writes_lost"),
+    num_or_null("rpo_s"),
+    num_or_null("rto_s"),
+];
 pub(super) const COST: &[Field] =
     &[num("infrastructure"), num("calls"), num("total"), num_or_null("per_million_requests")];
 pub(super) const PROXY: &[Field] = &[
@@ -219,6 +237,7 @@ pub(super) const QUALITY: &[Field] = &[
     num("pages_per_week"),
     num("notifications"),
     num("pages"),
+    num("paging_notifications"),
     num("pages_out_of_hours"),
     num("episodes"),
     num("true_positives"),
@@ -243,6 +262,7 @@ pub(super) const ALERT: Node = Node::Object(&[
 pub(super) const INCIDENT: Node = Node::Object(&[
     num("start_s"),
     num_or_null("detected_s"),
+    num_or_null("paged_s"),
     num_or_null("acknowledged_s"),
     num_or_null("mitigated_s"),
     num("resolved_s"),
@@ -265,6 +285,8 @@ pub(super) const NOTIFICATION: Node = Node::Object(&[
     text("severity"),
     text("summary"),
     boolean("repeat"),
+    text_or_null("runbook_url"),
+    text_or_null("dashboard_url"),
 ]);
 pub(super) const ALERTING: &[Field] = &[
     key("monitoring", Node::Object(MONITORING)),
@@ -347,6 +369,9 @@ pub(super) const SYSTEM: &[Field] = &[
     with(Needs::Malicious, "malicious", Node::Object(MALICIOUS)),
     with(Needs::Scaling, "autoscaling", Node::Object(AUTOSCALING)),
     Field { key: None, node: Node::Object(ALERTING), needs: Needs::Monitoring },
+    with(Needs::Fallback, "fallback", Node::Object(FALLBACK)),
+    with(Needs::Reconciliation, "reconciliation", Node::Object(RECONCILIATION)),
+    with(Needs::Backups, "backups", Node::Object(BACKUPS)),
     with(Needs::Logging, "logs", Node::Object(LOGS)),
     with(Needs::Logging, "client_errors", Node::List(Length::Any, &CLIENT_ERROR)),
     Field { key: None, node: Node::Object(DELIVERY), needs: Needs::Delivery },

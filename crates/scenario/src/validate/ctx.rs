@@ -51,6 +51,10 @@ pub(crate) const FRACTION_BELOW_ONE: Allowed =
 pub(crate) const FRACTION_ABOVE_ZERO: Allowed =
     Allowed { test: |x| x > 0.0 && x <= 1.0, says: "a number above 0 and at most 1" };
 
+/// Above 0 and below 1: a significance level.
+pub(crate) const FRACTION_ABOVE_ZERO_BELOW_ONE: Allowed =
+    Allowed { test: |x| x > 0.0 && x < 1.0, says: "a number above 0 and below 1" };
+
 /// Collects diagnostics while resolving, and checks fields.
 pub(crate) struct Ctx<'a> {
     /// The file's text, for locating spans.

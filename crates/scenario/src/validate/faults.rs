@@ -25,6 +25,7 @@ pub(super) fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, duration_ns: u64, ser
         regions: raw.region_ranges(),
         monitoring: raw.uses_monitoring(),
         logging: raw.logging.is_some(),
+        backups: raw.backups.is_some(),
     };
     let mut out = Vec::with_capacity(raw.faults.len());
     let mut ok = true;
@@ -48,6 +49,8 @@ struct Targets {
     monitoring: bool,
     /// The scenario has `[logging]` (`log_store` is a target).
     logging: bool,
+    /// The scenario has `[backups]` (a `data_loss` can be restored).
+    backups: bool,
 }
 
 /// The family of targets a kind accepts.
@@ -113,6 +116,11 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<(Fa
         "added_latency" => (added_latency(cx, f)?, Family::Dependencies),
         "crash" => (FaultKind::Crash, Family::Servers),
         "primary_crash" => (FaultKind::PrimaryCrash, Family::Database),
+        "data_loss" if !targets.backups => {
+            cx.error(f.kind.span(), "a data_loss fault needs a [backups] section to restore the database from");
+            return None;
+        }
+        "data_loss" => (FaultKind::DataLoss, Family::Database),
         "replication_lag" => (replication_lag(cx, f)?, Family::Database),
         "slow_queries" => {
             let factor = positive_param(cx, f, &f.factor, "factor", "query time multiplier, e.g. 10.0")?;
@@ -232,7 +240,11 @@ fn check_unused_params(cx: &mut Ctx<'_>, f: &RawFault, kind: &FaultKind) -> Opti
         FaultKind::ReplicationLag { .. } => &["lag"],
         FaultKind::MemoryLeak { .. } => &["mb_per_s"],
         FaultKind::ConnectionLeak { .. } => &["per_s"],
-        FaultKind::Outage | FaultKind::Crash | FaultKind::PrimaryCrash | FaultKind::RegionOutage => &[],
+        FaultKind::Outage
+        | FaultKind::Crash
+        | FaultKind::PrimaryCrash
+        | FaultKind::DataLoss
+        | FaultKind::RegionOutage => &[],
         FaultKind::Ddos { .. } => &["rate", "clients"],
     };
     let given: [(&str, Option<Range<usize>>); 9] = [
@@ -289,11 +301,14 @@ fn watcher(cx: &mut Ctx<'_>, f: &RawFault, kind: &FaultKind, targets: &Targets) 
 /// duration (recovery takes its own time).
 fn window(cx: &mut Ctx<'_>, f: &RawFault, kind: &FaultKind, duration_ns: u64) -> Option<(u64, u64)> {
     let start_ns = cx.duration(&f.at, "faults.at")?;
-    let crash = matches!(kind, FaultKind::Crash | FaultKind::PrimaryCrash);
+    let crash = matches!(kind, FaultKind::Crash | FaultKind::PrimaryCrash | FaultKind::DataLoss);
     let end_ns = match &f.duration {
         Some(d) if crash => {
-            let recovery =
-                if matches!(kind, FaultKind::Crash) { "[servers].restart_after" } else { "[database].failover_after" };
+            let recovery = match kind {
+                FaultKind::Crash => "[servers].restart_after",
+                FaultKind::DataLoss => "[backups].restore",
+                _ => "[database].failover_after",
+            };
             cx.error(d.span(), format!("a {} fault has no `duration`: recovery takes {recovery}", kind.name()));
             return None;
         }

@@ -10,7 +10,7 @@
 //! the validation modules form no import cycle:
 //!
 //! ```text
-//! mod ─┬─ run, workloads, servers, faults, scaling, logging
+//! mod ─┬─ run, workloads, servers, faults, scaling, logging, recovery
 //!      ├─ topology ── steps, regions, proxy
 //!      ├─ monitoring ── routing, generated
 //!      ├─ delivery ── release, response
@@ -26,6 +26,7 @@ mod generated;
 mod logging;
 mod monitoring;
 mod proxy;
+mod recovery;
 mod regions;
 mod release;
 mod response;
@@ -194,6 +195,10 @@ fn architecture(
     let mut t = topology?;
     // A wrong scaling section has its errors; the sections after it are still checked.
     t.scaling = scaling.flatten();
+    let reconciliation = recovery::reconciliation(cx, raw, &t);
+    let backups = recovery::backups(cx, raw, &t);
+    t.reconciliation = reconciliation?;
+    t.backups = backups?;
     t.monitoring = monitoring::resolve(cx, raw, &t)?;
     t.logging = logging::resolve(cx, raw)?;
     t.delivery = delivery::resolve(cx, raw, &t, duration_ns.unwrap_or(u64::MAX))?;

@@ -6,7 +6,7 @@
 
 use toml::Spanned;
 
-use super::ctx::{Ctx, POSITIVE};
+use super::ctx::{Ctx, FRACTION_ABOVE_ZERO_BELOW_ONE, POSITIVE};
 use crate::diagnostic::nearest;
 use crate::monitoring::{AlertSet, BusinessHours, MonitoringSpec, SloSpec, parse_business_hours};
 use crate::monitoring_schema::{RawAlert, RawMonitoring, RawSlo};
@@ -305,7 +305,7 @@ fn resolve_slo(cx: &mut Ctx<'_>, raw: &Spanned<RawSlo>) -> Option<Option<SloSpec
     let latency_ns = s.latency.as_ref().map(|v| duration(cx, Some(v), "slo.latency", NS_PER_S));
     let window_ns = duration(cx, s.window.as_ref(), "slo.window", 30 * NS_PER_D);
     let resolution_ns = duration(cx, s.resolution.as_ref(), "slo.resolution", NS_PER_MIN);
-    let min_incident_ns = duration(cx, s.min_incident.as_ref(), "slo.min_incident", 2 * NS_PER_MIN);
+    let min_incident_ns = duration(cx, s.min_incident.as_ref(), "slo.min_incident", 0);
     let merge_gap_ns = duration(cx, s.merge_gap.as_ref(), "slo.merge_gap", 5 * NS_PER_MIN);
     if resolution_ns < NS_PER_S {
         // Found by the fuzzer: a 1 ns resolution made a bucket per nanosecond (5 GB).
@@ -314,13 +314,20 @@ fn resolve_slo(cx: &mut Ctx<'_>, raw: &Spanned<RawSlo>) -> Option<Option<SloSpec
         ok = false;
     }
     let incident_burn_rate = cx.number_or(s.incident_burn_rate.as_ref(), "slo.incident_burn_rate", 1.0, POSITIVE);
+    let significance = s.incident_significance.as_ref();
+    let incident_significance =
+        cx.number_or(significance, "slo.incident_significance", 0.001, FRACTION_ABOVE_ZERO_BELOW_ONE);
+    let incident_min_bad = cx.count_in_or(s.incident_min_bad.as_ref(), "slo.incident_min_bad", 1..=1_000_000_000, 10);
     let incident_burn_rate = incident_burn_rate.filter(|_| ok)?;
+    let (incident_significance, incident_min_bad) = (incident_significance?, incident_min_bad?);
     Some(Some(SloSpec {
         objective,
         latency_ns,
         window_ns,
         resolution_ns,
         incident_burn_rate,
+        incident_significance,
+        incident_min_bad,
         min_incident_ns,
         merge_gap_ns,
     }))

@@ -90,6 +90,7 @@ fn check_call_settings(cx: &mut Ctx<'_>, s: &Spanned<RawStep>, field: &str) -> O
         ("hedge_after", st.hedge_after.is_some()),
         ("on_failure", st.on_failure.is_some()),
         ("idempotent", st.idempotent.is_some()),
+        ("fallback", st.fallback.is_some()),
     ];
     let what = if st.cpu.is_some() {
         "a `cpu` step"
@@ -156,6 +157,7 @@ fn call(cx: &mut Ctx<'_>, s: &Spanned<RawStep>, to: Callees<'_>, field: &str) ->
         None => None,
     };
     let on_failure = on_failure(cx, s, field)?;
+    let fallback = fallback(cx, st, target, to, field)?;
     Some(CallSpec {
         target,
         timeout_ns,
@@ -166,7 +168,26 @@ fn call(cx: &mut Ctx<'_>, s: &Spanned<RawStep>, to: Callees<'_>, field: &str) ->
         hedge_after_ns,
         on_failure,
         idempotent: st.idempotent.as_ref().is_some_and(|i| *i.get_ref()),
+        fallback,
     })
+}
+
+/// `fallback`: another service, for a call to a service. `Some(None)` without one.
+fn fallback(cx: &mut Ctx<'_>, st: &RawStep, target: Target, to: Callees<'_>, field: &str) -> Option<Option<ServiceId>> {
+    let Some(name) = &st.fallback else { return Some(None) };
+    let Target::Service(primary) = target else {
+        cx.error(name.span(), format!("{field}.fallback: only a call to a service can fall back, not one to `db`"));
+        return None;
+    };
+    let id = service_ref(cx, name, to.names)?;
+    if id == primary {
+        cx.error(
+            name.span(),
+            format!("{field}.fallback: `{}` is the call's own target; name another service", name.get_ref()),
+        );
+        return None;
+    }
+    Some(Some(id))
 }
 
 /// What a call goes to: the database (with `op`) or a service.

@@ -55,6 +55,8 @@ pub(super) fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, service_time: Option<
         services,
         database: database?,
         retry_queue: retry_queue?,
+        reconciliation: None,
+        backups: None,
         restart_ns: process.restart_ns,
         memory: process.memory,
         price_per_server_hour: process.price_per_hour,

@@ -154,10 +154,11 @@ fn releases(input: &PostmortemInput, out: &mut Vec<String>) {
             Some(_) => {}
         }
         if d.canary_share.is_none() && matches!(d.strategy.as_str(), "all_at_once" | "rolling") {
-            let failed = input.impact.failed_requests;
+            // Only what the release caused: a canary does not shorten a provider's outage.
+            let failed = input.impact.release_failures;
             out.push(format!(
                 "`{}` went out {} with no canary: a canary at {} would have exposed ~{} of requests to it first, \
-                 about {} failed requests instead of {}.",
+                 about {} failed requests caused by the release instead of {}.",
                 d.version,
                 d.strategy,
                 whole_percent(CANARY_SHARE),

@@ -80,6 +80,7 @@ fn clean() -> PostmortemInput {
         impact: Impact {
             requests: 56_789,
             failed_requests: 1_234,
+            release_failures: 1_000,
             affected_users: 321,
             lost_revenue: 1_234.5,
             budget_burned: 0.25,
@@ -279,7 +280,11 @@ fn a_release_without_canary() {
         input.deploys = vec![deploy(strategy, None)];
         let s = suggestions(&input);
         assert_eq!(s.len(), 1, "{s:?}");
-        assert!(s[0].contains("a canary at 5% would have exposed ~5% of requests to it first, about 62 failed"));
+        // 1,000 of the 1,234 failures were the release's: a canary limits those, not the rest.
+        assert!(
+            s[0].contains("a canary at 5% would have exposed ~5% of requests to it first, about 50 failed requests caused by the release instead of 1,000"),
+            "{s:?}"
+        );
     }
     let mut input = clean();
     input.deploys = vec![deploy("blue_green", None)];

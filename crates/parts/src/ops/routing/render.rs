@@ -1,10 +1,15 @@
-//! How a notification looks in its channel: Slack, email, SMS, pager or webhook.
+//! How a notification looks in its channel: Slack, email, SMS, pager or webhook. The
+//! `runbook_url` and `dashboard_url` annotations are rendered as links under each alert,
+//! as the usual Alertmanager templates do (the webhook carries every annotation).
 
 use std::fmt::Write as _;
 
 use super::config::ReceiverKind;
 use super::group::{AlertStatus, Notification, NotifiedAlert};
 use super::matcher::LabelSet;
+
+/// The annotations rendered as links, with the word each is shown with.
+pub const LINK_ANNOTATIONS: [(&str, &str); 2] = [("runbook_url", "runbook"), ("dashboard_url", "dashboard")];
 
 /// The longest SMS, in characters.
 const SMS_MAX_CHARS: usize = 160;
@@ -56,6 +61,9 @@ pub fn render(n: &Notification) -> String {
             let common = common_labels(&n.alerts);
             for alert in &n.alerts {
                 let _ = write!(out, "\n  • {}", alert_line(alert, &common));
+                for (word, url) in links(alert) {
+                    let _ = write!(out, "\n    {word}: {url}");
+                }
             }
             out
         }
@@ -78,23 +86,35 @@ pub fn render(n: &Notification) -> String {
                     if let Some(description) = alert.annotations.get("description") {
                         let _ = write!(out, "\n    {description}");
                     }
+                    for (word, url) in links(alert) {
+                        let _ = write!(out, "\n    {word}: {url}");
+                    }
                 }
             }
             out
         }
         ReceiverKind::Sms { to } => {
             let first = n.alerts.first().map(summary).unwrap_or_default();
-            truncate_chars(&format!("{at} SMS {to}: {}{reminder}: {first}", title(n)), SMS_MAX_CHARS)
+            // The runbook comes first: a link cut in half is useless.
+            let runbook = n.alerts.first().and_then(|a| a.annotations.get("runbook_url"));
+            let runbook = runbook.map(|u| format!(" {u}")).unwrap_or_default();
+            truncate_chars(&format!("{at} SMS {to}:{runbook} {}{reminder}: {first}", title(n)), SMS_MAX_CHARS)
         }
         ReceiverKind::Pager { service } => {
             let name = n.alerts.first().and_then(|a| a.labels.get("alertname")).map_or("alert", String::as_str);
             let first = n.alerts.first().map(summary).unwrap_or_default();
             match n.status() {
-                AlertStatus::Firing => format!(
-                    "{at} PAGE {service} [{}] {name}: {first} ({} firing){reminder}",
-                    severity(&n.alerts),
-                    n.firing()
-                ),
+                AlertStatus::Firing => {
+                    let mut out = format!(
+                        "{at} PAGE {service} [{}] {name}: {first} ({} firing){reminder}",
+                        severity(&n.alerts),
+                        n.firing()
+                    );
+                    for (word, url) in n.alerts.first().map(links).unwrap_or_default() {
+                        let _ = write!(out, " {word}: {url}");
+                    }
+                    out
+                }
                 AlertStatus::Resolved => format!("{at} PAGE {service} [RESOLVED] {name}: {first}{reminder}"),
             }
         }
@@ -123,6 +143,11 @@ fn alert_line(alert: &NotifiedAlert, common: &LabelSet) -> String {
         alert.labels.iter().filter(|(k, _)| !common.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let shown = if own.is_empty() { &alert.labels } else { &own };
     format!("[{}] {} — {} ({})", alert.status.as_str(), summary(alert), labels_text(shown), since(alert))
+}
+
+/// The alert's links (`runbook_url`, `dashboard_url`) that it has, with their words.
+fn links(alert: &NotifiedAlert) -> Vec<(&'static str, &str)> {
+    LINK_ANNOTATIONS.iter().filter_map(|(key, word)| Some((*word, alert.annotations.get(*key)?.as_str()))).collect()
 }
 
 /// The `summary` annotation, else the alert's name.

@@ -542,3 +542,56 @@ fn matcher_values_unescape_only_newline_quote_and_backslash() {
     assert_eq!(m(r#"x="a\nb""#).value, "a\nb");
     assert_eq!(m(r#"x="a\\b\"c""#).value, "a\\b\"c");
 }
+
+#[test]
+fn runbook_and_dashboard_links_appear_in_every_channel() {
+    use super::config::ReceiverKind;
+    use super::group::{AlertStatus, Notification, NotifiedAlert};
+    use super::render::render;
+    let alert = NotifiedAlert {
+        labels: [("alertname", "HighErrorRate"), ("severity", "page")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        annotations: [
+            ("summary", "Errors above 1%"),
+            ("runbook_url", "https://runbooks.example/high-error-rate"),
+            ("dashboard_url", "https://grafana.example/d/shop"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        status: AlertStatus::Firing,
+        starts_ms: 60_000,
+        ends_ms: None,
+    };
+    let kinds = [
+        ReceiverKind::Slack { channel: "#ops".into() },
+        ReceiverKind::Email { to: "ops@example.com".into() },
+        ReceiverKind::Pager { service: "shop".into() },
+        ReceiverKind::Webhook { url: "https://hooks.example/".into() },
+    ];
+    for kind in kinds {
+        let n = Notification {
+            t_ms: 120_000,
+            receiver: "r".into(),
+            kind: kind.clone(),
+            group_labels: Default::default(),
+            alerts: vec![alert.clone()],
+            repeat: false,
+        };
+        let text = render(&n);
+        assert!(text.contains("https://runbooks.example/high-error-rate"), "{kind:?}: {text}");
+        assert!(text.contains("https://grafana.example/d/shop"), "{kind:?}: {text}");
+    }
+    let sms = Notification {
+        t_ms: 120_000,
+        receiver: "r".into(),
+        kind: ReceiverKind::Sms { to: "+15550100".into() },
+        group_labels: Default::default(),
+        alerts: vec![alert],
+        repeat: false,
+    };
+    let text = render(&sms);
+    assert!(text.contains("https://runbooks.example/high-error-rate") && text.chars().count() <= 160, "{text}");
+}

@@ -230,3 +230,46 @@ proptest! {
         prop_assert_eq!(l.invalid_ops(), 0);
     }
 }
+
+#[test]
+fn a_lost_answer_is_kept_until_reconciled_and_the_charge_found_stands() {
+    let mut l = Ledger::new();
+    let id = l.open();
+    l.call_started(id);
+    assert!(l.mark_in_doubt(id), "newly in doubt");
+    assert!(!l.mark_in_doubt(id), "already in doubt");
+    // The user was told it failed; the provider's late answer charges it.
+    l.set_fate(id, PaymentFate::Failed);
+    assert_eq!(l.reconcile(id), None, "a call is still out: the provider does not know yet");
+    l.call_finished(id, true);
+    assert_eq!(l.totals().lost, 1, "before reconciliation: money taken, no order");
+    assert_eq!(l.live(), 1, "a record in doubt is not released");
+    assert_eq!(l.reconcile(id), Some(Settlement { charged: true, corrected: true }));
+    assert_eq!(l.totals(), LedgerTotals { attempted: 1, completed: 1, ..LedgerTotals::default() });
+    assert_eq!(l.live(), 0);
+    assert_eq!(l.reconcile(id), None, "released");
+    assert_eq!(l.invalid_ops(), 0);
+}
+
+#[test]
+fn reconciliation_confirms_an_uncharged_failure_and_waits_for_the_queue() {
+    let mut l = Ledger::new();
+    let a = l.open();
+    l.call_started(a);
+    l.mark_in_doubt(a);
+    l.call_finished(a, false);
+    assert_eq!(l.reconcile(a), None, "still in flight");
+    l.set_fate(a, PaymentFate::Failed);
+    assert_eq!(l.reconcile(a), Some(Settlement { charged: false, corrected: false }));
+    let b = l.open();
+    l.mark_in_doubt(b);
+    l.set_fate(b, PaymentFate::Queued);
+    assert_eq!(l.reconcile(b), None, "the retry queue settles it");
+    l.set_fate(b, PaymentFate::Completed);
+    assert_eq!(l.totals().lost, 1, "an order recorded as paid, never charged");
+    assert_eq!(l.reconcile(b), Some(Settlement { charged: false, corrected: true }));
+    let t = l.totals();
+    assert_eq!((t.failed, t.lost, t.completed), (2, 0, 0));
+    assert!(t.balanced());
+    assert_eq!(l.live(), 0);
+}
