@@ -62,7 +62,8 @@ impl LiveFaults {
                 | FaultKind::ConnectionLeak { .. }
                 | FaultKind::RegionOutage
                 | FaultKind::Partition { .. }
-                | FaultKind::Ddos { .. } => {
+                | FaultKind::Ddos { .. }
+                | FaultKind::DataLoss => {
                     return Err(unsupported(
                         f,
                         "live mode builds `slowdown` (app servers) and `traffic_spike` only so far",

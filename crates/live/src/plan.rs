@@ -158,10 +158,12 @@ fn fitting_scale(min: f64) -> f64 {
 /// Every section live mode does not build yet, refused by name.
 fn refuse_sections(s: &Scenario) -> Result<(), LiveError> {
     let t = &s.topology;
-    let checks: [(bool, &str, &str); 14] = [
+    let checks: [(bool, &str, &str); 16] = [
         (!t.services.is_empty(), "[services]", "internal services, third-party APIs and storage are not stood up yet"),
         (t.database.is_some(), "[database]", "the database stand-in is not built yet"),
         (t.retry_queue.is_some(), "[retry_queue]", "the durable retry queue is not built yet"),
+        (t.backups.is_some(), "[backups]", "database backups and restores are not built yet"),
+        (t.reconciliation.is_some(), "[reconciliation]", "payment reconciliation is not built yet"),
         (t.network.is_some(), "[[regions]]", "live mode runs on one loopback interface; regions are not emulated"),
         (t.edge.is_active(), "[proxy] and malicious clients", "the reverse proxy's edge is not built yet"),
         (t.scaling.is_some(), "[autoscaling] / [[actions]]", "the app server pool is fixed in live mode"),
