@@ -36,6 +36,7 @@ use thiserror::Error;
 
 pub use engine::Engine;
 pub use event::Event;
+pub use faults::with_spikes;
 pub use outcome::Outcome;
 
 use prodsim_kernel::{EventLog, NoObserver, Observer, SimError};

@@ -226,7 +226,7 @@ impl Engine {
 
 /// A workload with its traffic spikes folded into its stages: each spike multiplies the
 /// rate in force over its window. Poisson arrivals stay exact across the boundaries.
-pub(crate) fn with_spikes(w: &Workload, faults: &[Fault]) -> Workload {
+pub fn with_spikes(w: &Workload, faults: &[Fault]) -> Workload {
     let spikes: Vec<&Fault> = faults
         .iter()
         .filter(|f| matches!(f.kind, FaultKind::TrafficSpike { .. }) && f.target == FaultTarget::Workloads)

@@ -125,6 +125,7 @@ fn plan(args: &JobsArgs) -> anyhow::Result<Plan> {
         | Command::Validate(_)
         | Command::Merge(_)
         | Command::Jobs(_)
+        | Command::Live(_)
         | Command::Export(_)
         | Command::BlastRadius(_)
         | Command::Test(_)

@@ -71,6 +71,7 @@ pub fn execute(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         | Command::Validate(_)
         | Command::Merge(_)
         | Command::Jobs(_)
+        | Command::Live(_)
         | Command::Export(_)
         | Command::BlastRadius(_)
         | Command::Test(_)

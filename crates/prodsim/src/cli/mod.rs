@@ -7,6 +7,7 @@ mod compare;
 mod diagnostics;
 mod export;
 mod jobs;
+mod live;
 mod merge;
 mod run;
 mod shard;
@@ -57,6 +58,9 @@ enum Command {
     /// Write a ready-to-submit Slurm array job or Kubernetes Indexed Job that runs a
     /// compare, sweep or check in N shards and merges them.
     Jobs(jobs::JobsArgs),
+    /// Stand the scenario up as real HTTP services on loopback and send its workload on the
+    /// wall clock (sped up by --time-scale); --compare holds the simulation against it.
+    Live(live::LiveArgs),
     /// The workshop curriculum: list, show, start and check lessons of "predict, then run"
     /// exercises.
     Workshop(workshop::WorkshopArgs),
@@ -93,6 +97,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test_rules::execute(&args),
         Command::Merge(args) => merge::execute(&args),
         Command::Jobs(args) => jobs::execute(&args),
+        Command::Live(args) => live::execute(&args),
         Command::Workshop(args) => workshop::execute(&args),
     };
     match result {

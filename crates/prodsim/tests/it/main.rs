@@ -20,6 +20,7 @@ mod expectations;
 mod faults;
 mod fuzz;
 mod limits;
+mod live;
 mod messages;
 mod narrate;
 mod prometheus;

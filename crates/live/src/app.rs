@@ -1,0 +1,205 @@
+//! An app server as a real HTTP service: `GET /request?key=K&class=C` does the class's work
+//! on one of the server's workers, `GET /metrics` exports its counters.
+//!
+//! Admission is the simulation's own sans-IO [`prodsim_parts::Server`]: it decides whether
+//! a request starts, waits or is turned away (503), and which waiting request a freed
+//! worker takes. A waiting request holds a oneshot receiver in a FIFO beside the server's
+//! queue; the worker that finishes hands itself to the next one. Work is the class's work
+//! steps drawn from the request key's `Work` stream, exactly the draws the simulation
+//! makes, held for that long on the precise timer.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prodsim_kernel::{Keyed, SimTime};
+use prodsim_parts::{Admission, Request, Server};
+use tokio::sync::oneshot;
+
+use crate::clock::{LiveClock, Timer};
+use crate::faults::LiveFaults;
+use crate::metrics::{Gauges, ServiceMetrics};
+use crate::plan::ClassPlan;
+
+/// Response header: scenario nanoseconds the request waited for a worker.
+pub const WAIT_HEADER: &str = "x-prodsim-wait-ns";
+/// Response header: `1` when the request found every worker busy.
+pub const QUEUED_HEADER: &str = "x-prodsim-queued";
+
+/// The query of `/request`: the request's key and class.
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+pub struct Work {
+    /// The request key (its draws).
+    pub key: u64,
+    /// The class index.
+    pub class: usize,
+}
+
+/// The server's queue as the sans-IO server keeps it, with the waiting requests' wake-ups
+/// in the same order.
+struct Station {
+    server: Server,
+    waiting: VecDeque<oneshot::Sender<SimTime>>,
+}
+
+/// Where an app server runs: the clock, the timer, its index and the faults.
+#[derive(Clone)]
+pub struct Setup {
+    /// The live clock.
+    pub clock: LiveClock,
+    /// The precise timer.
+    pub timer: Timer,
+    /// The server's index (`server-<index>`, what fault targets name).
+    pub index: usize,
+    /// What the faults do to app servers.
+    pub faults: Arc<LiveFaults>,
+}
+
+/// One app server's state.
+pub struct App {
+    clock: LiveClock,
+    timer: Timer,
+    index: usize,
+    faults: Arc<LiveFaults>,
+    classes: Arc<Vec<ClassPlan>>,
+    work: Keyed,
+    station: Mutex<Station>,
+    metrics: Mutex<ServiceMetrics>,
+}
+
+impl App {
+    /// An app server with `workers` workers and room for `queue_capacity` waiting requests.
+    pub fn new(setup: Setup, classes: Arc<Vec<ClassPlan>>, work: Keyed, workers: u32, queue_capacity: usize) -> App {
+        let names: Vec<String> = classes.iter().map(|c| c.name.clone()).collect();
+        let Setup { clock, timer, index, faults } = setup;
+        App {
+            clock,
+            timer,
+            index,
+            faults,
+            classes,
+            work,
+            station: Mutex::new(Station { server: Server::new(workers, queue_capacity), waiting: VecDeque::new() }),
+            metrics: Mutex::new(ServiceMetrics::new("app", &names)),
+        }
+    }
+
+    /// The router of this server.
+    pub fn router(self: Arc<App>) -> axum::Router {
+        axum::Router::new().route("/request", get(request)).route("/metrics", get(metrics)).with_state(self)
+    }
+
+    /// The work of request `key` of `class` as drawn: its work steps' draws, one per step.
+    fn draws_ns(&self, work: Work) -> Vec<u64> {
+        let Some(class) = self.classes.get(work.class) else { return Vec::new() };
+        class
+            .work
+            .iter()
+            .enumerate()
+            .map(|(step, d)| d.sample_ns(&mut self.work.draws_of(work.key, step as u64)))
+            .collect()
+    }
+
+    /// When work `steps` starting at `started` is done: each step stretched by the
+    /// slowdowns in force when it starts, as in the simulation.
+    fn due(&self, started: SimTime, steps: &[u64]) -> SimTime {
+        steps.iter().fold(started, |t, &ns| {
+            SimTime(t.as_nanos().saturating_add(LiveFaults::stretch(ns, self.faults.work_factor(self.index, t))))
+        })
+    }
+
+    /// Serves one request to the end; `None` when the queue was full.
+    async fn serve(&self, work: Work) -> Option<(bool, u64)> {
+        let arrived = self.clock.now();
+        let steps = self.draws_ns(work);
+        let service_ns = steps.iter().fold(0u64, |a, &b| a.saturating_add(b));
+        let waiter = {
+            let mut st = self.station.lock().unwrap_or_else(PoisonError::into_inner);
+            match st.server.arrive(arrived, Request { arrived, service_ns }) {
+                Admission::Rejected => return None,
+                Admission::Started => None,
+                Admission::Queued => {
+                    let (tx, rx) = oneshot::channel();
+                    st.waiting.push_back(tx);
+                    Some(rx)
+                }
+            }
+        };
+        // A waiting request starts when the worker that took it was freed (the end its
+        // work was due), not when its task wakes up, and a worker frees itself when its
+        // work was due, not when the timer got round to it: the emulation's own lateness
+        // (timer, scheduler) never lengthens service or shifts the queue's timeline. A
+        // worker due before this request arrived (its release ran late) means there was
+        // no real wait.
+        let started = match waiter {
+            // The sender is dropped only with the server: the run is over.
+            Some(rx) => rx.await.unwrap_or_else(|_| self.clock.now()).max(arrived),
+            None => arrived,
+        };
+        let due = self.due(started, &steps);
+        self.timer.sleep_until(self.clock.to_wall(due)).await;
+        self.release(due);
+        Some((started > arrived, started.since(arrived)))
+    }
+
+    /// A worker is free at `now` (when its work was due): it takes the next waiting
+    /// request, if any.
+    fn release(&self, now: SimTime) {
+        let mut st = self.station.lock().unwrap_or_else(PoisonError::into_inner);
+        // No deadline: nothing expires (`[servers].timeout` is refused in live mode).
+        while st.server.finish(now, u64::MAX, |_| {}).is_some() {
+            match st.waiting.pop_front() {
+                // An error means its handler is gone: the worker moves on to the next one.
+                Some(next) => {
+                    if next.send(now).is_ok() {
+                        return;
+                    }
+                }
+                None => return,
+            }
+        }
+    }
+
+    fn gauges(&self) -> Gauges {
+        let st = self.station.lock().unwrap_or_else(PoisonError::into_inner);
+        let busy_ns = st.server.integrals_at(self.clock.now()).busy_ns;
+        Gauges {
+            in_flight: st.server.connections(),
+            queued: st.server.queue_len(),
+            cores: st.server.workers(),
+            cpu_s: busy_ns as f64 / 1e9,
+        }
+    }
+}
+
+/// `GET /request`: 200 with the wait headers, or 503 when the queue is full.
+async fn request(State(app): State<Arc<App>>, Query(work): Query<Work>) -> impl IntoResponse {
+    let arrived = app.clock.now();
+    // Served on its own task, so a client that goes away cannot strand a worker.
+    let served = {
+        let app = Arc::clone(&app);
+        tokio::spawn(async move { app.serve(work).await }).await.ok().flatten()
+    };
+    let latency_s = app.clock.now().since(arrived) as f64 / 1e9;
+    let mut metrics = app.metrics.lock().unwrap_or_else(PoisonError::into_inner);
+    metrics.answered(work.class, served.is_some(), latency_s);
+    let mut headers = HeaderMap::new();
+    match served {
+        Some((queued, wait_ns)) => {
+            headers.insert(WAIT_HEADER, HeaderValue::from(wait_ns));
+            headers.insert(QUEUED_HEADER, HeaderValue::from(u32::from(queued)));
+            (StatusCode::OK, headers)
+        }
+        None => (StatusCode::SERVICE_UNAVAILABLE, headers),
+    }
+}
+
+/// `GET /metrics`.
+async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let gauges = app.gauges();
+    let text = app.metrics.lock().unwrap_or_else(PoisonError::into_inner).render(gauges);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+}

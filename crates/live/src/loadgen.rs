@@ -1,0 +1,171 @@
+//! The load generator: each open workload's arrivals, drawn by the simulation's own
+//! [`ArrivalProcess`] from the same stream, sent on the wall clock as real HTTP requests.
+//!
+//! Open model, as wrk2 and k6's constant-arrival-rate do: a request is sent at its intended
+//! start whether or not earlier ones have been answered, and its latency is measured from
+//! that intended start, so a stalled system cannot hide its stall by slowing the load down
+//! (coordinated omission). Request keys and classes come from the same keyed streams as in
+//! the simulation, so live and simulated runs see the same requests with the same work.
+//! Bounded: sending stops at the end of the run, and at most [`MAX_IN_FLIGHT`] requests are
+//! outstanding (one beyond is counted as failed, not sent).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::http::StatusCode;
+use prodsim_kernel::{Keyed, Purpose, SimTime, Streams};
+use prodsim_parts::ArrivalProcess;
+use prodsim_scenario::Scenario;
+
+use crate::app::{QUEUED_HEADER, WAIT_HEADER};
+use crate::clock::{LiveClock, Timer};
+use crate::measure::{Fate, Measure};
+use crate::plan::Plan;
+use crate::proxy::Http;
+
+/// Most requests outstanding at once.
+pub const MAX_IN_FLIGHT: u64 = 50_000;
+
+/// What every sending task shares.
+struct Shared {
+    clock: LiveClock,
+    http: Http,
+    target: String,
+    end: SimTime,
+    measure: Mutex<Measure>,
+    in_flight: AtomicU64,
+}
+
+/// The load generator of one run.
+pub struct LoadGen {
+    shared: Arc<Shared>,
+    timer: Timer,
+    plan: Arc<Plan>,
+    streams: Streams,
+    warmup: SimTime,
+}
+
+impl LoadGen {
+    /// A generator sending `scenario`'s requests (its seed, warmup and duration) to the
+    /// proxy at `target` (`127.0.0.1:port`).
+    pub fn new(
+        clock: LiveClock,
+        timer: Timer,
+        http: Http,
+        target: String,
+        plan: Arc<Plan>,
+        scenario: &Scenario,
+    ) -> LoadGen {
+        let (warmup, end) = (SimTime(scenario.warmup_ns), SimTime(scenario.duration_ns));
+        let measure = Mutex::new(Measure::new(plan.classes.len(), warmup));
+        let shared = Arc::new(Shared { clock, http, target, end, measure, in_flight: AtomicU64::new(0) });
+        LoadGen { shared, timer, plan, streams: Streams::new(scenario.seed), warmup }
+    }
+
+    /// Sends every workload's requests until the end of the run, then returns what was
+    /// measured; requests without an answer by then are in flight.
+    pub async fn run(self) -> Measure {
+        let mut senders = Vec::new();
+        for w in &self.plan.workloads {
+            let sender = Sender {
+                shared: Arc::clone(&self.shared),
+                timer: self.timer.clone(),
+                plan: Arc::clone(&self.plan),
+                arrivals: ArrivalProcess::new(w, self.streams.rng(Purpose::Arrivals, &w.name)),
+                keys: self.streams.keyed(Purpose::Requests, &w.name),
+                class_keys: self.streams.keyed(Purpose::Class, ""),
+                warmup: self.warmup,
+            };
+            senders.push(tokio::spawn(sender.run()));
+        }
+        let mut sent = vec![0u64; self.plan.classes.len()];
+        for s in senders {
+            if let Ok(counts) = s.await {
+                sent.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
+            }
+        }
+        self.timer.sleep_until(self.shared.clock.to_wall(self.shared.end)).await;
+        let mut measure = self.shared.measure.lock().unwrap_or_else(PoisonError::into_inner);
+        // Requests sent but not recorded are still in flight; late answers are dropped.
+        let m = std::mem::replace(&mut *measure, Measure::new(0, SimTime(u64::MAX)));
+        close(m, &sent, self.warmup)
+    }
+}
+
+/// `m` with every measured request still unanswered counted as in flight.
+fn close(mut m: Measure, sent: &[u64], warmup: SimTime) -> Measure {
+    for (class, &n) in sent.iter().enumerate() {
+        let recorded = m.classes.get(class).map_or(n, |g| g.counts.arrived);
+        for _ in recorded..n {
+            m.record(class, warmup, Fate::InFlight);
+        }
+    }
+    m
+}
+
+/// One workload's sending loop.
+struct Sender {
+    shared: Arc<Shared>,
+    timer: Timer,
+    plan: Arc<Plan>,
+    arrivals: ArrivalProcess,
+    keys: Keyed,
+    class_keys: Keyed,
+    warmup: SimTime,
+}
+
+impl Sender {
+    /// Sends until the end; returns the requests sent after the warmup, per class.
+    async fn run(mut self) -> Vec<u64> {
+        let mut sent = vec![0u64; self.plan.classes.len()];
+        let (mut t, mut n) = (SimTime::ZERO, 0u64);
+        while let Some(next) = self.arrivals.next_after(t) {
+            if next >= self.shared.end {
+                break;
+            }
+            t = next;
+            n += 1;
+            let key = self.keys.key(n);
+            let class = self.plan.pick_class(|| self.class_keys.draws(key).unit());
+            self.timer.sleep_until(self.shared.clock.to_wall(t)).await;
+            if t >= self.warmup {
+                sent[class] += 1;
+            }
+            let shared = Arc::clone(&self.shared);
+            if shared.in_flight.fetch_add(1, Ordering::Relaxed) >= MAX_IN_FLIGHT {
+                shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+                shared.measure.lock().unwrap_or_else(PoisonError::into_inner).record(class, t, Fate::Failed);
+                continue;
+            }
+            tokio::spawn(async move { shared.send(key, class, t).await });
+        }
+        sent
+    }
+}
+
+impl Shared {
+    /// Sends one request meant to start at `intended` and records its fate.
+    async fn send(&self, key: u64, class: usize, intended: SimTime) {
+        let uri = format!("http://{}/request?key={key}&class={class}", self.target);
+        let answer = match uri.parse() {
+            Ok(uri) => self.http.get(uri).await.ok(),
+            Err(_) => None,
+        };
+        let answered = self.clock.now();
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let header = |resp: &hyper::Response<hyper::body::Incoming>, name: &str| -> u64 {
+            resp.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
+        };
+        let fate = match answer {
+            _ if answered > self.end => Fate::InFlight,
+            Some(resp) if resp.status() == StatusCode::OK => Fate::Completed {
+                latency_ns: answered.since(intended),
+                queued: header(&resp, QUEUED_HEADER) == 1,
+                wait_ns: header(&resp, WAIT_HEADER),
+            },
+            Some(resp) if resp.status() == StatusCode::SERVICE_UNAVAILABLE => Fate::Rejected,
+            Some(_) | None => Fate::Failed,
+        };
+        self.measure.lock().unwrap_or_else(PoisonError::into_inner).record(class, intended, fate);
+    }
+}
