@@ -6,11 +6,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
-use prodsim_kernel::units::{format_duration, parse_duration};
 use prodsim_live::{LiveOutcome, Options, compare, summary};
-use prodsim_scenario::Scenario;
 
 use super::diagnostics;
 
@@ -41,7 +39,8 @@ pub fn execute(args: &LiveArgs) -> anyhow::Result<ExitCode> {
     let Some(loaded) = diagnostics::load(&args.file) else {
         return Ok(ExitCode::from(super::FAILURE));
     };
-    let scenario = with_duration(args, loaded.scenario)?;
+    let mut scenario = loaded.scenario;
+    super::run::set_duration(&mut scenario, args.duration.as_deref())?;
     let options = Options::at_scale(args.time_scale);
     prodsim_live::Plan::of(&scenario, options)?;
     let wall_s = scenario.duration_ns as f64 / 1e9 * args.time_scale;
@@ -67,21 +66,6 @@ pub fn execute(args: &LiveArgs) -> anyhow::Result<ExitCode> {
     }
     println!("compare       {exceeded} row(s) outside their tolerance");
     Ok(ExitCode::from(super::FAILURE))
-}
-
-/// The scenario with `--duration` applied.
-fn with_duration(args: &LiveArgs, mut scenario: Scenario) -> anyhow::Result<Scenario> {
-    if let Some(d) = &args.duration {
-        let ns = parse_duration(d).map_err(|e| anyhow::anyhow!("--duration {d:?}: {e}"))?;
-        if ns <= scenario.warmup_ns {
-            bail!("--duration {d} must be longer than the warmup ({})", format_duration(scenario.warmup_ns));
-        }
-        scenario.duration_ns = ns;
-        if scenario.duration_ns.div_ceil(scenario.report_interval_ns) > prodsim_scenario::MAX_REPORT_ROWS {
-            scenario.report_interval_ns = prodsim_scenario::default_report_interval(ns);
-        }
-    }
-    Ok(scenario)
 }
 
 /// The headline numbers of a live run.

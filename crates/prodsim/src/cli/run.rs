@@ -108,22 +108,28 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(super::FAILURE))
 }
 
+/// `--duration D` (of `run` and `live`): the scenario's simulated time, longer than its
+/// warmup, with a report interval that keeps the rows bounded.
+pub fn set_duration(scenario: &mut Scenario, duration: Option<&str>) -> anyhow::Result<()> {
+    let Some(d) = duration else { return Ok(()) };
+    let ns = parse_duration(d).map_err(|e| anyhow::anyhow!("--duration {d:?}: {e}"))?;
+    if ns <= scenario.warmup_ns {
+        bail!("--duration {d} must be longer than the warmup ({})", format_duration(scenario.warmup_ns));
+    }
+    scenario.duration_ns = ns;
+    if scenario.duration_ns.div_ceil(scenario.report_interval_ns) > prodsim_scenario::MAX_REPORT_ROWS {
+        scenario.report_interval_ns = prodsim_scenario::default_report_interval(ns);
+    }
+    Ok(())
+}
+
 /// The scenario as the command line changes it: `--seed`, `--duration` (with a report
 /// interval that keeps the rows bounded), and what `--metrics` and `--logs` need.
 fn with_overrides(args: &RunArgs, mut scenario: Scenario) -> anyhow::Result<Scenario> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    if let Some(d) = &args.duration {
-        let ns = parse_duration(d).map_err(|e| anyhow::anyhow!("--duration {d:?}: {e}"))?;
-        if ns <= scenario.warmup_ns {
-            bail!("--duration {d} must be longer than the warmup ({})", format_duration(scenario.warmup_ns));
-        }
-        scenario.duration_ns = ns;
-        if scenario.duration_ns.div_ceil(scenario.report_interval_ns) > prodsim_scenario::MAX_REPORT_ROWS {
-            scenario.report_interval_ns = prodsim_scenario::default_report_interval(ns);
-        }
-    }
+    set_duration(&mut scenario, args.duration.as_deref())?;
     if args.metrics.is_some() {
         match scenario.topology.monitoring.as_mut() {
             // Keep every sample for the export instead of the rules' retention window.
