@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::text::thousands;
 use prodsim_kernel::units::ns_to_ms_floor;
-use prodsim_model::outcome::{IncidentOutcome, MonitoringOutcome};
+use prodsim_model::outcome::{EpisodeOutcome, IncidentOutcome, MonitoringOutcome};
 use prodsim_parts::ops::quality::Quality;
 /// `+1h02m30s` for a time of the run in ms, as notifications print it.
 use prodsim_parts::ops::routing::format_offset as clock;
@@ -251,6 +251,13 @@ pub fn notifications(m: &MonitoringOutcome) -> String {
         }
     }
     s
+}
+
+/// An alert episode's own labels as `key=value`, in label order: every label but
+/// `alertname` and `severity`, which are shown on their own (the narration and the
+/// report's event lanes write the same words).
+pub fn episode_labels(e: &EpisodeOutcome) -> Vec<String> {
+    e.labels.iter().filter(|(k, _)| *k != "alertname" && *k != "severity").map(|(k, v)| format!("{k}={v}")).collect()
 }
 
 #[cfg(test)]

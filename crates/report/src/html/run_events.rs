@@ -27,12 +27,7 @@ pub fn lanes(o: &Outcome) -> Option<Chart> {
                 .filter_map(|e| {
                     let at = e.firing_ms? as f64 / 1000.0;
                     let sev = if e.severity.is_empty() { String::new() } else { format!(" [{}]", e.severity) };
-                    let labels: Vec<String> = e
-                        .labels
-                        .iter()
-                        .filter(|(k, _)| *k != "alertname" && *k != "severity")
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect();
+                    let labels = crate::text_alerting::episode_labels(e);
                     let tp = if e.true_positive { "true positive" } else { "false positive" };
                     Some((at, format!("{}{sev} {} ({tp})", e.alert, labels.join(" "))))
                 })

@@ -39,12 +39,7 @@ fn alerts(m: &MonitoringOutcome) -> Vec<Line> {
     for e in &m.episodes {
         let Some(firing) = e.firing_ms else { continue };
         let sev = if e.severity.is_empty() { String::new() } else { format!(" [{}]", e.severity) };
-        let labels: Vec<String> = e
-            .labels
-            .iter()
-            .filter(|(k, _)| *k != "alertname" && *k != "severity")
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
+        let labels = crate::text_alerting::episode_labels(e);
         let on = if labels.is_empty() { String::new() } else { format!(" for {}", labels.join(" ")) };
         let truth = if e.true_positive { "users are hurting" } else { "a false alarm: users are fine" };
         let pending = match firing - e.pending_ms {
