@@ -58,6 +58,7 @@ impl IncidentOutcome {
         prodsim_parts::ops::incident::Timeline {
             start_ms: self.incident.start_ms,
             detected_ms: self.detected_ms,
+            paged_ms: self.paged_ms,
             acknowledged_ms: self.acknowledged_ms,
             mitigated_ms: self.mitigated_ms,
             resolved_ms: self.incident.end_ms,

@@ -9,6 +9,9 @@ pub struct Timeline {
     pub start_ms: i64,
     /// The first paging alert fired; `None`: nothing paged.
     pub detected_ms: Option<i64>,
+    /// The first page went out to a responder (after the alert's routing and group wait);
+    /// `None`: no page was sent.
+    pub paged_ms: Option<i64>,
     /// A responder acknowledged the page.
     pub acknowledged_ms: Option<i64>,
     /// The first action that stopped the harm took effect; `None`: no action did.
@@ -78,7 +81,14 @@ mod tests {
     use super::*;
 
     fn tl(start: i64, det: Option<i64>, ack: Option<i64>, mit: Option<i64>, res: i64) -> Timeline {
-        Timeline { start_ms: start, detected_ms: det, acknowledged_ms: ack, mitigated_ms: mit, resolved_ms: res }
+        Timeline {
+            start_ms: start,
+            detected_ms: det,
+            paged_ms: det,
+            acknowledged_ms: ack,
+            mitigated_ms: mit,
+            resolved_ms: res,
+        }
     }
 
     #[test]

@@ -196,19 +196,26 @@ fn summary(input: &PostmortemInput) -> String {
     );
     match (t.to_detect_ms(), first_paged_alert(input)) {
         (Some(d), Some(a)) => {
-            let _ = write!(s, " It was detected {} after it started, when `{}` paged.", dur(d), a.name);
+            let _ = write!(s, " It was detected {} after it started, when the paging alert `{}` fired", dur(d), a.name);
         }
         (Some(d), None) => {
-            let _ = write!(s, " It was detected {} after it started, when an alert paged.", dur(d));
+            let _ = write!(s, " It was detected {} after it started, when a paging alert fired", dur(d));
         }
-        (None, _) => s.push_str(" It was not detected: no alert paged."),
+        (None, _) => s.push_str(" It was not detected: no paging alert fired."),
+    }
+    match (t.detected_ms, t.paged_ms) {
+        (Some(_), Some(p)) => {
+            let _ = write!(s, "; the page went out {} after the start.", dur(p - t.start_ms));
+        }
+        (Some(_), None) => s.push_str("; no page went out."),
+        (None, _) => {}
     }
     match (t.to_acknowledge_ms(), acknowledger(input)) {
         (Some(a), Some(who)) => {
-            let _ = write!(s, " {who} acknowledged {} later.", dur(a));
+            let _ = write!(s, " {who} acknowledged {} after the alert fired.", dur(a));
         }
         (Some(a), None) => {
-            let _ = write!(s, " A responder acknowledged {} later.", dur(a));
+            let _ = write!(s, " A responder acknowledged {} after the alert fired.", dur(a));
         }
         (None, _) if t.detected_ms.is_some() => s.push_str(" Nobody acknowledged the page."),
         (None, _) => {}
@@ -241,7 +248,10 @@ fn timeline_section(out: &mut String, input: &PostmortemInput) {
     let mut rows: Vec<(i64, String)> = vec![(t.start_ms, "**Start**: users start being hurt".to_string())];
     if let Some(d) = t.detected_ms {
         let what = first_paged_alert(input).map_or("an alert".to_string(), |a| format!("`{}`", a.name));
-        rows.push((d, format!("**Detected**: {what} paged")));
+        rows.push((d, format!("**Detected**: {what} fired (a paging alert)")));
+    }
+    if let Some(p) = t.paged_ms {
+        rows.push((p, "**Paged**: the first page went out".to_string()));
     }
     if let Some(a) = t.acknowledged_ms {
         rows.push((a, format!("**Acknowledged** by {}", acknowledger(input).unwrap_or("a responder"))));
@@ -267,7 +277,13 @@ fn response_section(out: &mut String, input: &PostmortemInput) {
     let detect = t.to_detect_ms().map_or("not detected".to_string(), dur);
     let ack = t.to_acknowledge_ms().map_or("not acknowledged".to_string(), |a| format!("{} after detection", dur(a)));
     let mitigate = t.to_mitigate_ms().map_or("not mitigated by an action".to_string(), dur);
-    let _ = writeln!(out, "- Time to detect: {detect}");
+    let page = match (t.detected_ms, t.paged_ms) {
+        (Some(_), Some(p)) => dur(p - t.start_ms),
+        (Some(_), None) => "no page went out".to_string(),
+        (None, _) => "nobody was paged".to_string(),
+    };
+    let _ = writeln!(out, "- Time to detect (the paging alert fired): {detect}");
+    let _ = writeln!(out, "- Time to page (the first page went out): {page}");
     let _ = writeln!(out, "- Time to acknowledge: {ack}");
     let _ = writeln!(out, "- Time to mitigate: {mitigate}");
     let _ = writeln!(out, "- Time to resolve: {}", dur(t.to_resolve_ms()));

@@ -66,6 +66,7 @@ fn clean() -> PostmortemInput {
         timeline: Timeline {
             start_ms: 20 * MIN_MS,
             detected_ms: Some(22 * MIN_MS),
+            paged_ms: Some(22 * MIN_MS + 30_000),
             acknowledged_ms: Some(24 * MIN_MS),
             mitigated_ms: Some(30 * MIN_MS),
             resolved_ms: 35 * MIN_MS,
@@ -136,11 +137,13 @@ fn full_render_has_every_section_and_formatted_numbers() {
         "| Lost revenue | $1,234.50 |",
         "| Error budget burned | 25.0% |",
         "| +20m00s | Tue 14:20 | **Start**: users start being hurt |",
-        "| +22m00s | Tue 14:22 | **Detected**: `HighErrorRate` paged |",
+        "| +22m00s | Tue 14:22 | **Detected**: `HighErrorRate` fired (a paging alert) |",
+        "| +22m30s | Tue 14:22 | **Paged**: the first page went out |",
         "| +24m00s | Tue 14:24 | **Acknowledged** by alice |",
         "| +30m00s | Tue 14:30 | **Mitigated**: `rollback` by pipeline took effect |",
         "| +35m00s | Tue 14:35 | **Resolved**: users no longer hurt |",
-        "- Time to detect: 2m00s\n",
+        "- Time to detect (the paging alert fired): 2m00s\n",
+        "- Time to page (the first page went out): 2m30s\n",
         "- Time to acknowledge: 2m00s after detection\n",
         "- Time to mitigate: 10m00s\n",
         "- Time to resolve: 15m00s\n",
@@ -160,7 +163,8 @@ fn full_render_snapshot() {
 
 For 15m00s, from +20m00s (Tue 14:20) to +35m00s (Tue 14:35), 1,234 of 56,789 requests failed (2.2%), 321 users were \
 affected and $1,234.50 of revenue was lost; the incident burned 25.0% of the error budget. It was detected 2m00s after \
-it started, when `HighErrorRate` paged. alice acknowledged 2m00s later. `rollback` by pipeline mitigated it 10m00s \
+it started, when the paging alert `HighErrorRate` fired; the page went out 2m30s after the start. alice acknowledged \
+2m00s after the alert fired. `rollback` by pipeline mitigated it 10m00s \
 after the start.
 
 ## Impact
@@ -176,11 +180,11 @@ after the start.
 fn minimal_render_does_not_panic() {
     let text = render(&minimal());
     assert!(text.contains("# Incident 2: degraded service: 0 requests failed over 5m00s"), "{text}");
-    assert!(text.contains("- Time to detect: not detected"), "{text}");
+    assert!(text.contains("- Time to detect (the paging alert fired): not detected"), "{text}");
     assert!(text.contains("- Time to acknowledge: not acknowledged"), "{text}");
     assert!(text.contains("- Nobody was paged."), "{text}");
     assert!(text.contains("| Failed requests | 0 (—) |"), "{text}");
-    assert!(text.contains("It was not detected: no alert paged."), "{text}");
+    assert!(text.contains("It was not detected: no paging alert fired."), "{text}");
     assert!(text.contains("- [ ] No alert paged;"), "{text}");
 }
 
