@@ -63,7 +63,8 @@ impl LiveFaults {
                 | FaultKind::RegionOutage
                 | FaultKind::Partition { .. }
                 | FaultKind::Ddos { .. }
-                | FaultKind::DataLoss => {
+                | FaultKind::DataLoss
+                | FaultKind::NotificationOutage => {
                     return Err(unsupported(
                         f,
                         "live mode builds `slowdown` (app servers) and `traffic_spike` only so far",

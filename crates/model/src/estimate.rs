@@ -136,7 +136,8 @@ fn offered_requests(scenario: &Scenario) -> f64 {
             | FaultKind::MemoryLeak { .. }
             | FaultKind::ConnectionLeak { .. }
             | FaultKind::RegionOutage
-            | FaultKind::Partition { .. } => {}
+            | FaultKind::Partition { .. }
+            | FaultKind::NotificationOutage => {}
         }
     }
     requests

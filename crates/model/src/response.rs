@@ -100,7 +100,7 @@ impl Engine {
         resp.seen.resize(m.sets.len(), 0);
         let mut alerts: Vec<String> = Vec::new();
         for (k, set) in m.sets.iter().enumerate() {
-            for n in &set.notifications[resp.seen[k]..] {
+            for n in set.notifications[resp.seen[k]..].iter().filter(|n| n.delivery.reached()) {
                 // With `receivers`, what reaches them pages; without, what carries a
                 // paging alert (severity `page` or `critical`) does.
                 let firing = || n.alerts.iter().filter(|a| a.status == AlertStatus::Firing);

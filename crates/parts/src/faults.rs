@@ -91,6 +91,11 @@ pub enum FaultKind {
         /// Distinct attacking clients (few: the per-client rate limit catches them).
         clients: u32,
     },
+    /// A notification channel is down (Slack, the SMS gateway, the paging service): every
+    /// notification to the target receiver fails. The router keeps no record of a failed
+    /// notification, so it is sent again at the group's next tick, and a receiver's
+    /// `fallback` gets it at once.
+    NotificationOutage,
 }
 
 impl FaultKind {
@@ -113,6 +118,7 @@ impl FaultKind {
             FaultKind::RegionOutage => "region_outage",
             FaultKind::Partition { .. } => "partition",
             FaultKind::Ddos { .. } => "ddos",
+            FaultKind::NotificationOutage => "notification_outage",
         }
     }
 
@@ -138,11 +144,12 @@ impl FaultKind {
                 format!("unreachable from server-{first}…server-{}, calls hang {}", end - 1, secs(*hang_ns))
             }
             FaultKind::Ddos { rate, clients } => format!("{rate} attack requests/s from {clients} clients"),
+            FaultKind::NotificationOutage => "notifications to it fail".to_string(),
         }
     }
 
     /// Every kind that is built, by name.
-    pub const BUILT: [&'static str; 16] = [
+    pub const BUILT: [&'static str; 17] = [
         "slowdown",
         "outage",
         "timeouts",
@@ -159,6 +166,7 @@ impl FaultKind {
         "region_outage",
         "partition",
         "ddos",
+        "notification_outage",
     ];
 }
 
@@ -188,6 +196,9 @@ pub enum FaultTarget {
         /// One past its last server.
         end: u32,
     },
+    /// A notification receiver of `[routing]`, by index into its receivers (the
+    /// receiver's name in files; `receiver-<index>` without the names).
+    Receiver(u16),
 }
 
 impl FaultTarget {
@@ -221,6 +232,7 @@ impl FaultTarget {
             FaultTarget::Monitoring => "monitoring".to_string(),
             FaultTarget::LogStore => "log_store".to_string(),
             FaultTarget::Region { index, .. } => format!("region-{index}"),
+            FaultTarget::Receiver(i) => format!("receiver-{i}"),
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use prodsim_model::outcome::MonitoringOutcome;
 use prodsim_parts::ops::incident::{Timeline, mean_times};
 use prodsim_parts::ops::quality::Quality;
-use prodsim_parts::ops::routing::{AlertStatus, Notification, ReceiverKind};
+use prodsim_parts::ops::routing::{AlertStatus, Delivery, Notification, ReceiverKind};
 
 /// The keys monitoring adds at the top level of `summary.json`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -201,6 +201,13 @@ pub struct NotificationSummary {
     /// The first alert's `dashboard_url` annotation, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dashboard_url: Option<String>,
+    /// `delivered`; `failed` when the receiver's channel was down (a
+    /// `notification_outage`: nobody saw it); `fallback` when it went to this receiver
+    /// because `fallback_for`'s channel was down.
+    pub delivery: String,
+    /// The receiver whose failure sent it here, for a `fallback` delivery.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_for: Option<String>,
 }
 
 fn secs(ms: i64) -> f64 {
@@ -252,6 +259,11 @@ fn notification(set: &str, n: &Notification) -> NotificationSummary {
         repeat: n.repeat,
         runbook_url: n.alerts.first().and_then(|a| a.annotations.get("runbook_url").cloned()),
         dashboard_url: n.alerts.first().and_then(|a| a.annotations.get("dashboard_url").cloned()),
+        delivery: n.delivery.as_str().to_string(),
+        fallback_for: match &n.delivery {
+            Delivery::Fallback { from } => Some(from.clone()),
+            Delivery::Delivered | Delivery::Failed => None,
+        },
     }
 }
 

@@ -194,7 +194,9 @@ fn episode_lines(s: &mut String, m: &MonitoringOutcome) {
 /// How many notifications went out, and the first line of the first [`SHOWN`] of them.
 fn notification_lines(s: &mut String, m: &MonitoringOutcome) {
     let total: usize = m.sets.iter().map(|x| x.notifications.len()).sum();
-    let _ = writeln!(s, "notifications {total} (every one in notifications.txt)");
+    let failed = m.sets.iter().flat_map(|x| &x.notifications).filter(|n| !n.delivery.reached()).count();
+    let failed = if failed > 0 { format!(", {failed} not delivered (channel down)") } else { String::new() };
+    let _ = writeln!(s, "notifications {total}{failed} (every one in notifications.txt)");
     let mut shown = 0;
     for set in &m.sets {
         for n in &set.notifications {

@@ -205,6 +205,9 @@ pub struct RawReceiver {
     /// Also notify when alerts resolve (default true; false for SMS and pager).
     #[serde(default)]
     pub send_resolved: Option<bool>,
+    /// The receiver that gets what this one fails to deliver (its channel is down).
+    #[serde(default)]
+    pub fallback: Option<Spanned<String>>,
 }
 
 /// An inhibition rule.

@@ -155,6 +155,17 @@ impl RawScenario {
             || self.routing.is_some()
     }
 
+    /// The notification receivers a `notification_outage` can hit: `[[routing.receivers]]`,
+    /// or the default `production-alerts` of a scenario with monitoring and no `[routing]`.
+    /// (Receivers of an imported Alertmanager file are not listed.)
+    pub fn receiver_names(&self) -> Vec<String> {
+        match &self.routing {
+            Some(r) => r.get_ref().receivers.iter().map(|rc| rc.get_ref().name.get_ref().clone()).collect(),
+            None if self.uses_monitoring() => vec!["production-alerts".to_string()],
+            None => Vec::new(),
+        }
+    }
+
     /// Whether the file has any of `[pipeline]`, `[[deploys]]`, `[oncall]`, `[[playbooks]]`.
     pub fn has_delivery(&self) -> bool {
         self.pipeline.is_some() || !self.deploys.is_empty() || self.oncall.is_some() || !self.playbooks.is_empty()

@@ -164,7 +164,8 @@ fn fault_table(f: &Fault) -> toml::Table {
         | FaultKind::Crash
         | FaultKind::PrimaryCrash
         | FaultKind::DataLoss
-        | FaultKind::RegionOutage => {}
+        | FaultKind::RegionOutage
+        | FaultKind::NotificationOutage => {}
     }
     t
 }

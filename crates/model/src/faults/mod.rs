@@ -68,6 +68,7 @@ impl Engine {
         match fault.target {
             FaultTarget::Monitoring => return self.recompute_monitoring(),
             FaultTarget::LogStore => return self.recompute_log_store(now),
+            FaultTarget::Receiver(r) => return self.recompute_receiver(r),
             FaultTarget::Server(_)
             | FaultTarget::AllServers
             | FaultTarget::Service(_)
@@ -91,6 +92,8 @@ impl Engine {
             FaultKind::ReplicationLag { .. } | FaultKind::SlowQueries { .. } => self.recompute_database(),
             // Folded into the arrival processes when the run was built.
             FaultKind::TrafficSpike { .. } | FaultKind::Ddos { .. } => {}
+            // Only receivers suffer it (the loader checks), handled above.
+            FaultKind::NotificationOutage => {}
             FaultKind::Slowdown { .. }
             | FaultKind::Outage
             | FaultKind::Timeouts { .. }
@@ -113,7 +116,8 @@ impl Engine {
             | FaultTarget::Region { .. }
             | FaultTarget::Workloads
             | FaultTarget::Monitoring
-            | FaultTarget::LogStore => APP as usize,
+            | FaultTarget::LogStore
+            | FaultTarget::Receiver(_) => APP as usize,
         }
     }
 
@@ -123,7 +127,9 @@ impl Engine {
             FaultTarget::Service(id) => s == 1 + id as usize,
             FaultTarget::Database => self.db.as_ref().is_some_and(|d| d.station as usize == s),
             FaultTarget::Server(_) | FaultTarget::AllServers | FaultTarget::Region { .. } => s == APP as usize,
-            FaultTarget::Workloads | FaultTarget::Monitoring | FaultTarget::LogStore => false,
+            FaultTarget::Workloads | FaultTarget::Monitoring | FaultTarget::LogStore | FaultTarget::Receiver(_) => {
+                false
+            }
         }
     }
 
@@ -159,7 +165,8 @@ impl Engine {
                 | FaultKind::ConnectionLeak { .. }
                 | FaultKind::TrafficSpike { .. }
                 | FaultKind::RegionOutage
-                | FaultKind::Ddos { .. } => {}
+                | FaultKind::Ddos { .. }
+                | FaultKind::NotificationOutage => {}
             }
         }
         effects.error_rate = 1.0 - ok_share;
@@ -188,12 +195,23 @@ impl Engine {
                 | FaultKind::TrafficSpike { .. }
                 | FaultKind::RegionOutage
                 | FaultKind::Partition { .. }
-                | FaultKind::Ddos { .. } => {}
+                | FaultKind::Ddos { .. }
+                | FaultKind::NotificationOutage => {}
             }
         }
         if let Some(m) = self.monitor.as_mut() {
             m.down = down;
             m.slow = slow;
+        }
+    }
+
+    /// Recomputes whether receiver `r`'s channel is up, in every rule set's router.
+    fn recompute_receiver(&mut self, r: u16) {
+        let down = self.faults.in_force().any(|f| f.target == FaultTarget::Receiver(r));
+        let Some(m) = self.monitor.as_mut() else { return };
+        let Some(name) = m.spec.routing.receivers.get(r as usize).map(|x| x.name.clone()) else { return };
+        for set in &mut m.sets {
+            set.router.set_reachable(&name, !down);
         }
     }
 

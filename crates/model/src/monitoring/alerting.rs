@@ -223,7 +223,9 @@ impl Scoring {
             let episode = self.episode(&set.name, alert, e, incidents, cx);
             firing.extend(episode);
         }
-        let sent: Vec<SentNotification> = set.notifications.iter().map(scored_notification).collect();
+        // What reached people: a notification whose channel was down bothered nobody.
+        let sent: Vec<SentNotification> =
+            set.notifications.iter().filter(|n| n.delivery.reached()).map(scored_notification).collect();
         let mut rule_scores: Vec<RuleQuality> = Vec::new();
         let alerts = rules.iter().filter_map(|r| match r {
             Rule::Alert(a) => Some(&a.name),

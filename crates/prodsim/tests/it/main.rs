@@ -23,6 +23,7 @@ mod limits;
 mod live;
 mod messages;
 mod narrate;
+mod notify;
 mod prometheus;
 mod proxy;
 mod recovery;

@@ -243,7 +243,8 @@ fn attach_faults(nodes: &mut [Node], o: &Outcome) {
             FaultTarget::Service(s) => Id::Service(usize::from(s)),
             FaultTarget::Database => Id::Database,
             FaultTarget::Workloads => Id::Workload(0),
-            FaultTarget::Monitoring => Id::Monitoring,
+            // A notification channel is part of the monitoring stack's box.
+            FaultTarget::Monitoring | FaultTarget::Receiver(_) => Id::Monitoring,
             FaultTarget::LogStore => Id::LogStore,
             FaultTarget::Region { index, .. } => Id::Region(usize::from(index)),
         };

@@ -33,13 +33,16 @@ pub fn lines(o: &Outcome) -> Vec<Line> {
     let mut lines = Vec::new();
     for f in &o.faults {
         let mut text = what(o, f);
-        if let Some(effect) = effect(o, f.start_ns, f.end_ns) {
+        // A channel's outage hurts no user directly: what the users felt meanwhile is
+        // another fault's doing.
+        let felt = !matches!(f.target, FaultTarget::Receiver(_));
+        if let Some(effect) = effect(o, f.start_ns, f.end_ns).filter(|_| felt) {
             let _ = write!(text, "; {effect}");
         }
         lines.push(Line { t_ns: f.start_ns, text });
         if f.end_ns < o.simulated_ns {
             let mut text = format!("the {} fault on {} ends", f.kind.name().replace('_', " "), f.target_name);
-            if let Some(now) = errors_now(o, f.end_ns) {
+            if let Some(now) = errors_now(o, f.end_ns).filter(|_| felt) {
                 let _ = write!(text, "; {now}");
             }
             lines.push(Line { t_ns: f.end_ns, text });
@@ -67,6 +70,7 @@ fn target(o: &Outcome, f: &Fault) -> String {
         FaultTarget::Monitoring => "monitoring (Prometheus and its rules)".to_string(),
         FaultTarget::LogStore => "the log store".to_string(),
         FaultTarget::Region { .. } => format!("the region {name}"),
+        FaultTarget::Receiver(_) => format!("the notification channel `{name}`"),
     }
 }
 
@@ -99,6 +103,7 @@ fn what(o: &Outcome, f: &Fault) -> String {
             format!("the network between server-{first}…server-{} and {t} drops every packet", end.saturating_sub(1))
         }
         FaultKind::Ddos { rate, clients } => format!("a DDoS begins: {rate} attack requests/s from {clients} clients"),
+        FaultKind::NotificationOutage => format!("{t} goes down: notifications to it fail"),
         // Down until the restore from the last backup ends, which the run decides.
         FaultKind::DataLoss => {
             return "the database's data is destroyed: it is down until a restore from the last backup".to_string();

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use prodsim_kernel::units::{format_duration, ms_to_ns};
 use prodsim_model::outcome::{DeliveryOutcome, MonitoringOutcome, Outcome, ReleaseEnd};
 use prodsim_parts::deploy::pipeline::StageResult;
-use prodsim_parts::ops::routing::{self as render, ReceiverKind};
+use prodsim_parts::ops::routing::{self as render, Delivery, Notification, ReceiverKind};
 
 use super::{Line, capped, errors_now, percent};
 use crate::text::thousands;
@@ -79,7 +79,14 @@ fn notifications(m: &MonitoringOutcome) -> Vec<Line> {
     for set in &m.sets {
         for n in &set.notifications {
             let what = if n.repeat { "a reminder" } else { "a notification" };
-            let text = format!("{} gets {what}: {}", channel(&n.kind, &n.receiver), render::title(n));
+            let to = channel(&n.kind, &n.receiver);
+            let text = match &n.delivery {
+                Delivery::Delivered => format!("{to} gets {what}: {}", render::title(n)),
+                Delivery::Failed => format!("{what} to {to} fails, the channel is down: {}", render::title(n)),
+                Delivery::Fallback { from } => {
+                    format!("{to} gets {what} in place of `{from}`, which is down: {}", render::title(n))
+                }
+            };
             lines.push(Line { t_ns: at(n.t_ms), text });
         }
     }
@@ -152,7 +159,8 @@ fn ms(ns: u64) -> i64 {
 /// The channels that got a firing notification at `t_ms`: how the page reached its person.
 fn via(m: &MonitoringOutcome, t_ms: i64) -> Option<String> {
     let mut channels: Vec<String> = Vec::new();
-    for n in m.sets.iter().flat_map(|s| &s.notifications).filter(|n| n.t_ms == t_ms && n.firing() > 0) {
+    let reached = |n: &&Notification| n.t_ms == t_ms && n.firing() > 0 && n.delivery.reached();
+    for n in m.sets.iter().flat_map(|s| &s.notifications).filter(reached) {
         let c = channel(&n.kind, &n.receiver);
         if !channels.contains(&c) {
             channels.push(c);

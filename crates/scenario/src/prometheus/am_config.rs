@@ -189,7 +189,7 @@ fn receiver(doc: &Doc<'_>, node: &Node<'_>) -> Result<Receiver, YamlError> {
         (None, None) => return Err(doc.err(config, format!("receiver `{name}`: {kind} needs `{field}`"))),
     };
     let send_resolved = c.get("send_resolved").map(|n| doc.bool(n, "send_resolved")).transpose()?;
-    Ok(Receiver { name, kind: build(value), send_resolved: send_resolved.unwrap_or(default_resolved) })
+    Ok(Receiver::new(name, build(value), send_resolved.unwrap_or(default_resolved)))
 }
 
 fn inhibit_rule(doc: &Doc<'_>, node: &Node<'_>) -> Result<InhibitRule, YamlError> {

@@ -287,6 +287,8 @@ pub(super) const NOTIFICATION: Node = Node::Object(&[
     boolean("repeat"),
     text_or_null("runbook_url"),
     text_or_null("dashboard_url"),
+    text("delivery"),
+    text_or_null("fallback_for"),
 ]);
 pub(super) const ALERTING: &[Field] = &[
     key("monitoring", Node::Object(MONITORING)),

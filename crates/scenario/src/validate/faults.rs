@@ -26,6 +26,7 @@ pub(super) fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, duration_ns: u64, ser
         monitoring: raw.uses_monitoring(),
         logging: raw.logging.is_some(),
         backups: raw.backups.is_some(),
+        receivers: raw.receiver_names(),
     };
     let mut out = Vec::with_capacity(raw.faults.len());
     let mut ok = true;
@@ -51,6 +52,8 @@ struct Targets {
     logging: bool,
     /// The scenario has `[backups]` (a `data_loss` can be restored).
     backups: bool,
+    /// The notification receivers, in `[[routing.receivers]]` order.
+    receivers: Vec<String>,
 }
 
 /// The family of targets a kind accepts.
@@ -62,6 +65,7 @@ enum Family {
     Dependencies,
     Database,
     Workload,
+    Receivers,
 }
 
 impl Family {
@@ -73,6 +77,7 @@ impl Family {
             Family::Dependencies => "a service name, `storage` or `db`",
             Family::Database => "`db`",
             Family::Workload => "`workload`",
+            Family::Receivers => "a notification receiver of [routing]",
         }
     }
 }
@@ -144,6 +149,7 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<(Fa
         "region_outage" => (FaultKind::RegionOutage, Family::Regions),
         "partition" => (partition(cx, f, targets)?, Family::Dependencies),
         "ddos" => (ddos(cx, f)?, Family::Workload),
+        "notification_outage" => (FaultKind::NotificationOutage, Family::Receivers),
         other => {
             unknown_kind(cx, f, other);
             return None;
@@ -244,7 +250,8 @@ fn check_unused_params(cx: &mut Ctx<'_>, f: &RawFault, kind: &FaultKind) -> Opti
         | FaultKind::Crash
         | FaultKind::PrimaryCrash
         | FaultKind::DataLoss
-        | FaultKind::RegionOutage => &[],
+        | FaultKind::RegionOutage
+        | FaultKind::NotificationOutage => &[],
         FaultKind::Ddos { .. } => &["rate", "clients"],
     };
     let given: [(&str, Option<Range<usize>>); 9] = [
@@ -270,11 +277,33 @@ fn check_unused_params(cx: &mut Ctx<'_>, f: &RawFault, kind: &FaultKind) -> Opti
 fn resolve_fault(cx: &mut Ctx<'_>, f: &RawFault, duration_ns: u64, targets: &Targets) -> Option<Fault> {
     let (kind, family) = resolve_kind(cx, f, targets)?;
     let target = match f.target.get_ref().as_str() {
+        _ if family == Family::Receivers => receiver(cx, &f.target, targets)?,
         "monitoring" | "log_store" => watcher(cx, f, &kind, targets)?,
         _ => resolve_target(cx, &f.target, family, targets)?,
     };
     let (start_ns, end_ns) = window(cx, f, &kind, duration_ns)?;
     Some(Fault { kind, target, target_name: f.target.get_ref().clone(), start_ns, end_ns })
+}
+
+/// The receiver a `notification_outage` takes down, by name.
+fn receiver(cx: &mut Ctx<'_>, target: &Spanned<String>, t: &Targets) -> Option<FaultTarget> {
+    if let Some(i) = t.receivers.iter().position(|r| r == target.get_ref()) {
+        return Some(FaultTarget::Receiver(i as u16));
+    }
+    let message = if t.receivers.is_empty() {
+        format!(
+            "fault target `{}`: a notification_outage hits a receiver of [[routing.receivers]], and this scenario              has none (it needs monitoring and [routing])",
+            target.get_ref()
+        )
+    } else {
+        format!(
+            "fault target `{}` is not a receiver; a notification_outage hits one of: {}",
+            target.get_ref(),
+            t.receivers.join(", ")
+        )
+    };
+    cx.unknown(Severity::Error, target.span(), message, target.get_ref(), t.receivers.iter().map(String::as_str));
+    None
 }
 
 /// The watchers can fail too: an outage stops the monitoring stack or the log store, a
@@ -360,6 +389,7 @@ fn fits(family: Family, target: FaultTarget) -> bool {
         Family::Dependencies => matches!(target, Service(_) | Database),
         Family::Database => matches!(target, Database),
         Family::Workload => matches!(target, Workloads),
+        Family::Receivers => matches!(target, FaultTarget::Receiver(_)),
     }
 }
 

@@ -19,11 +19,11 @@ pub(super) fn default_routing() -> RoutingConfig {
             group_by: Some(vec!["alertname".into()]),
             ..Route::default()
         },
-        receivers: vec![Receiver {
-            name: "production-alerts".into(),
-            kind: ReceiverKind::Slack { channel: "#production-alerts".into() },
-            send_resolved: true,
-        }],
+        receivers: vec![Receiver::new(
+            "production-alerts",
+            ReceiverKind::Slack { channel: "#production-alerts".into() },
+            true,
+        )],
         inhibit_rules: Vec::new(),
         silences: Vec::new(),
     }
@@ -47,8 +47,17 @@ pub(super) fn resolve(
         );
         return None;
     };
-    let (receivers, mut ok) = receivers(cx, &raw.receivers);
+    let (mut receivers, mut ok) = receivers(cx, &raw.receivers);
     let names: Vec<String> = receivers.iter().map(|r| r.name.clone()).collect();
+    for rc in &raw.receivers {
+        let rc = rc.get_ref();
+        let Some(f) = &rc.fallback else { continue };
+        let fallback = receiver_ref(cx, f, &names);
+        ok &= fallback.is_some();
+        if let Some(r) = receivers.iter_mut().find(|r| &r.name == rc.name.get_ref()) {
+            r.fallback = fallback;
+        }
+    }
     let root_receiver = receiver_ref(cx, root, &names);
     let gw = timing(cx, raw.group_wait.as_ref(), "routing.group_wait");
     let gi = timing(cx, raw.group_interval.as_ref(), "routing.group_interval");
@@ -148,7 +157,7 @@ fn receivers(cx: &mut Ctx<'_>, raw: &[Spanned<RawReceiver>]) -> (Vec<Receiver>, 
             cx.error(rc.name.span(), format!("receiver `{name}` is defined twice"));
             ok = false;
         }
-        receivers.push(Receiver { name, kind, send_resolved });
+        receivers.push(Receiver::new(name, kind, send_resolved));
     }
     (receivers, ok)
 }

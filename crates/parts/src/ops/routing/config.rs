@@ -67,6 +67,18 @@ pub struct Receiver {
     pub kind: ReceiverKind,
     /// Whether to notify when alerts resolve.
     pub send_resolved: bool,
+    /// The receiver that gets a notification this one failed to deliver (its channel is
+    /// down), at once; it may have a fallback of its own. A prodsim extension: with
+    /// Alertmanager one routes to both channels with `continue: true`, which notifies
+    /// both every time.
+    pub fallback: Option<String>,
+}
+
+impl Receiver {
+    /// A receiver with no fallback.
+    pub fn new(name: impl Into<String>, kind: ReceiverKind, send_resolved: bool) -> Receiver {
+        Receiver { name: name.into(), kind, send_resolved, fallback: None }
+    }
 }
 
 /// A node of the routing tree. Unset fields are inherited from the parent route (the
@@ -188,6 +200,7 @@ impl RoutingConfig {
             return Err(RoutingError::RootWithContinue);
         }
         check_route(&self.route, "root", 1, &names)?;
+        self.check_fallbacks(&names)?;
         for (index, silence) in self.silences.iter().enumerate() {
             if silence.matchers.is_empty() {
                 return Err(RoutingError::SilenceWithoutMatchers { index });
@@ -198,6 +211,31 @@ impl RoutingConfig {
                     starts_ms: silence.starts_ms,
                     ends_ms: silence.ends_ms,
                 });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RoutingConfig {
+    /// Every fallback names another receiver, and no chain of fallbacks comes back to
+    /// where it started.
+    fn check_fallbacks(&self, names: &BTreeSet<&str>) -> Result<(), RoutingError> {
+        for receiver in &self.receivers {
+            let mut seen = vec![receiver.name.as_str()];
+            let mut next = receiver.fallback.as_deref();
+            while let Some(name) = next {
+                if !names.contains(name) {
+                    return Err(RoutingError::UnknownFallback {
+                        receiver: receiver.name.clone(),
+                        fallback: name.to_string(),
+                    });
+                }
+                if seen.contains(&name) {
+                    return Err(RoutingError::FallbackCycle { receiver: receiver.name.clone() });
+                }
+                seen.push(name);
+                next = self.receivers.iter().find(|r| r.name == name).and_then(|r| r.fallback.as_deref());
             }
         }
         Ok(())

@@ -70,6 +70,41 @@ pub struct Notification {
     /// `repeat_interval` reminder. (Alerts that resolved without `send_resolved` may be
     /// missing from it.)
     pub repeat: bool,
+    /// Whether it reached its channel.
+    pub delivery: Delivery,
+}
+
+/// Whether a notification reached its channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// It went out.
+    Delivered,
+    /// The receiver's channel was down (a `notification_outage`): nobody saw it.
+    Failed,
+    /// It went out to this receiver because the receiver `from` (the route's own) failed.
+    Fallback {
+        /// The receiver that failed first.
+        from: String,
+    },
+}
+
+impl Delivery {
+    /// Whether someone got it.
+    pub fn reached(&self) -> bool {
+        match self {
+            Delivery::Delivered | Delivery::Fallback { .. } => true,
+            Delivery::Failed => false,
+        }
+    }
+
+    /// `delivered`, `failed` or `fallback`, as reports write it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Delivery::Delivered => "delivered",
+            Delivery::Failed => "failed",
+            Delivery::Fallback { .. } => "fallback",
+        }
+    }
 }
 
 impl Notification {
@@ -156,8 +191,8 @@ type GroupKey = (usize, LabelSet);
 ///         ..Route::to("chat")
 ///     },
 ///     receivers: vec![
-///         Receiver { name: "chat".into(), kind: ReceiverKind::Slack { channel: "#alerts".into() }, send_resolved: true },
-///         Receiver { name: "oncall".into(), kind: ReceiverKind::Pager { service: "api".into() }, send_resolved: true },
+///         Receiver::new("chat", ReceiverKind::Slack { channel: "#alerts".into() }, true),
+///         Receiver::new("oncall", ReceiverKind::Pager { service: "api".into() }, true),
 ///     ],
 ///     inhibit_rules: vec![],
 ///     silences: vec![],
@@ -181,6 +216,10 @@ pub struct Router {
     routes: Vec<FlatRoute>,
     /// Indexed like `routes`: the receiver of each route.
     route_receivers: Vec<Receiver>,
+    /// Every receiver, for their fallbacks.
+    receivers: Vec<Receiver>,
+    /// The receivers whose channel is down now.
+    unreachable: BTreeSet<String>,
     inhibit_rules: Vec<InhibitRule>,
     silences: Vec<Silence>,
     active: BTreeMap<LabelSet, Active>,
@@ -220,6 +259,8 @@ impl Router {
         Ok(Router {
             routes,
             route_receivers,
+            receivers: config.receivers,
+            unreachable: BTreeSet::new(),
             inhibit_rules: config.inhibit_rules,
             silences: config.silences,
             active: BTreeMap::new(),
@@ -295,6 +336,53 @@ impl Router {
         self.groups.len()
     }
 
+    /// Marks a receiver's channel down (`reachable == false`) or back up. Notifications
+    /// to a receiver that is down fail and are not logged, so the group's next tick sends
+    /// them again (as Alertmanager's notification log records only successes); its
+    /// `fallback` gets them at once.
+    pub fn set_reachable(&mut self, receiver: &str, reachable: bool) {
+        if reachable {
+            self.unreachable.remove(receiver);
+        } else {
+            self.unreachable.insert(receiver.to_string());
+        }
+    }
+
+    /// Sends one flush's notification to `receiver`, then down its fallbacks while the
+    /// channel tried is down; each failure is in the outbox too. Whether anyone got it.
+    fn send(
+        &mut self,
+        t_ms: i64,
+        receiver: &Receiver,
+        group_labels: &LabelSet,
+        alerts: Vec<NotifiedAlert>,
+        repeat: bool,
+    ) -> bool {
+        let mut to = receiver;
+        let mut delivery = Delivery::Delivered;
+        loop {
+            let down = self.unreachable.contains(&to.name);
+            self.outbox.push(Notification {
+                t_ms,
+                receiver: to.name.clone(),
+                kind: to.kind.clone(),
+                group_labels: group_labels.clone(),
+                alerts: alerts.clone(),
+                repeat,
+                delivery: if down { Delivery::Failed } else { delivery },
+            });
+            if !down {
+                return true;
+            }
+            // `check` ruled out unknown fallbacks and cycles.
+            let Some(next) = to.fallback.as_deref().and_then(|f| self.receivers.iter().find(|r| r.name == f)) else {
+                return false;
+            };
+            to = next;
+            delivery = Delivery::Fallback { from: receiver.name.clone() };
+        }
+    }
+
     /// Adds a silence (an operator muting an alert during an incident).
     pub fn add_silence(&mut self, silence: Silence) {
         self.silences.push(silence);
@@ -360,8 +448,9 @@ impl Router {
     fn flush(&mut self, key: GroupKey) {
         let Some(mut group) = self.groups.remove(&key) else { return };
         let t_ms = group.next_flush_ms;
-        let route = &self.routes[key.0];
-        let receiver = &self.route_receivers[key.0];
+        let (repeat_interval_ms, group_interval_ms) =
+            (self.routes[key.0].repeat_interval_ms, self.routes[key.0].group_interval_ms);
+        let receiver = self.route_receivers[key.0].clone();
         let mut kept = Vec::new();
         for (labels, alert) in &mut group.alerts {
             if self.inhibited(labels) {
@@ -390,33 +479,21 @@ impl Router {
                 kept.iter().filter(|a| a.status == AlertStatus::Firing).map(|a| a.labels.clone()).collect();
             let resolved: BTreeSet<LabelSet> =
                 kept.iter().filter(|a| a.status == AlertStatus::Resolved).map(|a| a.labels.clone()).collect();
-            if let Some(repeat) = needs_update(
-                group.log.as_ref(),
-                &firing,
-                &resolved,
-                receiver.send_resolved,
-                t_ms,
-                route.repeat_interval_ms,
-            ) {
-                group.log = Some(LogEntry { t_ms, firing, resolved });
+            if let Some(repeat) =
+                needs_update(group.log.as_ref(), &firing, &resolved, receiver.send_resolved, t_ms, repeat_interval_ms)
+            {
                 if !receiver.send_resolved {
                     kept.retain(|a| a.status == AlertStatus::Firing);
                 }
-                if !kept.is_empty() {
-                    self.outbox.push(Notification {
-                        t_ms,
-                        receiver: receiver.name.clone(),
-                        kind: receiver.kind.clone(),
-                        group_labels: key.1.clone(),
-                        alerts: kept,
-                        repeat,
-                    });
+                // A notification nobody got is not logged: the next tick sends it again.
+                if kept.is_empty() || self.send(t_ms, &receiver, &key.1, kept, repeat) {
+                    group.log = Some(LogEntry { t_ms, firing, resolved });
                 }
             }
         }
         group.alerts.retain(|_, a| a.ends_ms.is_none());
         group.has_flushed = true;
-        group.next_flush_ms = t_ms + route.group_interval_ms;
+        group.next_flush_ms = t_ms + group_interval_ms;
         if !group.alerts.is_empty() {
             self.groups.insert(key, group);
         }

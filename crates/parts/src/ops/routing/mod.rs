@@ -18,7 +18,11 @@
 //!    notification (a new firing alert, a new resolved alert when the receiver wants
 //!    resolved notices, or everything resolved), or else if `repeat_interval` has passed
 //!    since it (a reminder, [`Notification::repeat`]).
-//! 5. **Resolved alerts** are sent once (if the receiver has `send_resolved`) and then
+//! 5. **Delivery.** A notification to a receiver whose channel is down
+//!    ([`Router::set_reachable`], a `notification_outage` fault) fails
+//!    ([`Delivery::Failed`]) and is not logged, so the next tick sends it again; the
+//!    receiver's `fallback`, if any, gets it at once ([`Delivery::Fallback`]).
+//! 6. **Resolved alerts** are sent once (if the receiver has `send_resolved`) and then
 //!    dropped from the group; a group left empty is deleted.
 //!
 //! [`render`] turns a notification into the text a channel would show.
@@ -48,13 +52,15 @@ mod render;
 mod tree;
 
 #[cfg(test)]
+mod delivery_tests;
+#[cfg(test)]
 mod tests;
 
 pub use config::{
     DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_WAIT_MS, DEFAULT_REPEAT_INTERVAL_MS, GROUP_BY_ALL, InhibitRule, Receiver,
     ReceiverKind, Route, RoutingConfig, Silence,
 };
-pub use group::{AlertInput, AlertStatus, Notification, NotifiedAlert, Router, SuppressionCounts};
+pub use group::{AlertInput, AlertStatus, Delivery, Notification, NotifiedAlert, Router, SuppressionCounts};
 pub use matcher::{LabelSet, MatchOp, Matcher};
 pub use render::{format_offset, render, title};
 
@@ -92,6 +98,20 @@ pub enum RoutingError {
         /// Where the route is in the tree, such as `root.routes[1].routes[0]`.
         route: String,
         /// The missing receiver's name.
+        receiver: String,
+    },
+    /// A receiver's `fallback` names a receiver that is not defined.
+    #[error("receiver `{receiver}` falls back to `{fallback}`, which is not defined")]
+    UnknownFallback {
+        /// The receiver with the fallback.
+        receiver: String,
+        /// The missing receiver's name.
+        fallback: String,
+    },
+    /// Following fallbacks from a receiver comes back to a receiver already on the way.
+    #[error("the fallbacks of receiver `{receiver}` go round in a circle")]
+    FallbackCycle {
+        /// The receiver whose chain loops.
         receiver: String,
     },
     /// Two receivers share a name.

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::config::ReceiverKind;
-use super::group::{AlertStatus, Notification, NotifiedAlert};
+use super::group::{AlertStatus, Delivery, Notification, NotifiedAlert};
 use super::matcher::LabelSet;
 
 /// The annotations rendered as links, with the word each is shown with.
@@ -51,10 +51,24 @@ pub fn title(n: &Notification) -> String {
     out
 }
 
+/// What follows a notification's title: whether it is a reminder, whether it failed or
+/// came through a fallback.
+fn marks(n: &Notification) -> String {
+    let mut out = if n.repeat { " (reminder)" } else { "" }.to_string();
+    match &n.delivery {
+        Delivery::Delivered => {}
+        Delivery::Failed => out.push_str(" (NOT DELIVERED: the channel is down)"),
+        Delivery::Fallback { from } => {
+            let _ = write!(out, " (fallback: `{from}` is down)");
+        }
+    }
+    out
+}
+
 /// The notification as its channel shows it, prefixed with the simulated time.
 pub fn render(n: &Notification) -> String {
     let at = format_offset(n.t_ms);
-    let reminder = if n.repeat { " (reminder)" } else { "" };
+    let reminder = marks(n);
     match &n.kind {
         ReceiverKind::Slack { channel } => {
             let mut out = format!("{at} {channel}  {}{reminder}", title(n));

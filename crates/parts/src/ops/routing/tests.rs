@@ -20,7 +20,7 @@ fn m(text: &str) -> Matcher {
 }
 
 fn receiver(name: &str, send_resolved: bool) -> Receiver {
-    Receiver { name: name.to_string(), kind: ReceiverKind::Slack { channel: format!("#{name}") }, send_resolved }
+    Receiver::new(name, ReceiverKind::Slack { channel: format!("#{name}") }, send_resolved)
 }
 
 fn config(route: Route, receivers: Vec<Receiver>) -> RoutingConfig {
@@ -381,11 +381,7 @@ fn rendering() {
 
     let c = config(
         Route { group_by: Some(vec!["alertname".into()]), ..Route::to("team") },
-        vec![Receiver {
-            name: "team".into(),
-            kind: ReceiverKind::Slack { channel: "#production-alerts".into() },
-            send_resolved: true,
-        }],
+        vec![Receiver::new("team", ReceiverKind::Slack { channel: "#production-alerts".into() }, true)],
     );
     let mut r = Router::new(c);
     let pair = [
@@ -579,6 +575,7 @@ fn runbook_and_dashboard_links_appear_in_every_channel() {
             group_labels: Default::default(),
             alerts: vec![alert.clone()],
             repeat: false,
+            delivery: Delivery::Delivered,
         };
         let text = render(&n);
         assert!(text.contains("https://runbooks.example/high-error-rate"), "{kind:?}: {text}");
@@ -591,6 +588,7 @@ fn runbook_and_dashboard_links_appear_in_every_channel() {
         group_labels: Default::default(),
         alerts: vec![alert],
         repeat: false,
+        delivery: Delivery::Delivered,
     };
     let text = render(&sms);
     assert!(text.contains("https://runbooks.example/high-error-rate") && text.chars().count() <= 160, "{text}");
