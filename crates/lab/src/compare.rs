@@ -330,13 +330,7 @@ fn run_task(
 }
 
 /// The comparison from every variant's accumulated runs.
-fn finish(
-    variants: &[Variant],
-    opts: Options,
-    extra: &[SummaryMetric],
-    seeds: Vec<u64>,
-    accs: Vec<Acc>,
-) -> Comparison {
+fn finish(variants: &[Variant], opts: Options, extra: &[SummaryMetric], seeds: Vec<u64>, accs: Vec<Acc>) -> Comparison {
     let results: Vec<VariantResult> = accs.into_iter().map(Acc::finish).collect();
     let metrics = Measure::list(extra).into_iter().enumerate().map(|(i, m)| summarize(m, i, &results)).collect();
     Comparison {
@@ -382,8 +376,7 @@ pub fn run_shard(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunRecord>, ExperimentError> {
     let (_, tasks) = plan(variants, opts)?;
-    let run =
-        |&(v, seed): &(usize, u64)| run_task(variants, measures, v, seed).map(|(v, s)| RunRecord::of(v, seed, s));
+    let run = |&(v, seed): &(usize, u64)| run_task(variants, measures, v, seed).map(|(v, s)| RunRecord::of(v, seed, s));
     crate::execute_shard(opts.jobs, &tasks, shard, run, progress)
 }
 
@@ -516,7 +509,10 @@ service_time = "exp(10ms)"
             assert_eq!(bits(&a.in_flight), bits(&b.in_flight));
             assert_eq!(bits(&a.time_s), bits(&b.time_s));
         }
-        assert_eq!(bits(&whole.metrics[6].estimates.iter().map(|e| e.mean).collect::<Vec<_>>()), bits(&merged.metrics[6].estimates.iter().map(|e| e.mean).collect::<Vec<_>>()));
+        assert_eq!(
+            bits(&whole.metrics[6].estimates.iter().map(|e| e.mean).collect::<Vec<_>>()),
+            bits(&merged.metrics[6].estimates.iter().map(|e| e.mean).collect::<Vec<_>>())
+        );
         let short = merge(&v, opts, &extra, Vec::new()).unwrap_err().to_string();
         assert!(short.contains("0 run records for 6 runs"), "{short}");
     }

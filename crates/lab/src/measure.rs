@@ -199,7 +199,10 @@ pub fn parse(argument: &str) -> Result<SummaryMetric, MetricError> {
     if let Some(m) = Metric::ALL.iter().find(|m| m.key() == key) {
         return Err(bad(format!("`{}` is one of the six metrics every experiment already estimates", m.key())));
     }
-    Ok(SummaryMetric { key: key.to_string(), higher_is_better: direction.unwrap_or_else(|| default_higher_is_better(key)) })
+    Ok(SummaryMetric {
+        key: key.to_string(),
+        higher_is_better: direction.unwrap_or_else(|| default_higher_is_better(key)),
+    })
 }
 
 /// Parses and checks every `--metric` argument against the variants' `summary.json`
@@ -226,7 +229,11 @@ pub fn resolve(arguments: &[String], variants: &[Variant]) -> Result<Vec<Summary
         if let Some(other) = out.iter().find(|m| m.chart_stem() == metric.chart_stem()) {
             return Err(MetricError::Argument {
                 argument: argument.clone(),
-                message: format!("its chart would overwrite `{}`'s ({}.png); give only one of them", other.key, other.chart_stem()),
+                message: format!(
+                    "its chart would overwrite `{}`'s ({}.png); give only one of them",
+                    other.key,
+                    other.chart_stem()
+                ),
             });
         }
         check(&metric.key, &catalogs)?;
@@ -254,7 +261,9 @@ fn check(key: &str, catalogs: &[SummaryPaths]) -> Result<(), MetricError> {
     }
     match (found, first_error) {
         (true, _) | (false, None) => Ok(()),
-        (false, Some(e)) => Err(MetricError::Unknown { key: key.to_string(), message: e.message, suggestion: e.suggestion }),
+        (false, Some(e)) => {
+            Err(MetricError::Unknown { key: key.to_string(), message: e.message, suggestion: e.suggestion })
+        }
     }
 }
 
@@ -281,7 +290,10 @@ mod tests {
         assert!(parse("payments.lost:higher").expect("parses").higher_is_better);
         assert!(!parse("incidents.0.budget_burned").expect("parses").higher_is_better);
         assert!(default_higher_is_better("servers.1.served"));
-        assert_eq!(parse("classes.check-out.availability").expect("parses").chart_stem(), "metric-classes-check-out-availability");
+        assert_eq!(
+            parse("classes.check-out.availability").expect("parses").chart_stem(),
+            "metric-classes-check-out-availability"
+        );
     }
 
     #[test]

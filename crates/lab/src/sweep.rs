@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::overrides::{self, OverrideError};
 use super::shard::{Shard, from_bits, to_bits};
 use super::stats::{self, Estimate};
-use super::{Dimension, ExperimentError, Measure, Measures, Metric, SummaryMetric, Variant, execute, replication_seed, run_one};
+use super::{
+    Dimension, ExperimentError, Measure, Measures, Metric, SummaryMetric, Variant, execute, replication_seed, run_one,
+};
 
 pub use super::Options;
 
@@ -141,7 +143,9 @@ fn finish(
             levels: variant.levels.clone(),
             label: variant.label.clone(),
             estimates: (0..metrics.len())
-                .map(|m| stats::estimate(&rows.iter().map(|r| r.get(m).copied().unwrap_or(f64::NAN)).collect::<Vec<_>>()))
+                .map(|m| {
+                    stats::estimate(&rows.iter().map(|r| r.get(m).copied().unwrap_or(f64::NAN)).collect::<Vec<_>>())
+                })
                 .collect(),
         })
         .collect();

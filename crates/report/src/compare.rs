@@ -17,9 +17,9 @@ use super::chart::{
 use super::csv_table::{Column, Table, finite};
 use super::{ReportError, write_atomic};
 use prodsim_kernel::units::{NS_PER_MS, ns_to_ms, ns_to_s};
-use prodsim_lab::{Measure, Metric};
 use prodsim_lab::compare::{Comparison, LoadChange, MetricSummary, VariantResult};
 use prodsim_lab::stats::{CONFIDENCE, Estimate, PairedTest};
+use prodsim_lab::{Measure, Metric};
 
 /// Most servers drawn one by one in `server_load`; larger pools are drawn as the
 /// distribution of load over servers (min, quartiles, max).

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use super::chart::{self, BandPoint, BandSeries, ChartError};
 use super::csv_table::{Column, Table, finite};
 use super::{ReportError, write_atomic};
-use prodsim_lab::{Measure, Metric};
 use prodsim_lab::stats::Estimate;
 use prodsim_lab::sweep::{Point, Sweep};
+use prodsim_lab::{Measure, Metric};
 
 /// Most grid points the printed table shows; `sweep.csv` has them all.
 pub const MAX_TABLE_ROWS: usize = 100;
@@ -38,9 +38,7 @@ pub fn columns<'a, 'p>(s: &'a Sweep) -> Table<'a, &'p Point> {
     for (m, metric) in s.metrics.iter().enumerate() {
         for (part, value) in ESTIMATE_PARTS {
             let name = format!("{}_{part}", metric.key());
-            columns.push(Column::new(name, move |p: &&Point| {
-                finite(p.estimates.get(m).map_or(f64::NAN, |e| value(e)))
-            }));
+            columns.push(Column::new(name, move |p: &&Point| finite(p.estimates.get(m).map_or(f64::NAN, value))));
         }
     }
     Table::new(columns)
@@ -269,7 +267,14 @@ mod tests {
             estimates: (0..6).map(|m| estimate(if m == 5 { f64::NAN } else { mean }, 3 - m % 2)).collect(),
         };
         let metrics = Measure::list(&[]);
-        Sweep { scenario: "s".into(), base_seed: 1, replications: 3, dims, metrics, points: vec![point(0, 1.5), point(1, 20.0)] }
+        Sweep {
+            scenario: "s".into(),
+            base_seed: 1,
+            replications: 3,
+            dims,
+            metrics,
+            points: vec![point(0, 1.5), point(1, 20.0)],
+        }
     }
 
     #[test]

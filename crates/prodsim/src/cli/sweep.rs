@@ -11,7 +11,9 @@ use prodsim_lab::shard::{self, Partial, Records};
 use prodsim_lab::{Dimension, Measures, SummaryMetric, sweep};
 use prodsim_report as report;
 
-use super::compare::{CommonArgs, MetricArgs, Prepared, extractor, parse_strategies, prepare, print_written, progress_bar};
+use super::compare::{
+    CommonArgs, MetricArgs, Prepared, extractor, parse_strategies, prepare, print_written, progress_bar,
+};
 use super::diagnostics;
 
 /// Arguments of `prodsim sweep`.

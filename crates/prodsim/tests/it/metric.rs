@@ -74,7 +74,7 @@ const COMPARE: &[&str] = &[
     "--metric",
     "payments.lost",
     "--metric",
-    "payments.charged",
+    "payments.completed",
     "--out",
     "out",
     "--no-html",
@@ -93,9 +93,12 @@ fn compare_metric_values_are_the_summary_json_of_prodsim_run_with_the_same_seed(
     assert_eq!(variant["label"], "servers.count=8");
     for (r, seed) in seeds.iter().enumerate() {
         let run_dir = format!("run{r}");
-        ok(&dir, &["run", "s.toml", "--seed", &seed.to_string(), "--out", &run_dir, "--quiet"]);
+        // The story's [[expect]] (a hotfix, a page within minutes) cannot hold in 3
+        // minutes: exit status 1 says so, and the summary is written all the same.
+        let run = prodsim(&dir, &["run", "s.toml", "--seed", &seed.to_string(), "--out", &run_dir, "--quiet"]);
+        assert!(matches!(run.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&run.stderr));
         let summary = json(&dir.join(&run_dir).join("summary.json"));
-        for key in ["cost.total", "payments.lost", "payments.charged"] {
+        for key in ["cost.total", "payments.lost", "payments.completed"] {
             let from_run = at(&summary, key);
             let from_compare = variant["metrics"][key]["replications"][r].as_f64().expect("a number");
             assert_eq!(from_compare, from_run, "{key}, replication {r} (seed {seed})");
@@ -104,28 +107,29 @@ fn compare_metric_values_are_the_summary_json_of_prodsim_run_with_the_same_seed(
         let mean_ms = variant["metrics"]["mean_ms"]["replications"][r].as_f64().expect("mean_ms");
         assert!((mean_ms - at(&summary, "latency_ms.mean")).abs() < 1e-9 * mean_ms.max(1.0), "{mean_ms}");
     }
-    // The outage loses payments: the numbers are not all zero.
-    let lost = &variant["metrics"]["payments.lost"];
-    assert!(lost["estimate"]["mean"].as_f64().expect("mean") > 0.0, "{lost}");
+    // The outage fails payments and costs money: the numbers are not all zero.
+    assert!(at(&variant["metrics"]["payments.completed"], "estimate.mean") > 100.0, "{variant}");
+    assert!(at(&variant["metrics"]["cost.total"], "estimate.mean") > 0.0, "{variant}");
     // Rows in the CSV and the table, a chart per key, the direction in its title.
     let csv = std::fs::read_to_string(dir.join("out/compare.csv")).expect("csv");
     assert_eq!(csv.lines().filter(|l| l.contains(",cost.total,")).count(), 2, "{csv}");
     assert_eq!(csv.lines().filter(|l| l.contains(",payments.lost,")).count(), 2, "{csv}");
     assert_eq!(csv.lines().count(), 1 + 2 * 9);
-    for stem in ["metric-cost-total", "metric-payments-lost", "metric-payments-charged"] {
+    for stem in ["metric-cost-total", "metric-payments-lost", "metric-payments-completed"] {
         assert!(dir.join(format!("out/{stem}.png")).is_file(), "{stem}.png");
         assert!(dir.join(format!("out/{stem}.svg")).is_file(), "{stem}.svg");
     }
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("\ncost.total ") && table.contains("\npayments.lost "), "{table}");
-    // Four servers cost less than eight: the best of cost.total is variant 1 (lower is
-    // better), of payments.charged the one with the higher mean.
-    let cost = |v: usize| c["variants"][v]["metrics"]["cost.total"].clone();
-    assert_eq!(cost(1)["best"], true, "{}", cost(1));
-    assert!(cost(0)["vs_best"]["diff"].as_f64().expect("diff") > 0.0);
-    let charged = |v: usize| at(&c["variants"][v]["metrics"]["payments.charged"], "estimate.mean");
-    let best_charged = if charged(0) >= charged(1) { 0 } else { 1 };
-    assert_eq!(c["variants"][best_charged]["metrics"]["payments.charged"]["best"], true);
+    // Lower is better for cost.total, higher for payments.completed.
+    for (key, higher) in [("cost.total", false), ("payments.completed", true)] {
+        let mean = |v: usize| at(&c["variants"][v]["metrics"][key], "estimate.mean");
+        // On a tie the first variant is the best.
+        let best = if mean(0) == mean(1) || (mean(0) > mean(1)) == higher { 0 } else { 1 };
+        assert_eq!(c["variants"][best]["metrics"][key]["best"], true, "{key}");
+        assert!(c["variants"][best]["metrics"][key]["vs_best"].is_null(), "{key}");
+        assert!(c["variants"][1 - best]["metrics"][key]["vs_best"].is_object(), "{key}");
+    }
 }
 
 #[test]
