@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::shard::{Shard, from_bits, to_bits};
 use super::stats::{self, Estimate, PairedTest};
-use super::{ExperimentError, Metric, Variant, execute, replication_seed, run_one};
+use super::{ExperimentError, Measure, Measures, Metric, SummaryMetric, Variant, execute, replication_seed, run_one};
 use prodsim_kernel::units::{ns_to_ms, ns_to_s};
 use prodsim_model::outcome::{LATENCY_MAX_TRACKABLE_NS, Outcome};
 
@@ -32,8 +32,9 @@ pub struct VariantResult {
     pub label: String,
     /// The level index of each dimension.
     pub levels: Vec<usize>,
-    /// One row per replication, one column per [`Metric::ALL`].
-    pub values: Vec<[f64; 6]>,
+    /// One row per replication, one column per metric of [`Comparison::metrics`] (the six
+    /// of [`Metric::ALL`], then the `--metric` keys).
+    pub values: Vec<Vec<f64>>,
     /// Latency of completed requests (ns), merged over replications.
     pub latency: Histogram<u64>,
     /// Middle of each time-series interval, in simulated seconds.
@@ -66,7 +67,12 @@ impl VariantResult {
     /// The values of metric `m`, one per replication.
     pub fn metric_values(&self, m: Metric) -> Vec<f64> {
         let i = Metric::ALL.iter().position(|x| *x == m).expect("every metric is in ALL");
-        self.values.iter().map(|row| row[i]).collect()
+        self.column(i)
+    }
+
+    /// The values of the `i`th metric of [`Comparison::metrics`], one per replication.
+    pub fn column(&self, i: usize) -> Vec<f64> {
+        self.values.iter().map(|row| row.get(i).copied().unwrap_or(f64::NAN)).collect()
     }
 }
 
@@ -74,10 +80,11 @@ impl VariantResult {
 #[derive(Clone, Debug)]
 pub struct MetricSummary {
     /// The metric.
-    pub metric: Metric,
+    pub metric: Measure,
     /// Estimate per variant, in variant order.
     pub estimates: Vec<Estimate>,
-    /// The variant with the best mean (lowest, or highest for availability); `None` when
+    /// The variant with the best mean (lowest, or highest when
+    /// [`Measure::higher_is_better`]); `None` when
     /// no variant has a value.
     pub best: Option<usize>,
     /// Paired test of each variant against the best (`None` for the best itself).
@@ -95,13 +102,13 @@ pub struct Comparison {
     pub seeds: Vec<u64>,
     /// Variants, in the order given.
     pub variants: Vec<VariantResult>,
-    /// One summary per [`Metric::ALL`].
+    /// One summary per metric: the six of [`Metric::ALL`], then the `--metric` keys.
     pub metrics: Vec<MetricSummary>,
 }
 
 /// What one run contributes; built in the worker so the outcome is dropped there.
 struct RunSummary {
-    values: [f64; 6],
+    values: Vec<f64>,
     latency: Histogram<u64>,
     time_s: Vec<f64>,
     p99_ms: Vec<f64>,
@@ -110,7 +117,7 @@ struct RunSummary {
 }
 
 impl RunSummary {
-    fn of(o: Outcome, workers: u32) -> RunSummary {
+    fn of(o: Outcome, workers: u32, measures: &Measures) -> RunSummary {
         // At most MAX_TIME_POINTS per series: adjacent rows are averaged, so a run with a
         // million rows keeps a chart's worth of points, not a million.
         let k = o.rows.len().div_ceil(MAX_TIME_POINTS).max(1);
@@ -120,7 +127,7 @@ impl RunSummary {
             if n == 0 { f64::NAN } else { sum / f64::from(n) }
         };
         RunSummary {
-            values: Metric::all_of(&o),
+            values: measures.values_of(&o),
             time_s: groups().map(|g| (g[0].start_ns + g[g.len() - 1].end_ns) as f64 / 2e9).collect(),
             p99_ms: groups()
                 .map(|g| mean(&mut g.iter().map(|r| r.latency_p99_ns.map_or(f64::NAN, ns_to_ms))))
@@ -140,7 +147,7 @@ pub struct RunRecord {
     pub variant: usize,
     /// The run's seed.
     pub seed: u64,
-    /// [`Metric::ALL`] values, as bits.
+    /// Every metric's value (the six of [`Metric::ALL`], then the `--metric` keys), as bits.
     pub values: Vec<u64>,
     /// The latency histogram's non-empty buckets: (highest equivalent value in ns, count).
     pub latency: Vec<[u64; 2]>,
@@ -168,9 +175,12 @@ impl RunRecord {
         }
     }
 
-    fn into_summary(self) -> Result<RunSummary, ExperimentError> {
+    fn into_summary(self, metrics: usize) -> Result<RunSummary, ExperimentError> {
         let bad = |what: &str| ExperimentError::Partial(format!("run of seed {}: {what}", self.seed));
-        let values: [f64; 6] = from_bits(&self.values).try_into().map_err(|_| bad("expected 6 metric values"))?;
+        let values = from_bits(&self.values);
+        if values.len() != metrics {
+            return Err(bad(&format!("expected {metrics} metric values, found {}", values.len())));
+        }
         let mut latency = new_histogram();
         for &[value, count] in &self.latency {
             latency.record_n(value, count).map_err(|_| bad("a latency beyond the histogram's bounds"))?;
@@ -309,15 +319,20 @@ fn plan(variants: &[Variant], opts: Options) -> Result<(Vec<u64>, Tasks), Experi
 }
 
 /// One run of a comparison, summarised in the worker so that the outcome is dropped there.
-fn run_task(variants: &[Variant], v: usize, seed: u64) -> Result<(usize, RunSummary), ExperimentError> {
+fn run_task(
+    variants: &[Variant],
+    measures: &Measures,
+    v: usize,
+    seed: u64,
+) -> Result<(usize, RunSummary), ExperimentError> {
     let variant = &variants[v];
-    run_one(variant, seed).map(|o| (v, RunSummary::of(o, variant.scenario.servers.workers)))
+    run_one(variant, seed).map(|o| (v, RunSummary::of(o, variant.scenario.servers.workers, measures)))
 }
 
 /// The comparison from every variant's accumulated runs.
-fn finish(variants: &[Variant], opts: Options, seeds: Vec<u64>, accs: Vec<Acc>) -> Comparison {
+fn finish(variants: &[Variant], opts: Options, extra: &[SummaryMetric], seeds: Vec<u64>, accs: Vec<Acc>) -> Comparison {
     let results: Vec<VariantResult> = accs.into_iter().map(Acc::finish).collect();
-    let metrics = Metric::ALL.iter().map(|&m| summarize(m, &results)).collect();
+    let metrics = Measure::list(extra).into_iter().enumerate().map(|(i, m)| summarize(m, i, &results)).collect();
     Comparison {
         scenario: variants[0].scenario.name.clone(),
         base_seed: opts.base_seed,
@@ -327,19 +342,24 @@ fn finish(variants: &[Variant], opts: Options, seeds: Vec<u64>, accs: Vec<Acc>) 
     }
 }
 
-/// Runs every variant `opts.replications` times and compares them. `progress` is called
-/// once per finished run.
-pub fn run(variants: &[Variant], opts: Options, progress: &(dyn Fn() + Sync)) -> Result<Comparison, ExperimentError> {
+/// Runs every variant `opts.replications` times and compares them on the six built-in
+/// metrics and `measures`' extra ones. `progress` is called once per finished run.
+pub fn run(
+    variants: &[Variant],
+    opts: Options,
+    measures: &Measures,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Comparison, ExperimentError> {
     let (seeds, tasks) = plan(variants, opts)?;
     let mut accs: Vec<Acc> = variants.iter().map(Acc::new).collect();
     execute(
         opts.jobs,
         &tasks,
-        |&(v, seed)| run_task(variants, v, seed),
+        |&(v, seed)| run_task(variants, measures, v, seed),
         |(v, summary)| accs[v].add(summary),
         progress,
     )?;
-    Ok(finish(variants, opts, seeds, accs))
+    Ok(finish(variants, opts, measures.extra, seeds, accs))
 }
 
 /// How many runs (tasks) the comparison has.
@@ -351,20 +371,23 @@ pub fn task_count(variants: &[Variant], opts: Options) -> Result<usize, Experime
 pub fn run_shard(
     variants: &[Variant],
     opts: Options,
+    measures: &Measures,
     shard: Shard,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunRecord>, ExperimentError> {
     let (_, tasks) = plan(variants, opts)?;
-    let run = |&(v, seed): &(usize, u64)| run_task(variants, v, seed).map(|(v, s)| RunRecord::of(v, seed, s));
+    let run = |&(v, seed): &(usize, u64)| run_task(variants, measures, v, seed).map(|(v, s)| RunRecord::of(v, seed, s));
     crate::execute_shard(opts.jobs, &tasks, shard, run, progress)
 }
 
 /// The comparison from every run's record, given in global task order (the shards'
 /// records [`interleaved`](crate::shard::interleave)): the same accumulation, in the same
-/// order, as [`run`], so the result is identical bit for bit.
+/// order, as [`run`], so the result is identical bit for bit. `extra` are the `--metric`
+/// keys the shards measured.
 pub fn merge(
     variants: &[Variant],
     opts: Options,
+    extra: &[SummaryMetric],
     records: impl IntoIterator<Item = RunRecord>,
 ) -> Result<Comparison, ExperimentError> {
     let (seeds, tasks) = plan(variants, opts)?;
@@ -380,18 +403,19 @@ pub fn merge(
                 r.variant, r.seed
             )));
         }
-        accs[v].add(r.into_summary()?);
+        accs[v].add(r.into_summary(Metric::ALL.len() + extra.len())?);
         n += 1;
     }
     if n != tasks.len() {
         return Err(ExperimentError::Partial(format!("{n} run records for {} runs", tasks.len())));
     }
-    Ok(finish(variants, opts, seeds, accs))
+    Ok(finish(variants, opts, extra, seeds, accs))
 }
 
-/// Estimates `m` for every variant and tests each against the best.
-pub fn summarize(m: Metric, results: &[VariantResult]) -> MetricSummary {
-    let values: Vec<Vec<f64>> = results.iter().map(|r| r.metric_values(m)).collect();
+/// Estimates `m`, the `column`th metric of the variants' values, for every variant and
+/// tests each against the best.
+pub fn summarize(m: Measure, column: usize, results: &[VariantResult]) -> MetricSummary {
+    let values: Vec<Vec<f64>> = results.iter().map(|r| r.column(column)).collect();
     let estimates: Vec<Estimate> = values.iter().map(|v| stats::estimate(v)).collect();
     let better = |a: f64, b: f64| if m.higher_is_better() { a > b } else { a < b };
     let mut best: Option<usize> = None;
@@ -439,7 +463,7 @@ service_time = "exp(10ms)"
     #[test]
     fn long_time_series_are_averaged_down_to_a_chart_s_worth() {
         let v = build(&[Strategy::RoundRobin, Strategy::LeastConnections]);
-        let c = run(&v, Options { replications: 2, base_seed: 3, jobs: 1 }, &|| {}).expect("runs");
+        let c = run(&v, Options { replications: 2, base_seed: 3, jobs: 1 }, &Measures::BUILTIN, &|| {}).expect("runs");
         for r in &c.variants {
             assert!(r.time_s.len() <= MAX_TIME_POINTS && r.time_s.len() >= MAX_TIME_POINTS / 2, "{}", r.time_s.len());
             assert_eq!(r.p99_ms.len(), r.time_s.len());
@@ -458,16 +482,22 @@ service_time = "exp(10ms)"
     fn shards_merge_to_the_unsharded_comparison_bit_for_bit() {
         let v = build(&[Strategy::RoundRobin, Strategy::Random]);
         let opts = Options { replications: 3, base_seed: 5, jobs: 2 };
-        let whole = run(&v, opts, &|| {}).expect("runs");
+        // One extra metric, read by the caller's extractor, travels through the shards too.
+        let extra = [SummaryMetric { key: "events".into(), higher_is_better: false }];
+        let measures = Measures { extra: &extra, extract: &|o: &Outcome| vec![o.events as f64] };
+        let whole = run(&v, opts, &measures, &|| {}).expect("runs");
+        assert_eq!(whole.metrics.len(), 7);
+        assert_eq!(whole.metrics[6].metric.key(), "events");
+        assert!(whole.variants[0].column(6).iter().all(|e| *e > 1000.0));
         let n = 4;
         let shards: Vec<Vec<RunRecord>> = (0..n)
             .map(|index| {
-                let records = run_shard(&v, opts, Shard { index, count: n }, &|| {}).expect("runs");
+                let records = run_shard(&v, opts, &measures, Shard { index, count: n }, &|| {}).expect("runs");
                 let json = serde_json::to_string(&records).expect("serialises");
                 serde_json::from_str(&json).expect("reads back")
             })
             .collect();
-        let merged = merge(&v, opts, crate::shard::interleave(shards)).expect("merges");
+        let merged = merge(&v, opts, &extra, crate::shard::interleave(shards)).expect("merges");
         let bits = |x: &[f64]| to_bits(x);
         for (a, b) in whole.variants.iter().zip(&merged.variants) {
             assert_eq!(
@@ -479,7 +509,11 @@ service_time = "exp(10ms)"
             assert_eq!(bits(&a.in_flight), bits(&b.in_flight));
             assert_eq!(bits(&a.time_s), bits(&b.time_s));
         }
-        let short = merge(&v, opts, Vec::new()).unwrap_err().to_string();
+        assert_eq!(
+            bits(&whole.metrics[6].estimates.iter().map(|e| e.mean).collect::<Vec<_>>()),
+            bits(&merged.metrics[6].estimates.iter().map(|e| e.mean).collect::<Vec<_>>())
+        );
+        let short = merge(&v, opts, &extra, Vec::new()).unwrap_err().to_string();
         assert!(short.contains("0 run records for 6 runs"), "{short}");
     }
 
@@ -488,7 +522,8 @@ service_time = "exp(10ms)"
         let opts = Options { replications: 2, base_seed: 1, jobs: 1 };
         let one = build(&[Strategy::Random]);
         let many: Vec<Variant> = (0..=MAX_VARIANTS).map(|_| one[0].clone()).collect();
-        assert!(run(&many, opts, &|| {}).unwrap_err().to_string().contains("compare takes 1 to 64 variants"));
-        assert!(run(&[], opts, &|| {}).is_err());
+        let none = Measures::BUILTIN;
+        assert!(run(&many, opts, &none, &|| {}).unwrap_err().to_string().contains("compare takes 1 to 64 variants"));
+        assert!(run(&[], opts, &none, &|| {}).is_err());
     }
 }

@@ -5,6 +5,7 @@
 //! - [`sweep`]: a grid over scenario keys, one line per remaining variant.
 //! - [`check`]: random fault schedules against one scenario, invariants, shrinking
 //!   (`prodsim check`).
+//! - [`measure`]: the six built-in metrics and any numeric `summary.json` key (`--metric`).
 //! - [`shard`]: one experiment split over processes (`--shard K/N`) and merged exactly.
 //!
 //! Every variant runs the same replications: replication `r` uses seed
@@ -21,6 +22,7 @@ pub mod blast;
 pub mod chaos;
 pub mod check;
 pub mod compare;
+pub mod measure;
 pub mod overrides;
 pub mod shard;
 pub mod stats;
@@ -46,6 +48,7 @@ pub struct Options {
     /// Worker threads; results do not depend on it.
     pub jobs: usize,
 }
+pub use measure::{Measure, Measures, SummaryMetric};
 use overrides::{Assignment, OverrideError};
 
 /// Most single runs one experiment may ask for (variants times replications).
@@ -95,6 +98,9 @@ pub enum ExperimentError {
     /// Partial results (of `--shard`) do not fit the experiment being merged.
     #[error("partial results do not fit the experiment: {0}")]
     Partial(String),
+    /// A `--metric` key is not a numeric `summary.json` key of the scenario.
+    #[error(transparent)]
+    Metric(#[from] measure::MetricError),
 }
 
 /// The numbers an experiment estimates for every variant, one value per run.

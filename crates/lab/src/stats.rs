@@ -28,6 +28,9 @@ pub struct Estimate {
 }
 
 impl Estimate {
+    /// No value at all (a metric a point does not have): NaN mean and interval, `n` 0.
+    pub const EMPTY: Estimate = Estimate { mean: f64::NAN, ci_low: f64::NAN, ci_high: f64::NAN, n: 0 };
+
     /// Half the width of the interval (NaN when there is none).
     pub fn half_width(&self) -> f64 {
         (self.ci_high - self.ci_low) / 2.0
@@ -39,7 +42,7 @@ pub fn estimate(values: &[f64]) -> Estimate {
     let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     let n = finite.len();
     if n == 0 {
-        return Estimate { mean: f64::NAN, ci_low: f64::NAN, ci_high: f64::NAN, n };
+        return Estimate::EMPTY;
     }
     let (mean, sd) = mean_sd(&finite);
     let half = t_quantile(n) * sd / (n as f64).sqrt();

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::overrides::{self, OverrideError};
 use super::shard::{Shard, from_bits, to_bits};
 use super::stats::{self, Estimate};
-use super::{Dimension, ExperimentError, Metric, Variant, execute, replication_seed, run_one};
+use super::{
+    Dimension, ExperimentError, Measure, Measures, Metric, SummaryMetric, Variant, execute, replication_seed, run_one,
+};
 
 pub use super::Options;
 
@@ -21,8 +23,8 @@ pub struct Point {
     pub levels: Vec<usize>,
     /// The variant's label.
     pub label: String,
-    /// One estimate per [`Metric::ALL`].
-    pub estimates: [Estimate; 6],
+    /// One estimate per metric of [`Sweep::metrics`].
+    pub estimates: Vec<Estimate>,
 }
 
 /// The result of a sweep.
@@ -36,6 +38,9 @@ pub struct Sweep {
     pub replications: u32,
     /// The grid's dimensions, in order.
     pub dims: Vec<Dimension>,
+    /// The metrics estimated at every point: the six of [`Metric::ALL`], then the
+    /// `--metric` keys.
+    pub metrics: Vec<Measure>,
     /// Every grid point, the first dimension varying slowest.
     pub points: Vec<Point>,
 }
@@ -101,7 +106,8 @@ pub struct RunRecord {
     pub variant: usize,
     /// The run's seed.
     pub seed: u64,
-    /// [`Metric::ALL`] values, as IEEE-754 bits.
+    /// Every metric's value (the six of [`Metric::ALL`], then the `--metric` keys), as
+    /// IEEE-754 bits.
     pub values: Vec<u64>,
 }
 
@@ -122,14 +128,25 @@ fn plan(variants: &[Variant], opts: Options) -> Result<Vec<(usize, u64)>, Experi
 }
 
 /// The sweep from every point's runs, in replication order.
-fn finish(variants: &[Variant], dims: &[Dimension], opts: Options, values: &[Vec<[f64; 6]>]) -> Sweep {
+fn finish(
+    variants: &[Variant],
+    dims: &[Dimension],
+    opts: Options,
+    extra: &[SummaryMetric],
+    values: &[Vec<Vec<f64>>],
+) -> Sweep {
+    let metrics = Measure::list(extra);
     let points = variants
         .iter()
         .zip(values)
         .map(|(variant, rows)| Point {
             levels: variant.levels.clone(),
             label: variant.label.clone(),
-            estimates: std::array::from_fn(|m| stats::estimate(&rows.iter().map(|r| r[m]).collect::<Vec<_>>())),
+            estimates: (0..metrics.len())
+                .map(|m| {
+                    stats::estimate(&rows.iter().map(|r| r.get(m).copied().unwrap_or(f64::NAN)).collect::<Vec<_>>())
+                })
+                .collect(),
         })
         .collect();
     Sweep {
@@ -137,28 +154,31 @@ fn finish(variants: &[Variant], dims: &[Dimension], opts: Options, values: &[Vec
         base_seed: opts.base_seed,
         replications: opts.replications,
         dims: dims.to_vec(),
+        metrics,
         points,
     }
 }
 
 /// Runs every grid point `opts.replications` times. `variants` come from
-/// [`super::variants`] with the same `dims`. `progress` is called once per finished run.
+/// [`super::variants`] with the same `dims`; every point estimates the six built-in
+/// metrics and `measures`' extra ones. `progress` is called once per finished run.
 pub fn run(
     variants: &[Variant],
     dims: &[Dimension],
     opts: Options,
+    measures: &Measures,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Sweep, ExperimentError> {
     let tasks = plan(variants, opts)?;
-    let mut values: Vec<Vec<[f64; 6]>> = vec![Vec::new(); variants.len()];
+    let mut values: Vec<Vec<Vec<f64>>> = vec![Vec::new(); variants.len()];
     execute(
         opts.jobs,
         &tasks,
-        |&(v, seed)| run_one(&variants[v], seed).map(|o| (v, Metric::all_of(&o))),
+        |&(v, seed)| run_one(&variants[v], seed).map(|o| (v, measures.values_of(&o))),
         |(v, row)| values[v].push(row),
         progress,
     )?;
-    Ok(finish(variants, dims, opts, &values))
+    Ok(finish(variants, dims, opts, measures.extra, &values))
 }
 
 /// How many runs (tasks) the sweep has.
@@ -170,26 +190,30 @@ pub fn task_count(variants: &[Variant], opts: Options) -> Result<usize, Experime
 pub fn run_shard(
     variants: &[Variant],
     opts: Options,
+    measures: &Measures,
     shard: Shard,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunRecord>, ExperimentError> {
     let tasks = plan(variants, opts)?;
     let run = |&(v, seed): &(usize, u64)| {
-        run_one(&variants[v], seed).map(|o| RunRecord { variant: v, seed, values: to_bits(&Metric::all_of(&o)) })
+        run_one(&variants[v], seed).map(|o| RunRecord { variant: v, seed, values: to_bits(&measures.values_of(&o)) })
     };
     crate::execute_shard(opts.jobs, &tasks, shard, run, progress)
 }
 
 /// The sweep from every run's record, given in global task order: the same values in the
-/// same order as [`run`], so the estimates are identical bit for bit.
+/// same order as [`run`], so the estimates are identical bit for bit. `extra` are the
+/// `--metric` keys the shards measured.
 pub fn merge(
     variants: &[Variant],
     dims: &[Dimension],
     opts: Options,
+    extra: &[SummaryMetric],
     records: impl IntoIterator<Item = RunRecord>,
 ) -> Result<Sweep, ExperimentError> {
     let tasks = plan(variants, opts)?;
-    let mut values: Vec<Vec<[f64; 6]>> = vec![Vec::new(); variants.len()];
+    let metrics = Metric::ALL.len() + extra.len();
+    let mut values: Vec<Vec<Vec<f64>>> = vec![Vec::new(); variants.len()];
     let mut n = 0usize;
     for r in records {
         let Some(&(v, seed)) = tasks.get(n) else {
@@ -201,16 +225,20 @@ pub fn merge(
                 r.variant, r.seed
             )));
         }
-        let row: [f64; 6] = from_bits(&r.values)
-            .try_into()
-            .map_err(|_| ExperimentError::Partial(format!("run {n}: expected 6 metric values")))?;
+        let row = from_bits(&r.values);
+        if row.len() != metrics {
+            return Err(ExperimentError::Partial(format!(
+                "run {n}: expected {metrics} metric values, found {}",
+                row.len()
+            )));
+        }
         values[v].push(row);
         n += 1;
     }
     if n != tasks.len() {
         return Err(ExperimentError::Partial(format!("{n} run records for {} runs", tasks.len())));
     }
-    Ok(finish(variants, dims, opts, &values))
+    Ok(finish(variants, dims, opts, extra, &values))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The report of `prodsim compare`: `compare.csv`, `compare.json`, the printed table and
 //! four charts (`latency_cdf`, `p99_over_time`, `server_load`, `metrics`, plus
-//! `availability`), all pure functions of a [`Comparison`] and atomic writes. The columns
+//! `availability`) and one per `--metric` key (`metric-<key>`), all pure functions of a [`Comparison`] and atomic writes. The columns
 //! are documented in `docs/compare-and-sweep.md`.
 //!
 //! Variants keep the order given on the command line everywhere, so a variant has the same
@@ -17,9 +17,9 @@ use super::chart::{
 use super::csv_table::{Column, Table, finite};
 use super::{ReportError, write_atomic};
 use prodsim_kernel::units::{NS_PER_MS, ns_to_ms, ns_to_s};
-use prodsim_lab::Metric;
 use prodsim_lab::compare::{Comparison, LoadChange, MetricSummary, VariantResult};
 use prodsim_lab::stats::{CONFIDENCE, Estimate, PairedTest};
+use prodsim_lab::{Measure, Metric};
 
 /// Most servers drawn one by one in `server_load`; larger pools are drawn as the
 /// distribution of load over servers (min, quartiles, max).
@@ -103,14 +103,14 @@ pub fn to_json(c: &Comparison) -> String {
         .enumerate()
         .map(|(i, v)| {
             let mut metrics = serde_json::Map::new();
-            for m in &c.metrics {
+            for (k, m) in c.metrics.iter().enumerate() {
                 metrics.insert(
                     m.metric.key().to_string(),
                     json!({
                         "estimate": estimate_json(&m.estimates[i]),
                         "best": m.best == Some(i),
                         "vs_best": test_json(&m.vs_best[i]),
-                        "replications": v.metric_values(m.metric),
+                        "replications": v.column(k),
                     }),
                 );
             }
@@ -151,16 +151,16 @@ fn short(v: f64) -> String {
     }
 }
 
-/// Availability and shares as percentages, latencies as they are.
-fn scaled(m: Metric, v: f64) -> f64 {
-    if matches!(m, Metric::Availability | Metric::RejectedShare) { v * 100.0 } else { v }
+/// Availability and shares as percentages, latencies and `--metric` keys as they are.
+fn scaled(m: &Measure, v: f64) -> f64 {
+    if matches!(m.builtin(), Some(Metric::Availability | Metric::RejectedShare)) { v * 100.0 } else { v }
 }
 
-fn unit_label(m: Metric) -> &'static str {
-    match m {
-        Metric::Availability => "availability (%)",
-        Metric::RejectedShare => "rejected (%)",
-        other => other.label(),
+fn unit_label(m: &Measure) -> &str {
+    match m.builtin() {
+        Some(Metric::Availability) => "availability (%)",
+        Some(Metric::RejectedShare) => "rejected (%)",
+        Some(_) | None => m.label(),
     }
 }
 
@@ -178,7 +178,7 @@ pub fn table(c: &Comparison) -> String {
     );
     let width = c.variants.iter().map(|v| v.label.chars().count()).max().unwrap_or(0).clamp(8, 40);
     for summary in &c.metrics {
-        let m = summary.metric;
+        let m = &summary.metric;
         let _ = writeln!(s, "\n{:<w$}  {:>10}  {:>21}  vs best", unit_label(m), "mean", "95% CI", w = width + 2);
         for (i, v) in c.variants.iter().enumerate() {
             let e = summary.estimates[i];
@@ -390,7 +390,47 @@ pub fn write_charts(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ChartErr
     for ((title, y_label, groups), base) in bar_charts(c).into_iter().zip(["server_load", "metrics", "availability"]) {
         chart::bars(&out(base), &title, &y_label, &groups)?;
     }
+    for chart in extra_charts(c) {
+        chart::bars(&out(&chart.stem), &chart.title, &chart.y_label, &chart.groups)?;
+    }
     Ok(written)
+}
+
+/// The bar chart of one `--metric` key: one bar per variant with its 95% interval.
+pub struct ExtraChart {
+    /// File name without extension (`metric-cost-total`).
+    pub stem: String,
+    /// The chart's title.
+    pub title: String,
+    /// The value axis' label: the key.
+    pub y_label: String,
+    /// One group: the key, one bar per variant.
+    pub groups: Vec<BarGroup>,
+}
+
+/// One chart per `--metric` key, in the order given; `report.html` draws the same ones.
+pub fn extra_charts(c: &Comparison) -> Vec<ExtraChart> {
+    let reps = c.seeds.len();
+    c.metrics
+        .iter()
+        .filter_map(|summary| match &summary.metric {
+            Measure::Builtin(_) => None,
+            Measure::Summary(m) => Some(ExtraChart {
+                stem: m.chart_stem(),
+                title: format!(
+                    "{}: {}, mean of {reps} replications with 95% CI ({} is better)",
+                    c.scenario,
+                    m.key,
+                    if m.higher_is_better { "higher" } else { "lower" }
+                ),
+                y_label: m.key.clone(),
+                groups: vec![BarGroup {
+                    metric: m.key.clone(),
+                    bars: c.variants.iter().zip(&summary.estimates).map(|(v, e)| bar(&v.label, e, 1.0)).collect(),
+                }],
+            }),
+        })
+        .collect()
 }
 
 /// The three bar charts (`server_load`, `metrics`, `availability`): title, value label and
@@ -472,7 +512,8 @@ mod tests {
         let dims =
             [prodsim_lab::sweep::parse_param("servers.service_time=uniform(2ms, 8ms),exp(5ms)").expect("parses")];
         let variants = prodsim_lab::variants(text, Path::new("c.toml"), &[], &dims, 2).expect("the variants are valid");
-        prodsim_lab::compare::run(&variants, Options { replications: 2, base_seed: 1, jobs: 1 }, &|| {}).expect("runs")
+        let opts = Options { replications: 2, base_seed: 1, jobs: 1 };
+        prodsim_lab::compare::run(&variants, opts, &prodsim_lab::Measures::BUILTIN, &|| {}).expect("runs")
     }
 
     #[test]

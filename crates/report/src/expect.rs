@@ -54,7 +54,7 @@ fn nearest<'a>(word: &str, keys: impl Iterator<Item = &'a str>) -> Option<&'a st
 }
 
 /// The value at dotted `path` in `root`, or why there is none.
-fn lookup<'a>(root: &'a Value, path: &str) -> Result<&'a Value, String> {
+pub(crate) fn lookup<'a>(root: &'a Value, path: &str) -> Result<&'a Value, String> {
     let mut here = root;
     let mut walked = String::new();
     for segment in path.split('.') {

@@ -18,6 +18,7 @@ pub mod run_chart;
 pub mod summary;
 pub mod summary_alerting;
 pub mod summary_delivery;
+pub mod summary_metric;
 pub mod summary_proxy;
 pub mod summary_recovery;
 pub mod summary_system;

@@ -1,5 +1,5 @@
 //! The report of `prodsim sweep`: `sweep.csv` (one row per grid point), a short printed
-//! table, and one chart per metric with the mean and its 95% confidence band against the
+//! table, and one chart per metric (the six built in and each `--metric` key) with the mean and its 95% confidence band against the
 //! first numeric parameter, one line per combination of the other parameters. All pure
 //! functions of a [`Sweep`] and atomic writes; columns are documented in
 //! `docs/compare-and-sweep.md`.
@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use super::chart::{self, BandPoint, BandSeries, ChartError};
 use super::csv_table::{Column, Table, finite};
 use super::{ReportError, write_atomic};
-use prodsim_lab::Metric;
 use prodsim_lab::stats::Estimate;
 use prodsim_lab::sweep::{Point, Sweep};
+use prodsim_lab::{Measure, Metric};
 
 /// Most grid points the printed table shows; `sweep.csv` has them all.
 pub const MAX_TABLE_ROWS: usize = 100;
@@ -35,10 +35,10 @@ pub fn columns<'a, 'p>(s: &'a Sweep) -> Table<'a, &'p Point> {
         .map(|(d, dim)| Column::new(dim.key.as_str(), move |p: &&Point| dim.levels[p.levels[d]].text.clone()))
         .collect();
     columns.push(Column::new("n", |p: &&Point| p.estimates.iter().map(|e| e.n).min().unwrap_or(0).to_string()));
-    for (m, metric) in Metric::ALL.into_iter().enumerate() {
+    for (m, metric) in s.metrics.iter().enumerate() {
         for (part, value) in ESTIMATE_PARTS {
             let name = format!("{}_{part}", metric.key());
-            columns.push(Column::new(name, move |p: &&Point| finite(value(&p.estimates[m]))));
+            columns.push(Column::new(name, move |p: &&Point| finite(p.estimates.get(m).map_or(f64::NAN, value))));
         }
     }
     Table::new(columns)
@@ -59,7 +59,8 @@ fn pm(mean: f64, half: f64, scale: f64) -> String {
     if h.is_finite() { format!("{m:.digits$} ±{h:.digits$}") } else { format!("{m:.digits$}") }
 }
 
-/// The table `prodsim sweep` prints: p50, p99 and availability per grid point.
+/// The table `prodsim sweep` prints: p50, p99, availability and each `--metric` key per
+/// grid point.
 pub fn table(s: &Sweep) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -71,12 +72,18 @@ pub fn table(s: &Sweep) -> String {
         s.base_seed
     );
     let width = s.points.iter().map(|p| p.label.chars().count()).max().unwrap_or(0).max(5);
-    let _ = writeln!(out, "{:<width$}  {:>18}  {:>18}  {:>18}", "point", "p50 (ms)", "p99 (ms)", "availability (%)");
+    let extra: Vec<(usize, &str)> =
+        s.metrics.iter().enumerate().filter(|(_, m)| m.builtin().is_none()).map(|(i, m)| (i, m.key())).collect();
+    let _ = write!(out, "{:<width$}  {:>18}  {:>18}  {:>18}", "point", "p50 (ms)", "p99 (ms)", "availability (%)");
+    for (_, key) in &extra {
+        let _ = write!(out, "  {key:>18}");
+    }
+    out.push('\n');
     let idx = |m: Metric| Metric::ALL.iter().position(|x| *x == m).expect("in ALL");
     for p in s.points.iter().take(MAX_TABLE_ROWS) {
-        let e = |m: Metric| p.estimates[idx(m)];
-        let (p50, p99, av) = (e(Metric::P50Ms), e(Metric::P99Ms), e(Metric::Availability));
-        let _ = writeln!(
+        let e = |i: usize| p.estimates.get(i).copied().unwrap_or(Estimate::EMPTY);
+        let (p50, p99, av) = (e(idx(Metric::P50Ms)), e(idx(Metric::P99Ms)), e(idx(Metric::Availability)));
+        let _ = write!(
             out,
             "{:<width$}  {:>18}  {:>18}  {:>18}",
             p.label,
@@ -84,6 +91,11 @@ pub fn table(s: &Sweep) -> String {
             pm(p99.mean, p99.half_width(), 1.0),
             pm(av.mean, av.half_width(), 100.0)
         );
+        for (i, key) in &extra {
+            let w = key.chars().count().max(18);
+            let _ = write!(out, "  {:>w$}", pm(e(*i).mean, e(*i).half_width(), 1.0));
+        }
+        out.push('\n');
     }
     if s.points.len() > MAX_TABLE_ROWS {
         let _ = writeln!(out, "… {} more points in sweep.csv", s.points.len() - MAX_TABLE_ROWS);
@@ -112,9 +124,10 @@ fn short_key(s: &Sweep, d: usize) -> &str {
     if clash { key } else { tail }
 }
 
-/// One band series per combination of the dimensions other than `x`, in grid order.
-pub fn band_series(s: &Sweep, x: usize, m: Metric, scale: f64) -> Vec<BandSeries> {
-    let mi = Metric::ALL.iter().position(|v| *v == m).expect("in ALL");
+/// One band series of the `mi`th metric of [`Sweep::metrics`] per combination of the
+/// dimensions other than `x`, in grid order.
+pub fn band_series(s: &Sweep, x: usize, mi: usize, scale: f64) -> Vec<BandSeries> {
+    let m = s.metrics.get(mi).and_then(Measure::builtin);
     let mut series: Vec<(Vec<usize>, BandSeries)> = Vec::new();
     for p in &s.points {
         let others: Vec<usize> = p.levels.iter().enumerate().filter(|(d, _)| *d != x).map(|(_, &l)| l).collect();
@@ -142,13 +155,13 @@ pub fn band_series(s: &Sweep, x: usize, m: Metric, scale: f64) -> Vec<BandSeries
                 series.len() - 1
             }
         };
-        let e = p.estimates[mi];
+        let e = p.estimates.get(mi).copied().unwrap_or(Estimate::EMPTY);
         let xv = s.dims[x].levels[p.levels[x]].number.unwrap_or(f64::NAN);
-        let point = if m == Metric::Availability {
+        let point = if m == Some(Metric::Availability) {
             // 100 − availability, the interval flipped and kept within 0..=100 %.
             let c = |v: f64| ((1.0 - v) * scale).clamp(0.0, scale);
             BandPoint { x: xv, mean: c(e.mean), lo: c(e.ci_high), hi: c(e.ci_low) }
-        } else if m == Metric::RejectedShare {
+        } else if m == Some(Metric::RejectedShare) {
             let c = |v: f64| (v * scale).clamp(0.0, scale);
             BandPoint { x: xv, mean: c(e.mean), lo: c(e.ci_low), hi: c(e.ci_high) }
         } else {
@@ -189,23 +202,36 @@ pub fn chart_spec(m: Metric) -> (&'static str, &'static str, f64) {
     }
 }
 
+/// File base name, y label and scale of any metric's chart: [`chart_spec`] for the six,
+/// `metric-<key>` and the key itself for a `--metric` key.
+pub fn measure_chart_spec(m: &Measure) -> (String, String, f64) {
+    match m {
+        Measure::Builtin(b) => {
+            let (base, y_label, scale) = chart_spec(*b);
+            (base.to_string(), y_label.to_string(), scale)
+        }
+        Measure::Summary(k) => (k.chart_stem(), k.key.clone(), 1.0),
+    }
+}
+
 /// Writes one chart per metric into `dir` and returns the PNG and SVG paths; writes
 /// nothing when no parameter is numeric.
 pub fn write_charts(s: &Sweep, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let Some(x) = x_dimension(s) else { return Ok(Vec::new()) };
     let mut written = Vec::new();
-    for m in Metric::ALL {
-        let (base, y_label, scale) = chart_spec(m);
-        let series = band_series(s, x, m, scale);
+    for (mi, m) in s.metrics.iter().enumerate() {
+        let (base, y_label, scale) = measure_chart_spec(m);
+        let series = band_series(s, x, mi, scale);
         // Latency spanning more than a factor of 20 (a sweep towards saturation) reads
         // better on a log axis.
         let values = series.iter().flat_map(|b| b.points.iter().map(|p| p.mean)).filter(|v| v.is_finite() && *v > 0.0);
         let (lo, hi) = values.fold((f64::INFINITY, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-        let log_y = scale == 1.0 && hi > 20.0 * lo;
-        let what = if m == Metric::Availability { "failed requests" } else { m.label() };
+        // Only latencies go on a log axis: a `--metric` key may be a count near zero.
+        let log_y = scale == 1.0 && m.builtin().is_some() && hi > 20.0 * lo;
+        let what = if *m == Metric::Availability { "failed requests" } else { m.label() };
         let title =
             format!("{}: {what} against {} ({} replications, 95% CI)", s.scenario, s.dims[x].key, s.replications);
-        let y_label = if log_y { format!("{y_label}, log scale") } else { y_label.to_string() };
+        let y_label = if log_y { format!("{y_label}, log scale") } else { y_label };
         let path = dir.join(base);
         chart::bands(&path, &title, &x_label(&s.dims[x].key), &y_label, log_y, &series)?;
         let files = chart::output_paths(&path);
@@ -238,9 +264,17 @@ mod tests {
         let point = |d: usize, mean: f64| Point {
             levels: vec![d, 0],
             label: String::new(),
-            estimates: std::array::from_fn(|m| estimate(if m == 5 { f64::NAN } else { mean }, 3 - m % 2)),
+            estimates: (0..6).map(|m| estimate(if m == 5 { f64::NAN } else { mean }, 3 - m % 2)).collect(),
         };
-        Sweep { scenario: "s".into(), base_seed: 1, replications: 3, dims, points: vec![point(0, 1.5), point(1, 20.0)] }
+        let metrics = Measure::list(&[]);
+        Sweep {
+            scenario: "s".into(),
+            base_seed: 1,
+            replications: 3,
+            dims,
+            metrics,
+            points: vec![point(0, 1.5), point(1, 20.0)],
+        }
     }
 
     #[test]

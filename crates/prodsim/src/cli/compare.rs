@@ -2,8 +2,8 @@
 //! of any key) on the same replication seeds, print a table of means with 95% confidence
 //! intervals and significance against the best, and write CSV, JSON and charts.
 //!
-//! Also holds what `compare` and `sweep` share: the common flags, loading the file and
-//! building the variants, and the progress bar.
+//! Also holds what `compare` and `sweep` share: the common flags, `--metric`, loading the
+//! file and building the variants, and the progress bar.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use prodsim_lab::overrides::{self, Assignment};
 use prodsim_lab::shard::{self, Partial, Records, Shard};
-use prodsim_lab::{self as experiment, Dimension, Variant, compare};
+use prodsim_lab::{self as experiment, Dimension, Measures, SummaryMetric, Variant, compare};
+use prodsim_model::outcome::Outcome;
 use prodsim_parts::Strategy;
 use prodsim_report as report;
 use prodsim_scenario::diagnostic::nearest;
@@ -107,6 +108,36 @@ impl CommonArgs {
     }
 }
 
+/// `--metric`, shared by `compare` and `sweep`.
+#[derive(Debug, Args)]
+pub struct MetricArgs {
+    /// Also estimate a numeric summary.json key, e.g. cost.total, payments.lost,
+    /// classes.checkout.availability (repeatable). Best is the lowest mean, the highest for
+    /// availability, recall and the like; KEY:higher or KEY:lower says it explicitly.
+    #[arg(long = "metric", value_name = "KEY")]
+    pub metric: Vec<String>,
+}
+
+impl MetricArgs {
+    /// Appends the `--metric` flags, as `prodsim merge` parses them back.
+    pub fn experiment_argv(&self, argv: &mut Vec<String>) {
+        for m in &self.metric {
+            argv.extend(["--metric".to_string(), m.clone()]);
+        }
+    }
+
+    /// The keys, checked against the variants' summary.json paths before anything runs.
+    pub fn resolve(&self, variants: &[Variant]) -> anyhow::Result<Vec<SummaryMetric>> {
+        Ok(experiment::measure::resolve(&self.metric, variants)?)
+    }
+}
+
+/// Reads the values of `extra` from one run: the numbers at those keys of the run's
+/// summary.json (NaN where a run has none).
+pub fn extractor(extra: &[SummaryMetric]) -> impl Fn(&Outcome) -> Vec<f64> + Sync + '_ {
+    move |o: &Outcome| report::summary_metric::summary_numbers(o, extra)
+}
+
 /// A loaded file with its variants built.
 pub struct Prepared {
     /// The variants, in grid order.
@@ -193,6 +224,8 @@ pub struct CompareArgs {
     #[arg(long, value_name = "KEY=V1,V2,...")]
     vary: Vec<String>,
     #[command(flatten)]
+    pub metrics: MetricArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
 }
 
@@ -207,11 +240,15 @@ impl CompareArgs {
             argv.extend(["--vary".to_string(), v.clone()]);
         }
         self.common.experiment_argv(&mut argv);
+        self.metrics.experiment_argv(&mut argv);
         argv
     }
 
-    /// The variants to compare, and how they run.
-    fn setup(&self, loaded: &prodsim_scenario::Loaded) -> anyhow::Result<(Prepared, compare::Options)> {
+    /// The variants to compare, their `--metric` keys, and how they run.
+    fn setup(
+        &self,
+        loaded: &prodsim_scenario::Loaded,
+    ) -> anyhow::Result<(Prepared, Vec<SummaryMetric>, compare::Options)> {
         let mut dims = Vec::new();
         match &self.strategies {
             Some(raw) => dims.push(Dimension::strategies(&parse_strategies(raw)?)),
@@ -226,12 +263,13 @@ impl CompareArgs {
         if p.variants.len() < 2 {
             bail!("nothing to compare: one variant ({}); give at least two strategies or values", p.variants[0].label);
         }
+        let extra = self.metrics.resolve(&p.variants)?;
         let opts = compare::Options {
             replications: self.common.replications,
             base_seed: p.base_seed,
             jobs: self.common.jobs(),
         };
-        Ok((p, opts))
+        Ok((p, extra, opts))
     }
 }
 
@@ -240,7 +278,9 @@ pub fn execute(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let Some(loaded) = diagnostics::load(&args.file) else {
         return Ok(ExitCode::from(super::FAILURE));
     };
-    let (p, opts) = args.setup(&loaded)?;
+    let (p, extra, opts) = args.setup(&loaded)?;
+    let extract = extractor(&extra);
+    let measures = Measures { extra: &extra, extract: &extract };
     let bar = progress_bar(p.variants.len() as u64 * u64::from(opts.replications), args.common.quiet);
     bar.set_prefix("compare");
     let context = || format!("compare {}", args.file.display());
@@ -249,12 +289,12 @@ pub fn execute(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         let header = super::shard::header("compare", args.experiment_argv(), &loaded.source_text, tasks);
         let dir = args.common.dir(&p.name, "compare");
         return super::shard::run_shard(&dir, shard, header, args.common.quiet, || {
-            let records = compare::run_shard(&p.variants, opts, shard, &|| bar.inc(1));
+            let records = compare::run_shard(&p.variants, opts, &measures, shard, &|| bar.inc(1));
             bar.finish_and_clear();
             Ok(Records::Compare(records.with_context(context)?))
         });
     }
-    let result = compare::run(&p.variants, opts, &|| bar.inc(1));
+    let result = compare::run(&p.variants, opts, &measures, &|| bar.inc(1));
     bar.finish_and_clear();
     let c = result.with_context(context)?;
     finish(args, &p, &c)
@@ -266,13 +306,13 @@ pub fn merge(
     loaded: &prodsim_scenario::Loaded,
     partials: Vec<(String, Partial)>,
 ) -> anyhow::Result<ExitCode> {
-    let (p, opts) = args.setup(loaded)?;
+    let (p, extra, opts) = args.setup(loaded)?;
     let tasks = compare::task_count(&p.variants, opts)?;
     let shards = super::merge::records(partials, tasks, |r| match r {
         Records::Compare(runs) => Some(runs),
         Records::Sweep(_) | Records::Check(_) => None,
     })?;
-    let c = compare::merge(&p.variants, opts, shard::interleave(shards))
+    let c = compare::merge(&p.variants, opts, &extra, shard::interleave(shards))
         .with_context(|| format!("merge of compare {}", args.file.display()))?;
     finish(args, &p, &c)
 }

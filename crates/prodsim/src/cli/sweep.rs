@@ -8,10 +8,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use prodsim_lab::shard::{self, Partial, Records};
-use prodsim_lab::{Dimension, sweep};
+use prodsim_lab::{Dimension, Measures, SummaryMetric, sweep};
 use prodsim_report as report;
 
-use super::compare::{CommonArgs, Prepared, parse_strategies, prepare, print_written, progress_bar};
+use super::compare::{
+    CommonArgs, MetricArgs, Prepared, extractor, parse_strategies, prepare, print_written, progress_bar,
+};
 use super::diagnostics;
 
 /// Arguments of `prodsim sweep`.
@@ -28,6 +30,8 @@ pub struct SweepArgs {
     #[arg(long, value_name = "A,B,...")]
     strategies: Option<String>,
     #[command(flatten)]
+    pub metrics: MetricArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
 }
 
@@ -42,11 +46,12 @@ impl SweepArgs {
             argv.extend(["--strategies".to_string(), s.clone()]);
         }
         self.common.experiment_argv(&mut argv);
+        self.metrics.experiment_argv(&mut argv);
         argv
     }
 
-    /// The grid, its points, and how they run.
-    fn setup(&self, loaded: &prodsim_scenario::Loaded) -> anyhow::Result<(Vec<Dimension>, Prepared, sweep::Options)> {
+    /// The grid, its points, their `--metric` keys, and how they run.
+    fn setup(&self, loaded: &prodsim_scenario::Loaded) -> anyhow::Result<Setup> {
         let mut dims = Vec::new();
         for arg in &self.param {
             dims.push(sweep::parse_param(arg)?);
@@ -55,18 +60,24 @@ impl SweepArgs {
             dims.push(Dimension::strategies(&parse_strategies(raw)?));
         }
         let p = prepare(&self.file, loaded, &self.common, &dims)?;
+        let extra = self.metrics.resolve(&p.variants)?;
         let opts =
             sweep::Options { replications: self.common.replications, base_seed: p.base_seed, jobs: self.common.jobs() };
-        Ok((dims, p, opts))
+        Ok((dims, p, extra, opts))
     }
 }
+
+/// A sweep ready to run: its grid, points, `--metric` keys and options.
+type Setup = (Vec<Dimension>, Prepared, Vec<SummaryMetric>, sweep::Options);
 
 /// Runs the sweep (or one shard of it) and writes its report.
 pub fn execute(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     let Some(loaded) = diagnostics::load(&args.file) else {
         return Ok(ExitCode::from(super::FAILURE));
     };
-    let (dims, p, opts) = args.setup(&loaded)?;
+    let (dims, p, extra, opts) = args.setup(&loaded)?;
+    let extract = extractor(&extra);
+    let measures = Measures { extra: &extra, extract: &extract };
     let bar = progress_bar(p.variants.len() as u64 * u64::from(opts.replications), args.common.quiet);
     bar.set_prefix("sweep");
     let context = || format!("sweep {}", args.file.display());
@@ -75,12 +86,12 @@ pub fn execute(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         let header = super::shard::header("sweep", args.experiment_argv(), &loaded.source_text, tasks);
         let dir = args.common.dir(&p.name, "sweep");
         return super::shard::run_shard(&dir, shard, header, args.common.quiet, || {
-            let records = sweep::run_shard(&p.variants, opts, shard, &|| bar.inc(1));
+            let records = sweep::run_shard(&p.variants, opts, &measures, shard, &|| bar.inc(1));
             bar.finish_and_clear();
             Ok(Records::Sweep(records.with_context(context)?))
         });
     }
-    let result = sweep::run(&p.variants, &dims, opts, &|| bar.inc(1));
+    let result = sweep::run(&p.variants, &dims, opts, &measures, &|| bar.inc(1));
     bar.finish_and_clear();
     let s = result.with_context(context)?;
     finish(args, &p, &s)
@@ -92,13 +103,13 @@ pub fn merge(
     loaded: &prodsim_scenario::Loaded,
     partials: Vec<(String, Partial)>,
 ) -> anyhow::Result<ExitCode> {
-    let (dims, p, opts) = args.setup(loaded)?;
+    let (dims, p, extra, opts) = args.setup(loaded)?;
     let tasks = sweep::task_count(&p.variants, opts)?;
     let shards = super::merge::records(partials, tasks, |r| match r {
         Records::Sweep(runs) => Some(runs),
         Records::Compare(_) | Records::Check(_) => None,
     })?;
-    let s = sweep::merge(&p.variants, &dims, opts, shard::interleave(shards))
+    let s = sweep::merge(&p.variants, &dims, opts, &extra, shard::interleave(shards))
         .with_context(|| format!("merge of sweep {}", args.file.display()))?;
     finish(args, &p, &s)
 }

@@ -57,7 +57,7 @@ fn dispatch_policies_order_with_significance() {
     let replications = 8;
     let variants = experiment::variants(&text, &path, &base, &dims, replications).expect("valid variants");
     let opts = compare::Options { replications, base_seed: 1, jobs: 2 };
-    let c = compare::run(&variants, opts, &|| {}).expect("runs");
+    let c = compare::run(&variants, opts, &experiment::Measures::BUILTIN, &|| {}).expect("runs");
 
     let means: Vec<Vec<f64>> = c.variants.iter().map(|v| v.metric_values(Metric::MeanMs)).collect();
     let mut table = String::from("strategy            mean latency (ms)  95% CI\n");

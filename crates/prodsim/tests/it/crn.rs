@@ -124,7 +124,7 @@ fn compare_pairs_strategies_on_shared_traffic() {
     let variants = experiment::variants(SHOP, path, &[], &[Dimension::strategies(&strategies)], replications)
         .expect("valid variants");
     let opts = compare::Options { replications, base_seed: 5, jobs: 2 };
-    let c = compare::run(&variants, opts, &|| {}).expect("runs");
+    let c = compare::run(&variants, opts, &experiment::Measures::BUILTIN, &|| {}).expect("runs");
 
     let lc = c.variants[0].metric_values(Metric::MeanMs);
     let p2 = c.variants[1].metric_values(Metric::MeanMs);

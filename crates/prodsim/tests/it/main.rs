@@ -22,6 +22,7 @@ mod fuzz;
 mod limits;
 mod live;
 mod messages;
+mod metric;
 mod narrate;
 mod notify;
 mod prometheus;

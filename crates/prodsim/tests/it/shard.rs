@@ -136,7 +136,8 @@ const SWEEP: &[&str] = &[
 
 #[test]
 fn shard_sweep_merges_to_the_unsharded_bytes() {
-    sharded_equals_unsharded("sweep", TINY, SWEEP, 0, false);
+    let with_metric = [SWEEP, &["--metric", "requests.completed"]].concat();
+    sharded_equals_unsharded("sweep", TINY, &with_metric, 0, false);
 }
 
 #[test]
@@ -147,8 +148,23 @@ fn shard_compare_merges_to_the_unsharded_bytes() {
 
 #[test]
 fn shard_compare_of_any_key_merges_to_the_unsharded_bytes() {
-    let args =
-        ["compare", "s.toml", "--vary", "servers.count=3,4", "--set", "workload.rate=60", "-n", "2", "--no-charts"];
+    // With --metric keys: one with a value in every run, one (the fourth server) that only
+    // the variant with four servers has, NaN in the other's runs.
+    let args = [
+        "compare",
+        "s.toml",
+        "--vary",
+        "servers.count=3,4",
+        "--set",
+        "workload.rate=60",
+        "-n",
+        "2",
+        "--no-charts",
+        "--metric",
+        "requests.timed_out",
+        "--metric",
+        "servers.3.served",
+    ];
     sharded_equals_unsharded("vary", TINY, &args, 0, false);
 }
 

@@ -1,7 +1,7 @@
 //! The pages of `compare`, `sweep` and `check`. A comparison shows every chart its PNGs
 //! show (latency CDF, p99 over time, server load, latency and failure bars) plus the tail
-//! on log scales (1 − CDF) and a table whose cells say which differences from the best
-//! are significant. A sweep shows each metric against the numeric parameter with its 95%
+//! on log scales (1 − CDF), one bar chart per `--metric` key, and a table whose cells say
+//! which differences from the best are significant. A sweep shows each metric against the numeric parameter with its 95%
 //! interval, and a table marking points whose interval is apart from the best one's. A
 //! check shows its fault space, the cases, the counterexample's timeline and the command
 //! that replays it.
@@ -9,7 +9,6 @@
 use std::fmt::Write as _;
 
 use prodsim_kernel::units::NS_PER_MS;
-use prodsim_lab::Metric;
 use prodsim_lab::compare::Comparison;
 use prodsim_lab::sweep::Sweep;
 
@@ -189,6 +188,9 @@ pub fn compare_page(c: &Comparison) -> String {
     for (title, unit, groups) in crate::compare::bar_charts(c) {
         body.push_str(&bars(&title, &unit, &groups));
     }
+    for chart in crate::compare::extra_charts(c) {
+        body.push_str(&bars(&chart.title, &chart.y_label, &chart.groups));
+    }
     body.push_str("</section>");
     let nav = vec![("significance", "significance"), ("charts", "charts")];
     page::render(&Page { title: format!("{} — prodsim compare", c.scenario), kind: "compare", nav, body, charts })
@@ -200,15 +202,16 @@ fn sweep_charts(s: &Sweep, x: usize) -> Vec<Chart> {
     let mut xs: Vec<f64> = s.dims[x].levels.iter().filter_map(|l| l.number).collect();
     xs.sort_by(f64::total_cmp);
     xs.dedup();
-    Metric::ALL
+    s.metrics
         .iter()
-        .map(|&m| {
-            let (key, y_label, scale) = crate::sweep::chart_spec(m);
+        .enumerate()
+        .map(|(mi, m)| {
+            let (key, y_label, scale) = crate::sweep::measure_chart_spec(m);
             let mut c =
-                Chart::new(key, format!("{y_label} against {}", s.dims[x].key), "sweep", XAxis::Linear, xs.clone())
+                Chart::new(&key, format!("{y_label} against {}", s.dims[x].key), "sweep", XAxis::Linear, xs.clone())
                     .y(y_label, false);
             c.x_label = s.dims[x].key.clone();
-            for (i, b) in crate::sweep::band_series(s, x, m, scale).iter().enumerate() {
+            for (i, b) in crate::sweep::band_series(s, x, mi, scale).iter().enumerate() {
                 let at = |f: fn(&crate::chart::BandPoint) -> f64| -> Vec<f64> {
                     xs.iter().map(|xv| b.points.iter().find(|p| p.x == *xv).map_or(f64::NAN, f)).collect()
                 };
@@ -231,17 +234,18 @@ fn sweep_table(s: &Sweep) -> String {
     let mut out = String::from(
         "<section id=\"points\"><h2>Points</h2><p class=\"hint\"><span class=\"sig\">significant</span>: its 95% interval does not overlap the best point's.</p><table><tr><th>point</th>",
     );
-    for m in Metric::ALL {
+    for m in &s.metrics {
         let _ = write!(out, "<th>{}</th>", html(m.label()));
     }
     out.push_str("</tr>");
-    let best: Vec<Option<usize>> = (0..Metric::ALL.len())
+    let mean = |p: usize, mi: usize| s.points[p].estimates.get(mi).map_or(f64::NAN, |e| e.mean);
+    let best: Vec<Option<usize>> = (0..s.metrics.len())
         .map(|mi| {
-            let better = |a: f64, b: f64| if Metric::ALL[mi].higher_is_better() { a > b } else { a < b };
+            let better = |a: f64, b: f64| if s.metrics[mi].higher_is_better() { a > b } else { a < b };
             let mut best: Option<usize> = None;
-            for (i, p) in s.points.iter().enumerate() {
-                let v = p.estimates[mi].mean;
-                if v.is_finite() && best.is_none_or(|b| better(v, s.points[b].estimates[mi].mean)) {
+            for i in 0..s.points.len() {
+                let v = mean(i, mi);
+                if v.is_finite() && best.is_none_or(|b| better(v, mean(b, mi))) {
                     best = Some(i);
                 }
             }
@@ -251,7 +255,7 @@ fn sweep_table(s: &Sweep) -> String {
     for (i, p) in s.points.iter().enumerate() {
         let _ = write!(out, "<tr><td>{}</td>", html(&p.label));
         for (mi, e) in p.estimates.iter().enumerate() {
-            let class = match best[mi] {
+            let class = match best.get(mi).copied().flatten() {
                 Some(b) if b == i => "best",
                 Some(b) => {
                     let be = &s.points[b].estimates[mi];
