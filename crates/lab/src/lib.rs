@@ -5,6 +5,8 @@
 //! - [`sweep`]: a grid over scenario keys, one line per remaining variant.
 //! - [`check`]: random fault schedules against one scenario, invariants, shrinking
 //!   (`prodsim check`).
+//! - [`capacity`]: the cheapest configuration that meets an SLO, by bisection
+//!   (`prodsim capacity`).
 //! - [`shard`]: one experiment split over processes (`--shard K/N`) and merged exactly.
 //!
 //! Every variant runs the same replications: replication `r` uses seed
@@ -18,6 +20,7 @@
 //! This module does no I/O: progress is reported through a callback.
 
 pub mod blast;
+pub mod capacity;
 pub mod chaos;
 pub mod check;
 pub mod compare;
