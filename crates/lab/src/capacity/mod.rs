@@ -172,10 +172,14 @@ fn sorted(mut dims: Vec<Dimension>, bisect: Option<usize>) -> Vec<Dimension> {
     dims
 }
 
+/// One line of the search: the other dimensions' levels, and the full level vectors of its
+/// points in ascending order of the bisected value.
+type LinePoints = (Vec<usize>, Vec<Vec<usize>>);
+
 /// The lines of the search: for each combination of the other dimensions, the bisected
 /// dimension's values in ascending order; with no numeric dimension, one line of every
 /// combination (scanned).
-fn lines_of(dims: &[Dimension], bisect: Option<usize>) -> Result<Vec<(Vec<usize>, Vec<Vec<usize>>)>, ExperimentError> {
+fn lines_of(dims: &[Dimension], bisect: Option<usize>) -> Result<Vec<LinePoints>, ExperimentError> {
     let Some(b) = bisect else {
         return Ok(vec![(Vec::new(), grid(dims, MAX_RUNS)?)]);
     };
@@ -241,7 +245,7 @@ struct Plan {
     name: String,
     dims: Vec<Dimension>,
     bisect: Option<usize>,
-    lines: Vec<(Vec<usize>, Vec<Vec<usize>>)>,
+    lines: Vec<LinePoints>,
 }
 
 impl Plan {
