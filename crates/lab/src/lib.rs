@@ -6,6 +6,8 @@
 //! - [`check`]: random fault schedules against one scenario, invariants, shrinking
 //!   (`prodsim check`).
 //! - [`measure`]: the six built-in metrics and any numeric `summary.json` key (`--metric`).
+//! - [`capacity`]: the cheapest configuration that meets an SLO, by bisection
+//!   (`prodsim capacity`).
 //! - [`shard`]: one experiment split over processes (`--shard K/N`) and merged exactly.
 //!
 //! Every variant runs the same replications: replication `r` uses seed
@@ -19,6 +21,7 @@
 //! This module does no I/O: progress is reported through a callback.
 
 pub mod blast;
+pub mod capacity;
 pub mod chaos;
 pub mod check;
 pub mod compare;

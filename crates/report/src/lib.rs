@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod blast;
+pub mod capacity;
 pub mod chart;
 pub mod compare;
 pub mod components;

@@ -128,6 +128,7 @@ fn plan(args: &JobsArgs) -> anyhow::Result<Plan> {
         | Command::Live(_)
         | Command::Export(_)
         | Command::BlastRadius(_)
+        | Command::Capacity(_)
         | Command::Test(_)
         | Command::Workshop(_) => {
             bail!("only compare, sweep and check run in shards; the command after -- is `{}`", command[0])

@@ -74,6 +74,7 @@ pub fn execute(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         | Command::Live(_)
         | Command::Export(_)
         | Command::BlastRadius(_)
+        | Command::Capacity(_)
         | Command::Test(_)
         | Command::Workshop(_) => {
             bail!("{}: `{}` is not a command that shards", partials[0].0, header.command)

@@ -2,6 +2,7 @@
 //! errors. The only code that prints to the terminal.
 
 mod blast_radius;
+mod capacity;
 mod check;
 mod compare;
 mod diagnostics;
@@ -47,6 +48,9 @@ enum Command {
     /// Fail each component, instance group and region in turn on identical traffic and
     /// rank them by user harm; marks the single points of failure.
     BlastRadius(blast_radius::BlastArgs),
+    /// Find the cheapest configuration that meets an SLO in a stated share of replications,
+    /// by bisection over --vary ranges; exits with 1 when none in the range does.
+    Capacity(capacity::CapacityArgs),
     /// Export a scenario's rules as a Prometheus rules file, or its routing as an
     /// Alertmanager configuration.
     Export(export::ExportArgs),
@@ -93,6 +97,7 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::execute(&args),
         Command::Check(args) => check::execute(&args),
         Command::BlastRadius(args) => blast_radius::execute(&args),
+        Command::Capacity(args) => capacity::execute(&args),
         Command::Export(args) => export::execute(&args),
         Command::Test(args) => test_rules::execute(&args),
         Command::Merge(args) => merge::execute(&args),

@@ -6,6 +6,7 @@ mod alerting;
 mod autoscaling;
 mod blast;
 mod browser;
+mod capacity;
 mod check;
 mod check_props;
 mod checkers;

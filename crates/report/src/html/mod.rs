@@ -4,6 +4,7 @@
 //! same bytes (no timestamps, no hash-map order).
 
 pub mod blast_page;
+pub mod capacity_page;
 pub mod cards;
 pub mod chart_data;
 pub mod check_page;
@@ -105,6 +106,11 @@ pub fn write_sweep(dir: &Path, s: &prodsim_lab::sweep::Sweep) -> Result<PathBuf,
 /// Writes the page of a blast radius into `dir`.
 pub fn write_blast(dir: &Path, b: &prodsim_lab::blast::BlastRadius) -> Result<PathBuf, ReportError> {
     write_page(dir, &blast_page::blast_page(b))
+}
+
+/// Writes the page of a capacity search into `dir`.
+pub fn write_capacity(dir: &Path, c: &prodsim_lab::capacity::Capacity) -> Result<PathBuf, ReportError> {
+    write_page(dir, &capacity_page::capacity_page(c))
 }
 
 /// Writes the page of a check into `dir`.

@@ -32,7 +32,7 @@ struct Data<'a> {
 pub struct Page {
     /// The document's title.
     pub title: String,
-    /// What kind of report: `run`, `compare`, `sweep`, `check`, `blast-radius`.
+    /// What kind of report: `run`, `compare`, `sweep`, `check`, `blast-radius`, `capacity`.
     pub kind: &'static str,
     /// Links at the top: (anchor, label).
     pub nav: Vec<(&'static str, &'static str)>,
