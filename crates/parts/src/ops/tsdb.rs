@@ -99,6 +99,46 @@ impl Series {
     }
 }
 
+/// The index of the first sample later than `t_ms` (`samples.partition_point(|s| s.t_ms <=
+/// t_ms)`), found by galloping from the end nearer to `t_ms` in time: evaluations ask for
+/// the newest samples (the end of a range) and for the oldest ones the store keeps (the
+/// start of the longest range, just after retention's cut), so the search touches a few
+/// samples near one end instead of halving a window of days of samples, cache miss after
+/// cache miss.
+pub fn after(samples: &[Sample], t_ms: i64) -> usize {
+    let n = samples.len();
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return 0 };
+    if last.t_ms <= t_ms {
+        return n;
+    }
+    if first.t_ms > t_ms {
+        return 0;
+    }
+    // Invariant: samples[lo].t_ms <= t_ms < samples[hi].t_ms (hi may be n).
+    let (lo, hi) = if t_ms - first.t_ms < last.t_ms - t_ms {
+        let (mut lo, mut step) = (0, 1);
+        loop {
+            let hi = (lo + step).min(n);
+            if hi == n || samples[hi].t_ms > t_ms {
+                break (lo, hi);
+            }
+            lo = hi;
+            step *= 2;
+        }
+    } else {
+        let (mut hi, mut step) = (n - 1, 1);
+        loop {
+            let lo = hi.saturating_sub(step);
+            if samples[lo].t_ms <= t_ms {
+                break (lo, hi);
+            }
+            hi = lo;
+            step *= 2;
+        }
+    };
+    lo + samples[lo..hi].partition_point(|s| s.t_ms <= t_ms)
+}
+
 /// The store of every scraped (and recorded) series of a run.
 #[derive(Debug, Clone, Default)]
 pub struct Tsdb {
@@ -235,8 +275,8 @@ impl Tsdb {
     /// left-open range), stale markers included.
     pub fn range(&self, id: SeriesId, start_ms: i64, end_ms: i64) -> &[Sample] {
         let samples = self.samples_of(id);
-        let from = samples.partition_point(|s| s.t_ms <= start_ms);
-        let to = samples.partition_point(|s| s.t_ms <= end_ms);
+        let from = after(samples, start_ms);
+        let to = after(samples, end_ms);
         &samples[from..to.max(from)]
     }
 
@@ -245,8 +285,8 @@ impl Tsdb {
     pub fn counter_span(&self, id: SeriesId, start_ms: i64, end_ms: i64) -> Option<CounterSpan> {
         let series = &self.series[id.0 as usize];
         let (samples, totals) = (&series.samples[series.start..], &series.totals[series.start..]);
-        let from = samples.partition_point(|s| s.t_ms <= start_ms);
-        let to = samples.partition_point(|s| s.t_ms <= end_ms).max(from);
+        let from = after(samples, start_ms);
+        let to = after(samples, end_ms).max(from);
         let first = (from..to).find(|&i| !samples[i].is_stale())?;
         let last = (from..to).rev().find(|&i| !samples[i].is_stale())?;
         let stale_before = totals[from].stale - u32::from(samples[from].is_stale());
@@ -261,15 +301,15 @@ impl Tsdb {
 
     /// The series matching a selector whose text is `key`, computed by `compute` unless a
     /// series was added since the last time it was asked for.
-    pub fn matched(&self, key: String, compute: impl FnOnce() -> Vec<SeriesId>) -> Vec<SeriesId> {
+    pub fn matched(&self, key: &str, compute: impl FnOnce() -> Vec<SeriesId>) -> Vec<SeriesId> {
         let n = self.series.len();
-        if let Some((seen, ids)) = self.matched.borrow().get(&key) {
+        if let Some((seen, ids)) = self.matched.borrow().get(key) {
             if *seen == n {
                 return ids.clone();
             }
         }
         let ids = compute();
-        self.matched.borrow_mut().insert(key, (n, ids.clone()));
+        self.matched.borrow_mut().insert(key.to_string(), (n, ids.clone()));
         ids
     }
 
@@ -308,6 +348,20 @@ mod tests {
         assert_eq!(db.labels(a), &l(&[("__name__", "up"), ("job", "api")]));
         assert_eq!(db.series_of("up"), &[a, c]);
         assert_eq!(db.len(), 2);
+    }
+
+    #[test]
+    fn galloping_search_agrees_with_binary_search() {
+        // Irregular times with repeats of a gap, searched at every time around them.
+        let samples: Vec<Sample> = (0..300i64).map(|i| Sample { t_ms: i * 1000 + (i * i % 7) * 100, v: 0.0 }).collect();
+        for len in [0, 1, 2, 3, 17, 300] {
+            let s = &samples[..len];
+            for t in -2000..302_000 {
+                if t % 50 == 0 || t < 5000 {
+                    assert_eq!(after(s, t), s.partition_point(|x| x.t_ms <= t), "len {len} t {t}");
+                }
+            }
+        }
     }
 
     #[test]

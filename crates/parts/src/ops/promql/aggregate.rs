@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use promql_parser::parser::{AggregateExpr, LabelModifier, token};
+use promql_parser::parser::token::{self, TokenId};
+use promql_parser::parser::{AggregateExpr, LabelModifier};
 
 use super::EvalError;
 use super::eval::{El, Evaluator, Val};
@@ -34,52 +35,116 @@ impl<'a> Evaluator<'a> {
             Some(p) => self.eval_scalar(p)?,
             None => 0.0,
         };
+        let op = agg.op.id();
+        if let Some(out) = self.aggregate_range_values(agg, op, param)? {
+            return Ok(Val::Vector(out));
+        }
         let input = self.eval_vector(&agg.expr)?;
         let mut index: BTreeMap<GroupKey, usize> = BTreeMap::new();
         let mut groups: Vec<(GroupKey, Vec<usize>)> = Vec::new();
         for (i, e) in input.iter().enumerate() {
             let key = group_key(&e.labels, agg.modifier.as_ref());
-            let g = *index.entry(key.clone()).or_insert_with(|| {
-                groups.push((key, Vec::new()));
-                groups.len() - 1
-            });
+            let g = match index.get(&key) {
+                Some(&g) => g,
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    groups.push((key, Vec::new()));
+                    groups.len() - 1
+                }
+            };
             groups[g].1.push(i);
         }
-        let op = agg.op.id();
         let mut out = Vec::new();
         let mut scratch = Vec::new();
         for (key, members) in groups {
-            let values = members.iter().map(|&i| input[i].v);
-            let n = members.len() as f64;
-            let v = match op {
-                token::T_SUM => kahan_sum(values),
-                token::T_AVG => kahan_sum(values) / n,
-                token::T_COUNT => n,
-                token::T_GROUP => 1.0,
-                token::T_MIN => values.fold(f64::NAN, |m, v| if v < m || m.is_nan() { v } else { m }),
-                token::T_MAX => values.fold(f64::NAN, |m, v| if v > m || m.is_nan() { v } else { m }),
-                token::T_STDDEV | token::T_STDVAR => {
-                    let mean = values.clone().sum::<f64>() / n;
-                    let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-                    if op == token::T_STDDEV { var.sqrt() } else { var }
-                }
-                token::T_QUANTILE => {
-                    scratch.clear();
-                    scratch.extend(values);
-                    quantile(param, &mut scratch)
-                }
-                token::T_TOPK | token::T_BOTTOMK => {
-                    out.extend(top_k(&input, members, param, op == token::T_TOPK));
-                    continue;
-                }
-                _ => {
-                    return Err(EvalError::Unsupported(format!("aggregation `{}`", agg.op)));
-                }
-            };
+            if let token::T_TOPK | token::T_BOTTOMK = op {
+                out.extend(top_k(&input, members, param, op == token::T_TOPK));
+                continue;
+            }
+            let v = aggregate_values(op, members.iter().map(|&i| input[i].v), param, &mut scratch)
+                .ok_or_else(|| EvalError::Unsupported(format!("aggregation `{}`", agg.op)))?;
             out.push(El { labels: Cow::Owned(key.into_iter().cloned().collect()), v });
         }
         Ok(Val::Vector(out))
     }
+}
+
+impl<'a> Evaluator<'a> {
+    /// An aggregation by value of a range function's results straight from the store's
+    /// series (see [`Evaluator::range_values_by_name`]): the same groups, in the same
+    /// order, with the same values as [`Evaluator::aggregate`] computes from the
+    /// function's vector, without copying every series' labels to drop `__name__` from
+    /// them. `None` when the aggregation or its argument is not of that kind.
+    fn aggregate_range_values(
+        &self,
+        agg: &AggregateExpr,
+        op: TokenId,
+        param: f64,
+    ) -> Result<Option<Vec<El<'a>>>, EvalError> {
+        if let token::T_TOPK | token::T_BOTTOMK = op {
+            return Ok(None); // These return the elements themselves, labels and all.
+        }
+        if let Some(LabelModifier::Include(ls)) = &agg.modifier {
+            if ls.labels.iter().any(|l| l == METRIC_NAME) {
+                return Ok(None); // Grouping by a name the function dropped.
+            }
+        }
+        let Some(input) = self.range_values_by_name(&agg.expr)? else { return Ok(None) };
+        // The group keys from labels with `__name__` are those from labels without it:
+        // no clause keys nothing, `by` lists no `__name__`, `without` drops it anyway.
+        let mut index: BTreeMap<GroupKey, usize> = BTreeMap::new();
+        let mut groups: Vec<(GroupKey, Vec<f64>)> = Vec::new();
+        for &(id, v) in &input {
+            let key = group_key(self.db.labels(id), agg.modifier.as_ref());
+            let g = match index.get(&key) {
+                Some(&g) => g,
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    groups.push((key, Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            groups[g].1.push(v);
+        }
+        let mut scratch = Vec::new();
+        let mut out = Vec::with_capacity(groups.len());
+        for (key, values) in groups {
+            let v = aggregate_values(op, values.iter().copied(), param, &mut scratch)
+                .ok_or_else(|| EvalError::Unsupported(format!("aggregation `{}`", agg.op)))?;
+            out.push(El { labels: Cow::Owned(key.into_iter().cloned().collect()), v });
+        }
+        Ok(Some(out))
+    }
+}
+
+/// One group's value for every aggregation but `topk`/`bottomk` (`None` for those and
+/// unknown operators).
+fn aggregate_values(
+    op: TokenId,
+    values: impl Iterator<Item = f64> + Clone,
+    param: f64,
+    scratch: &mut Vec<f64>,
+) -> Option<f64> {
+    let n = values.clone().count() as f64;
+    Some(match op {
+        token::T_SUM => kahan_sum(values),
+        token::T_AVG => kahan_sum(values) / n,
+        token::T_COUNT => n,
+        token::T_GROUP => 1.0,
+        token::T_MIN => values.fold(f64::NAN, |m, v| if v < m || m.is_nan() { v } else { m }),
+        token::T_MAX => values.fold(f64::NAN, |m, v| if v > m || m.is_nan() { v } else { m }),
+        token::T_STDDEV | token::T_STDVAR => {
+            let mean = values.clone().sum::<f64>() / n;
+            let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+            if op == token::T_STDDEV { var.sqrt() } else { var }
+        }
+        token::T_QUANTILE => {
+            scratch.clear();
+            scratch.extend(values);
+            quantile(param, scratch)
+        }
+        _ => return None,
+    })
 }
 
 /// `topk`/`bottomk`: the k largest (smallest) elements of a group with their own labels,

@@ -39,6 +39,9 @@ use crate::ops::tsdb::{Labels, METRIC_NAME, SeriesId, Tsdb, label_value};
 pub(super) struct Evaluator<'a> {
     pub(super) db: &'a Tsdb,
     pub(super) t_ms: i64,
+    /// The expression's selectors (by address, compared only) with their text, the key
+    /// of the store's cache of matched series.
+    pub(super) selectors: Vec<(*const VectorSelector, &'a str)>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -91,7 +94,11 @@ impl<'a> Evaluator<'a> {
             vs.name.as_deref().is_none_or(|n| label_value(labels, METRIC_NAME) == Some(n))
                 && matchers.iter().all(|m| matches(m, labels))
         };
-        self.db.matched(vs.to_string(), || match parse::selector_name(vs) {
+        let key = match self.selectors.iter().find(|(p, _)| std::ptr::eq(*p, vs)) {
+            Some((_, key)) => Cow::Borrowed(*key),
+            None => Cow::Owned(vs.to_string()),
+        };
+        self.db.matched(&key, || match parse::selector_name(vs) {
             Some(name) => self.db.series_of(name).iter().copied().filter(ok).collect(),
             None => self.db.series().map(|(id, _, _)| id).filter(ok).collect(),
         })
@@ -104,7 +111,7 @@ impl<'a> Evaluator<'a> {
         let mut out = Vec::new();
         for id in self.matching(vs) {
             let samples = self.db.samples_of(id);
-            let end = samples.partition_point(|s| s.t_ms <= t);
+            let end = crate::ops::tsdb::after(samples, t);
             let Some(last) = end.checked_sub(1).map(|i| samples[i]) else {
                 continue;
             };

@@ -10,7 +10,7 @@ use promql_parser::parser::{Call, Expr as Ast, MatrixSelector};
 
 use super::EvalError;
 use super::eval::{El, Evaluator, Val, check_unique, drop_name, offset_ms, without_name};
-use crate::ops::tsdb::{CounterSpan, Labels, METRIC_NAME, Sample};
+use crate::ops::tsdb::{CounterSpan, Labels, METRIC_NAME, Sample, SeriesId};
 
 fn arg(args: &[Box<Ast>], i: usize) -> Result<&Ast, EvalError> {
     args.get(i)
@@ -130,6 +130,46 @@ impl<'a> Evaluator<'a> {
     /// `rate`, `increase`, `*_over_time`, ...: one value per series from the samples of
     /// its range, with no per-sample allocation (except the scratch buffer of quantiles).
     fn range_function(&self, name: &str, args: &[Box<Ast>]) -> Result<Val<'a>, EvalError> {
+        let (values, any) = self.range_values(name, args)?;
+        if name == "absent_over_time" {
+            return Ok(Val::Vector(absent(!any, arg(args, 0)?)));
+        }
+        let out: Vec<El<'a>> = values
+            .into_iter()
+            .map(|(id, v)| {
+                let labels = self.db.labels(id);
+                let labels =
+                    if name == "last_over_time" { Cow::Borrowed(labels) } else { Cow::Owned(without_name(labels)) };
+                El { labels, v }
+            })
+            .collect();
+        check_unique(&out)?;
+        Ok(Val::Vector(out))
+    }
+
+    /// The values of a range function whose result an aggregation reads by value only,
+    /// with the series they come from (whose labels still carry `__name__`): `None` when
+    /// `ast` is not such a call. The call must drop `__name__` and select one metric by
+    /// name, so its results cannot collide once the name is gone (the check
+    /// [`Evaluator::range_function`] makes cannot fail) and no result's labels need
+    /// copying.
+    pub(super) fn range_values_by_name(&self, ast: &Ast) -> Result<Option<Vec<(SeriesId, f64)>>, EvalError> {
+        let Ast::Call(call) = ast else { return Ok(None) };
+        let name = call.func.name;
+        if !NAME_DROPPING_RANGE_FUNCTIONS.contains(&name) {
+            return Ok(None);
+        }
+        let args = &call.args.args;
+        let selector = args.get(usize::from(name == "quantile_over_time"));
+        if selector.and_then(|a| matrix(a).ok()).is_none_or(|ms| ms.vs.name.is_none()) {
+            return Ok(None);
+        }
+        Ok(Some(self.range_values(name, args)?.0))
+    }
+
+    /// One value per series of the range selector of `args` (see
+    /// [`Evaluator::range_function`]), and whether any series had a sample in its range.
+    fn range_values(&self, name: &str, args: &[Box<Ast>]) -> Result<(Vec<(SeriesId, f64)>, bool), EvalError> {
         let (param, ms) = match name {
             "quantile_over_time" => (self.eval_scalar(arg(args, 0)?)?, matrix(arg(args, 1)?)?),
             "predict_linear" => (self.eval_scalar(arg(args, 1)?)?, matrix(arg(args, 0)?)?),
@@ -143,11 +183,11 @@ impl<'a> Evaluator<'a> {
         let mut any = false;
         for id in self.matching(&ms.vs) {
             if let "rate" | "increase" | "delta" = name {
-                // From the store's running totals: two binary searches, whatever the range.
+                // From the store's running totals: two searches, whatever the range.
                 let Some(span) = self.db.counter_span(id, start, end) else { continue };
                 any = true;
                 let Some(v) = extrapolated_rate(span, start, end, name != "delta", name == "rate") else { continue };
-                out.push(El { labels: Cow::Owned(without_name(self.db.labels(id))), v });
+                out.push((id, v));
                 continue;
             }
             let samples = self.db.range(id, start, end);
@@ -172,18 +212,34 @@ impl<'a> Evaluator<'a> {
                 _ => over_time(name, floats),
             };
             let Some(v) = v else { continue };
-            let labels = self.db.labels(id);
-            let labels =
-                if name == "last_over_time" { Cow::Borrowed(labels) } else { Cow::Owned(without_name(labels)) };
-            out.push(El { labels, v });
+            out.push((id, v));
         }
-        if name == "absent_over_time" {
-            return Ok(Val::Vector(absent(!any, arg(args, 0)?)));
-        }
-        check_unique(&out)?;
-        Ok(Val::Vector(out))
+        Ok((out, any))
     }
 }
+
+/// The range functions whose results lose `__name__` (all but `last_over_time` and
+/// `absent_over_time`).
+const NAME_DROPPING_RANGE_FUNCTIONS: &[&str] = &[
+    "rate",
+    "increase",
+    "delta",
+    "irate",
+    "idelta",
+    "quantile_over_time",
+    "deriv",
+    "predict_linear",
+    "sum_over_time",
+    "avg_over_time",
+    "count_over_time",
+    "present_over_time",
+    "min_over_time",
+    "max_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "changes",
+    "resets",
+];
 
 /// Prometheus's `extrapolatedRate`: the increase over the samples in the range,
 /// counter resets added back, extrapolated towards the range's edges by at most 1.1

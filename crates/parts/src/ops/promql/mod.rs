@@ -46,6 +46,10 @@ pub const LOOKBACK_DELTA_MS: i64 = 5 * 60 * 1000;
 pub struct Expr {
     ast: promql_parser::parser::Expr,
     text: String,
+    /// The text of each selector, in [`parse::selectors`] order: the store's cache of
+    /// matched series is keyed by it, and rendering it at every evaluation cost more than
+    /// the rest of the selector.
+    keys: Vec<String>,
 }
 
 /// Why an expression could not be parsed or is outside the supported subset.
@@ -150,7 +154,10 @@ pub fn parse(text: &str) -> Result<Expr, PromqlError> {
     let ast = promql_parser::parser::parse(text)
         .map_err(|message| PromqlError::Syntax { text: text.to_string(), message })?;
     parse::check(&ast).map_err(|message| PromqlError::Unsupported { text: text.to_string(), message })?;
-    Ok(Expr { ast, text: text.to_string() })
+    let mut selectors = Vec::new();
+    parse::selectors(&ast, &mut selectors);
+    let keys = selectors.iter().map(|vs| vs.to_string()).collect();
+    Ok(Expr { ast, text: text.to_string(), keys })
 }
 
 impl Expr {
@@ -189,7 +196,11 @@ impl std::fmt::Display for Expr {
 
 /// Evaluates `expr` as an instant query at `t_ms`.
 pub fn eval(expr: &Expr, db: &Tsdb, t_ms: i64) -> Result<Value, EvalError> {
-    Ok(eval::Evaluator { db, t_ms }.eval(&expr.ast)?.into_value())
+    let mut selectors = Vec::with_capacity(expr.keys.len());
+    parse::selectors(&expr.ast, &mut selectors);
+    let selectors =
+        selectors.iter().map(|vs| std::ptr::from_ref(*vs)).zip(expr.keys.iter().map(String::as_str)).collect();
+    Ok(eval::Evaluator { db, t_ms, selectors }.eval(&expr.ast)?.into_value())
 }
 
 /// Renders labels the way Prometheus prints them: `{a="b", c="d"}`.

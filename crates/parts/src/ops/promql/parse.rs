@@ -252,6 +252,29 @@ pub(super) fn longest_range_ms(ast: &Ast) -> i64 {
     }
 }
 
+/// Every selector of `ast` (those inside range selectors too), in a fixed walk order.
+pub(super) fn selectors<'a>(ast: &'a Ast, out: &mut Vec<&'a VectorSelector>) {
+    match ast {
+        Ast::Aggregate(agg) => {
+            if let Some(p) = &agg.param {
+                selectors(p, out);
+            }
+            selectors(&agg.expr, out);
+        }
+        Ast::Unary(u) => selectors(&u.expr, out),
+        Ast::Binary(b) => {
+            selectors(&b.lhs, out);
+            selectors(&b.rhs, out);
+        }
+        Ast::Paren(p) => selectors(&p.expr, out),
+        Ast::Subquery(s) => selectors(&s.expr, out),
+        Ast::VectorSelector(vs) => out.push(vs),
+        Ast::MatrixSelector(ms) => out.push(&ms.vs),
+        Ast::Call(call) => call.args.args.iter().for_each(|a| selectors(a, out)),
+        Ast::NumberLiteral(_) | Ast::StringLiteral(_) | Ast::Extension(_) => {}
+    }
+}
+
 pub(super) fn metric_names(ast: &Ast, out: &mut Vec<String>) {
     match ast {
         Ast::Aggregate(agg) => {
