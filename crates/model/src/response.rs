@@ -254,11 +254,9 @@ impl Engine {
             PlaybookAction::DisableFlag => {
                 d.and_then(|d| d.newest_live(true)).is_none().then_some("no feature flag is on")
             }
-            PlaybookAction::Failover => self
-                .db
-                .as_ref()
-                .is_none_or(|db| db.replicas.is_empty())
-                .then_some("no replica to promote"),
+            PlaybookAction::Failover => {
+                self.db.as_ref().is_none_or(|db| db.replicas.is_empty()).then_some("no replica to promote")
+            }
             PlaybookAction::ScaleOut { .. } => {
                 self.scaling.spec.is_none().then_some("the pool cannot grow: set [servers] max_count")
             }

@@ -140,10 +140,12 @@ impl Session {
             max_events: max_events.saturating_sub(self.events),
             max_in_flight: self.scenario.limits.max_in_flight,
         };
-        let stats = prodsim_kernel::run_observed(&mut self.engine, &mut self.queue, &limits, &mut NoObserver)
-            .map_err(|e| match e {
-                SimError::TooManyEvents { at, .. } => SimError::TooManyEvents { limit: max_events, at },
-                other => other,
+        let stats =
+            prodsim_kernel::run_observed(&mut self.engine, &mut self.queue, &limits, &mut NoObserver).map_err(|e| {
+                match e {
+                    SimError::TooManyEvents { at, .. } => SimError::TooManyEvents { limit: max_events, at },
+                    other => other,
+                }
             })?;
         self.events += stats.events;
         self.now = t;

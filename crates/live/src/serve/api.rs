@@ -53,9 +53,9 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     json_response(status, &json!({ "error": message.into() }))
 }
 
-/// `body` as a `T`, or 400 saying what is wrong where.
-fn parse<T: DeserializeOwned>(body: &str) -> Result<T, Response> {
-    serde_json::from_str(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}")))
+/// `body` as a `T`, or what is wrong where (for a 400).
+fn parse<T: DeserializeOwned>(body: &str) -> Result<T, String> {
+    serde_json::from_str(body).map_err(|e| format!("malformed JSON body: {e}"))
 }
 
 async fn page() -> Response {
@@ -92,7 +92,7 @@ struct SpeedBody {
 async fn speed(State(shared): State<Arc<Shared>>, body: String) -> Response {
     let body: SpeedBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     let speed = match check_speed(body.speed) {
         Ok(s) => s,
@@ -115,7 +115,7 @@ struct ActionBody {
 async fn action(State(shared): State<Arc<Shared>>, body: String) -> Response {
     let body: ActionBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     let action = match parse_action(&body.action, body.count) {
         Ok(a) => a,

@@ -71,11 +71,8 @@ pub fn serve(
 ) -> Result<Finished, LiveError> {
     check_speed(options.speed).map_err(LiveError::Option)?;
     let session = Session::new(scenario, options.seed).map_err(|e| LiveError::Option(e.to_string()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(LiveError::Io)?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(LiveError::Io)?;
     let game = Game::new(session, &scenario.name, options.seed, options.speed, finisher);
     let shared = Arc::new(Shared { game: Mutex::new(game), stop: Notify::new() });
     runtime.block_on(async move {

@@ -2,9 +2,9 @@
 //! score; and its replay (`prodsim run FILE --actions session.json`) through the same
 //! [`Session`] the server drove, so the replay's reports are byte-identical.
 
+use prodsim_kernel::SimTime;
 use prodsim_model::session::Action;
 use prodsim_model::{Outcome, RunError, Session};
-use prodsim_kernel::SimTime;
 use prodsim_scenario::Scenario;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

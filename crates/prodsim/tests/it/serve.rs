@@ -231,7 +231,8 @@ fn a_game_day_over_http_replays_to_the_same_summary() {
     assert!(server.interrupt().success(), "Ctrl-C ends serve with 0");
 
     let session: Value = serde_json::from_str(&std::fs::read_to_string(out.join("session.json")).unwrap()).unwrap();
-    let names: Vec<&str> = session["actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        session["actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert_eq!(names, ["acknowledge", "rollback"]);
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["deploys"][0]["rolled_back_by"], json!("player"), "{}", summary["deploys"]);
@@ -284,14 +285,16 @@ fn impossible_and_bad_replays_are_refused_by_name() {
     let file = game_file(&dir);
     let bad = dir.join("session.json");
     std::fs::write(&bad, "{\n  \"session_version\": 1,\n  \"scenario\": 3\n}").unwrap();
-    let out = cargo_bin_cmd!("prodsim").args(["run", &file.display().to_string(), "--actions"]).arg(&bad).output().unwrap();
+    let out =
+        cargo_bin_cmd!("prodsim").args(["run", &file.display().to_string(), "--actions"]).arg(&bad).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("session.json:3:"), "{err}");
     let file_text = json!({ "session_version": 1, "scenario": "game-day", "seed": 5, "duration_ns": 1_200_000_000_000u64,
         "actions": [{ "t_ns": 1_000_000_000u64, "time_s": 1.0, "action": "rollback" }] });
     std::fs::write(&bad, file_text.to_string()).unwrap();
-    let out = cargo_bin_cmd!("prodsim").args(["run", &file.display().to_string(), "--actions"]).arg(&bad).output().unwrap();
+    let out =
+        cargo_bin_cmd!("prodsim").args(["run", &file.display().to_string(), "--actions"]).arg(&bad).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("action 0 (rollback at 1 s): cannot rollback now: no release to roll back"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -302,7 +305,7 @@ fn the_page_shows_the_clock_and_records_a_click() {
     let Some(d) = driver_or_skip("serve page") else { return };
     let dir = common::temp_dir("serve", "browser");
     let file = game_file(&dir);
-    let server = Server::start(&file, &dir.join("game"), "300");
+    let server = Server::start(&file, &dir.join("game"), "120");
     d.open_url(&format!("http://127.0.0.1:{}/", server.port));
     let seconds = || d.js("return Number(document.getElementById('clock').dataset.seconds || 0);", json!([])).as_f64();
     let started = Instant::now();
