@@ -22,6 +22,7 @@ pub mod measure;
 pub mod metrics;
 pub mod plan;
 pub mod proxy;
+pub mod serve;
 pub mod summary;
 
 use std::sync::Arc;

@@ -28,6 +28,7 @@ pub mod outcome;
 mod recovery;
 mod response;
 mod scaling;
+pub mod session;
 mod station;
 mod streams;
 mod tasks;
@@ -38,6 +39,7 @@ pub use engine::Engine;
 pub use event::Event;
 pub use faults::with_spikes;
 pub use outcome::Outcome;
+pub use session::Session;
 
 use prodsim_kernel::{EventLog, NoObserver, Observer, SimError};
 use prodsim_scenario::Scenario;

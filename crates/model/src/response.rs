@@ -46,7 +46,8 @@ pub struct ActionRecord {
     pub succeeded: bool,
     /// Why it failed, or what it led to.
     pub note: Option<String>,
-    playbook: usize,
+    /// The playbook it came from; `None` for a player's action in a game day.
+    playbook: Option<usize>,
 }
 
 /// What happened to one page beyond `ops::oncall`'s record.
@@ -68,7 +69,13 @@ pub(crate) struct Response {
     pub(crate) actions: Vec<ActionRecord>,
     /// Per rule set: notifications already seen.
     seen: Vec<usize>,
+    /// A person is the on-call (a game day): pages open, but nobody simulated
+    /// acknowledges them or runs a playbook.
+    player: bool,
 }
+
+/// Who a player is in the records (pages acknowledged, actions run).
+pub const PLAYER: &str = "player";
 
 impl Engine {
     /// Sets up the on-call rotation and the playbooks.
@@ -90,6 +97,7 @@ impl Engine {
             work: Vec::new(),
             actions: Vec::new(),
             seen: Vec::new(),
+            player: false,
         }));
     }
 
@@ -130,6 +138,10 @@ impl Engine {
         match oncall.notify(now.as_nanos(), &alerts) {
             Some(id) => {
                 resp.work.resize(id as usize + 1, PageWork::default());
+                if resp.player {
+                    oncall.drop_planned_acknowledgement();
+                    return;
+                }
                 if let Some(ack) = &oncall.pages()[id as usize].acknowledged {
                     queue.schedule(SimTime(ack.at_ns), Event::Response(ResponseEvent::Acknowledge { page: id }));
                 }
@@ -199,11 +211,7 @@ impl Engine {
         for (alert, k) in chosen {
             work.started.push(k);
             let pb = &resp.playbooks[k];
-            let action = match &pb.action {
-                PlaybookAction::Hotfix { version, .. } => format!("hotfix {version}"),
-                PlaybookAction::ScaleOut { count } => format!("scale_out {count}"),
-                other => other.name().to_string(),
-            };
+            let action = action_name(&pb.action);
             let id = resp.actions.len() as u32;
             resp.actions.push(ActionRecord {
                 alert,
@@ -215,7 +223,7 @@ impl Engine {
                 attempts: 1,
                 succeeded: false,
                 note: None,
-                playbook: k,
+                playbook: Some(k),
             });
             let at = now.after(human(pb.duration.sample_ns(&mut resp.rng)));
             queue.schedule(at, Event::Response(ResponseEvent::ActionDone { action: id }));
@@ -224,28 +232,101 @@ impl Engine {
 
     /// Whether `action` can be done now (what a responder checks before picking it).
     fn can_do(&self, action: &PlaybookAction) -> bool {
+        self.why_not(action).is_none()
+    }
+
+    /// Why `action` cannot be done now, or `None` when it can.
+    pub(crate) fn why_not(&self, action: &PlaybookAction) -> Option<&'static str> {
         let d = self.delivery.as_deref();
         match action {
-            PlaybookAction::Rollback => d.and_then(|d| d.newest_live(false)).is_some_and(|r| {
-                let d = d.expect("a live release implies delivery");
-                d.spec.pipeline.rollback_ns.is_some()
+            PlaybookAction::Rollback => {
+                let Some((d, r)) = d.and_then(|d| d.newest_live(false).map(|r| (d, r))) else {
+                    return Some("no release to roll back: no version is live but the first");
+                };
+                let plan = d.spec.pipeline.rollback_ns.is_some()
                     || matches!(
                         d.releases[r].strategy,
                         prodsim_scenario::delivery::ReleaseStrategy::BlueGreen
                             | prodsim_scenario::delivery::ReleaseStrategy::FeatureFlag { .. }
-                    )
-            }),
-            PlaybookAction::DisableFlag => d.and_then(|d| d.newest_live(true)).is_some(),
-            PlaybookAction::Failover => self.db.as_ref().is_some_and(|db| !db.replicas.is_empty()),
-            PlaybookAction::ScaleOut { .. } => self.scaling.spec.is_some(),
-            PlaybookAction::Hotfix { .. } | PlaybookAction::Degrade { .. } => true,
+                    );
+                (!plan).then_some("no rollback plan: [pipeline] has no `rollback`")
+            }
+            PlaybookAction::DisableFlag => {
+                d.and_then(|d| d.newest_live(true)).is_none().then_some("no feature flag is on")
+            }
+            PlaybookAction::Failover => {
+                self.db.as_ref().is_none_or(|db| db.replicas.is_empty()).then_some("no replica to promote")
+            }
+            PlaybookAction::ScaleOut { .. } => {
+                self.scaling.spec.is_none().then_some("the pool cannot grow: set [servers] max_count")
+            }
+            PlaybookAction::Hotfix { .. } | PlaybookAction::Degrade { .. } => None,
         }
+    }
+
+    /// A person is the on-call from now on (a game day): see [`Response`]'s `player`.
+    pub(crate) fn enter_player_mode(&mut self, seed: u64) {
+        match self.response.as_mut() {
+            Some(r) => r.player = true,
+            None => {
+                self.response = Some(Box::new(Response {
+                    oncall: None,
+                    receivers: Vec::new(),
+                    investigate: None,
+                    playbooks: Vec::new(),
+                    rng: Streams::new(seed).rng(Purpose::Playbooks, ""),
+                    work: Vec::new(),
+                    actions: Vec::new(),
+                    seen: Vec::new(),
+                    player: true,
+                }));
+            }
+        }
+    }
+
+    /// The player acknowledges the open page now; its id, or why not.
+    pub(crate) fn player_acknowledge(&mut self, now: SimTime) -> Result<u32, String> {
+        let Some(oncall) = self.response.as_mut().and_then(|r| r.oncall.as_mut()) else {
+            return Err("nobody is paged: the scenario has no [oncall]".to_string());
+        };
+        oncall.acknowledge(now.as_nanos(), PLAYER).map_err(str::to_string)
+    }
+
+    /// The player runs `action` now, through the playbooks' own code
+    /// ([`Engine::take_action`]); what it led to, or why it cannot be done (then nothing
+    /// changed). A done action is recorded like a playbook's, by [`PLAYER`].
+    pub(crate) fn player_act(
+        &mut self,
+        now: SimTime,
+        action: &PlaybookAction,
+        queue: &mut EventQueue<Event>,
+    ) -> Result<Option<String>, String> {
+        if let Some(why) = self.why_not(action) {
+            return Err(why.to_string());
+        }
+        let note = self.take_action(now, action, PLAYER, queue)?;
+        let Some(resp) = self.response.as_mut() else { return Ok(note) };
+        let page = resp.oncall.as_ref().and_then(|o| o.open_page().or(o.pages().last()));
+        resp.actions.push(ActionRecord {
+            alert: page.map_or_else(String::new, |p| p.alerts.join(", ")),
+            action: action_name(action),
+            by: PLAYER.to_string(),
+            page: page.map_or(0, |p| p.id),
+            started_ns: now.as_nanos(),
+            finished_ns: Some(now.as_nanos()),
+            attempts: 1,
+            succeeded: true,
+            note: note.clone(),
+            playbook: None,
+        });
+        Ok(note)
     }
 
     /// An attempt at action `a` ends: it failed (and is tried again), or it takes effect.
     pub(crate) fn on_action_done(&mut self, now: SimTime, a: usize, queue: &mut EventQueue<Event>) {
         let Some(resp) = self.response.as_mut() else { return };
-        let pb = resp.playbooks[resp.actions[a].playbook].clone();
+        let Some(k) = resp.actions[a].playbook else { return };
+        let pb = resp.playbooks[k].clone();
         if pb.failure > 0.0 && resp.rng.random::<f64>() < pb.failure {
             let rec = &mut resp.actions[a];
             if rec.attempts < MAX_ATTEMPTS {
@@ -337,5 +418,14 @@ impl Engine {
                 Ok(None)
             }
         }
+    }
+}
+
+/// How an action reads in the records: `rollback`, `hotfix v1.0.1`, `scale_out 4`, ...
+fn action_name(action: &PlaybookAction) -> String {
+    match action {
+        PlaybookAction::Hotfix { version, .. } => format!("hotfix {version}"),
+        PlaybookAction::ScaleOut { count } => format!("scale_out {count}"),
+        other => other.name().to_string(),
     }
 }

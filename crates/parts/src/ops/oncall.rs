@@ -170,6 +170,27 @@ impl OnCall {
         }
     }
 
+    /// A person answers the open page (a game day): the acknowledgement planned when it
+    /// opened is dropped, and only [`OnCall::acknowledge`] sets one.
+    pub fn drop_planned_acknowledgement(&mut self) {
+        if let Some(k) = self.open {
+            self.pages[k].acknowledged = None;
+        }
+    }
+
+    /// `by` acknowledges the open page at `now_ns` (a person at the keyboard, in a game
+    /// day): the planned acknowledgement is replaced when it was later or missing. Returns
+    /// the page's id, or why there is nothing to acknowledge.
+    pub fn acknowledge(&mut self, now_ns: u64, by: &str) -> Result<u32, &'static str> {
+        let Some(k) = self.open else { return Err("no page is open") };
+        let page = &mut self.pages[k];
+        if page.acknowledged.as_ref().is_some_and(|a| a.at_ns <= now_ns) {
+            return Err("the open page is already acknowledged");
+        }
+        page.acknowledged = Some(Acknowledgement { at_ns: now_ns, by: by.to_string() });
+        Ok(page.id)
+    }
+
     /// The open page, if any.
     pub fn open_page(&self) -> Option<&Page> {
         self.open.map(|k| &self.pages[k])
@@ -360,5 +381,19 @@ mod tests {
         let who: Vec<&str> = page.attempts.iter().map(|a| a.responder.as_str()).collect();
         assert_eq!(who, ["day1", "day2"]);
         assert_eq!(page.acknowledged, Some(Acknowledgement { at_ns: 11 * MIN, by: "day2".into() }));
+    }
+
+    #[test]
+    fn a_person_acknowledges_the_open_page_before_the_plan() {
+        let mut oc = oncall(vec![responder("bob", OnCallHours::Always, 20 * MIN, 0.0)], TUE_10AM);
+        assert_eq!(oc.acknowledge(MIN, "player"), Err("no page is open"));
+        let id = oc.notify(0, &names(&["A"])).unwrap();
+        oc.drop_planned_acknowledgement();
+        assert_eq!(oc.open_page().unwrap().acknowledged, None);
+        assert_eq!(oc.acknowledge(2 * MIN, "player"), Ok(id));
+        let page = oc.open_page().unwrap();
+        assert_eq!(page.acknowledged, Some(Acknowledgement { at_ns: 2 * MIN, by: "player".into() }));
+        assert_eq!(page.ack_delay_ns(), Some(2 * MIN));
+        assert_eq!(oc.acknowledge(3 * MIN, "player"), Err("the open page is already acknowledged"));
     }
 }

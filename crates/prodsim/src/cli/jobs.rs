@@ -126,6 +126,7 @@ fn plan(args: &JobsArgs) -> anyhow::Result<Plan> {
         | Command::Merge(_)
         | Command::Jobs(_)
         | Command::Live(_)
+        | Command::Serve(_)
         | Command::Export(_)
         | Command::BlastRadius(_)
         | Command::Capacity(_)

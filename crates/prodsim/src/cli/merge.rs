@@ -72,6 +72,7 @@ pub fn execute(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         | Command::Merge(_)
         | Command::Jobs(_)
         | Command::Live(_)
+        | Command::Serve(_)
         | Command::Export(_)
         | Command::BlastRadius(_)
         | Command::Capacity(_)

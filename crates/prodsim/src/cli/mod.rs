@@ -11,6 +11,7 @@ mod jobs;
 mod live;
 mod merge;
 mod run;
+mod serve;
 mod shard;
 mod sweep;
 mod test_rules;
@@ -65,6 +66,10 @@ enum Command {
     /// Stand the scenario up as real HTTP services on loopback and send its workload on the
     /// wall clock (sped up by --time-scale); --compare holds the simulation against it.
     Live(live::LiveArgs),
+    /// A game day in the browser: the scenario paced to the wall clock, the player as the
+    /// on-call (pause, speed, acknowledge, roll back, scale out, fail over); writes
+    /// session.json, which `run --actions` replays to the same reports.
+    Serve(serve::ServeArgs),
     /// The workshop curriculum: list, show, start and check lessons of "predict, then run"
     /// exercises.
     Workshop(workshop::WorkshopArgs),
@@ -103,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::Merge(args) => merge::execute(&args),
         Command::Jobs(args) => jobs::execute(&args),
         Command::Live(args) => live::execute(&args),
+        Command::Serve(args) => serve::execute(&args),
         Command::Workshop(args) => workshop::execute(&args),
     };
     match result {

@@ -51,6 +51,11 @@ pub struct RunArgs {
     /// errors climbed, alerts, pages, acknowledgements, actions, releases, incidents.
     #[arg(long)]
     narrate: bool,
+    /// Replay a game day: apply the actions of FILE (`session.json` from `prodsim serve`)
+    /// at their recorded simulated times, with its seed; the reports are byte-identical to
+    /// the game's.
+    #[arg(long, value_name = "FILE")]
+    actions: Option<PathBuf>,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     quiet: bool,
@@ -61,10 +66,24 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let Some(loaded) = diagnostics::load(&args.file) else {
         return Ok(ExitCode::from(super::FAILURE));
     };
-    let scenario = with_overrides(args, loaded.scenario)?;
+    let mut scenario = with_overrides(args, loaded.scenario)?;
+    let session = args.actions.as_deref().map(super::serve::read_session).transpose()?;
+    if let Some(s) = &session {
+        if args.seed.is_some_and(|seed| seed != s.seed) {
+            bail!("--seed {} differs from the session's seed {}: leave --seed out to replay", scenario.seed, s.seed);
+        }
+        if args.check_determinism {
+            bail!("--check-determinism does not combine with --actions");
+        }
+        scenario.seed = s.seed;
+    }
     let started = Instant::now();
     let stopped = || format!("run of {} (reproduce with --seed {}) stopped", args.file.display(), scenario.seed);
-    let (outcome, log) = if args.check_determinism {
+    let (outcome, log) = if let Some(s) = &session {
+        let replayed = prodsim_live::serve::session_file::replay(&scenario, s);
+        let path = args.actions.as_deref().unwrap_or(std::path::Path::new("")).display().to_string();
+        (replayed.with_context(|| format!("replay of {path}"))?, None)
+    } else if args.check_determinism {
         let (result, log) = prodsim_model::simulate_logged(&scenario, scenario.seed);
         (result.with_context(stopped)?, Some(log))
     } else {
@@ -156,15 +175,7 @@ fn write_report(
 ) -> anyhow::Result<Vec<PathBuf>> {
     let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
     let set = report::manifest::begin(&dir)?;
-    let mut written = report::write_run_with(outcome, &dir, verdicts)?;
-    if !args.no_html {
-        written.push(report::html::write_run(&dir, scenario, outcome, verdicts)?);
-    }
-    if !args.no_charts {
-        report::run_chart::write_timeline(outcome, &dir)?;
-        written.push(dir.join("timeline.png"));
-        written.push(dir.join("timeline.svg"));
-    }
+    let mut written = write_run_files(&dir, scenario, outcome, verdicts, !args.no_html, !args.no_charts)?;
     let system = &outcome.system;
     if let (Some(path), Some(m)) = (&args.metrics, system.monitoring.as_deref()) {
         report::write_atomic(path, report::openmetrics::render(&m.tsdb).as_bytes())?;
@@ -176,5 +187,28 @@ fn write_report(
     }
     let manifest = report::manifest::seal(set, &written)?;
     written.push(manifest);
+    Ok(written)
+}
+
+/// The run's report files in `dir`: summary.json, the CSVs, notifications and post-mortem,
+/// report.html with `html`, the timeline with `charts` (`run` and `serve` write the same
+/// set). Returns their paths; the caller seals the set's manifest.
+pub fn write_run_files(
+    dir: &std::path::Path,
+    scenario: &Scenario,
+    outcome: &Outcome,
+    verdicts: &[report::ExpectationResult],
+    html: bool,
+    charts: bool,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let mut written = report::write_run_with(outcome, dir, verdicts)?;
+    if html {
+        written.push(report::html::write_run(dir, scenario, outcome, verdicts)?);
+    }
+    if charts {
+        report::run_chart::write_timeline(outcome, dir)?;
+        written.push(dir.join("timeline.png"));
+        written.push(dir.join("timeline.svg"));
+    }
     Ok(written)
 }

@@ -33,6 +33,7 @@ mod regions;
 mod releases;
 mod report_set;
 mod scenario_props;
+mod serve;
 mod shard;
 mod snapshots;
 mod sweep;

@@ -136,6 +136,11 @@ impl Driver {
         self.cmd("POST", "/url", Some(json!({ "url": url })));
     }
 
+    /// Opens a URL (a page `prodsim serve` serves).
+    pub fn open_url(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url })));
+    }
+
     /// Runs `script` (a function body; `arguments` holds `args`) and returns its value.
     pub fn js(&self, script: &str, args: Value) -> Value {
         self.cmd("POST", "/execute/sync", Some(json!({ "script": script, "args": args })))

@@ -1,0 +1,192 @@
+//! A run driven step by step, with a person as the on-call: the engine of a game day
+//! (`prodsim serve`) and of its replay (`prodsim run --actions`).
+//!
+//! A [`Session`] is the same engine [`crate::simulate`] runs, advanced by
+//! [`Session::advance_to`] in as many steps as the caller likes: the kernel's run loop
+//! handles every event at or before the step's end, so any sequence of steps processes the
+//! same events in the same order as one run. Between steps the player acts
+//! ([`Session::apply`]) at the session's current time, through the playbooks' own code
+//! (`response.rs`). An action recorded with its time and applied again at that time in
+//! another session gives the same run: that is what makes a game day replay exactly.
+//!
+//! Pure like the rest of the engine: no I/O, no wall clock.
+
+use prodsim_kernel::{EventQueue, Limits, NoObserver, RunStats, SimError, SimTime};
+use prodsim_parts::ops::oncall::Page;
+use prodsim_parts::ops::routing::Notification;
+use prodsim_scenario::Scenario;
+use prodsim_scenario::delivery::PlaybookAction;
+use thiserror::Error;
+
+use crate::engine::Engine;
+use crate::event::Event;
+use crate::outcome::{Outcome, Row};
+use crate::{RunError, estimate};
+
+pub use crate::response::PLAYER;
+
+/// What a player can do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Acknowledge the open page.
+    Acknowledge,
+    /// Roll back the newest release still live.
+    Rollback,
+    /// Add `count` app servers (up to the pool's most).
+    ScaleOut {
+        /// Servers to add.
+        count: u32,
+    },
+    /// Promote a database replica.
+    Failover,
+    /// Turn off the newest feature flag that is on.
+    DisableFlag,
+}
+
+impl Action {
+    /// The action's name in `session.json` and the HTTP API.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Acknowledge => "acknowledge",
+            Action::Rollback => "rollback",
+            Action::ScaleOut { .. } => "scale_out",
+            Action::Failover => "failover",
+            Action::DisableFlag => "disable_flag",
+        }
+    }
+
+    /// The playbook action that does it (`None` for an acknowledgement).
+    fn playbook(&self) -> Option<PlaybookAction> {
+        match *self {
+            Action::Acknowledge => None,
+            Action::Rollback => Some(PlaybookAction::Rollback),
+            Action::ScaleOut { count } => Some(PlaybookAction::ScaleOut { count }),
+            Action::Failover => Some(PlaybookAction::Failover),
+            Action::DisableFlag => Some(PlaybookAction::DisableFlag),
+        }
+    }
+}
+
+/// Why an action was not done (nothing changed).
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum ActionError {
+    /// It is impossible now, for the reason given.
+    #[error("cannot {action} now: {why}")]
+    Impossible {
+        /// The action's name.
+        action: &'static str,
+        /// Why.
+        why: String,
+    },
+    /// The run has reached its end.
+    #[error("the run is over")]
+    Over,
+}
+
+/// A run in progress: see the module comment.
+pub struct Session {
+    scenario: Scenario,
+    seed: u64,
+    engine: Engine,
+    queue: EventQueue<Event>,
+    now: SimTime,
+    events: u64,
+}
+
+impl Session {
+    /// Starts `scenario` with `seed`, the player on call; refused like [`crate::simulate`]
+    /// when its estimate is over `[limits]`.
+    pub fn new(scenario: &Scenario, seed: u64) -> Result<Session, RunError> {
+        estimate::estimate(scenario).check(&scenario.limits)?;
+        let mut queue = EventQueue::with_capacity(4096);
+        let mut engine = Engine::new(scenario, seed, &mut queue);
+        engine.enter_player_mode(seed);
+        let mut session = Session { scenario: scenario.clone(), seed, engine, queue, now: SimTime::ZERO, events: 0 };
+        // The events at t = 0 are handled before the player can act, as in any step.
+        session.run_to(SimTime::ZERO)?;
+        Ok(session)
+    }
+
+    /// The simulated time the run has reached.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The end of the run (the scenario's duration).
+    pub fn end(&self) -> SimTime {
+        SimTime(self.scenario.duration_ns)
+    }
+
+    /// Whether the run has reached its end.
+    pub fn is_over(&self) -> bool {
+        self.now >= self.end()
+    }
+
+    /// Handles every event at or before `t` (at most the end of the run); an earlier `t`
+    /// does nothing.
+    pub fn advance_to(&mut self, t: SimTime) -> Result<(), RunError> {
+        let t = t.min(self.end());
+        if t <= self.now {
+            return Ok(());
+        }
+        self.run_to(t)
+    }
+
+    /// The kernel's run loop up to `t`, the event limit counting every step.
+    fn run_to(&mut self, t: SimTime) -> Result<(), RunError> {
+        let max_events = self.scenario.limits.max_events;
+        let limits = Limits {
+            end: t,
+            max_events: max_events.saturating_sub(self.events),
+            max_in_flight: self.scenario.limits.max_in_flight,
+        };
+        let stats =
+            prodsim_kernel::run_observed(&mut self.engine, &mut self.queue, &limits, &mut NoObserver).map_err(|e| {
+                match e {
+                    SimError::TooManyEvents { at, .. } => SimError::TooManyEvents { limit: max_events, at },
+                    other => other,
+                }
+            })?;
+        self.events += stats.events;
+        self.now = t;
+        Ok(())
+    }
+
+    /// The player does `action` now; what it led to, or why it was not done.
+    pub fn apply(&mut self, action: &Action) -> Result<Option<String>, ActionError> {
+        if self.is_over() {
+            return Err(ActionError::Over);
+        }
+        let impossible = |why: String| ActionError::Impossible { action: action.name(), why };
+        match action.playbook() {
+            None => {
+                let page = self.engine.player_acknowledge(self.now).map_err(impossible)?;
+                Ok(Some(format!("page #{page} acknowledged")))
+            }
+            Some(pb) => self.engine.player_act(self.now, &pb, &mut self.queue).map_err(impossible),
+        }
+    }
+
+    /// The time-series rows closed so far (`timeseries.csv`'s rows).
+    pub fn rows(&self) -> &[Row] {
+        &self.engine.measure.recorder.rows
+    }
+
+    /// Every notification sent so far, with its rule set's name, set by set.
+    pub fn notifications(&self) -> Vec<(&str, &Notification)> {
+        let Some(m) = self.engine.monitor.as_deref() else { return Vec::new() };
+        m.sets.iter().flat_map(|s| s.notifications.iter().map(move |n| (s.name.as_str(), n))).collect()
+    }
+
+    /// Every page opened so far.
+    pub fn pages(&self) -> &[Page] {
+        self.engine.response.as_deref().and_then(|r| r.oncall.as_ref()).map_or(&[], |o| o.pages())
+    }
+
+    /// Runs to the end of the run and returns its outcome.
+    pub fn finish(mut self) -> Result<Outcome, RunError> {
+        self.advance_to(self.end())?;
+        let stats = RunStats { events: self.events, end: self.end() };
+        Ok(self.engine.into_outcome(&self.scenario, self.seed, stats))
+    }
+}
