@@ -12,22 +12,10 @@ use serde::Serialize;
 use crate::ReportError;
 use crate::atomic::write_atomic;
 use crate::chart::{Bar, BarGroup, ChartError, bars};
+use crate::estimate_json::{Interval, interval};
 
 /// Suspects drawn in the chart (the worst ones): beyond a dozen the bars are unreadable.
 const CHART_SUSPECTS: usize = 12;
-
-/// An estimate as JSON: the mean and its 95% interval (null when undefined).
-#[derive(Serialize)]
-struct Interval {
-    mean: Option<f64>,
-    ci_low: Option<f64>,
-    ci_high: Option<f64>,
-}
-
-fn interval(e: &Estimate) -> Interval {
-    let f = |v: f64| v.is_finite().then_some(v);
-    Interval { mean: f(e.mean), ci_low: f(e.ci_low), ci_high: f(e.ci_high) }
-}
 
 /// One suspect in `blast-radius.json`.
 #[derive(Serialize)]

@@ -14,19 +14,7 @@ use serde::Serialize;
 use crate::ReportError;
 use crate::atomic::write_atomic;
 use crate::chart::{BandPoint, BandSeries, ChartError, bands};
-
-/// An estimate as JSON: the mean and its 95% interval (null when undefined).
-#[derive(Serialize)]
-struct Interval {
-    mean: Option<f64>,
-    ci_low: Option<f64>,
-    ci_high: Option<f64>,
-}
-
-fn interval(e: &Estimate) -> Interval {
-    let f = |v: f64| v.is_finite().then_some(v);
-    Interval { mean: f(e.mean), ci_low: f(e.ci_low), ci_high: f(e.ci_high) }
-}
+use crate::estimate_json::{Interval, interval};
 
 #[derive(Serialize)]
 struct ObjectiveJson {

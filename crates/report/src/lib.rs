@@ -8,6 +8,7 @@ pub mod chart;
 pub mod compare;
 pub mod components;
 pub mod csv_table;
+mod estimate_json;
 pub mod expect;
 pub mod html;
 pub mod logs;

@@ -28,6 +28,24 @@ fn group_key<'l>(labels: &'l Labels, modifier: Option<&LabelModifier>) -> GroupK
     }
 }
 
+/// The items with their group keys, grouped, groups in order of first appearance.
+fn in_groups<'l, T>(items: impl Iterator<Item = (GroupKey<'l>, T)>) -> Vec<(GroupKey<'l>, Vec<T>)> {
+    let mut index: BTreeMap<GroupKey<'l>, usize> = BTreeMap::new();
+    let mut groups: Vec<(GroupKey<'l>, Vec<T>)> = Vec::new();
+    for (key, item) in items {
+        let g = match index.get(&key) {
+            Some(&g) => g,
+            None => {
+                index.insert(key.clone(), groups.len());
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        groups[g].1.push(item);
+    }
+    groups
+}
+
 impl<'a> Evaluator<'a> {
     /// Evaluates an aggregation; groups come out in order of first appearance.
     pub(super) fn aggregate(&self, agg: &AggregateExpr) -> Result<Val<'a>, EvalError> {
@@ -40,20 +58,7 @@ impl<'a> Evaluator<'a> {
             return Ok(Val::Vector(out));
         }
         let input = self.eval_vector(&agg.expr)?;
-        let mut index: BTreeMap<GroupKey, usize> = BTreeMap::new();
-        let mut groups: Vec<(GroupKey, Vec<usize>)> = Vec::new();
-        for (i, e) in input.iter().enumerate() {
-            let key = group_key(&e.labels, agg.modifier.as_ref());
-            let g = match index.get(&key) {
-                Some(&g) => g,
-                None => {
-                    index.insert(key.clone(), groups.len());
-                    groups.push((key, Vec::new()));
-                    groups.len() - 1
-                }
-            };
-            groups[g].1.push(i);
-        }
+        let groups = in_groups(input.iter().enumerate().map(|(i, e)| (group_key(&e.labels, agg.modifier.as_ref()), i)));
         let mut out = Vec::new();
         let mut scratch = Vec::new();
         for (key, members) in groups {
@@ -92,20 +97,7 @@ impl<'a> Evaluator<'a> {
         let Some(input) = self.range_values_by_name(&agg.expr)? else { return Ok(None) };
         // The group keys from labels with `__name__` are those from labels without it:
         // no clause keys nothing, `by` lists no `__name__`, `without` drops it anyway.
-        let mut index: BTreeMap<GroupKey, usize> = BTreeMap::new();
-        let mut groups: Vec<(GroupKey, Vec<f64>)> = Vec::new();
-        for &(id, v) in &input {
-            let key = group_key(self.db.labels(id), agg.modifier.as_ref());
-            let g = match index.get(&key) {
-                Some(&g) => g,
-                None => {
-                    index.insert(key.clone(), groups.len());
-                    groups.push((key, Vec::new()));
-                    groups.len() - 1
-                }
-            };
-            groups[g].1.push(v);
-        }
+        let groups = in_groups(input.iter().map(|&(id, v)| (group_key(self.db.labels(id), agg.modifier.as_ref()), v)));
         let mut scratch = Vec::new();
         let mut out = Vec::with_capacity(groups.len());
         for (key, values) in groups {
