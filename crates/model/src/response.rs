@@ -74,6 +74,23 @@ pub(crate) struct Response {
     player: bool,
 }
 
+impl Response {
+    /// No on-call, no playbooks, nothing seen or done yet.
+    fn idle(streams: &Streams) -> Response {
+        Response {
+            oncall: None,
+            receivers: Vec::new(),
+            investigate: None,
+            playbooks: Vec::new(),
+            rng: streams.rng(Purpose::Playbooks, ""),
+            work: Vec::new(),
+            actions: Vec::new(),
+            seen: Vec::new(),
+            player: false,
+        }
+    }
+}
+
 /// Who a player is in the records (pages acknowledged, actions run).
 pub const PLAYER: &str = "player";
 
@@ -93,11 +110,7 @@ impl Engine {
             receivers: spec.oncall.as_ref().map_or_else(Vec::new, |o| o.receivers.clone()),
             investigate: spec.oncall.as_ref().map(|o| o.investigate.clone()),
             playbooks: spec.playbooks.clone(),
-            rng: streams.rng(Purpose::Playbooks, ""),
-            work: Vec::new(),
-            actions: Vec::new(),
-            seen: Vec::new(),
-            player: false,
+            ..Response::idle(streams)
         }));
     }
 
@@ -268,19 +281,7 @@ impl Engine {
     pub(crate) fn enter_player_mode(&mut self, seed: u64) {
         match self.response.as_mut() {
             Some(r) => r.player = true,
-            None => {
-                self.response = Some(Box::new(Response {
-                    oncall: None,
-                    receivers: Vec::new(),
-                    investigate: None,
-                    playbooks: Vec::new(),
-                    rng: Streams::new(seed).rng(Purpose::Playbooks, ""),
-                    work: Vec::new(),
-                    actions: Vec::new(),
-                    seen: Vec::new(),
-                    player: true,
-                }));
-            }
+            None => self.response = Some(Box::new(Response { player: true, ..Response::idle(&Streams::new(seed)) })),
         }
     }
 
