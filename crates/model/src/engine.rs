@@ -190,7 +190,7 @@ impl Engine {
         match event {
             MonitoringEvent::Scrape => self.on_scrape(now, queue),
             MonitoringEvent::Evaluate => self.on_evaluate(now, queue),
-            MonitoringEvent::Notify => self.on_notify(now, queue),
+            MonitoringEvent::Notify => self.on_wake(now, queue),
             MonitoringEvent::LogFlush => self.on_log_flush(now, queue),
         }
     }

@@ -79,6 +79,9 @@ pub(crate) struct Monitor {
     scratch: Vec<(Slot, f64)>,
     /// The earliest router wake already scheduled.
     wake: Option<SimTime>,
+    /// When the next rule evaluation is scheduled: a router wake at the same instant
+    /// waits for it, so a group tick sees that evaluation's alerts.
+    next_evaluation: SimTime,
     /// Evaluations that returned an error, per rule set (recording rules first).
     pub(crate) scrapes: u64,
     pub(crate) evaluations: u64,
@@ -144,6 +147,7 @@ impl Monitor {
             slow: 1.0,
             keep_all,
             wake: None,
+            next_evaluation: SimTime(spec.evaluation_interval_ns),
             scratch: Vec::new(),
             scrapes: 0,
             evaluations: 0,
@@ -455,9 +459,10 @@ impl Engine {
     /// schedules the next evaluation and the routers' next wake.
     pub(crate) fn on_evaluate(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
         let Some(m) = self.monitor.as_mut() else { return };
-        queue
-            .schedule(now.after(m.period(m.spec.evaluation_interval_ns)), Event::Monitoring(MonitoringEvent::Evaluate));
+        m.next_evaluation = now.after(m.period(m.spec.evaluation_interval_ns));
+        queue.schedule(m.next_evaluation, Event::Monitoring(MonitoringEvent::Evaluate));
         if m.down {
+            self.on_notify(now, queue);
             return;
         }
         let t_ms = (now.as_nanos() / 1_000_000) as i64;
@@ -505,6 +510,20 @@ impl Engine {
             }
         }
         names
+    }
+
+    /// A router wake: collects the notifications due now, unless a rule evaluation is due
+    /// at this same instant, which collects them after it has updated the routers
+    /// (Alertmanager's group tick sees the alerts Prometheus evaluated at that instant).
+    pub(crate) fn on_wake(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let Some(m) = self.monitor.as_mut() else { return };
+        if !m.down && m.next_evaluation == now {
+            if m.wake.is_some_and(|w| w <= now) {
+                m.wake = None;
+            }
+            return;
+        }
+        self.on_notify(now, queue);
     }
 
     /// Collects the notifications due now and schedules the routers' next wake.

@@ -27,6 +27,7 @@ mod metric;
 mod narrate;
 mod notify;
 mod prometheus;
+mod promtool_upstream;
 mod proxy;
 mod recovery;
 mod regions;

@@ -357,3 +357,42 @@ fn an_alert_with_for_is_routed_with_its_firing_time_so_group_wait_holds() {
     assert_eq!(first.t_ms, fired_ms + 30_000, "group_wait after firing");
     assert_eq!(first.alerts[0].starts_ms, fired_ms);
 }
+
+/// A scenario whose only alerts are `alerts` (TOML `[[alerts]]` tables), evaluated every
+/// 15 s and routed to one chat receiver with `group_wait = 30s`, one group for all.
+fn tick_scenario(alerts: &str) -> prodsim_scenario::Scenario {
+    let body = ROUTING_KINDS.split("[[alerts]]").next().expect("head");
+    let text = format!(
+        "{body}[monitoring]\nevaluation_interval = \"15s\"\n{alerts}[routing]\nreceiver = \"chat\"\ngroup_by = []\ngroup_wait = \"30s\"\ngroup_interval = \"5m\"\n[[routing.receivers]]\nname = \"chat\"\nslack = \"#alerts\"\n"
+    )
+    .replace("duration = \"1m\"", "duration = \"10m\"");
+    common::from_text(&text)
+}
+
+/// A group tick at the instant of a rule evaluation sees that evaluation (Prometheus
+/// evaluates, then Alertmanager's tick flushes): a 30 s blip that resolves exactly when
+/// its group's `group_wait` ends is never notified.
+#[test]
+fn a_blip_that_resolves_on_its_groups_first_tick_is_not_notified() {
+    let s = tick_scenario("[[alerts]]\nalert = \"Blip\"\nexpr = \"vector(time()) >= 60 < 90\"\n");
+    let outcome = common::run_own_seed(&s);
+    let mon = outcome.system.monitoring.as_ref().expect("monitoring");
+    let episode = &mon.episodes[0];
+    assert_eq!((episode.firing_ms, episode.resolved_ms), (Some(60_000), Some(90_000)), "{episode:?}");
+    assert!(mon.sets[0].notifications.is_empty(), "{:?}", mon.sets[0].notifications);
+}
+
+/// An alert that joins a group at the instant of the group's tick is in that tick's
+/// notification, not one `group_interval` later.
+#[test]
+fn an_alert_that_joins_on_a_tick_is_in_that_ticks_notification() {
+    let s = tick_scenario(
+        "[[alerts]]\nalert = \"First\"\nexpr = \"vector(time()) >= 60\"\n[[alerts]]\nalert = \"Joins\"\nexpr = \"vector(time()) >= 90\"\n",
+    );
+    let outcome = common::run_own_seed(&s);
+    let mon = outcome.system.monitoring.as_ref().expect("monitoring");
+    let first = mon.sets[0].notifications.first().expect("a notification");
+    assert_eq!(first.t_ms, 90_000);
+    let names: Vec<&str> = first.alerts.iter().filter_map(|a| a.labels.get("alertname")).map(String::as_str).collect();
+    assert_eq!(names, ["First", "Joins"]);
+}

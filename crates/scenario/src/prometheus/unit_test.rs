@@ -244,16 +244,24 @@ pub fn run(file: &TestFile, groups: &[RuleGroup], test: &TestGroup) -> Vec<Strin
         .collect();
     let mut alert_tests: Vec<&AlertTest> = test.alerts.iter().collect();
     alert_tests.sort_by_key(|a| a.eval_time_ms);
-    let max_ms = test.alerts.iter().map(|a| a.eval_time_ms).chain(test.exprs.iter().map(|e| e.eval_time_ms)).max();
+    // As promtool: evaluate from 0 to the latest eval_time (at least once, at 0).
+    let max_ms =
+        test.alerts.iter().map(|a| a.eval_time_ms).chain(test.exprs.iter().map(|e| e.eval_time_ms)).max().unwrap_or(0);
     let step = file.evaluation_interval_ms;
     let mut failures = Vec::new();
     let (mut t_ms, mut next) = (0i64, 0usize);
-    while max_ms.is_some_and(|m| t_ms <= m) {
+    while t_ms <= max_ms {
+        let mut eval_errors = Vec::new();
         for (interval_ms, engine) in &mut engines {
             if t_ms % *interval_ms == 0 {
-                // A failing rule keeps its previous state, as in Prometheus (which logs it).
                 let _ = engine.evaluate(t_ms, &mut db);
+                eval_errors.extend(rule_errors(engine, t_ms));
             }
+        }
+        // promtool ends the test group at the first evaluation where a rule failed.
+        if !eval_errors.is_empty() {
+            failures.extend(eval_errors);
+            return failures;
         }
         while next < alert_tests.len() && alert_tests[next].eval_time_ms < t_ms + step {
             failures.extend(check_alerts(&engines, alert_tests[next]));
@@ -265,6 +273,20 @@ pub fn run(file: &TestFile, groups: &[RuleGroup], test: &TestGroup) -> Vec<Strin
         failures.extend(check_expr(&db, e));
     }
     failures
+}
+
+/// promtool's line for each rule of `engine` whose evaluation at `t_ms` failed.
+fn rule_errors(engine: &RuleEngine, t_ms: i64) -> Vec<String> {
+    (0..engine.rules().len())
+        .filter_map(|i| {
+            let e = engine.last_error(i)?;
+            let name = match &engine.rules()[i] {
+                Rule::Alert(a) => &a.name,
+                Rule::Record(r) => &r.record,
+            };
+            Some(format!("    rule: {name}, time: {}, err: {e}", super::format_prom_duration(t_ms)))
+        })
+        .collect()
 }
 
 type AlertSet = Vec<(BTreeMap<String, String>, BTreeMap<String, String>)>;
@@ -370,6 +392,16 @@ mod tests {
         assert_eq!(failures.len(), 2, "{failures:?}");
         assert!(failures[0].contains("alertname: InstanceDown, time: 5m"), "{}", failures[0]);
         assert!(failures[1].contains("expr: \"job:up:sum\", time: 1m"), "{}", failures[1]);
+    }
+
+    #[test]
+    fn a_rule_that_fails_to_evaluate_fails_the_test_group_as_in_promtool() {
+        let rules = "groups:\n  - name: g\n    rules:\n      - record: joined\n        expr: join_1 + on(a) join_2\n";
+        let file = parse("rule_files: [r.yml]\ntests:\n  - input_series:\n      - series: 'join_1{a=\"1\",b=\"2\"}'\n        values: 1\n      - series: 'join_2{a=\"1\",b=\"3\"}'\n        values: 2\n      - series: 'join_2{a=\"1\",b=\"4\"}'\n        values: 3\n").expect("parses");
+        let groups = super::super::rule_file::rule_groups(rules).expect("rules parse");
+        let failures = run(&file, &groups, &file.tests[0]);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(failures[0].starts_with("    rule: joined, time: 0s, err: found duplicate series"), "{}", failures[0]);
     }
 
     #[test]

@@ -171,6 +171,14 @@ struct Group {
     log: Option<LogEntry>,
 }
 
+/// How long Prometheus keeps re-sending an alert after it resolved (its rule manager's
+/// `resolvedRetention`, 15 minutes, not configurable). Alertmanager deletes a resolved
+/// alert from its group only at a flush that no re-send has followed, so a resolved alert
+/// stays in its group until the first tick this long after it resolved. (Prometheus
+/// re-sends once per `resend_delay`, 1 minute: the real deletion can come up to one
+/// minute earlier.)
+pub const RESOLVED_RETENTION_MS: i64 = 15 * 60 * 1000;
+
 /// Groups are keyed by (route index in tree pre-order, group labels).
 type GroupKey = (usize, LabelSet);
 
@@ -491,7 +499,10 @@ impl Router {
                 }
             }
         }
-        group.alerts.retain(|_, a| a.ends_ms.is_none());
+        // Prometheus re-sends a resolved alert until RESOLVED_RETENTION_MS after it
+        // resolved, and Alertmanager keeps an alert re-sent since the flush began: it is
+        // listed (as resolved) in the group's notifications until then.
+        group.alerts.retain(|_, a| a.ends_ms.is_none_or(|end| t_ms < end + RESOLVED_RETENTION_MS));
         group.has_flushed = true;
         group.next_flush_ms = t_ms + group_interval_ms;
         if !group.alerts.is_empty() {

@@ -22,8 +22,16 @@
 //!    ([`Router::set_reachable`], a `notification_outage` fault) fails
 //!    ([`Delivery::Failed`]) and is not logged, so the next tick sends it again; the
 //!    receiver's `fallback`, if any, gets it at once ([`Delivery::Fallback`]).
-//! 6. **Resolved alerts** are sent once (if the receiver has `send_resolved`) and then
-//!    dropped from the group; a group left empty is deleted.
+//! 6. **Resolved alerts** stay in their group, listed as resolved in its notifications
+//!    (if the receiver has `send_resolved`), until the first tick
+//!    [`RESOLVED_RETENTION_MS`] (15 min) after they resolved: Prometheus re-sends a
+//!    resolved alert that long, and Alertmanager keeps an alert re-sent since the last
+//!    flush. So an alert that resolves during a silence gets its resolved notice when the
+//!    silence ends, if that is within those 15 minutes. A group left empty is deleted.
+//!
+//! The caller updates before it polls at the same instant: a group's tick at the time of
+//! a rule evaluation sees that evaluation's alerts (an alert joining or resolving then is
+//! in that tick's notification).
 //!
 //! [`render`] turns a notification into the text a channel would show.
 //!
@@ -37,6 +45,9 @@
 //!   alert in it was muted, which here notifies afresh if the alert returns.
 //! - Alerts resolve only by leaving the firing set given to [`Router::update`] (no
 //!   `resolve_timeout`); there are no time intervals, group limits or receiver retries.
+//! - A resolved alert leaves its group at the first tick 15 min after it resolved;
+//!   Prometheus's last re-send (every `resend_delay`, 1 min) can make Alertmanager drop
+//!   it up to a minute earlier.
 //! - The time `starts_ms` of an alert should be when it started *firing* (after its
 //!   `for` duration), as Prometheus sends it: an alert older than `group_wait` makes a new
 //!   group flush at once.
@@ -60,7 +71,9 @@ pub use config::{
     DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_WAIT_MS, DEFAULT_REPEAT_INTERVAL_MS, GROUP_BY_ALL, InhibitRule, Receiver,
     ReceiverKind, Route, RoutingConfig, Silence,
 };
-pub use group::{AlertInput, AlertStatus, Delivery, Notification, NotifiedAlert, Router, SuppressionCounts};
+pub use group::{
+    AlertInput, AlertStatus, Delivery, Notification, NotifiedAlert, RESOLVED_RETENTION_MS, Router, SuppressionCounts,
+};
 pub use matcher::{LabelSet, MatchOp, Matcher};
 pub use render::{format_offset, render, title};
 

@@ -297,7 +297,7 @@ fn silences_mute_only_inside_their_window() {
 }
 
 #[test]
-fn resolved_alerts_are_sent_once_with_send_resolved() {
+fn resolved_alerts_are_listed_until_prometheus_stops_resending_them() {
     let mut r = simple(true);
     let a = alert(&[("alertname", "Down"), ("instance", "a")], 0);
     let b = alert(&[("alertname", "Down"), ("instance", "b")], 0);
@@ -308,11 +308,16 @@ fn resolved_alerts_are_sent_once_with_send_resolved() {
     assert_eq!(out.len(), 1);
     assert_eq!(names(&out[0]), ["a:firing", "b:resolved"]);
     assert_eq!(out[0].alerts[1].ends_ms, Some(M));
-    // The resolved alert is gone after being sent: the next change is a's resolution.
+    // Prometheus still re-sends b (resolved 9 min ago), so Alertmanager lists it again
+    // beside a's resolution.
     r.update(8 * M, &[]);
     let out = r.poll(30 * S + 10 * M);
-    assert_eq!(names(&out[0]), ["a:resolved"]);
+    assert_eq!(names(&out[0]), ["a:resolved", "b:resolved"]);
     assert_eq!(out[0].status(), AlertStatus::Resolved);
+    // Both stay in the group, quiet, until 15 min after a resolved (8 min + 15 min).
+    assert!(r.poll(30 * S + 20 * M).is_empty());
+    assert_eq!(r.groups(), 1);
+    assert!(r.poll(30 * S + 25 * M).is_empty());
     assert_eq!(r.groups(), 0);
     assert_eq!(r.next_wake(), None);
 }
@@ -592,4 +597,42 @@ fn runbook_and_dashboard_links_appear_in_every_channel() {
     };
     let text = render(&sms);
     assert!(text.contains("https://runbooks.example/high-error-rate") && text.chars().count() <= 160, "{text}");
+}
+
+#[test]
+fn an_alert_that_resolves_during_a_silence_is_notified_resolved_when_it_ends() {
+    let mut r = simple(true);
+    let down = alert(&[("alertname", "Down"), ("instance", "a")], 0);
+    r.update(0, std::slice::from_ref(&down));
+    assert_eq!(r.poll(30 * S).len(), 1, "firing before the silence");
+    r.add_silence(Silence {
+        matchers: vec![m(r#"alertname="Down""#)],
+        starts_ms: M,
+        ends_ms: 8 * M,
+        comment: String::new(),
+    });
+    r.update(2 * M, &[]);
+    assert!(r.poll(30 * S + 5 * M).is_empty(), "muted while the silence holds");
+    let out = r.poll(30 * S + 10 * M);
+    assert_eq!(out.len(), 1, "the resolved notice once the silence ended");
+    assert_eq!(names(&out[0]), ["a:resolved"]);
+    assert_eq!(out[0].alerts[0].ends_ms, Some(2 * M));
+    assert!(r.poll(H).is_empty());
+    assert_eq!(r.groups(), 0);
+}
+
+#[test]
+fn a_silence_outlasting_the_resend_window_never_sends_the_resolved_notice() {
+    let mut r = simple(true);
+    r.update(0, &[alert(&[("alertname", "Down"), ("instance", "a")], 0)]);
+    assert_eq!(r.poll(30 * S).len(), 1);
+    r.add_silence(Silence {
+        matchers: vec![m(r#"alertname="Down""#)],
+        starts_ms: M,
+        ends_ms: H,
+        comment: String::new(),
+    });
+    r.update(2 * M, &[]);
+    assert!(r.poll(2 * H).is_empty(), "Prometheus stopped re-sending it before the silence ended");
+    assert_eq!(r.groups(), 0);
 }
