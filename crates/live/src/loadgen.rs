@@ -8,6 +8,11 @@
 //! the simulation, so live and simulated runs see the same requests with the same work.
 //! Bounded: sending stops at the end of the run, and at most [`MAX_IN_FLIGHT`] requests are
 //! outstanding (one beyond is counted as failed, not sent).
+//!
+//! Closed workloads, as the simulation runs them: each user is a task that sends its first
+//! request after one think time (drawn from the key of (workload, user)), waits for the
+//! answer, thinks (a draw keyed by the request), and sends the next. Their latency is
+//! measured from the send, which is when the user meant to send it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,6 +21,7 @@ use axum::http::StatusCode;
 use prodsim_kernel::{Keyed, Purpose, SimTime, Streams};
 use prodsim_parts::ArrivalProcess;
 use prodsim_scenario::Scenario;
+use prodsim_scenario::topology::ClosedLoop;
 
 use crate::app::{QUEUED_HEADER, WAIT_HEADER};
 use crate::clock::{LiveClock, Timer};
@@ -66,7 +72,13 @@ impl LoadGen {
     /// measured; requests without an answer by then are in flight.
     pub async fn run(self) -> Measure {
         let mut senders = Vec::new();
-        for w in &self.plan.workloads {
+        let mut users = Vec::new();
+        for (w, workload) in self.plan.workloads.iter().enumerate() {
+            if let Some(Some(l)) = self.plan.closed.get(w) {
+                users.extend(self.users(l, &workload.name));
+                continue;
+            }
+            let w = workload;
             let sender = Sender {
                 shared: Arc::clone(&self.shared),
                 timer: self.timer.clone(),
@@ -79,7 +91,7 @@ impl LoadGen {
             senders.push(tokio::spawn(sender.run()));
         }
         let mut sent = vec![0u64; self.plan.classes.len()];
-        for s in senders {
+        for s in senders.into_iter().chain(users) {
             if let Ok(counts) = s.await {
                 sent.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
             }
@@ -89,6 +101,73 @@ impl LoadGen {
         // Requests sent but not recorded are still in flight; late answers are dropped.
         let m = std::mem::replace(&mut *measure, Measure::new(0, SimTime(u64::MAX)));
         close(m, &sent, self.warmup)
+    }
+}
+
+impl LoadGen {
+    /// The tasks of a closed loop's users, for the workload `name`.
+    fn users(&self, l: &ClosedLoop, name: &str) -> Vec<tokio::task::JoinHandle<Vec<u64>>> {
+        let first = self.streams.keyed(Purpose::Think, name);
+        let keys = Arc::new(AtomicU64::new(0));
+        (0..l.users)
+            .map(|u| {
+                let user = User {
+                    shared: Arc::clone(&self.shared),
+                    timer: self.timer.clone(),
+                    plan: Arc::clone(&self.plan),
+                    think_time: l.think_time.clone(),
+                    first_ns: l.think_time.sample_ns(&mut first.draws(u64::from(u))),
+                    next_key: Arc::clone(&keys),
+                    request_keys: self.streams.keyed(Purpose::Requests, name),
+                    think: self.streams.keyed(Purpose::Think, ""),
+                    class_keys: self.streams.keyed(Purpose::Class, ""),
+                    warmup: self.warmup,
+                };
+                tokio::spawn(user.run())
+            })
+            .collect()
+    }
+}
+
+/// One user of a closed workload.
+struct User {
+    shared: Arc<Shared>,
+    timer: Timer,
+    plan: Arc<Plan>,
+    think_time: prodsim_kernel::Dist,
+    first_ns: u64,
+    /// The workload's request counter, shared by its users.
+    next_key: Arc<AtomicU64>,
+    request_keys: Keyed,
+    think: Keyed,
+    class_keys: Keyed,
+    warmup: SimTime,
+}
+
+impl User {
+    /// Thinks, sends, waits for the answer, until the end; returns the requests sent after
+    /// the warmup, per class.
+    async fn run(self) -> Vec<u64> {
+        let mut sent = vec![0u64; self.plan.classes.len()];
+        let mut t = SimTime(self.first_ns);
+        while t < self.shared.end {
+            let key = self.request_keys.key(self.next_key.fetch_add(1, Ordering::Relaxed) + 1);
+            let class = self.plan.pick_class(|| self.class_keys.draws(key).unit());
+            self.timer.sleep_until(self.shared.clock.to_wall(t)).await;
+            if t >= self.warmup {
+                sent[class] += 1;
+            }
+            self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
+            let end = self.shared.clock.to_wall(self.shared.end);
+            // A user still waiting at the end stops there: its request counts as in flight.
+            tokio::select! {
+                () = self.shared.send(key, class, t) => {}
+                () = self.timer.sleep_until(end) => break,
+            }
+            let answered = self.shared.clock.now();
+            t = answered.after(self.think_time.sample_ns(&mut self.think.draws(key)));
+        }
+        sent
     }
 }
 

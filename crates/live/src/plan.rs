@@ -7,7 +7,7 @@ use std::sync::Arc;
 use prodsim_kernel::Dist;
 use prodsim_parts::Workload;
 use prodsim_scenario::Scenario;
-use prodsim_scenario::topology::Step;
+use prodsim_scenario::topology::{ClosedLoop, Step};
 
 use crate::faults::LiveFaults;
 use crate::{LiveError, Options};
@@ -19,6 +19,10 @@ pub const MAX_WALL_RPS: f64 = 2_000.0;
 
 /// Most instances (app servers) live mode starts in one process.
 pub const MAX_INSTANCES: u32 = 200;
+
+/// Most users of closed workloads live mode runs (all workloads together): each is a task
+/// with one request in flight.
+pub const MAX_USERS: u32 = 10_000;
 
 /// Longest wall-clock run, in seconds (six hours).
 pub const MAX_WALL_SECONDS: f64 = 6.0 * 3600.0;
@@ -35,8 +39,10 @@ pub struct ClassPlan {
 /// The architecture live mode builds for a scenario.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// The open workloads, as the simulation builds them.
+    /// The workloads, as the simulation builds them (a closed one sends no arrivals).
     pub workloads: Vec<Workload>,
+    /// Per workload, its closed loop of users, if it is closed.
+    pub closed: Vec<Option<ClosedLoop>>,
     /// Cumulative class weights, in class order.
     pub class_cumulative: Vec<f64>,
     /// The classes.
@@ -83,6 +89,9 @@ impl Plan {
         let plan = Plan {
             // Traffic spikes folded into the stages, as the simulation folds them.
             workloads: scenario.workloads.iter().map(|w| prodsim_model::with_spikes(w, &scenario.faults)).collect(),
+            closed: (0..scenario.workloads.len())
+                .map(|w| scenario.topology.clients.get(w).and_then(|c| c.closed.clone()))
+                .collect(),
             class_cumulative,
             classes,
             servers: scenario.servers.count,
@@ -117,7 +126,31 @@ impl Plan {
                 ),
             });
         }
-        let peak_rps: f64 = self.workloads.iter().map(|w| w.stages.iter().map(|s| s.rate).fold(0.0, f64::max)).sum();
+        let users: u32 = self.closed.iter().flatten().map(|l| l.users).sum();
+        if users > MAX_USERS {
+            return Err(LiveError::TooBig {
+                why: format!(
+                    "{users} users in closed workloads; live mode runs at most {MAX_USERS} (the time scale does not change this)"
+                ),
+            });
+        }
+        let open_rps: f64 = self.workloads.iter().map(|w| w.stages.iter().map(|s| s.rate).fold(0.0, f64::max)).sum();
+        // A closed workload sends at most N / Z requests a second (answers taking no time).
+        let mut closed_rps = 0.0;
+        for l in self.closed.iter().flatten() {
+            match l.think_time.mean_ns() {
+                Some(z) if z > 0.0 => closed_rps += f64::from(l.users) / (z / 1e9),
+                _ => {
+                    return Err(LiveError::TooBig {
+                        why: format!(
+                            "a closed workload's think time `{}` has no positive mean: its users would send as fast as answers come, which live mode cannot bound",
+                            l.think_time
+                        ),
+                    });
+                }
+            }
+        }
+        let peak_rps = open_rps + closed_rps;
         let wall_rps = peak_rps / time_scale;
         if wall_rps > max_rps {
             return Err(LiveError::TooBig {
@@ -158,7 +191,7 @@ fn fitting_scale(min: f64) -> f64 {
 /// Every section live mode does not build yet, refused by name.
 fn refuse_sections(s: &Scenario) -> Result<(), LiveError> {
     let t = &s.topology;
-    let checks: [(bool, &str, &str); 16] = [
+    let checks: [(bool, &str, &str); 15] = [
         (!t.services.is_empty(), "[services]", "internal services, third-party APIs and storage are not stood up yet"),
         (t.database.is_some(), "[database]", "the database stand-in is not built yet"),
         (t.retry_queue.is_some(), "[retry_queue]", "the durable retry queue is not built yet"),
@@ -177,11 +210,6 @@ fn refuse_sections(s: &Scenario) -> Result<(), LiveError> {
             t.delivery.is_some(),
             "[pipeline] / [[deploys]] / [oncall]",
             "releases and incident response are not built yet",
-        ),
-        (
-            t.clients.iter().any(|c| c.closed.is_some()),
-            "closed workloads (users, think_time)",
-            "only open workloads drive live mode yet",
         ),
         (t.classes.iter().any(|c| c.payment.is_some()), "payments", "the payment ledger is not run live yet"),
         (s.servers.timeout_ns.is_some(), "[servers].timeout", "client deadlines are not enforced live yet"),

@@ -3,7 +3,7 @@
 //! P(wait); every service's `/metrics` is valid Prometheus text (checked by `promtool
 //! check metrics` when installed) under the catalog's names; the balancer runs the
 //! scenario's strategy; too-big scenarios and sections live mode does not build are refused
-//! with a message that says why.
+//! with a message that says why; closed users think and wait live as simulated.
 
 use std::path::Path;
 use std::process::Command;
@@ -208,4 +208,64 @@ duration = "10s"
     assert!(sim_mean > 250.0, "the slowdown shows in the mean: {sim_mean} ms");
     assert_eq!(s["faults"][1]["kind"], "slowdown", "{s}");
     assert!(code == 0 || stdout.contains("EXCEEDED"), "{stdout}\n{stderr}");
+}
+
+const CLOSED: &str = r#"
+[scenario]
+name = "live-closed"
+seed = 11
+duration = "30s"
+warmup = "2s"
+
+[[workload]]
+name = "users"
+users = 20
+think_time = "exp(400ms)"
+
+[servers]
+count = 1
+workers = 4
+service_time = "exp(100ms)"
+"#;
+
+/// A closed workload live: 20 users who think 400 ms between an answer and their next
+/// request, on 4 workers of 100 ms mean work (demand 40/s at most, the capacity 40/s, so
+/// the users queue). Live and simulated runs agree on throughput and mean latency
+/// (within 7% and 12%: the users' requests get their keys in the order they are sent,
+/// which differs between the two, so unlike the open runs they are two samples of the same
+/// system, not one), and the live run obeys Little's law over the loop: N = X (R + Z).
+#[test]
+fn closed_users_think_and_wait_live_as_simulated() {
+    let dir = temp_dir("live", "closed");
+    let file = dir.join("closed.toml");
+    std::fs::write(&file, CLOSED).expect("write scenario");
+    let out = dir.join("out");
+    let (code, stdout, stderr) = live(&file, &["--out", out.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let s = json(&out.join("summary.json"));
+    let sim = prodsim_model::simulate(&common::from_text(CLOSED), 11).expect("simulates");
+    let completed = s["requests"]["completed"].as_u64().expect("completed") as f64;
+    let sim_completed = sim.requests.completed as f64;
+    assert!(sim_completed > 800.0, "{sim_completed}");
+    assert!((completed / sim_completed - 1.0).abs() < 0.07, "completed live {completed}, simulated {sim_completed}");
+    let (mean, sim_mean) = (s["latency_ms"]["mean"].as_f64().expect("mean"), sim.latency.mean_ms().expect("mean"));
+    assert!((mean / sim_mean - 1.0).abs() < 0.12, "mean latency live {mean} ms, simulated {sim_mean} ms");
+    // Little's law over the whole loop, in the measured 28 s.
+    let throughput = completed / 28.0;
+    let users = throughput * (mean + 400.0) / 1000.0;
+    assert!((users / 20.0 - 1.0).abs() < 0.1, "N = X (R + Z) gives {users} users, not 20");
+}
+
+#[test]
+fn closed_workloads_too_many_users_or_no_think_time_are_refused() {
+    let text = CLOSED.replace("exp(400ms)", "const(0ms)");
+    let stderr = refused("closed-zero", &text, &[]);
+    assert!(stderr.contains("think time `const(0s)` has no positive mean"), "{stderr}");
+    let text = CLOSED.replace("users = 20", "users = 20000");
+    let stderr = refused("closed-many", &text, &[]);
+    assert!(stderr.contains("20000 users in closed workloads") && stderr.contains("at most 10000"), "{stderr}");
+    // 20 users thinking 1 ms send up to 20,000 requests a second: a time scale fits.
+    let text = CLOSED.replace("exp(400ms)", "exp(1ms)");
+    let stderr = refused("closed-fast", &text, &[]);
+    assert!(stderr.contains("--time-scale 10 or more would fit"), "{stderr}");
 }
