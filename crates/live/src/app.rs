@@ -6,7 +6,9 @@
 //! worker takes. A waiting request holds a oneshot receiver in a FIFO beside the server's
 //! queue; the worker that finishes hands itself to the next one. Work is the class's work
 //! steps drawn from the request key's `Work` stream, exactly the draws the simulation
-//! makes, held for that long on the precise timer.
+//! makes, held for that long on the precise timer. With `[servers].timeout`, a waiting
+//! request whose deadline has passed when a worker reaches it is dropped unserved (504),
+//! as the simulation drops it; one that finishes late is judged by the load generator.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -39,10 +41,21 @@ pub struct Work {
 }
 
 /// The server's queue as the sans-IO server keeps it, with the waiting requests' wake-ups
-/// in the same order.
+/// in the same order: `Some(start)` when a worker takes it, `None` when it expired.
 struct Station {
     server: Server,
-    waiting: VecDeque<oneshot::Sender<SimTime>>,
+    waiting: VecDeque<oneshot::Sender<Option<SimTime>>>,
+}
+
+/// What became of a request at an app server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Served {
+    /// Served: whether it waited, and for how long (scenario nanoseconds).
+    Done { queued: bool, wait_ns: u64 },
+    /// Turned away by a full queue.
+    Rejected,
+    /// Still waiting when its deadline passed: dropped unserved.
+    Expired,
 }
 
 /// Where an app server runs: the clock, the timer, its index and the faults.
@@ -56,6 +69,8 @@ pub struct Setup {
     pub index: usize,
     /// What the faults do to app servers.
     pub faults: Arc<LiveFaults>,
+    /// `[servers].timeout`: the client deadline from arrival (`u64::MAX`: none).
+    pub timeout_ns: u64,
 }
 
 /// One app server's state.
@@ -64,6 +79,7 @@ pub struct App {
     timer: Timer,
     index: usize,
     faults: Arc<LiveFaults>,
+    timeout_ns: u64,
     classes: Arc<Vec<ClassPlan>>,
     work: Keyed,
     station: Mutex<Station>,
@@ -74,12 +90,13 @@ impl App {
     /// An app server with `workers` workers and room for `queue_capacity` waiting requests.
     pub fn new(setup: Setup, classes: Arc<Vec<ClassPlan>>, work: Keyed, workers: u32, queue_capacity: usize) -> App {
         let names: Vec<String> = classes.iter().map(|c| c.name.clone()).collect();
-        let Setup { clock, timer, index, faults } = setup;
+        let Setup { clock, timer, index, faults, timeout_ns } = setup;
         App {
             clock,
             timer,
             index,
             faults,
+            timeout_ns,
             classes,
             work,
             station: Mutex::new(Station { server: Server::new(workers, queue_capacity), waiting: VecDeque::new() }),
@@ -111,15 +128,15 @@ impl App {
         })
     }
 
-    /// Serves one request to the end; `None` when the queue was full.
-    async fn serve(&self, work: Work) -> Option<(bool, u64)> {
+    /// Serves one request to the end.
+    async fn serve(&self, work: Work) -> Served {
         let arrived = self.clock.now();
         let steps = self.draws_ns(work);
         let service_ns = steps.iter().fold(0u64, |a, &b| a.saturating_add(b));
         let waiter = {
             let mut st = self.station.lock().unwrap_or_else(PoisonError::into_inner);
             match st.server.arrive(arrived, Request { arrived, service_ns }) {
-                Admission::Rejected => return None,
+                Admission::Rejected => return Served::Rejected,
                 Admission::Started => None,
                 Admission::Queued => {
                     let (tx, rx) = oneshot::channel();
@@ -136,25 +153,39 @@ impl App {
         // no real wait.
         let started = match waiter {
             // The sender is dropped only with the server: the run is over.
-            Some(rx) => rx.await.unwrap_or_else(|_| self.clock.now()).max(arrived),
+            Some(rx) => match rx.await {
+                Ok(Some(start)) => start.max(arrived),
+                Ok(None) => return Served::Expired,
+                Err(_) => self.clock.now().max(arrived),
+            },
             None => arrived,
         };
         let due = self.due(started, &steps);
         self.timer.sleep_until(self.clock.to_wall(due)).await;
         self.release(due);
-        Some((started > arrived, started.since(arrived)))
+        Served::Done { queued: started > arrived, wait_ns: started.since(arrived) }
     }
 
-    /// A worker is free at `now` (when its work was due): it takes the next waiting
-    /// request, if any.
+    /// A worker is free at `now` (when its work was due): it drops the waiting requests
+    /// whose deadline has passed and takes the next one, if any.
     fn release(&self, now: SimTime) {
         let mut st = self.station.lock().unwrap_or_else(PoisonError::into_inner);
-        // No deadline: nothing expires (`[servers].timeout` is refused in live mode).
-        while st.server.finish(now, u64::MAX, |_| {}).is_some() {
+        loop {
+            let mut expired = 0usize;
+            let next = st.server.finish(now, self.timeout_ns, |_| expired += 1);
+            for _ in 0..expired {
+                if let Some(gone) = st.waiting.pop_front() {
+                    // The handler may be gone already: nothing to tell it then.
+                    let _ = gone.send(None);
+                }
+            }
+            if next.is_none() {
+                return;
+            }
             match st.waiting.pop_front() {
                 // An error means its handler is gone: the worker moves on to the next one.
-                Some(next) => {
-                    if next.send(now).is_ok() {
+                Some(taker) => {
+                    if taker.send(Some(now)).is_ok() {
                         return;
                     }
                 }
@@ -175,25 +206,27 @@ impl App {
     }
 }
 
-/// `GET /request`: 200 with the wait headers, or 503 when the queue is full.
+/// `GET /request`: 200 with the wait headers, 503 when the queue is full, 504 when the
+/// request's deadline passed while it waited.
 async fn request(State(app): State<Arc<App>>, Query(work): Query<Work>) -> impl IntoResponse {
     let arrived = app.clock.now();
     // Served on its own task, so a client that goes away cannot strand a worker.
     let served = {
         let app = Arc::clone(&app);
-        tokio::spawn(async move { app.serve(work).await }).await.ok().flatten()
+        tokio::spawn(async move { app.serve(work).await }).await.unwrap_or(Served::Rejected)
     };
     let latency_s = app.clock.now().since(arrived) as f64 / 1e9;
     let mut metrics = app.metrics.lock().unwrap_or_else(PoisonError::into_inner);
-    metrics.answered(work.class, served.is_some(), latency_s);
+    metrics.answered(work.class, matches!(served, Served::Done { .. }), latency_s);
     let mut headers = HeaderMap::new();
     match served {
-        Some((queued, wait_ns)) => {
+        Served::Done { queued, wait_ns } => {
             headers.insert(WAIT_HEADER, HeaderValue::from(wait_ns));
             headers.insert(QUEUED_HEADER, HeaderValue::from(u32::from(queued)));
             (StatusCode::OK, headers)
         }
-        None => (StatusCode::SERVICE_UNAVAILABLE, headers),
+        Served::Rejected => (StatusCode::SERVICE_UNAVAILABLE, headers),
+        Served::Expired => (StatusCode::GATEWAY_TIMEOUT, headers),
     }
 }
 

@@ -133,7 +133,13 @@ async fn drive(
     let mut backends = Vec::new();
     for i in 0..plan.servers {
         let app = app::App::new(
-            app::Setup { clock, timer: timer.clone(), index: i as usize, faults: plan.faults.clone() },
+            app::Setup {
+                clock,
+                timer: timer.clone(),
+                index: i as usize,
+                faults: plan.faults.clone(),
+                timeout_ns: plan.timeout_ns,
+            },
             Arc::clone(&class_plans),
             streams.keyed(Purpose::Work, ""),
             plan.workers,

@@ -34,6 +34,8 @@ pub const MAX_IN_FLIGHT: u64 = 50_000;
 
 /// What every sending task shares.
 struct Shared {
+    /// `[servers].timeout` (`u64::MAX`: none): an answer after it is a timeout.
+    timeout_ns: u64,
     clock: LiveClock,
     http: Http,
     target: String,
@@ -64,7 +66,8 @@ impl LoadGen {
     ) -> LoadGen {
         let (warmup, end) = (SimTime(scenario.warmup_ns), SimTime(scenario.duration_ns));
         let measure = Mutex::new(Measure::new(plan.classes.len(), warmup));
-        let shared = Arc::new(Shared { clock, http, target, end, measure, in_flight: AtomicU64::new(0) });
+        let in_flight = AtomicU64::new(0);
+        let shared = Arc::new(Shared { timeout_ns: plan.timeout_ns, clock, http, target, end, measure, in_flight });
         LoadGen { shared, timer, plan, streams: Streams::new(scenario.seed), warmup }
     }
 
@@ -237,12 +240,17 @@ impl Shared {
         };
         let fate = match answer {
             _ if answered > self.end => Fate::InFlight,
-            Some(resp) if resp.status() == StatusCode::OK => Fate::Completed {
-                latency_ns: answered.since(intended),
-                queued: header(&resp, QUEUED_HEADER) == 1,
-                wait_ns: header(&resp, WAIT_HEADER),
-            },
+            Some(resp) if resp.status() == StatusCode::OK => {
+                let (latency_ns, queued, wait_ns) =
+                    (answered.since(intended), header(&resp, QUEUED_HEADER) == 1, header(&resp, WAIT_HEADER));
+                if latency_ns > self.timeout_ns {
+                    Fate::TimedOut { started: Some((queued, wait_ns)) }
+                } else {
+                    Fate::Completed { latency_ns, queued, wait_ns }
+                }
+            }
             Some(resp) if resp.status() == StatusCode::SERVICE_UNAVAILABLE => Fate::Rejected,
+            Some(resp) if resp.status() == StatusCode::GATEWAY_TIMEOUT => Fate::TimedOut { started: None },
             Some(_) | None => Fate::Failed,
         };
         self.measure.lock().unwrap_or_else(PoisonError::into_inner).record(class, intended, fate);

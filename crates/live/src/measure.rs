@@ -23,6 +23,13 @@ pub enum Fate {
     },
     /// Turned away by a full queue (503 from the app server).
     Rejected,
+    /// Past `[servers].timeout`: dropped while waiting (504), or answered after its
+    /// deadline (its client gave up; the worker still did the work: `started` holds
+    /// whether it waited and for how long).
+    TimedOut {
+        /// `Some((queued, wait_ns))` when a worker served it.
+        started: Option<(bool, u64)>,
+    },
     /// Failed: a connection error or an unexpected status.
     Failed,
     /// No answer by the end of the run.
@@ -51,6 +58,7 @@ impl Group {
                 self.latency.record(latency_ns);
             }
             Fate::Rejected => self.counts.rejected += 1,
+            Fate::TimedOut { .. } => self.counts.timed_out += 1,
             Fate::Failed => self.counts.failed += 1,
             Fate::InFlight => self.counts.in_flight += 1,
         }
@@ -89,7 +97,19 @@ impl Measure {
         if let Some(g) = self.classes.get_mut(class) {
             g.record(fate);
         }
-        if let Fate::Completed { queued, wait_ns, .. } = fate {
+        let started = match fate {
+            Fate::Completed { queued, wait_ns, .. } | Fate::TimedOut { started: Some((queued, wait_ns)) } => {
+                Some((queued, wait_ns))
+            }
+            Fate::TimedOut { started: None } => {
+                // Admitted and waiting when its deadline passed: delayed, never started.
+                self.waiting.admitted += 1;
+                self.waiting.delayed += 1;
+                None
+            }
+            Fate::Rejected | Fate::Failed | Fate::InFlight => None,
+        };
+        if let Some((queued, wait_ns)) = started {
             self.waiting.admitted += 1;
             self.waiting.started += 1;
             self.waiting.delayed += u64::from(queued);

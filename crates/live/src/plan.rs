@@ -53,6 +53,8 @@ pub struct Plan {
     pub workers: u32,
     /// Waiting room per server (`usize::MAX`: unbounded).
     pub queue_capacity: usize,
+    /// `[servers].timeout`, the client deadline from arrival (`u64::MAX`: none).
+    pub timeout_ns: u64,
     /// What the faults do to the app servers.
     pub faults: Arc<LiveFaults>,
 }
@@ -97,6 +99,7 @@ impl Plan {
             servers: scenario.servers.count,
             workers: scenario.servers.workers,
             queue_capacity: scenario.servers.queue_capacity.map_or(usize::MAX, |c| c as usize),
+            timeout_ns: scenario.servers.timeout_ns.unwrap_or(u64::MAX),
             faults: Arc::new(LiveFaults::of(&scenario.faults)?),
         };
         plan.check_size(scenario, options)?;
@@ -191,7 +194,7 @@ fn fitting_scale(min: f64) -> f64 {
 /// Every section live mode does not build yet, refused by name.
 fn refuse_sections(s: &Scenario) -> Result<(), LiveError> {
     let t = &s.topology;
-    let checks: [(bool, &str, &str); 15] = [
+    let checks: [(bool, &str, &str); 14] = [
         (!t.services.is_empty(), "[services]", "internal services, third-party APIs and storage are not stood up yet"),
         (t.database.is_some(), "[database]", "the database stand-in is not built yet"),
         (t.retry_queue.is_some(), "[retry_queue]", "the durable retry queue is not built yet"),
@@ -212,7 +215,6 @@ fn refuse_sections(s: &Scenario) -> Result<(), LiveError> {
             "releases and incident response are not built yet",
         ),
         (t.classes.iter().any(|c| c.payment.is_some()), "payments", "the payment ledger is not run live yet"),
-        (s.servers.timeout_ns.is_some(), "[servers].timeout", "client deadlines are not enforced live yet"),
         (
             s.balancer.health_check.is_some() || s.balancer.outlier_detection.is_some(),
             "[balancer] health checks",

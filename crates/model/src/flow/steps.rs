@@ -205,6 +205,9 @@ impl Engine {
             let waiting = &self.flow.tasks[next];
             if s == APP as usize && now.since(waiting.arrived) >= self.flow.timeout_ns {
                 // Its client gave up while it waited; the worker takes the next one.
+                if !waiting.malicious {
+                    self.measure.recorder.expired(waiting.arrived);
+                }
                 self.end_root(now, next, Fate::TimedOut, queue);
                 continue;
             }

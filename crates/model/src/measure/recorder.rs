@@ -334,6 +334,15 @@ impl Recorder {
         }
     }
 
+    /// A request that arrived at `arrived` and waited was dropped at its deadline before
+    /// a worker started it: admitted (and delayed, when it queued), never started.
+    #[inline]
+    pub fn expired(&mut self, arrived: SimTime) {
+        if arrived >= self.warmup {
+            self.waiting.admitted += 1;
+        }
+    }
+
     /// A worker started a request that arrived at `arrived`.
     #[inline]
     pub fn started(&mut self, arrived: SimTime, now: SimTime) {

@@ -269,3 +269,45 @@ fn closed_workloads_too_many_users_or_no_think_time_are_refused() {
     let stderr = refused("closed-fast", &text, &[]);
     assert!(stderr.contains("--time-scale 10 or more would fit"), "{stderr}");
 }
+
+const DEADLINE: &str = r#"
+[scenario]
+name = "live-timeout"
+seed = 5
+duration = "20s"
+warmup = "1s"
+
+[[workload]]
+name = "w"
+rate = 19
+
+[servers]
+count = 1
+workers = 2
+service_time = "exp(100ms)"
+timeout = "300ms"
+"#;
+
+/// `[servers].timeout` live: two workers of 100 ms at ρ = 0.95 with a 300 ms client
+/// deadline, so about a quarter of the requests time out, most of them dropped unserved
+/// in the queue (504) and the rest answered late. Live and simulated runs see the same
+/// arrivals and work, and agree on the timeouts within two percentage points.
+#[test]
+fn client_deadlines_drop_waiting_requests_live_as_simulated() {
+    let dir = temp_dir("live", "deadline");
+    let file = dir.join("deadline.toml");
+    std::fs::write(&file, DEADLINE).expect("write scenario");
+    let out = dir.join("out");
+    let (code, stdout, stderr) = live(&file, &["--compare", "--out", out.to_str().expect("utf-8")]);
+    let s = json(&out.join("summary.json"));
+    let sim = prodsim_model::simulate(&common::from_text(DEADLINE), 5).expect("simulates");
+    let arrived = s["requests"]["arrived"].as_u64().expect("arrived") as f64;
+    let timed_out = s["requests"]["timed_out"].as_u64().expect("timed_out") as f64;
+    let sim_share = sim.requests.timed_out as f64 / sim.requests.arrived as f64;
+    assert!(sim_share > 0.15, "the deadline bites: {sim_share}");
+    assert!(
+        (timed_out / arrived - sim_share).abs() < 0.02,
+        "timed out live {timed_out}/{arrived}, simulated {sim_share}"
+    );
+    assert!(code == 0 || stdout.contains("EXCEEDED"), "{stdout}\n{stderr}");
+}
