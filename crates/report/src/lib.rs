@@ -31,6 +31,7 @@ pub mod text_delivery;
 pub mod text_recovery;
 pub mod text_system;
 pub mod timeseries;
+pub mod tsdb_block;
 
 use std::path::{Path, PathBuf};
 

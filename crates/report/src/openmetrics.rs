@@ -2,7 +2,8 @@
 //! format `promtool tsdb create-blocks-from openmetrics` loads. Families come one after the
 //! other (`# TYPE`, `# HELP`, then every series of the family, each series' samples in
 //! time order), timestamps are seconds of simulated time, and the file ends with `# EOF`.
-//! Staleness markers are Prometheus-internal and are not written.
+//! Staleness markers cannot be written (the text format reads `NaN` as an ordinary NaN);
+//! [`crate::tsdb_block`] writes a Prometheus block that keeps them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

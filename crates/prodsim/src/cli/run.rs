@@ -37,9 +37,15 @@ pub struct RunArgs {
     #[arg(long)]
     no_html: bool,
     /// Also write every scraped metric sample as OpenMetrics text to FILE (loadable with
-    /// `promtool tsdb create-blocks-from openmetrics`); needs monitoring in the scenario.
+    /// `promtool tsdb create-blocks-from openmetrics`, but without staleness markers, which
+    /// the text format cannot carry; see --tsdb); needs monitoring in the scenario.
     #[arg(long, value_name = "FILE")]
     metrics: Option<PathBuf>,
+    /// Also write every scraped metric sample, staleness markers included, as a Prometheus
+    /// TSDB block into the data directory DIR (serve it with `prometheus
+    /// --storage.tsdb.path=DIR`); needs monitoring in the scenario.
+    #[arg(long, value_name = "DIR")]
+    tsdb: Option<PathBuf>,
     /// Also write the kept log entries as JSON lines to FILE; needs `[logging]`.
     #[arg(long, value_name = "FILE")]
     logs: Option<PathBuf>,
@@ -149,12 +155,13 @@ fn with_overrides(args: &RunArgs, mut scenario: Scenario) -> anyhow::Result<Scen
         scenario.seed = seed;
     }
     set_duration(&mut scenario, args.duration.as_deref())?;
-    if args.metrics.is_some() {
+    let export = [("--metrics", args.metrics.is_some()), ("--tsdb", args.tsdb.is_some())];
+    if let Some((flag, _)) = export.iter().find(|(_, asked)| *asked) {
         match scenario.topology.monitoring.as_mut() {
             // Keep every sample for the export instead of the rules' retention window.
             Some(m) => m.retention_ns = u64::MAX,
             None => bail!(
-                "--metrics: {} has no monitoring to export; add a [monitoring] section (see docs/metrics.md)",
+                "{flag}: {} has no monitoring to export; add a [monitoring] section (see docs/metrics.md)",
                 args.file.display()
             ),
         }
@@ -180,6 +187,12 @@ fn write_report(
     if let (Some(path), Some(m)) = (&args.metrics, system.monitoring.as_deref()) {
         report::write_atomic(path, report::openmetrics::render(&m.tsdb).as_bytes())?;
         written.push(path.clone());
+    }
+    if let (Some(dir), Some(m)) = (&args.tsdb, system.monitoring.as_deref()) {
+        if let Some(block) = report::tsdb_block::block(&m.tsdb) {
+            let at = report::tsdb_block::write(dir, &block)?;
+            written.extend(block.files.iter().map(|(name, _)| at.join(name)));
+        }
     }
     if let (Some(path), Some(l)) = (&args.logs, system.logging.as_ref()) {
         report::write_atomic(path, report::logs::json_lines(l).as_bytes())?;

@@ -40,6 +40,7 @@ mod snapshots;
 mod sweep;
 mod system;
 mod theory;
+mod tsdb_export;
 mod webdriver;
 mod weights;
 mod workshop;
