@@ -9,6 +9,11 @@
 //! makes, held for that long on the precise timer. With `[servers].timeout`, a waiting
 //! request whose deadline has passed when a worker reaches it is dropped unserved (504),
 //! as the simulation drops it; one that finishes late is judged by the load generator.
+//!
+//! A `crash` fault kills the process as the simulation does: at the crash every request on
+//! the server (working or waiting) fails at once, its counters start again from zero, and
+//! until `[servers].restart_after` has passed every request it gets fails at once (502, as
+//! a proxy answers for a backend that is gone); then it serves again with fresh workers.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,7 +24,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use prodsim_kernel::{Keyed, SimTime};
 use prodsim_parts::{Admission, Request, Server};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use crate::clock::{LiveClock, Timer};
 use crate::faults::LiveFaults;
@@ -40,11 +45,22 @@ pub struct Work {
     pub class: usize,
 }
 
+/// What wakes a waiting request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wake {
+    /// A worker freed at this time takes it.
+    Start(SimTime),
+    /// Its deadline passed while it waited.
+    Expired,
+    /// The server crashed.
+    Crashed,
+}
+
 /// The server's queue as the sans-IO server keeps it, with the waiting requests' wake-ups
-/// in the same order: `Some(start)` when a worker takes it, `None` when it expired.
+/// in the same order.
 struct Station {
     server: Server,
-    waiting: VecDeque<oneshot::Sender<Option<SimTime>>>,
+    waiting: VecDeque<oneshot::Sender<Wake>>,
 }
 
 /// What became of a request at an app server.
@@ -56,6 +72,8 @@ enum Served {
     Rejected,
     /// Still waiting when its deadline passed: dropped unserved.
     Expired,
+    /// On the server when it crashed, or sent to it while it was down.
+    Crashed,
 }
 
 /// Where an app server runs: the clock, the timer, its index and the faults.
@@ -82,8 +100,12 @@ pub struct App {
     timeout_ns: u64,
     classes: Arc<Vec<ClassPlan>>,
     work: Keyed,
+    workers: u32,
+    queue_capacity: usize,
     station: Mutex<Station>,
     metrics: Mutex<ServiceMetrics>,
+    /// Bumped at each crash: requests in service watch it.
+    crashes: watch::Sender<u64>,
 }
 
 impl App {
@@ -99,9 +121,37 @@ impl App {
             timeout_ns,
             classes,
             work,
+            workers,
+            queue_capacity,
             station: Mutex::new(Station { server: Server::new(workers, queue_capacity), waiting: VecDeque::new() }),
             metrics: Mutex::new(ServiceMetrics::new("app", &names)),
+            crashes: watch::Sender::new(0),
         }
+    }
+
+    /// Crashes the server at each of its crash times before `end` (run on its own task).
+    pub async fn crash_on_schedule(self: Arc<App>, end: SimTime) {
+        for (at, _) in self.faults.downtimes(self.index) {
+            if at >= end {
+                return;
+            }
+            self.timer.sleep_until(self.clock.to_wall(at)).await;
+            self.crash();
+        }
+    }
+
+    /// The process dies: its workers and queue are gone (every request on it fails) and
+    /// its counters start again from zero.
+    fn crash(&self) {
+        let mut st = self.station.lock().unwrap_or_else(PoisonError::into_inner);
+        st.server = Server::new(self.workers, self.queue_capacity);
+        for waiting in st.waiting.drain(..) {
+            // A handler already gone has nothing to be told.
+            let _ = waiting.send(Wake::Crashed);
+        }
+        self.crashes.send_modify(|n| *n += 1);
+        let names: Vec<String> = self.classes.iter().map(|c| c.name.clone()).collect();
+        *self.metrics.lock().unwrap_or_else(PoisonError::into_inner) = ServiceMetrics::new("app", &names);
     }
 
     /// The router of this server.
@@ -133,9 +183,14 @@ impl App {
         let arrived = self.clock.now();
         let steps = self.draws_ns(work);
         let service_ns = steps.iter().fold(0u64, |a, &b| a.saturating_add(b));
-        let waiter = {
+        let (waiter, mut crashes) = {
             let mut st = self.station.lock().unwrap_or_else(PoisonError::into_inner);
-            match st.server.arrive(arrived, Request { arrived, service_ns }) {
+            // Checked under the lock the crash takes, so no request slips onto a dead server.
+            if self.faults.is_down(self.index, arrived.max(self.clock.now())) {
+                return Served::Crashed;
+            }
+            let crashes = self.crashes.subscribe();
+            let waiter = match st.server.arrive(arrived, Request { arrived, service_ns }) {
                 Admission::Rejected => return Served::Rejected,
                 Admission::Started => None,
                 Admission::Queued => {
@@ -143,7 +198,8 @@ impl App {
                     st.waiting.push_back(tx);
                     Some(rx)
                 }
-            }
+            };
+            (waiter, crashes)
         };
         // A waiting request starts when the worker that took it was freed (the end its
         // work was due), not when its task wakes up, and a worker frees itself when its
@@ -154,14 +210,19 @@ impl App {
         let started = match waiter {
             // The sender is dropped only with the server: the run is over.
             Some(rx) => match rx.await {
-                Ok(Some(start)) => start.max(arrived),
-                Ok(None) => return Served::Expired,
+                Ok(Wake::Start(start)) => start.max(arrived),
+                Ok(Wake::Expired) => return Served::Expired,
+                Ok(Wake::Crashed) => return Served::Crashed,
                 Err(_) => self.clock.now().max(arrived),
             },
             None => arrived,
         };
         let due = self.due(started, &steps);
-        self.timer.sleep_until(self.clock.to_wall(due)).await;
+        tokio::select! {
+            () = self.timer.sleep_until(self.clock.to_wall(due)) => {}
+            // The worker died with the process: nothing to release.
+            _ = crashes.changed() => return Served::Crashed,
+        }
         self.release(due);
         Served::Done { queued: started > arrived, wait_ns: started.since(arrived) }
     }
@@ -176,7 +237,7 @@ impl App {
             for _ in 0..expired {
                 if let Some(gone) = st.waiting.pop_front() {
                     // The handler may be gone already: nothing to tell it then.
-                    let _ = gone.send(None);
+                    let _ = gone.send(Wake::Expired);
                 }
             }
             if next.is_none() {
@@ -185,7 +246,7 @@ impl App {
             match st.waiting.pop_front() {
                 // An error means its handler is gone: the worker moves on to the next one.
                 Some(taker) => {
-                    if taker.send(Some(now)).is_ok() {
+                    if taker.send(Wake::Start(now)).is_ok() {
                         return;
                     }
                 }
@@ -207,7 +268,8 @@ impl App {
 }
 
 /// `GET /request`: 200 with the wait headers, 503 when the queue is full, 504 when the
-/// request's deadline passed while it waited.
+/// request's deadline passed while it waited, 502 when the server crashed under it or is
+/// down.
 async fn request(State(app): State<Arc<App>>, Query(work): Query<Work>) -> impl IntoResponse {
     let arrived = app.clock.now();
     // Served on its own task, so a client that goes away cannot strand a worker.
@@ -227,6 +289,7 @@ async fn request(State(app): State<Arc<App>>, Query(work): Query<Work>) -> impl 
         }
         Served::Rejected => (StatusCode::SERVICE_UNAVAILABLE, headers),
         Served::Expired => (StatusCode::GATEWAY_TIMEOUT, headers),
+        Served::Crashed => (StatusCode::BAD_GATEWAY, headers),
     }
 }
 

@@ -145,7 +145,10 @@ async fn drive(
             plan.workers,
             plan.queue_capacity,
         );
-        let address = listen(Arc::new(app).router()).await?;
+        let app = Arc::new(app);
+        // Bounded: its last sleep ends before the end of the run.
+        tokio::spawn(Arc::clone(&app).crash_on_schedule(prodsim_kernel::SimTime(scenario.duration_ns)));
+        let address = listen(app.router()).await?;
         scrapes.push(Scrape {
             job: "app".into(),
             instance: format!("server-{i}"),

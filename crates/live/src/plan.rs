@@ -100,7 +100,7 @@ impl Plan {
             workers: scenario.servers.workers,
             queue_capacity: scenario.servers.queue_capacity.map_or(usize::MAX, |c| c as usize),
             timeout_ns: scenario.servers.timeout_ns.unwrap_or(u64::MAX),
-            faults: Arc::new(LiveFaults::of(&scenario.faults)?),
+            faults: Arc::new(LiveFaults::of(&scenario.faults, scenario.topology.restart_ns)?),
         };
         plan.check_size(scenario, options)?;
         Ok(plan)
