@@ -5,7 +5,8 @@
 //! replay of its `session.json` by `prodsim run --actions` to a byte-identical
 //! summary.json, what degrading and hotfixing save, stepping a
 //! `prodsim_model::Session` in many steps giving the one run, and the page in headless
-//! chromium (the clock advances, a click acknowledges and rolls back).
+//! chromium (the clock advances, a click acknowledges and rolls back; another degrades the
+//! service chosen in the list and ships the hotfix).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -521,6 +522,39 @@ fn the_page_shows_the_clock_and_records_a_click() {
     let state = server.state();
     assert_eq!(state["actions"][0]["action"], json!("acknowledge"), "{state}");
     assert_eq!(state["actions"][1]["action"], json!("rollback"), "{state}");
+    let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_page_degrades_the_chosen_service_and_ships_the_hotfix() {
+    let Some(d) = driver_or_skip("serve page, degrade and hotfix") else { return };
+    let dir = common::temp_dir("serve", "browser-deps");
+    let file = scenario_file(&dir, "deps.toml", DEPS);
+    let server = Server::start(&file, &dir.join("game"), "20");
+    d.open_url(&format!("http://127.0.0.1:{}/", server.port));
+    let started = Instant::now();
+    let text = |css: &str| d.js(&format!("return document.querySelector('{css}').textContent;"), json!([]));
+    // The state fills the list of services and names the hotfix.
+    while text("#hotfix").as_str() != Some("Ship hotfix v1.1") {
+        assert!(started.elapsed() < Duration::from_secs(20), "the hotfix button never named v1.1");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let options = d.js("return [...document.querySelectorAll('#dependency option')].map(o => o.value);", json!([]));
+    assert_eq!(options, json!(["recommendations", "search"]));
+    d.js("document.getElementById('dependency').value = 'search';", json!([]));
+    d.click("#degrade");
+    d.click("#hotfix");
+    while !text("#actions").as_str().unwrap_or("").contains("writing hotfix v1.1") {
+        assert!(started.elapsed() < Duration::from_secs(30), "the hotfix never listed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(text("#actions").as_str().unwrap().contains("degrade search"), "{}", text("#actions"));
+    let state = server.state();
+    assert_eq!(state["actions"][0]["dependency"], json!("search"), "{state}");
+    assert_eq!(state["actions"][1]["action"], json!("hotfix"), "{state}");
     let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
     drop(server);
