@@ -359,7 +359,10 @@ impl Engine {
         let Some(resp) = self.response.as_mut() else { return Err(none.to_string()) };
         let oncall = resp.oncall.as_ref();
         let open_alerts = oncall.and_then(|o| o.open_page()).map_or_else(Vec::new, |p| p.alerts.clone());
-        let page = oncall.and_then(|o| o.open_page().or(o.pages().last())).map_or(0, |p| p.id);
+        // Recorded against the page as the player's other actions are (none: no alert).
+        let (page, alert) = oncall
+            .and_then(|o| o.open_page().or(o.pages().last()))
+            .map_or((0, String::new()), |p| (p.id, p.alerts.join(", ")));
         let hotfixes: Vec<usize> = (0..resp.playbooks.len())
             .filter(|&k| matches!(resp.playbooks[k].action, PlaybookAction::Hotfix { .. }))
             .collect();
@@ -374,7 +377,7 @@ impl Engine {
         let write_ns = human(pb.duration.sample_ns(&mut resp.rng));
         let id = resp.actions.len() as u32;
         resp.actions.push(ActionRecord {
-            alert: pb.alert.clone(),
+            alert,
             action: action.clone(),
             by: PLAYER.to_string(),
             page,
