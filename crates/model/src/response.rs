@@ -11,7 +11,7 @@ use prodsim_kernel::{Dist, EventQueue, Purpose, SimRng, SimTime, Streams};
 use prodsim_parts::ops::oncall::OnCall;
 use prodsim_parts::ops::routing::AlertStatus;
 use prodsim_scenario::Scenario;
-use prodsim_scenario::delivery::{DeliverySpec, PlaybookAction, PlaybookSpec};
+use prodsim_scenario::delivery::{DeliverySpec, PlaybookAction, PlaybookSpec, ServiceId};
 
 use crate::engine::Engine;
 use crate::event::{Event, ResponseEvent};
@@ -321,6 +321,76 @@ impl Engine {
             playbook: None,
         });
         Ok(note)
+    }
+
+    /// The player switches on graceful degradation for service `dependency` now; why not
+    /// when the run keeps no run-time switches or the service is already degraded.
+    pub(crate) fn player_degrade(
+        &mut self,
+        now: SimTime,
+        dependency: ServiceId,
+        queue: &mut EventQueue<Event>,
+    ) -> Result<Option<String>, String> {
+        let station = dependency as usize + 1;
+        let name = self.stations[station].name.clone();
+        let Some(d) = self.delivery.as_deref() else {
+            return Err("degradation is switched at run time by the release model, and the scenario has none \
+                 (no [pipeline], [[deploys]], [oncall] or [[playbooks]])"
+                .to_string());
+        };
+        if d.runtime_degrade[station] {
+            return Err(format!("{name} is already degraded"));
+        }
+        self.player_act(now, &PlaybookAction::Degrade { dependency }, queue)?;
+        Ok(Some(format!("graceful degradation for {name}")))
+    }
+
+    /// The player ships the scenario's hotfix now, as its `hotfix` playbook does: written
+    /// for the playbook's `duration` (an attempt can fail and is tried again), then merged
+    /// and shipped through the pipeline's hotfix path. The hotfix is the playbook's for an
+    /// alert of the open page, else the first in file order; each ships once.
+    pub(crate) fn player_hotfix(
+        &mut self,
+        now: SimTime,
+        queue: &mut EventQueue<Event>,
+    ) -> Result<Option<String>, String> {
+        let none = "the scenario defines no hotfix: a game day ships the version of a [[playbooks]] entry \
+                    with action = \"hotfix\", and there is none";
+        let Some(resp) = self.response.as_mut() else { return Err(none.to_string()) };
+        let oncall = resp.oncall.as_ref();
+        let open_alerts = oncall.and_then(|o| o.open_page()).map_or_else(Vec::new, |p| p.alerts.clone());
+        // Recorded against the page as the player's other actions are (none: no alert).
+        let (page, alert) = oncall
+            .and_then(|o| o.open_page().or(o.pages().last()))
+            .map_or((0, String::new()), |p| (p.id, p.alerts.join(", ")));
+        let hotfixes: Vec<usize> = (0..resp.playbooks.len())
+            .filter(|&k| matches!(resp.playbooks[k].action, PlaybookAction::Hotfix { .. }))
+            .collect();
+        let Some(&first) = hotfixes.first() else { return Err(none.to_string()) };
+        let k = hotfixes.iter().copied().find(|&k| open_alerts.contains(&resp.playbooks[k].alert)).unwrap_or(first);
+        let pb = resp.playbooks[k].clone();
+        let action = action_name(&pb.action);
+        if let Some(done) = resp.actions.iter().find(|a| a.playbook == Some(k)) {
+            let when = if done.finished_ns.is_some() { "already shipped" } else { "already being written" };
+            return Err(format!("{action} is {when} (the scenario defines it once)"));
+        }
+        let write_ns = human(pb.duration.sample_ns(&mut resp.rng));
+        let id = resp.actions.len() as u32;
+        resp.actions.push(ActionRecord {
+            alert,
+            action: action.clone(),
+            by: PLAYER.to_string(),
+            page,
+            started_ns: now.as_nanos(),
+            finished_ns: None,
+            attempts: 1,
+            succeeded: false,
+            note: None,
+            playbook: Some(k),
+        });
+        queue.schedule(now.after(write_ns), Event::Response(ResponseEvent::ActionDone { action: id }));
+        let minutes = write_ns as f64 / 60e9;
+        Ok(Some(format!("writing {action} ({minutes:.1} min), then the pipeline ships it")))
     }
 
     /// An attempt at action `a` ends: it failed (and is tried again), or it takes effect.

@@ -15,7 +15,7 @@ use prodsim_kernel::{EventQueue, Limits, NoObserver, RunStats, SimError, SimTime
 use prodsim_parts::ops::oncall::Page;
 use prodsim_parts::ops::routing::Notification;
 use prodsim_scenario::Scenario;
-use prodsim_scenario::delivery::PlaybookAction;
+use prodsim_scenario::delivery::{PlaybookAction, ServiceId};
 use thiserror::Error;
 
 use crate::engine::Engine;
@@ -26,7 +26,7 @@ use crate::{RunError, estimate};
 pub use crate::response::PLAYER;
 
 /// What a player can do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Acknowledge the open page.
     Acknowledge,
@@ -41,6 +41,14 @@ pub enum Action {
     Failover,
     /// Turn off the newest feature flag that is on.
     DisableFlag,
+    /// Switch on graceful degradation for the dependency (a service) named here.
+    Degrade {
+        /// The service's name in the scenario.
+        dependency: String,
+    },
+    /// Ship the scenario's hotfix (a `hotfix` playbook's version, effects and strategy):
+    /// written for the playbook's `duration`, then through the pipeline's hotfix path.
+    Hotfix,
 }
 
 impl Action {
@@ -52,17 +60,8 @@ impl Action {
             Action::ScaleOut { .. } => "scale_out",
             Action::Failover => "failover",
             Action::DisableFlag => "disable_flag",
-        }
-    }
-
-    /// The playbook action that does it (`None` for an acknowledgement).
-    fn playbook(&self) -> Option<PlaybookAction> {
-        match *self {
-            Action::Acknowledge => None,
-            Action::Rollback => Some(PlaybookAction::Rollback),
-            Action::ScaleOut { count } => Some(PlaybookAction::ScaleOut { count }),
-            Action::Failover => Some(PlaybookAction::Failover),
-            Action::DisableFlag => Some(PlaybookAction::DisableFlag),
+            Action::Degrade { .. } => "degrade",
+            Action::Hotfix => "hotfix",
         }
     }
 }
@@ -76,6 +75,14 @@ pub enum ActionError {
         /// The action's name.
         action: &'static str,
         /// Why.
+        why: String,
+    },
+    /// It names something the scenario does not have (a service that is not one).
+    #[error("{action}: {why}")]
+    Invalid {
+        /// The action's name.
+        action: &'static str,
+        /// What is wrong, with the valid names.
         why: String,
     },
     /// The run has reached its end.
@@ -115,6 +122,28 @@ impl Session {
     /// The end of the run (the scenario's duration).
     pub fn end(&self) -> SimTime {
         SimTime(self.scenario.duration_ns)
+    }
+
+    /// The names of the scenario's services (what [`Action::Degrade`] names), in file order.
+    pub fn services(&self) -> Vec<&str> {
+        self.scenario.topology.services.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    /// The versions of the scenario's `hotfix` playbooks (what [`Action::Hotfix`] ships),
+    /// in file order; empty when it defines none.
+    pub fn hotfixes(&self) -> Vec<&str> {
+        let playbooks = self.scenario.topology.delivery.as_ref().map_or(&[][..], |d| &d.playbooks[..]);
+        playbooks
+            .iter()
+            .filter_map(|p| match &p.action {
+                PlaybookAction::Hotfix { version, .. } => Some(version.as_str()),
+                PlaybookAction::Rollback
+                | PlaybookAction::ScaleOut { .. }
+                | PlaybookAction::Failover
+                | PlaybookAction::DisableFlag
+                | PlaybookAction::Degrade { .. } => None,
+            })
+            .collect()
     }
 
     /// Whether the run has reached its end.
@@ -158,13 +187,40 @@ impl Session {
             return Err(ActionError::Over);
         }
         let impossible = |why: String| ActionError::Impossible { action: action.name(), why };
-        match action.playbook() {
-            None => {
+        let pb = match action {
+            Action::Acknowledge => {
                 let page = self.engine.player_acknowledge(self.now).map_err(impossible)?;
-                Ok(Some(format!("page #{page} acknowledged")))
+                return Ok(Some(format!("page #{page} acknowledged")));
             }
-            Some(pb) => self.engine.player_act(self.now, &pb, &mut self.queue).map_err(impossible),
+            Action::Degrade { dependency } => {
+                let service = self.service_id(dependency)?;
+                return self.engine.player_degrade(self.now, service, &mut self.queue).map_err(impossible);
+            }
+            Action::Hotfix => return self.engine.player_hotfix(self.now, &mut self.queue).map_err(impossible),
+            Action::Rollback => PlaybookAction::Rollback,
+            Action::ScaleOut { count } => PlaybookAction::ScaleOut { count: *count },
+            Action::Failover => PlaybookAction::Failover,
+            Action::DisableFlag => PlaybookAction::DisableFlag,
+        };
+        self.engine.player_act(self.now, &pb, &mut self.queue).map_err(impossible)
+    }
+
+    /// The id of the service named `name`, or a message naming the services and the
+    /// nearest one.
+    fn service_id(&self, name: &str) -> Result<ServiceId, ActionError> {
+        let names = self.services();
+        if let Some(i) = names.iter().position(|n| *n == name) {
+            return Ok(i as ServiceId);
         }
+        let why = if names.is_empty() {
+            format!("no service `{name}`: the scenario has no [[services]]")
+        } else {
+            let nearest = prodsim_scenario::diagnostic::nearest(name, names.iter().copied())
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            format!("no service `{name}`{nearest}; the services are {}", names.join(", "))
+        };
+        Err(ActionError::Invalid { action: "degrade", why })
     }
 
     /// The time-series rows closed so far (`timeseries.csv`'s rows).

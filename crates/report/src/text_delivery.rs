@@ -65,14 +65,10 @@ pub fn render(s: &mut String, d: &DeliveryOutcome, m: Option<&MonitoringOutcome>
         };
         let tries = if a.attempts > 1 { format!(", {} attempts", a.attempts) } else { String::new() };
         let note = a.note.as_ref().map_or(String::new(), |n| format!(" ({n})"));
-        let _ = writeln!(
-            s,
-            "{label:<13} {} ran {} for {} at {}: {result}{tries}{note}",
-            a.by,
-            a.action,
-            a.alert,
-            at(a.started_ns)
-        );
+        // A player's action with no page yet answers no alert.
+        let alert = if a.alert.is_empty() { String::new() } else { format!(" for {}", a.alert) };
+        let _ =
+            writeln!(s, "{label:<13} {} ran {}{alert} at {}: {result}{tries}{note}", a.by, a.action, at(a.started_ns));
     }
     if let Some(m) = m.filter(|m| !m.incidents.is_empty()) {
         let timelines: Vec<_> = m.incidents.iter().map(|i| i.timeline()).collect();

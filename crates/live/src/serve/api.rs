@@ -1,7 +1,8 @@
 //! The HTTP endpoints of a game day: the page (`GET /`), the event stream (`GET /events`,
 //! Server-Sent Events), the state (`GET /api/state`) and the controls (`POST /api/pause`,
 //! `/api/resume`, `/api/speed`, `/api/action`, `/api/finish`). Bodies are JSON; a body that
-//! is not valid JSON gets 400, an action impossible now 409, each with `{"error": ...}`.
+//! is not valid JSON gets 400 (so does an action naming what the scenario lacks, such as an
+//! unknown service to degrade), an action impossible now 409, each with `{"error": ...}`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
+
+use prodsim_model::session::ActionError;
 
 use super::session_file::parse_action;
 use super::{Shared, check_speed};
@@ -110,6 +113,8 @@ struct ActionBody {
     action: String,
     #[serde(default)]
     count: Option<u32>,
+    #[serde(default)]
+    dependency: Option<String>,
 }
 
 async fn action(State(shared): State<Arc<Shared>>, body: String) -> Response {
@@ -117,14 +122,20 @@ async fn action(State(shared): State<Arc<Shared>>, body: String) -> Response {
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    let action = match parse_action(&body.action, body.count) {
+    let action = match parse_action(&body.action, body.count, body.dependency.as_deref()) {
         Ok(a) => a,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     let result = tokio::task::block_in_place(|| shared.game().act(action));
     match result {
         Ok(rec) => json_response(StatusCode::OK, &json!({ "done": rec })),
-        Err(e) => error(StatusCode::CONFLICT, e),
+        Err(e) => {
+            let status = match e {
+                ActionError::Invalid { .. } => StatusCode::BAD_REQUEST,
+                ActionError::Impossible { .. } | ActionError::Over => StatusCode::CONFLICT,
+            };
+            error(status, e.to_string())
+        }
     }
 }
 

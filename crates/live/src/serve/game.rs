@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use prodsim_kernel::SimTime;
 use prodsim_model::Session;
-use prodsim_model::session::Action;
+use prodsim_model::session::{Action, ActionError};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -38,6 +38,9 @@ pub struct Finished {
 pub struct Game {
     session: Option<Session>,
     scenario: String,
+    /// The scenario's services (what `degrade` names) and hotfix versions, for the page.
+    services: Vec<String>,
+    hotfixes: Vec<String>,
     seed: u64,
     end: SimTime,
     now: SimTime,
@@ -67,6 +70,8 @@ impl Game {
         Game {
             end: session.end(),
             now: session.now(),
+            services: session.services().into_iter().map(str::to_string).collect(),
+            hotfixes: session.hotfixes().into_iter().map(str::to_string).collect(),
             session: Some(session),
             scenario: scenario.to_string(),
             seed,
@@ -145,17 +150,31 @@ impl Game {
     }
 
     /// The player does `action` now; the recorded action, or why not.
-    pub fn act(&mut self, action: Action) -> Result<RecordedAction, String> {
-        let Some(session) = self.session.as_mut() else { return Err("the game is over".to_string()) };
-        let note = session.apply(&action).map_err(|e| e.to_string())?;
+    pub fn act(&mut self, action: Action) -> Result<RecordedAction, ActionError> {
+        let Some(session) = self.session.as_mut() else { return Err(ActionError::Over) };
+        let note = session.apply(&action)?;
         let t_ns = session.now().as_nanos();
         let rec = RecordedAction {
             t_ns,
             time_s: t_ns as f64 / 1e9,
             action: action.name().to_string(),
-            count: match action {
-                Action::ScaleOut { count } => Some(count),
-                Action::Acknowledge | Action::Rollback | Action::Failover | Action::DisableFlag => None,
+            count: match &action {
+                Action::ScaleOut { count } => Some(*count),
+                Action::Acknowledge
+                | Action::Rollback
+                | Action::Failover
+                | Action::DisableFlag
+                | Action::Degrade { .. }
+                | Action::Hotfix => None,
+            },
+            dependency: match &action {
+                Action::Degrade { dependency } => Some(dependency.clone()),
+                Action::Acknowledge
+                | Action::Rollback
+                | Action::ScaleOut { .. }
+                | Action::Failover
+                | Action::DisableFlag
+                | Action::Hotfix => None,
             },
             note,
         };
@@ -223,6 +242,8 @@ impl Game {
             "end_s": self.end.as_nanos() as f64 / 1e9,
             "paused": self.paused,
             "speed": self.speed,
+            "services": self.services,
+            "hotfixes": self.hotfixes,
             "actions": self.actions,
             "live_score": live,
             "finished": self.finished.as_ref().map(finished_message),

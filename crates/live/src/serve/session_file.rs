@@ -15,7 +15,8 @@ use super::score::Score;
 pub const SESSION_VERSION: u32 = 1;
 
 /// The names of the actions, as `session.json` and `POST /api/action` spell them.
-pub const ACTION_NAMES: [&str; 5] = ["acknowledge", "rollback", "scale_out", "failover", "disable_flag"];
+pub const ACTION_NAMES: [&str; 7] =
+    ["acknowledge", "rollback", "scale_out", "failover", "disable_flag", "degrade", "hotfix"];
 
 /// Servers a `scale_out` adds when it does not say.
 const DEFAULT_SCALE_OUT: u32 = 1;
@@ -55,6 +56,9 @@ pub struct RecordedAction {
     /// Servers added by a `scale_out`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
+    /// The service a `degrade` degrades.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependency: Option<String>,
     /// What it led to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -63,13 +67,13 @@ pub struct RecordedAction {
 impl RecordedAction {
     /// The model's action.
     pub fn to_action(&self) -> Result<Action, String> {
-        parse_action(&self.action, self.count)
+        parse_action(&self.action, self.count, self.dependency.as_deref())
     }
 }
 
-/// The action named `name` (with `count` for `scale_out`), or a message naming the valid
-/// names and the nearest one.
-pub fn parse_action(name: &str, count: Option<u32>) -> Result<Action, String> {
+/// The action named `name` (with `count` for `scale_out`, `dependency` for `degrade`), or a
+/// message naming the valid names and the nearest one.
+pub fn parse_action(name: &str, count: Option<u32>, dependency: Option<&str>) -> Result<Action, String> {
     let action = match name {
         "acknowledge" => Action::Acknowledge,
         "rollback" => Action::Rollback,
@@ -82,6 +86,11 @@ pub fn parse_action(name: &str, count: Option<u32>) -> Result<Action, String> {
         }
         "failover" => Action::Failover,
         "disable_flag" => Action::DisableFlag,
+        "degrade" => match dependency {
+            Some(d) if !d.is_empty() => Action::Degrade { dependency: d.to_string() },
+            _ => return Err("degrade: needs `dependency`, a service name".to_string()),
+        },
+        "hotfix" => Action::Hotfix,
         other => {
             let nearest = ACTION_NAMES
                 .iter()
@@ -95,6 +104,9 @@ pub fn parse_action(name: &str, count: Option<u32>) -> Result<Action, String> {
     };
     if count.is_some() && !matches!(action, Action::ScaleOut { .. }) {
         return Err(format!("`count` is for scale_out, not {name}"));
+    }
+    if dependency.is_some() && !matches!(action, Action::Degrade { .. }) {
+        return Err(format!("`dependency` is for degrade, not {name}"));
     }
     Ok(action)
 }

@@ -1,9 +1,12 @@
 //! `prodsim serve` end to end: the binary over real HTTP on loopback (pause and resume,
 //! speed, acknowledging a page, rolling back, an impossible action and malformed JSON
-//! refused with a message, finishing, Ctrl-C), the replay of its `session.json` by
-//! `prodsim run --actions` to a byte-identical summary.json, stepping a
+//! refused with a message, finishing, Ctrl-C; degrading a service and shipping the
+//! scenario's hotfix, a misspelt service and a hotfix the scenario lacks refused), the
+//! replay of its `session.json` by `prodsim run --actions` to a byte-identical
+//! summary.json, what degrading and hotfixing save, stepping a
 //! `prodsim_model::Session` in many steps giving the one run, and the page in headless
-//! chromium (the clock advances, a click acknowledges and rolls back).
+//! chromium (the clock advances, a click acknowledges and rolls back; another degrades the
+//! service chosen in the list and ships the hotfix).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -69,11 +72,101 @@ action = "rollback"
 duration = "1m"
 "#;
 
+/// A shop whose recommendations service stops answering from 2m to 12m (every browse
+/// fails), with a hotfix playbook that degrades around it: the player can degrade the
+/// service at run time or ship the hotfix.
+const DEPS: &str = r#"
+[scenario]
+name = "game-day-deps"
+seed = 7
+duration = "15m"
+warmup = "30s"
+report_interval = "10s"
+
+[[workload]]
+name = "shoppers"
+rate = 100
+
+[servers]
+count = 4
+workers = 32
+
+[[requests]]
+name = "browse"
+weight = 1.0
+steps = [
+  { cpu = "exp(2ms)" },
+  { call = "recommendations", timeout = "200ms" },
+  { call = "search", timeout = "500ms" },
+]
+
+[services.recommendations]
+instances = 2
+workers = 16
+latency = "exp(10ms)"
+
+[services.search]
+instances = 2
+workers = 16
+latency = "exp(5ms)"
+
+[[faults]]
+kind = "timeouts"
+target = "recommendations"
+at = "2m"
+duration = "10m"
+
+[monitoring]
+ready_rules = true
+
+[slo]
+objective = 0.999
+
+[pipeline]
+initial_version = "v1"
+deploy_time = "10s"
+rollback = "30s"
+
+[oncall]
+[[oncall.responders]]
+name = "alice"
+hours = "always"
+ack = "2m"
+
+[[playbooks]]
+alert = "HighErrorRate"
+action = "hotfix"
+duration = "2m"
+version = "v1.1"
+[playbooks.effects]
+degrade = ["recommendations"]
+"#;
+
 /// The game scenario written to `dir`.
 fn game_file(dir: &Path) -> PathBuf {
-    let path = dir.join("game-day.toml");
-    std::fs::write(&path, GAME).expect("scenario written");
+    scenario_file(dir, "game-day.toml", GAME)
+}
+
+/// `text` written to `dir/name`.
+fn scenario_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("scenario written");
     path
+}
+
+/// `prodsim run FILE --actions SESSION --out OUT`; the replay's summary.json is identical
+/// to `game`'s.
+fn assert_replays(file: &Path, session: &Path, game: &Path, out: &Path) {
+    cargo_bin_cmd!("prodsim")
+        .args(["run", &file.display().to_string(), "--quiet", "--no-html", "--no-charts", "--actions"])
+        .arg(session)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+    let a = std::fs::read(game.join("summary.json")).unwrap();
+    let b = std::fs::read(out.join("summary.json")).unwrap();
+    assert!(a == b, "the replay's summary.json differs from the game's");
 }
 
 /// A `prodsim serve` child and the port it listens on; stopped with SIGINT on drop.
@@ -198,6 +291,16 @@ fn a_game_day_over_http_replays_to_the_same_summary() {
     let (status, v) = server.call("POST", "/api/action", r#"{"action":"acknowledge"}"#);
     assert_eq!(status, 409, "{v}");
     assert!(v["error"].as_str().unwrap().contains("no page is open"), "{v}");
+    // No [[playbooks]] hotfix, no [[services]]: neither is there to ship or degrade.
+    let (status, v) = server.call("POST", "/api/action", r#"{"action":"hotfix"}"#);
+    assert_eq!(status, 409, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("the scenario defines no hotfix"), "{v}");
+    let (status, v) = server.call("POST", "/api/action", r#"{"action":"degrade","dependency":"payments"}"#);
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error"], json!("degrade: no service `payments`: the scenario has no [[services]]"));
+    let (status, v) = server.call("POST", "/api/action", r#"{"action":"degrade"}"#);
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("needs `dependency`"), "{v}");
 
     // Paused, the clock stands still; resumed, it runs again.
     let (status, paused) = server.call("POST", "/api/pause", "");
@@ -239,18 +342,101 @@ fn a_game_day_over_http_replays_to_the_same_summary() {
     assert_eq!(summary["pages"][0]["acknowledged_by"], json!("player"), "{}", summary["pages"]);
 
     // The replay gives the same summary.json, byte for byte.
-    let again = dir.join("replay");
-    cargo_bin_cmd!("prodsim")
-        .args(["run", &file.display().to_string(), "--quiet", "--no-html", "--no-charts", "--actions"])
-        .arg(out.join("session.json"))
-        .arg("--out")
-        .arg(&again)
-        .assert()
-        .success();
-    let a = std::fs::read(out.join("summary.json")).unwrap();
-    let b = std::fs::read(again.join("summary.json")).unwrap();
-    assert!(a == b, "the replay's summary.json differs from the game's");
+    assert_replays(&file, &out.join("session.json"), &out, &dir.join("replay"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn degrade_and_hotfix_over_http_replay_to_the_same_summary() {
+    let dir = common::temp_dir("serve", "deps");
+    let file = scenario_file(&dir, "deps.toml", DEPS);
+    let out = dir.join("game");
+    let server = Server::start(&file, &out, "20");
+    server.call("POST", "/api/pause", "");
+    let state = server.state();
+    assert_eq!(state["services"], json!(["recommendations", "search"]), "{state}");
+    assert_eq!(state["hotfixes"], json!(["v1.1"]), "{state}");
+    let (status, v) = server.call("POST", "/api/action", r#"{"action":"degrade","dependency":"recomendations"}"#);
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(
+        v["error"],
+        json!(
+            "degrade: no service `recomendations` (did you mean `recommendations`?); \
+             the services are recommendations, search"
+        )
+    );
+    let (status, v) = server.call("POST", "/api/action", r#"{"action":"degrade","dependency":"recommendations"}"#);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["done"]["dependency"], json!("recommendations"), "{v}");
+    let (status, v) = server.call("POST", "/api/action", r#"{"action":"degrade","dependency":"recommendations"}"#);
+    assert_eq!(status, 409, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("recommendations is already degraded"), "{v}");
+
+    let t1 = time_s(&server.state());
+    server.call("POST", "/api/speed", r#"{"speed": 600}"#);
+    server.call("POST", "/api/resume", "");
+    server.wait_for("advances a minute", |s| time_s(s) > t1 + 60.0);
+    server.call("POST", "/api/pause", "");
+    let (status, v) = server.call("POST", "/api/action", r#"{"action":"hotfix"}"#);
+    assert_eq!(status, 200, "{v}");
+    assert!(v["done"]["note"].as_str().unwrap().starts_with("writing hotfix v1.1 (2.0 min)"), "{v}");
+    let (status, v) = server.call("POST", "/api/action", r#"{"action":"hotfix"}"#);
+    assert_eq!(status, 409, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("hotfix v1.1 is already being written"), "{v}");
+    let (status, fin) = server.call("POST", "/api/finish", "");
+    assert_eq!(status, 200, "{fin}");
+    assert!(server.interrupt().success(), "Ctrl-C ends serve with 0");
+
+    let session: Value = serde_json::from_str(&std::fs::read_to_string(out.join("session.json")).unwrap()).unwrap();
+    let actions = session["actions"].as_array().unwrap();
+    let names: Vec<&str> = actions.iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(names, ["degrade", "hotfix"]);
+    assert_eq!(actions[0]["dependency"], json!("recommendations"));
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let deploy = &summary["deploys"][0];
+    assert_eq!(
+        (&deploy["version"], &deploy["by"], &deploy["hotfix"]),
+        (&json!("v1.1"), &json!("player"), &json!(true))
+    );
+    assert_eq!(deploy["outcome"], json!("completed"), "{deploy}");
+    let ran: Vec<(&str, &str)> = summary["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["action"].as_str().unwrap(), a["by"].as_str().unwrap()))
+        .collect();
+    assert_eq!(ran, [("degrade", "player"), ("hotfix v1.1", "player")]);
+    assert_replays(&file, &out.join("session.json"), &out, &dir.join("replay"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The summary's `requests.failed` after `actions` at their times (s).
+fn failed_after(s: &prodsim_scenario::Scenario, actions: &[(u64, Action)]) -> u64 {
+    let mut session = Session::new(s, s.seed).unwrap();
+    for (t_s, a) in actions {
+        session.advance_to(SimTime(t_s * prodsim_kernel::NS_PER_S)).unwrap();
+        session.apply(a).unwrap();
+    }
+    let summary = prodsim_report::summary::Summary::from_outcome(&session.finish().unwrap()).to_json();
+    let v: Value = serde_json::from_str(&summary).unwrap();
+    v["requests"]["failed"].as_u64().unwrap()
+}
+
+#[test]
+fn degrading_or_hotfixing_the_dead_dependency_saves_the_requests() {
+    let s = common::from_text(DEPS);
+    let degrade = Action::Degrade { dependency: "recommendations".to_string() };
+    let nobody = failed_after(&s, &[]);
+    let degraded = failed_after(&s, &[(130, degrade)]);
+    let hotfixed = failed_after(&s, &[(130, Action::Hotfix)]);
+    eprintln!("failed requests: nobody acts {nobody}, degrade at 130 s {degraded}, hotfix at 130 s {hotfixed}");
+    // The dead service fails every browse from 2m to 12m; degrading 10 s in keeps all but
+    // those 10 s, the hotfix (2 minutes to write, 10 s to deploy) all but ~2m10s of them.
+    assert!(degraded * 10 < nobody, "{degraded} vs {nobody}");
+    assert!(degraded < hotfixed && hotfixed * 2 < nobody, "{hotfixed} vs {degraded} and {nobody}");
+    let mut session = Session::new(&s, s.seed).unwrap();
+    let e = session.apply(&Action::Degrade { dependency: "serch".to_string() }).unwrap_err().to_string();
+    assert_eq!(e, "degrade: no service `serch` (did you mean `search`?); the services are recommendations, search");
 }
 
 #[test]
@@ -336,6 +522,39 @@ fn the_page_shows_the_clock_and_records_a_click() {
     let state = server.state();
     assert_eq!(state["actions"][0]["action"], json!("acknowledge"), "{state}");
     assert_eq!(state["actions"][1]["action"], json!("rollback"), "{state}");
+    let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_page_degrades_the_chosen_service_and_ships_the_hotfix() {
+    let Some(d) = driver_or_skip("serve page, degrade and hotfix") else { return };
+    let dir = common::temp_dir("serve", "browser-deps");
+    let file = scenario_file(&dir, "deps.toml", DEPS);
+    let server = Server::start(&file, &dir.join("game"), "20");
+    d.open_url(&format!("http://127.0.0.1:{}/", server.port));
+    let started = Instant::now();
+    let text = |css: &str| d.js(&format!("return document.querySelector('{css}').textContent;"), json!([]));
+    // The state fills the list of services and names the hotfix.
+    while text("#hotfix").as_str() != Some("Ship hotfix v1.1") {
+        assert!(started.elapsed() < Duration::from_secs(20), "the hotfix button never named v1.1");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let options = d.js("return [...document.querySelectorAll('#dependency option')].map(o => o.value);", json!([]));
+    assert_eq!(options, json!(["recommendations", "search"]));
+    d.js("document.getElementById('dependency').value = 'search';", json!([]));
+    d.click("#degrade");
+    d.click("#hotfix");
+    while !text("#actions").as_str().unwrap_or("").contains("writing hotfix v1.1") {
+        assert!(started.elapsed() < Duration::from_secs(30), "the hotfix never listed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(text("#actions").as_str().unwrap().contains("degrade search"), "{}", text("#actions"));
+    let state = server.state();
+    assert_eq!(state["actions"][0]["dependency"], json!("search"), "{state}");
+    assert_eq!(state["actions"][1]["action"], json!("hotfix"), "{state}");
     let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
     drop(server);

@@ -172,7 +172,12 @@ fn via(m: &MonitoringOutcome, t_ms: i64) -> Option<String> {
 fn actions(d: &DeliveryOutcome) -> Vec<Line> {
     let mut lines = Vec::new();
     for a in &d.actions {
-        let text = format!("{} runs the playbook for {}: {} (page #{})", a.by, a.alert, a.action, a.page);
+        // A player's action with no page yet answers no alert.
+        let text = if a.alert.is_empty() {
+            format!("{} runs {} (no page yet)", a.by, a.action)
+        } else {
+            format!("{} runs the playbook for {}: {} (page #{})", a.by, a.alert, a.action, a.page)
+        };
         lines.push(Line { t_ns: a.started_ns, text });
         if let Some(done) = a.finished_ns {
             let how = if a.succeeded { "is done" } else { "fails" };
