@@ -34,7 +34,8 @@ impl Score {
     pub fn of(outcome: &Outcome) -> Score {
         let v: serde_json::Value = serde_json::from_str(&Summary::from_outcome(outcome).to_json()).unwrap_or_default();
         let incidents = v["incidents"].as_array().cloned().unwrap_or_default();
-        let sum = |key: &str| incidents.iter().filter_map(|i| i[key].as_f64()).sum::<f64>();
+        // A fold from +0.0: `Sum` for f64 starts at -0.0, which would show as "-0" with no incident.
+        let sum = |key: &str| incidents.iter().filter_map(|i| i[key].as_f64()).fold(0.0, |a, b| a + b);
         let slo = outcome.system.monitoring.is_some();
         let r = &v["requests"];
         let failed = ["rejected", "timed_out", "failed"].iter().filter_map(|k| r[*k].as_u64()).sum();
