@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use prodsim_kernel::{Keyed, SimTime};
+use prodsim_parts::server::Integrals;
 use prodsim_parts::{Admission, Request, Server};
 use tokio::sync::{oneshot, watch};
 
@@ -61,6 +62,8 @@ enum Wake {
 struct Station {
     server: Server,
     waiting: VecDeque<oneshot::Sender<Wake>>,
+    /// The integrals of the processes that crashed before this one.
+    before_crashes: Integrals,
 }
 
 /// What became of a request at an app server.
@@ -123,7 +126,11 @@ impl App {
             work,
             workers,
             queue_capacity,
-            station: Mutex::new(Station { server: Server::new(workers, queue_capacity), waiting: VecDeque::new() }),
+            station: Mutex::new(Station {
+                server: Server::new(workers, queue_capacity),
+                waiting: VecDeque::new(),
+                before_crashes: Integrals::default(),
+            }),
             metrics: Mutex::new(ServiceMetrics::new("app", &names)),
             crashes: watch::Sender::new(0),
         }
@@ -144,6 +151,9 @@ impl App {
     /// its counters start again from zero.
     fn crash(&self) {
         let mut st = self.station.lock().unwrap_or_else(PoisonError::into_inner);
+        let gone = st.server.integrals_at(self.clock.now());
+        st.before_crashes.busy_ns += gone.busy_ns;
+        st.before_crashes.queued_ns += gone.queued_ns;
         st.server = Server::new(self.workers, self.queue_capacity);
         for waiting in st.waiting.drain(..) {
             // A handler already gone has nothing to be told.
@@ -252,6 +262,16 @@ impl App {
                 }
                 None => return,
             }
+        }
+    }
+
+    /// Busy workers and waiting requests integrated over the run up to now, across crashes.
+    pub fn integrals(&self) -> Integrals {
+        let st = self.station.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = st.server.integrals_at(self.clock.now());
+        Integrals {
+            busy_ns: st.before_crashes.busy_ns + now.busy_ns,
+            queued_ns: st.before_crashes.queued_ns + now.queued_ns,
         }
     }
 

@@ -24,6 +24,7 @@ pub mod plan;
 pub mod proxy;
 pub mod serve;
 pub mod summary;
+pub mod timeline;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,6 +132,7 @@ async fn drive(
     let class_plans = Arc::new(plan.classes.clone());
     let mut scrapes = Vec::new();
     let mut backends = Vec::new();
+    let mut apps = Vec::new();
     for i in 0..plan.servers {
         let app = app::App::new(
             app::Setup {
@@ -148,6 +150,7 @@ async fn drive(
         let app = Arc::new(app);
         // Bounded: its last sleep ends before the end of the run.
         tokio::spawn(Arc::clone(&app).crash_on_schedule(prodsim_kernel::SimTime(scenario.duration_ns)));
+        apps.push(Arc::clone(&app));
         let address = listen(app.router()).await?;
         scrapes.push(Scrape {
             job: "app".into(),
@@ -173,8 +176,13 @@ async fn drive(
     scrapes
         .insert(0, Scrape { job: "lb".into(), instance: "lb-0".into(), address: target.clone(), text: String::new() });
     let http = proxy::http_client();
-    let generator = loadgen::LoadGen::new(clock, timer, http.clone(), target, plan, scenario);
-    let measure = generator.run().await;
+    let generator = loadgen::LoadGen::new(clock, timer.clone(), http.clone(), target, plan, scenario);
+    let sampler =
+        tokio::spawn(sample_servers(apps, clock, timer.clone(), scenario.report_interval_ns, scenario.duration_ns));
+    let mut measure = generator.run().await;
+    for (i, integrals) in sampler.await.unwrap_or_default().into_iter().enumerate() {
+        measure.timeline.sample(i, integrals);
+    }
     // The last answers drain (bounded) so the final scrapes count every forwarded request.
     let drained_by = std::time::Instant::now() + DRAIN;
     while proxy.outstanding() > 0 && std::time::Instant::now() < drained_by {
@@ -194,6 +202,27 @@ async fn drive(
         faults: scenario.faults.clone(),
         scrapes,
     })
+}
+
+/// The app servers' integrals summed at the end of each report interval (the rows of
+/// `timeseries.csv`), read on the live clock; bounded by the run's end.
+async fn sample_servers(
+    apps: Vec<Arc<app::App>>,
+    clock: clock::LiveClock,
+    timer: clock::Timer,
+    interval_ns: u64,
+    duration_ns: u64,
+) -> Vec<prodsim_parts::server::Integrals> {
+    let rows = timeline::Timeline::new(interval_ns, duration_ns, 0);
+    let mut out = Vec::with_capacity(rows.len());
+    for i in 0..rows.len() {
+        timer.sleep_until(clock.to_wall(rows.end_of(i))).await;
+        let total = apps.iter().map(|a| a.integrals()).fold(prodsim_parts::server::Integrals::default(), |a, b| {
+            prodsim_parts::server::Integrals { busy_ns: a.busy_ns + b.busy_ns, queued_ns: a.queued_ns + b.queued_ns }
+        });
+        out.push(total);
+    }
+    out
 }
 
 /// `GET http://address/metrics`, its body as text (empty when it fails).

@@ -65,7 +65,9 @@ impl LoadGen {
         scenario: &Scenario,
     ) -> LoadGen {
         let (warmup, end) = (SimTime(scenario.warmup_ns), SimTime(scenario.duration_ns));
-        let measure = Mutex::new(Measure::new(plan.classes.len(), warmup));
+        let timeline =
+            crate::timeline::Timeline::new(scenario.report_interval_ns, scenario.duration_ns, plan.workers_total());
+        let measure = Mutex::new(Measure::new(plan.classes.len(), warmup, timeline));
         let in_flight = AtomicU64::new(0);
         let shared = Arc::new(Shared { timeout_ns: plan.timeout_ns, clock, http, target, end, measure, in_flight });
         LoadGen { shared, timer, plan, streams: Streams::new(scenario.seed), warmup }
@@ -102,7 +104,10 @@ impl LoadGen {
         self.timer.sleep_until(self.shared.clock.to_wall(self.shared.end)).await;
         let mut measure = self.shared.measure.lock().unwrap_or_else(PoisonError::into_inner);
         // Requests sent but not recorded are still in flight; late answers are dropped.
-        let m = std::mem::replace(&mut *measure, Measure::new(0, SimTime(u64::MAX)));
+        let m = std::mem::replace(
+            &mut *measure,
+            Measure::new(0, SimTime(u64::MAX), crate::timeline::Timeline::new(1, 0, 0)),
+        );
         close(m, &sent, self.warmup)
     }
 }
@@ -216,7 +221,10 @@ impl Sender {
             let shared = Arc::clone(&self.shared);
             if shared.in_flight.fetch_add(1, Ordering::Relaxed) >= MAX_IN_FLIGHT {
                 shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-                shared.measure.lock().unwrap_or_else(PoisonError::into_inner).record(class, t, Fate::Failed);
+                let mut m = shared.measure.lock().unwrap_or_else(PoisonError::into_inner);
+                m.timeline.sent(t);
+                m.timeline.answered(t, t, Fate::Failed);
+                m.record(class, t, Fate::Failed);
                 continue;
             }
             tokio::spawn(async move { shared.send(key, class, t).await });
@@ -228,6 +236,7 @@ impl Sender {
 impl Shared {
     /// Sends one request meant to start at `intended` and records its fate.
     async fn send(&self, key: u64, class: usize, intended: SimTime) {
+        self.measure.lock().unwrap_or_else(PoisonError::into_inner).timeline.sent(intended);
         let uri = format!("http://{}/request?key={key}&class={class}", self.target);
         let answer = match uri.parse() {
             Ok(uri) => self.http.get(uri).await.ok(),
@@ -253,6 +262,8 @@ impl Shared {
             Some(resp) if resp.status() == StatusCode::GATEWAY_TIMEOUT => Fate::TimedOut { started: None },
             Some(_) | None => Fate::Failed,
         };
-        self.measure.lock().unwrap_or_else(PoisonError::into_inner).record(class, intended, fate);
+        let mut m = self.measure.lock().unwrap_or_else(PoisonError::into_inner);
+        m.timeline.answered(intended, answered, fate);
+        m.record(class, intended, fate);
     }
 }

@@ -6,6 +6,8 @@
 use prodsim_kernel::SimTime;
 use prodsim_model::outcome::{Latency, RequestCounts, Waiting};
 
+use crate::timeline::Timeline;
+
 /// Significant digits of the latency histograms (those of the simulation's run totals).
 const SIGFIG: u8 = 3;
 
@@ -75,16 +77,20 @@ pub struct Measure {
     pub classes: Vec<Group>,
     /// Queueing at the app servers.
     pub waiting: Waiting,
+    /// Every request, warmup included, per report interval (`timeseries.csv`).
+    pub timeline: Timeline,
 }
 
 impl Measure {
-    /// Empty measurements for `classes` classes, counting requests sent from `warmup` on.
-    pub fn new(classes: usize, warmup: SimTime) -> Measure {
+    /// Empty measurements for `classes` classes, counting requests sent from `warmup` on,
+    /// with the rows of `timeline`.
+    pub fn new(classes: usize, warmup: SimTime, timeline: Timeline) -> Measure {
         Measure {
             warmup,
             all: Group::new(),
             classes: (0..classes).map(|_| Group::new()).collect(),
             waiting: Waiting::default(),
+            timeline,
         }
     }
 
@@ -124,7 +130,7 @@ mod tests {
 
     #[test]
     fn warmup_requests_are_not_counted_and_fates_add_up() {
-        let mut m = Measure::new(2, SimTime(10));
+        let mut m = Measure::new(2, SimTime(10), Timeline::new(10, 20, 1));
         m.record(0, SimTime(5), Fate::Rejected);
         m.record(0, SimTime(10), Fate::Completed { latency_ns: 4, queued: true, wait_ns: 3 });
         m.record(1, SimTime(11), Fate::Rejected);

@@ -64,6 +64,11 @@ fn unsupported(section: &str, why: &str) -> LiveError {
 }
 
 impl Plan {
+    /// Workers of all the app servers together.
+    pub fn workers_total(&self) -> u64 {
+        u64::from(self.servers) * u64::from(self.workers)
+    }
+
     /// The plan of `scenario` with `options`, or why it cannot run live.
     pub fn of(scenario: &Scenario, options: Options) -> Result<Plan, LiveError> {
         let time_scale = options.time_scale;

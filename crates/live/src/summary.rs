@@ -1,5 +1,6 @@
 //! A live run's report: `summary.json` under the key names `prodsim run` writes, for what
-//! live mode measures (`docs/live.md`), and each service's last `/metrics` scrape as
+//! live mode measures (`docs/live.md`), `timeseries.csv` (the rows `prodsim run` writes, see
+//! [`crate::timeline`]) and each service's last `/metrics` scrape as
 //! `metrics/<instance>.prom`; written atomically as one set with a manifest.
 
 use std::collections::BTreeMap;
@@ -87,7 +88,7 @@ impl LiveSummary {
     }
 }
 
-/// Writes `summary.json` and the scrapes under `dir` as one set; returns the paths written,
+/// Writes `summary.json`, `timeseries.csv` and the scrapes under `dir` as one set; returns the paths written,
 /// the manifest last.
 pub fn write(o: &LiveOutcome, dir: &Path) -> Result<Vec<PathBuf>, prodsim_report::ReportError> {
     let set = prodsim_report::manifest::begin(dir)?;
@@ -95,6 +96,10 @@ pub fn write(o: &LiveOutcome, dir: &Path) -> Result<Vec<PathBuf>, prodsim_report
     let json = serde_json::to_string_pretty(&LiveSummary::of(o)).unwrap_or_default() + "\n";
     let path = dir.join("summary.json");
     prodsim_report::write_atomic(&path, json.as_bytes())?;
+    written.push(path);
+    let path = dir.join("timeseries.csv");
+    let rows = o.measure.timeline.rows();
+    prodsim_report::write_atomic(&path, prodsim_report::timeseries::columns().to_csv(&rows).as_bytes())?;
     written.push(path);
     for s in &o.scrapes {
         let path = dir.join("metrics").join(format!("{}.prom", s.instance));

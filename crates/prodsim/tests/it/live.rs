@@ -319,6 +319,7 @@ name = "live-crash"
 seed = 9
 duration = "40s"
 warmup = "2s"
+report_interval = "5s"
 
 [[workload]]
 name = "w"
@@ -369,4 +370,26 @@ fn a_crashed_server_fails_its_requests_until_it_restarts_live_as_simulated() {
     );
     assert!((availability - sim_availability).abs() < 0.001, "live {availability}, simulated {sim_availability}");
     assert!(code == 0 || stdout.contains("EXCEEDED"), "{stdout}\n{stderr}");
+    timeseries_agree(&out.join("timeseries.csv"), &sim);
+}
+
+/// The live `timeseries.csv` has the simulation's columns and rows: the same arrivals in
+/// every interval (the same arrival process), failures within a few, utilization within
+/// five points.
+fn timeseries_agree(path: &Path, sim: &prodsim_model::outcome::Outcome) {
+    let text = std::fs::read_to_string(path).expect("timeseries.csv");
+    let sim_text = prodsim_report::timeseries::to_csv(sim);
+    let parse = |t: &str| -> Vec<Vec<String>> { t.lines().map(|l| l.split(',').map(str::to_string).collect()).collect() };
+    let (live, simulated) = (parse(&text), parse(&sim_text));
+    assert_eq!(live[0], simulated[0], "the same columns");
+    assert_eq!(live.len(), simulated.len(), "the same rows\n{text}\n{sim_text}");
+    let col = |name: &str| live[0].iter().position(|c| c == name).expect("column");
+    let (arrivals, failures, utilization) = (col("arrivals"), col("failures"), col("utilization"));
+    for (l, s) in live.iter().zip(&simulated).skip(1) {
+        assert_eq!(l[arrivals], s[arrivals], "arrivals\n{text}\n{sim_text}");
+        let (lf, sf): (u64, u64) = (l[failures].parse().expect("n"), s[failures].parse().expect("n"));
+        assert!(lf.abs_diff(sf) <= 6, "failures {lf} live, {sf} simulated\n{text}\n{sim_text}");
+        let (lu, su): (f64, f64) = (l[utilization].parse().expect("u"), s[utilization].parse().expect("u"));
+        assert!((lu - su).abs() < 0.05, "utilization {lu} live, {su} simulated\n{text}\n{sim_text}");
+    }
 }
