@@ -50,6 +50,25 @@ pub struct ActionRecord {
     playbook: Option<usize>,
 }
 
+impl ActionRecord {
+    /// Playbook `k`'s action started by `by` at `now` for `alert` on page `page`, its
+    /// first attempt under way.
+    fn under_way(alert: String, action: String, by: String, page: u32, now: SimTime, k: usize) -> ActionRecord {
+        ActionRecord {
+            alert,
+            action,
+            by,
+            page,
+            started_ns: now.as_nanos(),
+            finished_ns: None,
+            attempts: 1,
+            succeeded: false,
+            note: None,
+            playbook: Some(k),
+        }
+    }
+}
+
 /// What happened to one page beyond `ops::oncall`'s record.
 #[derive(Clone, Debug, Default)]
 struct PageWork {
@@ -226,18 +245,7 @@ impl Engine {
             let pb = &resp.playbooks[k];
             let action = action_name(&pb.action);
             let id = resp.actions.len() as u32;
-            resp.actions.push(ActionRecord {
-                alert,
-                action,
-                by: by.clone(),
-                page,
-                started_ns: now.as_nanos(),
-                finished_ns: None,
-                attempts: 1,
-                succeeded: false,
-                note: None,
-                playbook: Some(k),
-            });
+            resp.actions.push(ActionRecord::under_way(alert, action, by.clone(), page, now, k));
             let at = now.after(human(pb.duration.sample_ns(&mut resp.rng)));
             queue.schedule(at, Event::Response(ResponseEvent::ActionDone { action: id }));
         }
@@ -376,18 +384,7 @@ impl Engine {
         }
         let write_ns = human(pb.duration.sample_ns(&mut resp.rng));
         let id = resp.actions.len() as u32;
-        resp.actions.push(ActionRecord {
-            alert,
-            action: action.clone(),
-            by: PLAYER.to_string(),
-            page,
-            started_ns: now.as_nanos(),
-            finished_ns: None,
-            attempts: 1,
-            succeeded: false,
-            note: None,
-            playbook: Some(k),
-        });
+        resp.actions.push(ActionRecord::under_way(alert, action.clone(), PLAYER.to_string(), page, now, k));
         queue.schedule(now.after(write_ns), Event::Response(ResponseEvent::ActionDone { action: id }));
         let minutes = write_ns as f64 / 60e9;
         Ok(Some(format!("writing {action} ({minutes:.1} min), then the pipeline ships it")))

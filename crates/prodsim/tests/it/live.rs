@@ -379,7 +379,8 @@ fn a_crashed_server_fails_its_requests_until_it_restarts_live_as_simulated() {
 fn timeseries_agree(path: &Path, sim: &prodsim_model::outcome::Outcome) {
     let text = std::fs::read_to_string(path).expect("timeseries.csv");
     let sim_text = prodsim_report::timeseries::to_csv(sim);
-    let parse = |t: &str| -> Vec<Vec<String>> { t.lines().map(|l| l.split(',').map(str::to_string).collect()).collect() };
+    let parse =
+        |t: &str| -> Vec<Vec<String>> { t.lines().map(|l| l.split(',').map(str::to_string).collect()).collect() };
     let (live, simulated) = (parse(&text), parse(&sim_text));
     assert_eq!(live[0], simulated[0], "the same columns");
     assert_eq!(live.len(), simulated.len(), "the same rows\n{text}\n{sim_text}");
