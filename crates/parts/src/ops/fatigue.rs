@@ -5,7 +5,7 @@
 //!
 //! Model (linear, capped): with `n` pages to the responder in `(now - window, now)`,
 //! `miss = min(base_miss + n * miss_per_page, miss_max)` (never below `base_miss`) and
-//! `ack_delay = base_delay + n * ack_delay_per_page`. Not wired into the engine yet.
+//! `ack_delay = base_delay + n * ack_delay_per_page`. `OnCall::with_fatigue` applies it.
 
 use prodsim_kernel::NS_PER_S;
 
@@ -29,8 +29,14 @@ impl FatigueSpec {
     /// Pages in `paged_ns` that fall in the window ending at `now_ns` (strictly after
     /// `now_ns - window`, at or before `now_ns`).
     pub fn recent_pages(&self, paged_ns: &[u64], now_ns: u64) -> u32 {
-        let n = paged_ns.iter().filter(|&&t| t <= now_ns && now_ns - t < self.window_ns).count();
+        let n = paged_ns.iter().filter(|&&t| self.in_window(t, now_ns)).count();
         u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Whether a page at `paged_ns` falls in the window ending at `now_ns` (see
+    /// [`FatigueSpec::recent_pages`]).
+    pub fn in_window(&self, paged_ns: u64, now_ns: u64) -> bool {
+        paged_ns <= now_ns && now_ns - paged_ns < self.window_ns
     }
 
     /// The miss probability after `recent` pages, from the responder's `base_miss`.

@@ -110,14 +110,13 @@ impl OnCall {
     /// Pages `responder` got in the fatigue window before `now_ns` (0 without fatigue).
     pub fn recent_pages(&self, responder: &str, now_ns: u64) -> u32 {
         let Some(f) = &self.fatigue else { return 0 };
-        let paged: Vec<u64> = self
+        let n = self
             .pages
             .iter()
             .flat_map(|p| p.attempts.iter())
-            .filter(|a| a.responder == responder && a.paged_ns < now_ns)
-            .map(|a| a.paged_ns)
-            .collect();
-        f.recent_pages(&paged, now_ns)
+            .filter(|a| a.responder == responder && a.paged_ns < now_ns && f.in_window(a.paged_ns, now_ns))
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     /// The wall clock at `now_ns`, seconds after Monday 00:00, wrapping weekly.
