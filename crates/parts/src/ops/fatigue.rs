@@ -25,6 +25,13 @@ pub struct FatigueSpec {
 impl FatigueSpec {
     /// The default window: 24 h.
     pub const DEFAULT_WINDOW_NS: u64 = 24 * 3600 * NS_PER_S;
+    /// The default added miss probability per recent page: 0.02 (ten pages in a day add 20
+    /// points).
+    pub const DEFAULT_MISS_PER_PAGE: f64 = 0.02;
+    /// The default cap on the miss probability: 0.5.
+    pub const DEFAULT_MISS_MAX: f64 = 0.5;
+    /// The default added acknowledgement delay per recent page: 30 s.
+    pub const DEFAULT_ACK_DELAY_PER_PAGE_NS: u64 = 30 * NS_PER_S;
 
     /// Pages in `paged_ns` that fall in the window ending at `now_ns` (strictly after
     /// `now_ns - window`, at or before `now_ns`).

@@ -96,7 +96,7 @@ impl OnCall {
             rng,
             pages: Vec::new(),
             open: None,
-            fatigue: None,
+            fatigue: spec.fatigue.clone(),
         }
     }
 
@@ -272,6 +272,7 @@ mod tests {
             escalate_after_ns: 10 * MIN,
             investigate: Dist::constant(5 * MIN),
             receivers: Vec::new(),
+            fatigue: None,
         }
     }
 
