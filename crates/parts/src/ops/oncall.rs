@@ -66,6 +66,9 @@ pub struct PageAttempt {
     /// They missed the page altogether (a slow responder who is escalated past has
     /// `missed == false`).
     pub missed: bool,
+    /// Pages this responder had got in the fatigue window when paged (0 without
+    /// `[oncall.fatigue]`): what raised their miss probability and acknowledgement delay.
+    pub recent_pages: u32,
 }
 
 /// The on-call rotation and its pages.
@@ -182,7 +185,7 @@ impl OnCall {
             let r = &self.responders[i];
             let miss = self.fatigue.as_ref().map_or(r.miss, |f| f.miss_probability(r.miss, recent));
             let missed = self.rng.random::<f64>() < miss;
-            page.attempts.push(PageAttempt { responder: r.name.clone(), paged_ns, missed });
+            page.attempts.push(PageAttempt { responder: r.name.clone(), paged_ns, missed, recent_pages: recent });
             if !missed {
                 let base_ns = r.ack.sample_ns(&mut self.rng);
                 let base_ns = self.fatigue.as_ref().map_or(base_ns, |f| f.ack_delay_ns(base_ns, recent));
@@ -341,8 +344,8 @@ mod tests {
         assert_eq!(
             page.attempts,
             vec![
-                PageAttempt { responder: "alice".into(), paged_ns: t0, missed: true },
-                PageAttempt { responder: "bob".into(), paged_ns: t0 + 10 * MIN, missed: false },
+                PageAttempt { responder: "alice".into(), paged_ns: t0, missed: true, recent_pages: 0 },
+                PageAttempt { responder: "bob".into(), paged_ns: t0 + 10 * MIN, missed: false, recent_pages: 0 },
             ]
         );
         assert_eq!(page.acknowledged, Some(Acknowledgement { at_ns: t0 + 12 * MIN, by: "bob".into() }));
