@@ -243,3 +243,18 @@ fn ordinal_suffix(n: u32) -> &'static str {
         _ => "th",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ordinal_suffix;
+
+    #[test]
+    fn ordinals_read_as_english() {
+        let said: Vec<String> =
+            [1, 2, 3, 4, 10, 11, 12, 13, 21, 22, 23, 101, 111].map(|n| format!("{n}{}", ordinal_suffix(n))).to_vec();
+        assert_eq!(
+            said,
+            ["1st", "2nd", "3rd", "4th", "10th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st", "111th"]
+        );
+    }
+}

@@ -301,11 +301,12 @@ mod tests {
                 o.close(k * 3600 * NS_PER_S + 2 * MIN);
             }
             o.notify(7 * 3600 * NS_PER_S, &names(&["real"]));
-            o.pages().last().and_then(Page::ack_delay_ns)
+            let last = o.pages().last();
+            (last.and_then(Page::ack_delay_ns), last.map(|p| p.attempts[0].recent_pages))
         };
-        assert_eq!(run(None), Some(MIN));
+        assert_eq!(run(None), (Some(MIN), Some(0)));
         // Six pages in the last 24 h: 60 s + 6 × 30 s.
-        assert_eq!(run(Some(fatigue)), Some(4 * MIN));
+        assert_eq!(run(Some(fatigue)), (Some(4 * MIN), Some(6)));
     }
 
     fn names(v: &[&str]) -> Vec<String> {
