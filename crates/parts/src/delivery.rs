@@ -13,6 +13,8 @@
 pub type ServiceId = u16;
 use prodsim_kernel::Dist;
 
+use crate::ops::fatigue::FatigueSpec;
+
 /// Everything about releases and incident response; `None` in the topology when the file
 /// has none of `[pipeline]`, `[[deploys]]`, `[oncall]`, `[[playbooks]]`.
 #[derive(Clone, Debug, PartialEq)]
@@ -302,6 +304,9 @@ pub struct OncallSpec {
     /// Receivers whose notifications page the on-call (`receivers`); empty: a notification
     /// carrying a firing `page` or `critical` alert pages, whatever its receiver.
     pub receivers: Vec<String>,
+    /// Alert fatigue (`[oncall.fatigue]`): misses and acknowledgement delays grow with a
+    /// responder's recent pages; `None` leaves them as configured.
+    pub fatigue: Option<FatigueSpec>,
 }
 
 /// What a playbook does (`action`).

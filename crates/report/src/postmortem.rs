@@ -191,7 +191,11 @@ fn tell_pages(story: &mut Story, response: &mut Response, d: &DeliveryOutcome, f
     for p in d.pages.iter().filter(|p| ms(p.opened_ns) >= from_ms && ms(p.opened_ns) <= end_ms) {
         for a in &p.attempts {
             let missed = if a.missed { " (missed)" } else { "" };
-            story.tell(ms(a.paged_ns), format!("{} paged{missed}", a.responder));
+            let tired = match a.recent_pages {
+                0 => String::new(),
+                n => format!(", their {}{} page in the fatigue window", n + 1, ordinal_suffix(n + 1)),
+            };
+            story.tell(ms(a.paged_ns), format!("{} paged{missed}{tired}", a.responder));
         }
         if let Some(ack) = &p.acknowledged {
             story.tell(ms(ack.at_ns), format!("{} acknowledges the page", ack.by));
@@ -226,5 +230,31 @@ fn tell_actions(story: &mut Story, response: &mut Response, d: &DeliveryOutcome)
             succeeded: true,
             attempts: 1,
         });
+    }
+}
+
+/// `st`, `nd`, `rd` or `th`, for "their 12th page".
+fn ordinal_suffix(n: u32) -> &'static str {
+    match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ordinal_suffix;
+
+    #[test]
+    fn ordinals_read_as_english() {
+        let said: Vec<String> =
+            [1, 2, 3, 4, 10, 11, 12, 13, 21, 22, 23, 101, 111].map(|n| format!("{n}{}", ordinal_suffix(n))).to_vec();
+        assert_eq!(
+            said,
+            ["1st", "2nd", "3rd", "4th", "10th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st", "111th"]
+        );
     }
 }

@@ -95,6 +95,8 @@ pub struct PagedSummary {
     pub time_s: f64,
     /// They missed it.
     pub missed: bool,
+    /// Pages they had got in `[oncall.fatigue] window` when paged (0 without fatigue).
+    pub recent_pages: u32,
 }
 
 /// One element of `actions`.
@@ -168,6 +170,7 @@ impl DeliverySummary {
                             responder: a.responder.clone(),
                             time_s: ns_to_s(a.paged_ns),
                             missed: a.missed,
+                            recent_pages: a.recent_pages,
                         })
                         .collect(),
                     acknowledged_s: p.acknowledged.as_ref().map(|a| ns_to_s(a.at_ns)),

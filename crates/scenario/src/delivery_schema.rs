@@ -156,6 +156,28 @@ pub struct RawOncall {
     /// `[[oncall.responders]]`, in escalation order.
     #[serde(default)]
     pub responders: Vec<Spanned<RawResponder>>,
+    /// `[oncall.fatigue]` (default: no fatigue).
+    #[serde(default)]
+    pub fatigue: Option<Spanned<RawFatigue>>,
+}
+
+/// `[oncall.fatigue]`: how a responder's misses and acknowledgement delays grow with the
+/// pages they got recently.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFatigue {
+    /// The look-back window (default 24h).
+    #[serde(default)]
+    pub window: Option<Spanned<String>>,
+    /// Added miss probability per page in the window, in [0, 1] (default 0.02).
+    #[serde(default)]
+    pub miss_per_page: Option<Spanned<f64>>,
+    /// Cap on the miss probability, in [0, 1) (default 0.5).
+    #[serde(default)]
+    pub miss_max: Option<Spanned<f64>>,
+    /// Added acknowledgement delay per page in the window (default 30s).
+    #[serde(default)]
+    pub ack_delay_per_page: Option<Spanned<String>>,
 }
 
 /// One `[[oncall.responders]]` entry.

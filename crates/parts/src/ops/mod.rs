@@ -10,6 +10,7 @@
 
 pub mod calendar;
 pub mod catalog;
+pub mod fatigue;
 pub mod incident;
 pub mod logs;
 pub mod oncall;

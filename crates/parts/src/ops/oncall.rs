@@ -12,6 +12,7 @@ use rand::RngExt;
 
 use crate::delivery::{OnCallHours, OncallSpec, ResponderSpec};
 use crate::ops::calendar::{BusinessHours, WEEK_S};
+use crate::ops::fatigue::FatigueSpec;
 use prodsim_kernel::{NS_PER_S, SimRng};
 
 /// Rounds through the on-duty list before a page is left unacknowledged.
@@ -65,6 +66,9 @@ pub struct PageAttempt {
     /// They missed the page altogether (a slow responder who is escalated past has
     /// `missed == false`).
     pub missed: bool,
+    /// Pages this responder had got in the fatigue window when paged (0 without
+    /// `[oncall.fatigue]`): what raised their miss probability and acknowledgement delay.
+    pub recent_pages: u32,
 }
 
 /// The on-call rotation and its pages.
@@ -78,6 +82,8 @@ pub struct OnCall {
     pages: Vec<Page>,
     /// Index into `pages` of the open page.
     open: Option<usize>,
+    /// Alert fatigue; `None` (the default) leaves misses and delays as configured.
+    fatigue: Option<FatigueSpec>,
 }
 
 impl OnCall {
@@ -93,7 +99,27 @@ impl OnCall {
             rng,
             pages: Vec::new(),
             open: None,
+            fatigue: spec.fatigue.clone(),
         }
+    }
+
+    /// Turns alert fatigue on: each responder's miss probability and acknowledgement delay
+    /// grow with the pages they got in the fatigue window (see [`FatigueSpec`]).
+    pub fn with_fatigue(mut self, fatigue: FatigueSpec) -> OnCall {
+        self.fatigue = Some(fatigue);
+        self
+    }
+
+    /// Pages `responder` got in the fatigue window before `now_ns` (0 without fatigue).
+    pub fn recent_pages(&self, responder: &str, now_ns: u64) -> u32 {
+        let Some(f) = &self.fatigue else { return 0 };
+        let n = self
+            .pages
+            .iter()
+            .flat_map(|p| p.attempts.iter())
+            .filter(|a| a.responder == responder && a.paged_ns < now_ns && f.in_window(a.paged_ns, now_ns))
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     /// The wall clock at `now_ns`, seconds after Monday 00:00, wrapping weekly.
@@ -155,12 +181,16 @@ impl OnCall {
     fn escalate(&mut self, page: &mut Page, order: &[usize]) {
         let mut paged_ns = page.opened_ns;
         for &i in order.iter().cycle().take(order.len() * MAX_ROUNDS) {
+            let recent = self.recent_pages(&self.responders[i].name, paged_ns);
             let r = &self.responders[i];
-            let missed = self.rng.random::<f64>() < r.miss;
-            page.attempts.push(PageAttempt { responder: r.name.clone(), paged_ns, missed });
+            let miss = self.fatigue.as_ref().map_or(r.miss, |f| f.miss_probability(r.miss, recent));
+            let missed = self.rng.random::<f64>() < miss;
+            page.attempts.push(PageAttempt { responder: r.name.clone(), paged_ns, missed, recent_pages: recent });
             if !missed {
+                let base_ns = r.ack.sample_ns(&mut self.rng);
+                let base_ns = self.fatigue.as_ref().map_or(base_ns, |f| f.ack_delay_ns(base_ns, recent));
                 // People act on a clock of seconds.
-                let delay_ns = r.ack.sample_ns(&mut self.rng).div_ceil(NS_PER_S) * NS_PER_S;
+                let delay_ns = base_ns.div_ceil(NS_PER_S) * NS_PER_S;
                 if delay_ns <= self.escalate_after_ns {
                     page.acknowledged = Some(Acknowledgement { at_ns: paged_ns + delay_ns, by: r.name.clone() });
                     return;
@@ -245,11 +275,38 @@ mod tests {
             escalate_after_ns: 10 * MIN,
             investigate: Dist::constant(5 * MIN),
             receivers: Vec::new(),
+            fatigue: None,
         }
     }
 
     fn oncall(responders: Vec<ResponderSpec>, start_time_s: u64) -> OnCall {
         OnCall::new(&spec(responders), BusinessHours::default(), start_time_s, stream(1, "oncall"))
+    }
+
+    #[test]
+    fn fatigue_slows_acknowledgement_after_many_pages() {
+        let fatigue = FatigueSpec {
+            window_ns: FatigueSpec::DEFAULT_WINDOW_NS,
+            miss_per_page: 0.0,
+            miss_max: 0.0,
+            ack_delay_per_page_ns: 30 * NS_PER_S,
+        };
+        let run = |f: Option<FatigueSpec>| {
+            let mut o = oncall(vec![responder("ana", OnCallHours::Always, MIN, 0.0)], TUE_10AM);
+            if let Some(f) = f {
+                o = o.with_fatigue(f);
+            }
+            for k in 0..6u64 {
+                o.notify(k * 3600 * NS_PER_S, &names(&["noise"]));
+                o.close(k * 3600 * NS_PER_S + 2 * MIN);
+            }
+            o.notify(7 * 3600 * NS_PER_S, &names(&["real"]));
+            let last = o.pages().last();
+            (last.and_then(Page::ack_delay_ns), last.map(|p| p.attempts[0].recent_pages))
+        };
+        assert_eq!(run(None), (Some(MIN), Some(0)));
+        // Six pages in the last 24 h: 60 s + 6 × 30 s.
+        assert_eq!(run(Some(fatigue)), (Some(4 * MIN), Some(6)));
     }
 
     fn names(v: &[&str]) -> Vec<String> {
@@ -288,8 +345,8 @@ mod tests {
         assert_eq!(
             page.attempts,
             vec![
-                PageAttempt { responder: "alice".into(), paged_ns: t0, missed: true },
-                PageAttempt { responder: "bob".into(), paged_ns: t0 + 10 * MIN, missed: false },
+                PageAttempt { responder: "alice".into(), paged_ns: t0, missed: true, recent_pages: 0 },
+                PageAttempt { responder: "bob".into(), paged_ns: t0 + 10 * MIN, missed: false, recent_pages: 0 },
             ]
         );
         assert_eq!(page.acknowledged, Some(Acknowledgement { at_ns: t0 + 12 * MIN, by: "bob".into() }));

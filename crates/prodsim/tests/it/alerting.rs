@@ -1,6 +1,7 @@
 //! Monitoring, alerting and alert quality end to end: scrapes and `up`, counter resets,
 //! the SRE Workbook's burn-rate detection time, routing, the ground truth, two rule sets
-//! on identical traffic, the OpenMetrics export and the load errors of bad rules.
+//! on identical traffic, the OpenMetrics export, the load errors of bad rules, and what a
+//! noisy rule set costs a tired on-call (`[oncall.fatigue]`).
 
 use crate::common;
 
@@ -436,4 +437,49 @@ fn a_quoted_service_name_in_a_ready_rule_is_escaped() {
     s.duration_ns = 60 * 1_000_000_000;
     let o = run_own_seed(&s);
     assert!(monitoring(&o).rules.iter().any(|r| r.alert == "PaymentServiceDown"));
+}
+
+/// The late, real incident of alert-fatigue-consequences (22:30): time from detection to
+/// acknowledgement, ms, and the first responder's pages in the fatigue window then.
+fn late_incident_response(o: &prodsim_model::Outcome) -> (i64, u32) {
+    const LATE_MS: i64 = 22 * 3_600_000;
+    let i = monitoring(o).incidents.iter().find(|i| i.incident.start_ms >= LATE_MS).expect("the 22:30 incident");
+    let ack_ms = i.timeline().to_acknowledge_ms().expect("detected and acknowledged");
+    let d = system(o).delivery.as_ref().expect("on-call");
+    let page = d.pages.iter().find(|p| p.opened_ns / 1_000_000 >= i.incident.start_ms as u64 - 600_000);
+    let page = page.expect("a page about it");
+    (ack_ms, page.attempts[0].recent_pages)
+}
+
+#[test]
+fn noisy_rules_slow_the_response_to_the_real_incident() {
+    let text = std::fs::read_to_string(common::repo_path("scenarios/alert-fatigue-consequences.toml")).expect("reads");
+    let quiet_text = text.replace(r#"labels = { severity = "page" }"#, r#"labels = { severity = "ticket" }"#);
+    assert_ne!(quiet_text, text, "the noisy set no longer pages");
+    let rested_text = &text[..text.find("\n[oncall.fatigue]").expect("the scenario has [oncall.fatigue]")];
+    let (noisy, quiet, rested) = (from_text(&text), from_text(&quiet_text), from_text(rested_text));
+    let runs = [&noisy, &quiet, &rested].map(run_own_seed);
+    let [noisy_o, quiet_o, rested_o] = &runs;
+    let story = prodsim_report::expect::evaluate(&noisy.expectations, noisy_o);
+    assert!(!story.is_empty() && story.iter().all(|r| r.met), "{story:?}");
+    let (noisy_ack_ms, noisy_recent) = late_incident_response(noisy_o);
+    let (quiet_ack_ms, quiet_recent) = late_incident_response(quiet_o);
+    let (rested_ack_ms, rested_recent) = late_incident_response(rested_o);
+    eprintln!(
+        "22:30 incident, detection to acknowledgement: noisy {noisy_ack_ms} ms after {noisy_recent} pages, \
+         quiet {quiet_ack_ms} ms after {quiet_recent}, noisy without fatigue {rested_ack_ms} ms"
+    );
+    assert!(noisy_recent >= 3 * quiet_recent.max(1), "noisy {noisy_recent} pages, quiet {quiet_recent}");
+    assert_eq!(rested_recent, 0, "without [oncall.fatigue] nobody counts pages");
+    assert!(noisy_ack_ms > quiet_ack_ms + 3 * 60_000, "noisy {noisy_ack_ms} ms, quiet {quiet_ack_ms} ms");
+    assert!(noisy_ack_ms > rested_ack_ms + 3 * 60_000, "fatigue {noisy_ack_ms} ms, none {rested_ack_ms} ms");
+    let mtta = |o: &prodsim_model::Outcome| Summary::from_outcome(o).to_json();
+    let (noisy_json, quiet_json) = (mtta(noisy_o), mtta(quiet_o));
+    assert!(noisy_json.contains("\"recent_pages\""), "summary.json shows the fatigue count");
+    // Same seed, same bytes.
+    assert_eq!(noisy_json, mtta(&run_own_seed(&noisy)));
+    let mtta_s = |json: &str| serde_json::from_str::<serde_json::Value>(json).expect("json")["mtta_s"].as_f64();
+    let (noisy_mtta, quiet_mtta) = (mtta_s(&noisy_json).expect("mtta"), mtta_s(&quiet_json).expect("mtta"));
+    eprintln!("mtta_s: noisy {noisy_mtta}, quiet {quiet_mtta}");
+    assert!(noisy_mtta > quiet_mtta, "mtta_s noisy {noisy_mtta}, quiet {quiet_mtta}");
 }

@@ -329,7 +329,8 @@ pub(super) const DEPLOY: Node = Node::Object(&[
     text_or_null("rolled_back_by"),
     key("stages", Node::List(Length::Any, &STAGE)),
 ]);
-pub(super) const PAGED: Node = Node::Object(&[text("responder"), num("time_s"), boolean("missed")]);
+pub(super) const PAGED: Node =
+    Node::Object(&[text("responder"), num("time_s"), boolean("missed"), num("recent_pages")]);
 pub(super) const PAGE: Node = Node::Object(&[
     num("opened_s"),
     key("alerts", Node::List(Length::Any, &TEXT)),

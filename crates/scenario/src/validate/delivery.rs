@@ -507,6 +507,32 @@ action = "failover"
     }
 
     #[test]
+    fn oncall_fatigue_resolves_with_defaults_and_checks_bounds() {
+        let oncall = "[oncall]\n[[oncall.responders]]\nname = \"a\"\n";
+        let fatigue = |extra: &str| {
+            let l = load(&format!("{oncall}[oncall.fatigue]\n{extra}")).unwrap_or_else(|e| panic!("{e}"));
+            l.scenario.topology.delivery.and_then(|d| d.oncall).and_then(|o| o.fatigue).expect("fatigue")
+        };
+        let f = fatigue("");
+        assert_eq!((f.window_ns, f.miss_per_page, f.miss_max), (86_400_000_000_000, 0.02, 0.5));
+        assert_eq!(f.ack_delay_per_page_ns, 30_000_000_000);
+        let f = fatigue("window = \"12h\"\nmiss_per_page = 0.1\nmiss_max = 0.3\nack_delay_per_page = \"2m\"\n");
+        assert_eq!((f.window_ns, f.miss_per_page, f.miss_max), (43_200_000_000_000, 0.1, 0.3));
+        assert_eq!(f.ack_delay_per_page_ns, 120_000_000_000);
+        let without = load(oncall).unwrap_or_else(|e| panic!("{e}"));
+        assert!(without.scenario.topology.delivery.and_then(|d| d.oncall).is_some_and(|o| o.fatigue.is_none()));
+        for (bad, parts) in [
+            ("window = \"0s\"", &["oncall.fatigue.window", "longer than zero"][..]),
+            ("miss_per_page = 1.5", &["oncall.fatigue.miss_per_page", "between 0 and 1"]),
+            ("miss_max = 1.0", &["oncall.fatigue.miss_max", "not including, 1"]),
+            ("ack_delay_per_page = \"soon\"", &["oncall.fatigue.ack_delay_per_page"]),
+            ("ack_per_page = \"1m\"", &["unknown field `ack_per_page`"]),
+        ] {
+            check_error(&format!("{oncall}[oncall.fatigue]\n{bad}\n"), bad, parts);
+        }
+    }
+
+    #[test]
     fn references_that_cannot_work_are_warnings() {
         let w = warnings(
             "[pipeline]\nrollback = \"2m\"\n[[deploys]]\nversion = \"v2\"\nat = \"5m\"\nrollback_on = [\"HighErorRate\"]\n",

@@ -4,14 +4,15 @@
 
 use toml::Spanned;
 
-use super::ctx::{Ctx, FRACTION_BELOW_ONE, NEEDS_ALERTS};
+use super::ctx::{Ctx, FRACTION_BELOW_ONE, NEEDS_ALERTS, PROBABILITY};
 use super::release::{key_list, resolve_effects, resolve_release};
 use crate::delivery::{OnCallHours, OncallSpec, PlaybookAction, PlaybookSpec, ResponderSpec};
-use crate::delivery_schema::{RawOncall, RawPlaybook, RawResponder};
+use crate::delivery_schema::{RawFatigue, RawOncall, RawPlaybook, RawResponder};
 use crate::diagnostic::Severity;
 use crate::schema::RawScenario;
 use crate::topology::{ServiceId, Topology};
 use crate::units::NS_PER_S;
+use prodsim_parts::ops::fatigue::FatigueSpec;
 
 /// Resolves `[oncall]`: its responders, escalation, investigation time and receivers.
 pub(super) fn resolve_oncall(
@@ -71,7 +72,12 @@ pub(super) fn resolve_oncall(
             None => ok = false,
         }
     }
-    let spec = OncallSpec { responders, escalate_after_ns: escalate_after_ns?, investigate: investigate?, receivers };
+    let fatigue = match &r.fatigue {
+        Some(f) => Some(fatigue(cx, f.get_ref())?),
+        None => None,
+    };
+    let spec =
+        OncallSpec { responders, escalate_after_ns: escalate_after_ns?, investigate: investigate?, receivers, fatigue };
     ok.then_some(spec)
 }
 
@@ -87,6 +93,30 @@ fn responder(cx: &mut Ctx<'_>, p: &RawResponder) -> Option<ResponderSpec> {
     let ack = cx.dist_or(p.ack.as_ref(), "oncall.responders.ack", "lognormal(2m, 8m)");
     let miss = cx.number_or(p.miss.as_ref(), "oncall.responders.miss", 0.0, FRACTION_BELOW_ONE);
     Some(ResponderSpec { name: p.name.get_ref().clone(), hours: hours?, ack: ack?, miss: miss? })
+}
+
+/// `[oncall.fatigue]`, each key checked (all of them, so every bad value is reported).
+fn fatigue(cx: &mut Ctx<'_>, f: &RawFatigue) -> Option<FatigueSpec> {
+    let window_ns = cx.positive_duration_or(f.window.as_ref(), "oncall.fatigue.window", FatigueSpec::DEFAULT_WINDOW_NS);
+    let miss_per_page = cx.number_or(
+        f.miss_per_page.as_ref(),
+        "oncall.fatigue.miss_per_page",
+        FatigueSpec::DEFAULT_MISS_PER_PAGE,
+        PROBABILITY,
+    );
+    let miss_max =
+        cx.number_or(f.miss_max.as_ref(), "oncall.fatigue.miss_max", FatigueSpec::DEFAULT_MISS_MAX, FRACTION_BELOW_ONE);
+    let ack_delay_per_page_ns = cx.duration_or(
+        f.ack_delay_per_page.as_ref(),
+        "oncall.fatigue.ack_delay_per_page",
+        FatigueSpec::DEFAULT_ACK_DELAY_PER_PAGE_NS,
+    );
+    Some(FatigueSpec {
+        window_ns: window_ns?,
+        miss_per_page: miss_per_page?,
+        miss_max: miss_max?,
+        ack_delay_per_page_ns: ack_delay_per_page_ns?,
+    })
 }
 
 /// The keys of `[[playbooks]]` that only some actions take.

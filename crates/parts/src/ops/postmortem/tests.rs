@@ -26,7 +26,7 @@ fn page(opened_min: u64, attempts: &[(&str, u64, bool)], ack: Option<(u64, &str)
         alerts: vec!["HighErrorRate".into()],
         attempts: attempts
             .iter()
-            .map(|&(r, t, missed)| PageAttempt { responder: r.into(), paged_ns: t * MIN_NS, missed })
+            .map(|&(r, t, missed)| PageAttempt { responder: r.into(), paged_ns: t * MIN_NS, missed, recent_pages: 0 })
             .collect(),
         acknowledged: ack.map(|(t, r)| Acknowledgement { at_ns: t * MIN_NS, by: r.to_string() }),
         closed_ns: Some(36 * MIN_NS),
