@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
-use super::topology_schema::{RawDatabase, RawDiurnal, RawRegion, RawRequestClass, RawRetryQueue, RawService};
+use super::topology_schema::{
+    RawDatabase, RawDiurnal, RawRegion, RawRequestClass, RawRetryQueue, RawService, RawWeekly,
+};
 use prodsim_parts::{Arrivals, Strategy};
 
 /// The whole file.
@@ -258,6 +260,9 @@ pub struct RawWorkload {
     /// A daily cycle multiplying the rate.
     #[serde(default)]
     pub diurnal: Option<Spanned<RawDiurnal>>,
+    /// A weekly cycle multiplying the rate at the weekend.
+    #[serde(default)]
+    pub weekly: Option<Spanned<RawWeekly>>,
     /// The region its users are in (default: spread over `[[regions]]` by `share`).
     #[serde(default)]
     pub region: Option<Spanned<String>>,

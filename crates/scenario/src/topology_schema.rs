@@ -231,3 +231,11 @@ pub struct RawDiurnal {
     #[serde(default)]
     pub peak: Option<Spanned<String>>,
 }
+
+/// `[[workload]] weekly = { ... }`: a weekly cycle (weekdays and the weekend).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWeekly {
+    /// Factor on the rate on Saturday and Sunday of the scenario's wall clock (0 to 10).
+    pub weekend_factor: Spanned<f64>,
+}

@@ -84,6 +84,10 @@ impl Engine {
             self.track_client(answered, task.class, fate, code);
             // A payment queued for later is a sale delayed, not lost.
             let revenue = if task.deferred { 0.0 } else { self.flow.classes.revenue[task.class as usize] };
+            if code == 0 {
+                let order = self.flow.classes.payment[usize::from(task.class)].is_some();
+                self.measure.counters.sale(task.class, order, revenue);
+            }
             let harmful = self.delivery.as_deref().is_some_and(|d| d.is_harmful(task.version));
             self.measure.truth.record(answered, fate, latency, revenue, harmful);
         }

@@ -177,6 +177,10 @@ impl Engine {
         let code = code_of(if ok { Fate::Completed } else { Fate::Failed });
         if let Some(target) = self.measure.counters.target(task.station, task.instance) {
             self.measure.counters.request(target, task.class, code, now.since(task.arrived));
+            if let Some(db) = self.db.as_ref().filter(|d| d.station == task.station) {
+                let op = usize::from(task.program == db.write_program);
+                self.measure.counters.query(target, op, now.since(task.arrived));
+            }
         }
         if self.logs.is_some() {
             let msg = Message::Access(task.class, code, now.since(task.arrived));

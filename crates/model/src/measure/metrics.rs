@@ -22,6 +22,9 @@ pub const OUTCOMES: [&str; 4] = ["success", "error", "timeout", "rejected"];
 /// Outcomes counted by `payments_total`, in slot order (the ledger's totals).
 pub const PAYMENT_OUTCOMES: [&str; 4] = ["attempted", "completed", "failed", "lost"];
 
+/// Ops counted by `db_query_duration_seconds`, in slot order.
+pub const DB_OPS: [&str; 2] = ["read", "write"];
+
 /// A dependency call's outcome, as the caller saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DepOutcome {
@@ -68,6 +71,14 @@ pub(crate) struct Counters {
     pub(crate) deps: Vec<u64>,
     /// CPU work started, ns, per target.
     pub(crate) cpu_ns: Vec<u64>,
+    /// `db_query_duration_seconds` buckets, not cumulative: target × op × bucket.
+    pub(crate) db_hist: Vec<u64>,
+    /// `db_query_duration_seconds_sum` in ns: target × op.
+    pub(crate) db_sum_ns: Vec<u64>,
+    /// `orders_total` per class (the balancer's).
+    pub(crate) orders: Vec<u64>,
+    /// `revenue_total` per class (the balancer's), currency units.
+    pub(crate) revenue: Vec<f64>,
 }
 
 impl Counters {
@@ -87,6 +98,10 @@ impl Counters {
             hist_sum_ns: vec![0; n * classes],
             deps: vec![0; n * stations * OUTCOMES.len()],
             cpu_ns: vec![0; n],
+            db_hist: vec![0; n * DB_OPS.len() * (bounds_ns.len() + 1)],
+            db_sum_ns: vec![0; n * DB_OPS.len()],
+            orders: vec![0; if enabled { classes } else { 0 }],
+            revenue: vec![0.0; if enabled { classes } else { 0 }],
             base,
             retry_target: usize::MAX,
             bounds_ns,
@@ -136,6 +151,43 @@ impl Counters {
         self.hist[tc * per] += 1;
     }
 
+    /// A database query of op slot `op` (see [`DB_OPS`]) ended on `target` after
+    /// `latency_ns`.
+    #[inline]
+    pub(crate) fn query(&mut self, target: usize, op: usize, latency_ns: u64) {
+        if !self.enabled {
+            return;
+        }
+        let to = target * DB_OPS.len() + op;
+        let b = self.bounds_ns.partition_point(|&x| x < latency_ns);
+        let per = self.buckets();
+        self.db_hist[to * per + b] += 1;
+        self.db_sum_ns[to] += latency_ns;
+    }
+
+    /// A user was answered with success for a request of `class`: an order if the class is
+    /// a payment (`order`), and `revenue` earned.
+    #[inline]
+    pub(crate) fn sale(&mut self, class: u16, order: bool, revenue: f64) {
+        if !self.enabled {
+            return;
+        }
+        let c = usize::from(class);
+        self.orders[c] += u64::from(order);
+        self.revenue[c] += revenue;
+    }
+
+    /// The query histogram of `target`, op slot `op`: each bucket's own count.
+    pub(crate) fn query_histogram(&self, target: usize, op: usize) -> &[u64] {
+        let base = (target * DB_OPS.len() + op) * self.buckets();
+        &self.db_hist[base..base + self.buckets()]
+    }
+
+    /// The query histogram's `_sum` (seconds) of `target`, op slot `op`.
+    pub(crate) fn query_sum_seconds(&self, target: usize, op: usize) -> f64 {
+        self.db_sum_ns[target * DB_OPS.len() + op] as f64 / 1e9
+    }
+
     /// `target` called station `callee` with `outcome`.
     #[inline]
     pub(crate) fn dependency(&mut self, target: usize, callee: usize, outcome: DepOutcome) {
@@ -166,6 +218,9 @@ impl Counters {
         let d = self.stations * OUTCOMES.len();
         self.deps[target * d..(target + 1) * d].fill(0);
         self.cpu_ns[target] = 0;
+        let q = DB_OPS.len();
+        self.db_hist[target * q * b..(target + 1) * q * b].fill(0);
+        self.db_sum_ns[target * q..(target + 1) * q].fill(0);
     }
 
     /// `http_requests_total` of `target`, `class`, code slot `code`.

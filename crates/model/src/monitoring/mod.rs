@@ -18,7 +18,7 @@ use prodsim_scenario::topology::{ServiceKind, Topology};
 
 use crate::engine::{APP, Engine};
 use crate::event::{Event, MonitoringEvent};
-use crate::measure::metrics::{CODES, OUTCOMES, PAYMENT_OUTCOMES};
+use crate::measure::metrics::{CODES, DB_OPS, OUTCOMES, PAYMENT_OUTCOMES};
 use crate::scaling::Life;
 use crate::station::StationKind;
 use targets::{ScrapeTarget, TargetKind};
@@ -42,6 +42,11 @@ enum Slot {
     Dependency(u16, u8),
     RetryDepth,
     Payments(u8),
+    DbBucket(u8, u8),
+    DbSum(u8),
+    DbCount(u8),
+    Orders(u16),
+    Revenue(u16),
 }
 
 /// One rule set's evaluator and router, and what they produced.
@@ -97,7 +102,13 @@ const FIXED_SLOTS: usize = 14;
 
 /// Slots of a target's series table.
 fn slots(classes: usize, buckets: usize, stations: usize) -> usize {
-    FIXED_SLOTS + classes * CODES.len() + classes * buckets + 2 * classes + stations * OUTCOMES.len()
+    FIXED_SLOTS
+        + classes * CODES.len()
+        + classes * buckets
+        + 2 * classes
+        + stations * OUTCOMES.len()
+        + DB_OPS.len() * (buckets + 2)
+        + 2 * classes
 }
 
 /// Most series the store of `scenario`'s monitoring can hold: every target's slots, and
@@ -215,6 +226,24 @@ impl Monitor {
                 add("outcome", PAYMENT_OUTCOMES[usize::from(o)].into());
                 "payments_total"
             }
+            Slot::DbBucket(op, b) => {
+                add("op", DB_OPS[usize::from(op)].into());
+                let le = buckets.get(usize::from(b)).copied().unwrap_or(f64::INFINITY);
+                add("le", prodsim_parts::ops::catalog::format_le(le));
+                "db_query_duration_seconds_bucket"
+            }
+            Slot::DbSum(op) | Slot::DbCount(op) => {
+                add("op", DB_OPS[usize::from(op)].into());
+                if matches!(slot, Slot::DbSum(_)) {
+                    "db_query_duration_seconds_sum"
+                } else {
+                    "db_query_duration_seconds_count"
+                }
+            }
+            Slot::Orders(c) | Slot::Revenue(c) => {
+                add("class", self.class_names[usize::from(c)].clone());
+                if matches!(slot, Slot::Orders(_)) { "orders_total" } else { "revenue_total" }
+            }
         };
         l.push(("__name__".into(), name.into()));
         l.sort();
@@ -228,6 +257,9 @@ impl Monitor {
         let bucket = http + c * CODES.len();
         let sum = bucket + c * nb;
         let dep = sum + 2 * c;
+        let db = dep + self.station_names.len() * OUTCOMES.len();
+        let ops = DB_OPS.len();
+        let sales = db + ops * (nb + 2);
         match slot {
             Slot::Up => 0,
             Slot::InFlight => 1,
@@ -245,6 +277,11 @@ impl Monitor {
             Slot::Sum(k) => sum + usize::from(k),
             Slot::Count(k) => sum + c + usize::from(k),
             Slot::Dependency(st, o) => dep + usize::from(st) * OUTCOMES.len() + usize::from(o),
+            Slot::DbBucket(op, b) => db + usize::from(op) * nb + usize::from(b),
+            Slot::DbSum(op) => db + ops * nb + usize::from(op),
+            Slot::DbCount(op) => db + ops * nb + ops + usize::from(op),
+            Slot::Orders(k) => sales + usize::from(k),
+            Slot::Revenue(k) => sales + c + usize::from(k),
         }
     }
 
@@ -409,6 +446,7 @@ impl Engine {
             TargetKind::Balancer => {
                 http(out);
                 out.push((Slot::InFlight, self.measure.recorder.in_flight() as f64));
+                self.sales_samples(out);
             }
             TargetKind::Station(s, i) => {
                 let st = &self.stations[s];
@@ -440,6 +478,7 @@ impl Engine {
                 if let Some(db) = self.db.as_ref().filter(|d| d.station as usize == s) {
                     let lag = if i as u32 == db.primary { 0.0 } else { db.lag_ns as f64 / 1e9 };
                     out.push((Slot::Lag, lag));
+                    self.query_samples(t, out);
                 }
             }
             TargetKind::RetryQueue => {

@@ -1,12 +1,15 @@
 //! What the monitoring stack scrapes and evaluates: the scrape targets laid out over the
-//! run's stations, and one rule evaluator and Alertmanager router per rule set.
+//! run's stations, one rule evaluator and Alertmanager router per rule set, and the
+//! samples of the database's queries and of the business (orders, revenue).
 
 use prodsim_parts::ops::routing::Router;
 use prodsim_parts::ops::rules::{Rule, RuleEngine};
 use prodsim_scenario::monitoring::MonitoringSpec;
 use prodsim_scenario::topology::Topology;
 
-use super::SetState;
+use super::{SetState, Slot};
+use crate::engine::Engine;
+use crate::measure::metrics::DB_OPS;
 use crate::station::StationKind;
 
 /// One scrape target.
@@ -92,4 +95,33 @@ pub(super) fn rule_sets(spec: &MonitoringSpec) -> Vec<SetState> {
             }
         })
         .collect()
+}
+
+impl Engine {
+    /// `db_query_duration_seconds` of database target `t`, every op.
+    pub(super) fn query_samples(&self, t: usize, out: &mut Vec<(Slot, f64)>) {
+        let c = &self.measure.counters;
+        for op in 0..DB_OPS.len() {
+            let mut cumulative = 0;
+            for (b, n) in c.query_histogram(t, op).iter().enumerate() {
+                cumulative += n;
+                out.push((Slot::DbBucket(op as u8, b as u8), cumulative as f64));
+            }
+            out.push((Slot::DbSum(op as u8), c.query_sum_seconds(t, op)));
+            out.push((Slot::DbCount(op as u8), cumulative as f64));
+        }
+    }
+
+    /// `orders_total` of the payment classes and `revenue_total` of the classes that earn.
+    pub(super) fn sales_samples(&self, out: &mut Vec<(Slot, f64)>) {
+        let (c, classes) = (&self.measure.counters, &self.flow.classes);
+        for class in 0..c.orders.len() {
+            if classes.payment[class].is_some() {
+                out.push((Slot::Orders(class as u16), c.orders[class] as f64));
+            }
+            if classes.revenue[class] > 0.0 {
+                out.push((Slot::Revenue(class as u16), c.revenue[class]));
+            }
+        }
+    }
 }

@@ -95,6 +95,12 @@ pub const METRICS: &[MetricInfo] = &[
         help: "Size of the app server's database connection pool.",
     },
     MetricInfo {
+        name: "db_query_duration_seconds",
+        kind: MetricType::Histogram,
+        labels: &["op"],
+        help: "Time from a query's arrival at the database instance to its answer (waiting for a connection included), in seconds, by op (read, write).",
+    },
+    MetricInfo {
         name: "db_replication_lag_seconds",
         kind: MetricType::Gauge,
         labels: &[],
@@ -118,26 +124,43 @@ pub const METRICS: &[MetricInfo] = &[
         labels: &["outcome"],
         help: "Payments by outcome, from the ledger: attempted, completed, failed, lost (charged without an order, or the reverse).",
     },
+    MetricInfo {
+        name: "orders_total",
+        kind: MetricType::Counter,
+        labels: &["class"],
+        help: "Orders confirmed to users: requests of a payment class answered with success (a payment accepted for later included).",
+    },
+    MetricInfo {
+        name: "revenue_total",
+        kind: MetricType::Counter,
+        labels: &["class"],
+        help: "Revenue of the requests answered with success, in the scenario's currency units (each class's `revenue`); a payment accepted for later counts nothing.",
+    },
 ];
 
 /// Default histogram bucket bounds, in seconds (the Prometheus client libraries' own).
 pub const DEFAULT_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
+/// The series of every histogram family: `_bucket`, `_sum`, `_count`, in [`METRICS`] order.
+const HISTOGRAM_SERIES: &[[&str; 3]] = &[
+    [
+        "http_request_duration_seconds_bucket",
+        "http_request_duration_seconds_sum",
+        "http_request_duration_seconds_count",
+    ],
+    ["db_query_duration_seconds_bucket", "db_query_duration_seconds_sum", "db_query_duration_seconds_count"],
+];
+
 /// The series names a family exposes (a histogram's `_bucket`, `_sum`, `_count`).
 pub fn series_names() -> impl Iterator<Item = &'static str> {
-    METRICS.iter().flat_map(|m| {
-        let suffixes: &[&'static str] = match m.kind {
-            MetricType::Histogram => &["_bucket", "_sum", "_count"],
-            _ => &[""],
-        };
-        suffixes.iter().map(move |s| -> &'static str {
-            match *s {
-                "" => m.name,
-                "_bucket" => "http_request_duration_seconds_bucket",
-                "_sum" => "http_request_duration_seconds_sum",
-                _ => "http_request_duration_seconds_count",
-            }
-        })
+    METRICS.iter().flat_map(|m| -> Vec<&'static str> {
+        match m.kind {
+            MetricType::Histogram => HISTOGRAM_SERIES
+                .iter()
+                .find(|s| s[0].strip_suffix("_bucket") == Some(m.name))
+                .map_or_else(Vec::new, |s| s.to_vec()),
+            MetricType::Counter | MetricType::Gauge => vec![m.name],
+        }
     })
 }
 
@@ -178,6 +201,9 @@ mod tests {
     fn names_and_bounds() {
         assert!(exported("http_request_duration_seconds_bucket"));
         assert!(exported("up"));
+        assert!(exported("db_query_duration_seconds_count"));
+        assert!(!exported("db_query_duration_seconds"));
+        assert_eq!(series_names().filter(|n| n.ends_with("_bucket")).count(), 2, "every histogram has its series");
         assert!(!exported("http_request_duration_seconds"));
         assert!(!exported("node_cpu_seconds_total"));
         assert!(valid_metric_name("slo:sli_error:ratio_rate5m"));

@@ -6,6 +6,7 @@ mod alerting;
 mod autoscaling;
 mod blast;
 mod browser;
+mod business_metrics;
 mod capacity;
 mod check;
 mod check_props;

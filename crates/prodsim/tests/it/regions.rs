@@ -1,7 +1,7 @@
 //! Clients and regions: geographic routing keeps users at home, a region outage moves
 //! them (with health checks) or fails them (without), a partition cuts one region off a
 //! dependency, packet loss costs retransmission timeouts, closed workloads obey Little's
-//! law, a diurnal cycle swings the offered load, and an autoscaler following the daily
+//! law, diurnal and weekly cycles swing the offered load, and an autoscaler following the daily
 //! cycle costs less than a pool sized for the peak.
 
 use crate::common;
@@ -193,6 +193,39 @@ service_time = "exp(10ms)"
     assert!((trough - 200.0).abs() < 30.0, "{trough}");
     let total = o.requests.arrived as f64 / 600.0;
     assert!((total - 400.0).abs() < 10.0, "{total}");
+}
+
+#[test]
+fn a_weekly_cycle_lowers_the_weekend_arrivals_by_its_factor() {
+    // A week from Monday 09:00 (the default start): Saturday 00:00 is 4 days 15 hours in,
+    // Monday 00:00 two days later.
+    let s = from_text(
+        r#"
+[scenario]
+name = "week"
+duration = "7d"
+report_interval = "1h"
+[[workload]]
+name = "w"
+rate = 0.1
+weekly = { weekend_factor = 0.4 }
+[servers]
+count = 1
+workers = 4
+service_time = "exp(10ms)"
+"#,
+    );
+    let o = run(&s);
+    let hour_ns = 3600 * SECOND;
+    let (sat_ns, mon_ns) = ((4 * 24 + 15) * hour_ns, (6 * 24 + 15) * hour_ns);
+    let per_s = |keep: &dyn Fn(u64) -> bool| {
+        let rows: Vec<&Row> = o.rows.iter().filter(|r| keep(r.start_ns)).collect();
+        rows.iter().map(|r| r.arrivals).sum::<u64>() as f64 / (rows.len() as f64 * 3600.0)
+    };
+    let weekend = per_s(&|t| (sat_ns..mon_ns).contains(&t));
+    let weekday = per_s(&|t| !(sat_ns..mon_ns).contains(&t));
+    assert!((weekday - 0.1).abs() < 0.003, "{weekday}");
+    assert!((weekend / weekday - 0.4).abs() < 0.02, "{weekend} / {weekday}");
 }
 
 #[test]

@@ -36,6 +36,7 @@ mod scaling;
 mod servers;
 mod steps;
 mod topology;
+mod weekly;
 mod workloads;
 
 use std::ops::Range;
@@ -137,14 +138,15 @@ fn resolve_sections(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<Scenario> {
     let name = run::name(cx, &meta.name);
     let times = run::times(cx, meta);
     let duration_ns = times.duration_ns.unwrap_or(0);
-    let workloads = workloads::resolve(cx, &raw.workload, raw.servers.span(), duration_ns);
+    let start_time_s = run::start_time(cx, meta.start_time.as_ref());
+    let week_start_s = start_time_s.unwrap_or(crate::monitoring::DEFAULT_START_S);
+    let workloads = workloads::resolve(cx, &raw.workload, raw.servers.span(), duration_ns, week_start_s);
     let balancer = servers::balancer(cx, raw);
     let servers = servers::pool(cx, raw);
     let limits = run::limits(cx, raw.limits.as_ref());
     let pool_max = servers.as_ref().map_or(0, |_| raw.pool_max());
     let faults = faults::resolve(cx, raw, duration_ns, pool_max);
     let topology = architecture(cx, raw, servers.as_ref(), times.duration_ns);
-    let start_time_s = run::start_time(cx, meta.start_time.as_ref());
     let alerts = topology.as_ref().map(|t| t.monitoring.as_ref().map(|m| m.alert_names()).filter(|n| !n.is_empty()));
     let scenario = (|| {
         Some(Scenario {

@@ -1,5 +1,5 @@
 //! Resolving `[[workload]]`: open arrival streams (a `rate` or `stages` starting at time
-//! zero, a diurnal cycle folded into the stages) and closed ones (users who wait for an
+//! zero, diurnal and weekly cycles folded into the stages) and closed ones (users who wait for an
 //! answer and think, whose loop `regions.rs` resolves with the clients).
 
 use std::ops::Range;
@@ -31,6 +31,7 @@ pub(super) fn resolve(
     raw: &[RawWorkload],
     servers_span: Range<usize>,
     duration_ns: u64,
+    week_start_s: u64,
 ) -> Option<Vec<Workload>> {
     if raw.is_empty() {
         cx.error(
@@ -49,7 +50,7 @@ pub(super) fn resolve(
             );
             ok = false;
         }
-        match resolve_workload(cx, w, duration_ns) {
+        match resolve_workload(cx, w, duration_ns, week_start_s) {
             Some(wl) => out.push(wl),
             None => ok = false,
         }
@@ -57,7 +58,7 @@ pub(super) fn resolve(
     ok.then_some(out)
 }
 
-fn resolve_workload(cx: &mut Ctx<'_>, w: &RawWorkload, duration_ns: u64) -> Option<Workload> {
+fn resolve_workload(cx: &mut Ctx<'_>, w: &RawWorkload, duration_ns: u64, week_start_s: u64) -> Option<Workload> {
     let name = w.name.get_ref();
     if is_closed(w) {
         // Its users set the pace (see `regions.rs`); the open stream stays silent.
@@ -68,6 +69,9 @@ fn resolve_workload(cx: &mut Ctx<'_>, w: &RawWorkload, duration_ns: u64) -> Opti
     let mut stages = stages(cx, w)?;
     if let Some(d) = &w.diurnal {
         stages = apply_diurnal(cx, d, stages, duration_ns)?;
+    }
+    if let Some(wk) = &w.weekly {
+        stages = super::weekly::apply(cx, wk, stages, duration_ns, week_start_s)?;
     }
     Some(Workload { name: name.clone(), arrivals: w.arrivals, stages })
 }
@@ -133,16 +137,17 @@ fn stages(cx: &mut Ctx<'_>, w: &RawWorkload) -> Option<Vec<Stage>> {
 /// Checks that a closed workload gives no rates; the error names the first one found.
 fn check_closed(cx: &mut Ctx<'_>, w: &RawWorkload) -> bool {
     let name = w.name.get_ref();
-    let span = match (&w.rate, w.stages.first(), &w.diurnal) {
-        (Some(r), _, _) => r.span(),
-        (_, Some(s), _) => s.span(),
-        (_, _, Some(d)) => d.span(),
-        _ => return true,
+    let span = match (&w.rate, w.stages.first(), &w.diurnal, &w.weekly) {
+        (Some(r), _, _, _) => r.span(),
+        (_, Some(s), _, _) => s.span(),
+        (_, _, Some(d), _) => d.span(),
+        (_, _, _, Some(wk)) => wk.span(),
+        (None, None, None, None) => return true,
     };
     cx.error(
         span,
         format!(
-            "workload `{name}` is closed (it has `think_time`): its users set the pace, so it takes no `rate`, `stages` or `diurnal`"
+            "workload `{name}` is closed (it has `think_time`): its users set the pace, so it takes no `rate`, `stages`, `diurnal` or `weekly`"
         ),
     );
     false
