@@ -433,11 +433,7 @@ impl Engine {
                         out.push((Slot::Http(class as u16, code as u8), v as f64));
                     }
                 }
-                let mut cumulative = 0;
-                for (b, n) in c.histogram(t, class).iter().enumerate() {
-                    cumulative += n;
-                    out.push((Slot::Bucket(class as u16, b as u8), cumulative as f64));
-                }
+                push_buckets(out, c.histogram(t, class), |b| Slot::Bucket(class as u16, b));
                 out.push((Slot::Sum(class as u16), c.sum_seconds(t, class)));
                 out.push((Slot::Count(class as u16), count as f64));
             }
@@ -590,4 +586,15 @@ impl Engine {
             self.page_new_notifications(now, queue);
         }
     }
+}
+
+/// Pushes a histogram's `_bucket` samples, each the cumulative count up to its bound, from
+/// each bucket's own count (`slot` names bucket `b`); returns the total.
+fn push_buckets(out: &mut Vec<(Slot, f64)>, counts: &[u64], slot: impl Fn(u8) -> Slot) -> u64 {
+    let mut cumulative = 0;
+    for (b, n) in counts.iter().enumerate() {
+        cumulative += n;
+        out.push((slot(b as u8), cumulative as f64));
+    }
+    cumulative
 }

@@ -102,13 +102,9 @@ impl Engine {
     pub(super) fn query_samples(&self, t: usize, out: &mut Vec<(Slot, f64)>) {
         let c = &self.measure.counters;
         for op in 0..DB_OPS.len() {
-            let mut cumulative = 0;
-            for (b, n) in c.query_histogram(t, op).iter().enumerate() {
-                cumulative += n;
-                out.push((Slot::DbBucket(op as u8, b as u8), cumulative as f64));
-            }
+            let count = super::push_buckets(out, c.query_histogram(t, op), |b| Slot::DbBucket(op as u8, b));
             out.push((Slot::DbSum(op as u8), c.query_sum_seconds(t, op)));
-            out.push((Slot::DbCount(op as u8), cumulative as f64));
+            out.push((Slot::DbCount(op as u8), count as f64));
         }
     }
 
