@@ -194,6 +194,8 @@ fn flow(scenario: &Scenario, programs: Vec<Vec<Step>>, streams: &Streams) -> Flo
             cumulative,
             payment: topology.classes.iter().map(|c| c.payment).collect(),
             revenue: topology.classes.iter().map(|c| c.revenue).collect(),
+            bytes: topology.classes.iter().map(|c| (c.request_bytes, c.response_bytes)).collect(),
+            signup: topology.classes.iter().map(|c| c.signup).collect(),
         },
         programs: programs.into_iter().map(Program::new).collect(),
         think_time: topology.clients.iter().map(|c| c.closed.as_ref().map(|l| l.think_time.clone())).collect(),

@@ -13,7 +13,7 @@ use prodsim_scenario::monitoring::LoggingSpec;
 
 use crate::engine::Engine;
 use crate::event::{Event, MonitoringEvent};
-use crate::measure::metrics::{CODES, OUTCOMES};
+use crate::measure::metrics::{CODES, DB_OPS, OUTCOMES};
 use crate::measure::recorder::Fate;
 
 /// Most client error fingerprints tracked (more are counted as `other`).
@@ -43,6 +43,10 @@ pub(crate) enum Message {
     Failed(u16, usize),
     /// A dependency call: callee station, outcome slot.
     Call(usize, usize),
+    /// A database query slower than `[database] slow_query`: op slot, latency.
+    SlowQuery(usize, u64),
+    /// A database write refused because the disk is full.
+    DiskFull,
 }
 
 /// Logging's state in a run.
@@ -154,6 +158,8 @@ impl Engine {
                     format!("request failed: {} {}", class_names[usize::from(class)], CODES[code])
                 }
                 Message::Call(callee, o) => format!("call to {} {}", station_names[callee], OUTCOMES[o]),
+                Message::SlowQuery(op, ns) => format!("slow query: {} took {:.1}ms", DB_OPS[op], ns as f64 / 1e6),
+                Message::DiskFull => "could not write: no space left on device".to_string(),
             };
             let (instance, component) = names[instance].clone();
             LogEntry {

@@ -173,6 +173,14 @@ pub struct DatabaseSummary {
     pub failovers: u64,
     /// The largest replication lag during the run, ms.
     pub max_replication_lag_ms: f64,
+    /// Bytes of data on the primary's volume at the end.
+    pub data_bytes: u64,
+    /// Size of each instance's volume.
+    pub disk_bytes: u64,
+    /// Writes that failed because the disk was full.
+    pub disk_full_writes: u64,
+    /// Queries slower than `[database] slow_query`.
+    pub slow_queries: u64,
 }
 
 /// `retry_queue`.
@@ -306,6 +314,10 @@ impl DatabaseSummary {
             pool_timeouts: d.pool_timeouts,
             failovers: d.failovers,
             max_replication_lag_ms: ns_to_ms(d.max_replication_lag_ns),
+            data_bytes: d.data_bytes,
+            disk_bytes: d.disk_bytes,
+            disk_full_writes: d.disk_full_writes,
+            slow_queries: d.slow_queries,
         }
     }
 }

@@ -183,7 +183,18 @@ pub struct RequestClass {
     /// What one successful request of this class earns (`revenue`, default 0): the price
     /// of a checkout, for the lost revenue of incidents.
     pub revenue: f64,
+    /// Bytes of one request (`request_bytes`, default [`DEFAULT_REQUEST_BYTES`]): what an
+    /// app server receives for it (`node_network_receive_bytes_total`).
+    pub request_bytes: u64,
+    /// Bytes of one successful response (`response_bytes`, default 20000): what an app
+    /// server sends for it (`node_network_transmit_bytes_total`).
+    pub response_bytes: u64,
+    /// Each successful request of this class is a signup (`signups_total`).
+    pub signup: bool,
 }
+
+/// Default `request_bytes` of a request class.
+pub const DEFAULT_REQUEST_BYTES: u64 = 1_000;
 
 /// One step of a call graph.
 #[derive(Clone, Debug, PartialEq)]
@@ -369,6 +380,15 @@ pub struct DatabaseSpec {
     pub failover_ns: u64,
     /// Price per database instance-hour.
     pub price_per_hour: f64,
+    /// Size of each instance's data volume (`disk_bytes`).
+    pub disk_bytes: u64,
+    /// Data on the volume at the start (`data_bytes`).
+    pub data_bytes: u64,
+    /// Bytes each committed write adds (`bytes_per_write`).
+    pub bytes_per_write: u64,
+    /// Queries longer than this are logged as slow (`slow_query`), as PostgreSQL's
+    /// `log_min_duration_statement` does; `None`: no slow-query log.
+    pub slow_query_ns: Option<u64>,
 }
 
 /// `[retry_queue]`, resolved.

@@ -20,6 +20,12 @@ pub struct RawRequestClass {
     /// Size of one response in bytes (default 20000).
     #[serde(default)]
     pub response_bytes: Option<Spanned<u64>>,
+    /// Size of one request in bytes (default 1000).
+    #[serde(default)]
+    pub request_bytes: Option<Spanned<u64>>,
+    /// Each successful request is a signup (`signups_total`; default false).
+    #[serde(default)]
+    pub signup: Option<Spanned<bool>>,
     /// Money earned by one successful request (default 0).
     #[serde(default)]
     pub revenue: Option<Spanned<f64>>,
@@ -176,6 +182,18 @@ pub struct RawDatabase {
     /// Price per instance-hour.
     #[serde(default)]
     pub price_per_hour: Option<Spanned<f64>>,
+    /// Size of each instance's data volume in bytes (default 100 GB).
+    #[serde(default)]
+    pub disk_bytes: Option<Spanned<u64>>,
+    /// Data on the volume at the start in bytes (default 10 GB).
+    #[serde(default)]
+    pub data_bytes: Option<Spanned<u64>>,
+    /// Bytes each committed write adds (default 1000).
+    #[serde(default)]
+    pub bytes_per_write: Option<Spanned<u64>>,
+    /// Queries that take longer are logged as slow (a duration; default: none).
+    #[serde(default)]
+    pub slow_query: Option<Spanned<String>>,
 }
 
 /// `[retry_queue]`.

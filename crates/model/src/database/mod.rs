@@ -113,7 +113,12 @@ impl Database {
             failover_pending: false,
             read_program,
             write_program: read_program + 1,
-            stats: DatabaseOutcome { max_replication_lag_ns: spec.replication_lag_ns, ..DatabaseOutcome::default() },
+            stats: DatabaseOutcome {
+                max_replication_lag_ns: spec.replication_lag_ns,
+                data_bytes: spec.data_bytes,
+                disk_bytes: spec.disk_bytes,
+                ..DatabaseOutcome::default()
+            },
         }
     }
 
@@ -140,6 +145,8 @@ impl Database {
         let row = row as usize;
         if program == self.write_program {
             self.last_write[row] = now.as_nanos() + 1;
+            self.stats.data_bytes =
+                self.stats.data_bytes.saturating_add(self.spec.bytes_per_write).min(self.spec.disk_bytes);
             return true;
         } else if instance != self.primary {
             self.stats.replica_reads += 1;
@@ -149,6 +156,21 @@ impl Database {
             }
         }
         false
+    }
+
+    /// Whether a write of `program` fails now because the primary's volume has no room for
+    /// it (PostgreSQL's `could not extend file ... No space left on device`).
+    #[inline]
+    pub fn refuses_write(&self, program: u16) -> bool {
+        program == self.write_program && self.spec.disk_bytes - self.stats.data_bytes < self.spec.bytes_per_write
+    }
+
+    /// A query of `program` took `latency_ns`: whether it is a slow one the database logs.
+    #[inline]
+    pub fn slow(&mut self, latency_ns: u64) -> bool {
+        let slow = self.spec.slow_query_ns.is_some_and(|s| latency_ns > s);
+        self.stats.slow_queries += u64::from(slow);
+        slow
     }
 
     /// The replicas' lag now that the faults in force say `lag_ns` (slow queries are the

@@ -16,6 +16,10 @@ use crate::measure::recorder::Fate;
 use crate::monitoring::LB;
 use crate::tasks::{NONE, Task};
 
+/// Bytes of an error response (a status line, headers and a short body), whatever the
+/// class: `node_network_transmit_bytes_total` counts these for answers that are not 200.
+pub(crate) const ERROR_RESPONSE_BYTES: u64 = 300;
+
 impl Engine {
     /// A root task ends with `fate`: the user gets an answer (after the network's share of
     /// the round trip), the ledger learns what the system told them, and a user of a
@@ -61,6 +65,9 @@ impl Engine {
         let code = code_of(fate);
         if let Some(target) = self.measure.counters.target(APP, task.instance) {
             self.measure.counters.request(target, task.class, code, latency_ns);
+            let (rx, tx) = self.flow.classes.bytes[usize::from(task.class)];
+            let tx = if fate == Fate::Completed { tx } else { ERROR_RESPONSE_BYTES };
+            self.measure.counters.network(target, rx, tx);
         }
         if self.logs.is_some() {
             let (i, r) = (task.instance, task.request);
@@ -87,6 +94,9 @@ impl Engine {
             if code == 0 {
                 let order = self.flow.classes.payment[usize::from(task.class)].is_some();
                 self.measure.counters.sale(task.class, order, revenue);
+                if self.flow.classes.signup[usize::from(task.class)] {
+                    self.measure.counters.signup(task.class);
+                }
             }
             let harmful = self.delivery.as_deref().is_some_and(|d| d.is_harmful(task.version));
             self.measure.truth.record(answered, fate, latency, revenue, harmful);

@@ -29,6 +29,10 @@ pub(crate) struct Classes {
     pub payment: Vec<Option<u16>>,
     /// Per class: what one successful request earns (for lost revenue).
     pub revenue: Vec<f64>,
+    /// Per class: bytes of a request and of a successful response.
+    pub bytes: Vec<(u64, u64)>,
+    /// Per class: whether a successful request is a signup.
+    pub signup: Vec<bool>,
 }
 
 impl Classes {

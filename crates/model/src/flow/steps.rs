@@ -155,7 +155,8 @@ impl Engine {
             let st = &self.stations[task.station as usize];
             let (base, fault) = (st.error_rate, st.faults.error_rate);
             return (base > 0.0 && self.keys.errors.draws(task.key).chance(base))
-                || (fault > 0.0 && self.keys.fault_errors.draws(task.key).chance(fault));
+                || (fault > 0.0 && self.keys.fault_errors.draws(task.key).chance(fault))
+                || self.db.as_ref().is_some_and(|d| d.station == task.station && d.refuses_write(task.program));
         }
         match self.delivery.as_deref() {
             Some(d) if task.parent_call == NONE && !task.malicious => {
@@ -168,11 +169,8 @@ impl Engine {
     /// A task on a callee (service, storage, database) finished, `ok` or not: the
     /// database's rows, the callee's counters and access log, the ledger's charge.
     fn callee_done(&mut self, now: SimTime, task: &Task, ok: bool) {
-        if let Some(db) = self.db.as_mut().filter(|d| ok && d.station == task.station) {
-            let wrote = db.query_done(now, task.program, task.instance, task.row);
-            if let Some(b) = self.recovery.backups.as_mut().filter(|_| wrote) {
-                b.write(now);
-            }
+        if self.db.as_ref().is_some_and(|d| d.station == task.station) {
+            self.query_done(now, task, ok);
         }
         let code = code_of(if ok { Fate::Completed } else { Fate::Failed });
         if let Some(target) = self.measure.counters.target(task.station, task.instance) {
@@ -190,6 +188,28 @@ impl Engine {
             let id = PaymentId(task.payment);
             let charged = ok && !(task.idempotent && self.ledger.charge_would_duplicate(id));
             self.ledger.call_finished(id, charged);
+        }
+    }
+
+    /// A query on the database ended, `ok` or not: the rows and the volume it wrote, a
+    /// write the full disk refused, the slow-query log.
+    fn query_done(&mut self, now: SimTime, task: &Task, ok: bool) {
+        let Some(db) = self.db.as_mut() else { return };
+        if ok {
+            let wrote = db.query_done(now, task.program, task.instance, task.row);
+            if let Some(b) = self.recovery.backups.as_mut().filter(|_| wrote) {
+                b.write(now);
+            }
+        } else if db.refuses_write(task.program) {
+            db.stats.disk_full_writes += 1;
+            let msg = Message::DiskFull;
+            return self.log(now, usize::from(task.station), task.instance, Level::Error, msg, task.request);
+        }
+        let latency_ns = now.since(task.arrived);
+        if db.slow(latency_ns) {
+            let op = usize::from(task.program == db.write_program);
+            let msg = Message::SlowQuery(op, latency_ns);
+            self.log(now, usize::from(task.station), task.instance, Level::Warn, msg, task.request);
         }
     }
 

@@ -79,6 +79,13 @@ pub(crate) struct Counters {
     pub(crate) orders: Vec<u64>,
     /// `revenue_total` per class (the balancer's), currency units.
     pub(crate) revenue: Vec<f64>,
+    /// `signups_total` per class (the balancer's).
+    pub(crate) signups: Vec<u64>,
+    /// `node_network_receive_bytes_total` per target: the host's, so a process crash
+    /// does not reset it.
+    pub(crate) net_rx_bytes: Vec<u64>,
+    /// `node_network_transmit_bytes_total` per target, like `net_rx_bytes`.
+    pub(crate) net_tx_bytes: Vec<u64>,
 }
 
 impl Counters {
@@ -102,6 +109,9 @@ impl Counters {
             db_sum_ns: vec![0; n * DB_OPS.len()],
             orders: vec![0; if enabled { classes } else { 0 }],
             revenue: vec![0.0; if enabled { classes } else { 0 }],
+            signups: vec![0; if enabled { classes } else { 0 }],
+            net_rx_bytes: vec![0; n],
+            net_tx_bytes: vec![0; n],
             base,
             retry_target: usize::MAX,
             bounds_ns,
@@ -175,6 +185,23 @@ impl Counters {
         let c = usize::from(class);
         self.orders[c] += u64::from(order);
         self.revenue[c] += revenue;
+    }
+
+    /// A successful request of a signup class was answered.
+    #[inline]
+    pub(crate) fn signup(&mut self, class: u16) {
+        if self.enabled {
+            self.signups[usize::from(class)] += 1;
+        }
+    }
+
+    /// `target`'s host received `rx` bytes and sent `tx` bytes.
+    #[inline]
+    pub(crate) fn network(&mut self, target: usize, rx: u64, tx: u64) {
+        if self.enabled {
+            self.net_rx_bytes[target] += rx;
+            self.net_tx_bytes[target] += tx;
+        }
     }
 
     /// The query histogram of `target`, op slot `op`: each bucket's own count.

@@ -21,7 +21,7 @@ use crate::event::{Event, MonitoringEvent};
 use crate::measure::metrics::{CODES, DB_OPS, OUTCOMES, PAYMENT_OUTCOMES};
 use crate::scaling::Life;
 use crate::station::StationKind;
-use targets::{ScrapeTarget, TargetKind};
+use targets::{Host, ScrapeTarget, TargetKind};
 
 /// Which series of a target a sample belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,6 +47,8 @@ enum Slot {
     DbCount(u8),
     Orders(u16),
     Revenue(u16),
+    Host(Host),
+    Signups(u16),
 }
 
 /// One rule set's evaluator and router, and what they produced.
@@ -98,7 +100,7 @@ pub(crate) const LB: usize = 0;
 /// A slot no series was written for yet.
 const NO_SERIES: u32 = u32::MAX;
 /// Slots of a target that do not depend on classes, buckets or stations.
-const FIXED_SLOTS: usize = 14;
+const FIXED_SLOTS: usize = 18;
 
 /// Slots of a target's series table.
 fn slots(classes: usize, buckets: usize, stations: usize) -> usize {
@@ -108,7 +110,7 @@ fn slots(classes: usize, buckets: usize, stations: usize) -> usize {
         + 2 * classes
         + stations * OUTCOMES.len()
         + DB_OPS.len() * (buckets + 2)
-        + 2 * classes
+        + 3 * classes
 }
 
 /// Most series the store of `scenario`'s monitoring can hold: every target's slots, and
@@ -175,6 +177,9 @@ impl Monitor {
         let mut l: Vec<(String, String)> =
             vec![("job".into(), target.job.clone()), ("instance".into(), target.instance.clone())];
         let mut add = |k: &str, v: String| l.push((k.to_string(), v));
+        let le = |b: u8| {
+            prodsim_parts::ops::catalog::format_le(buckets.get(usize::from(b)).copied().unwrap_or(f64::INFINITY))
+        };
         let name = match slot {
             Slot::Up => "up",
             Slot::Http(c, code) => {
@@ -186,29 +191,21 @@ impl Monitor {
             Slot::Bucket(c, b) => {
                 add("service", target.service.clone());
                 add("class", self.class_names[usize::from(c)].clone());
-                let le = buckets.get(usize::from(b)).copied().unwrap_or(f64::INFINITY);
-                add("le", prodsim_parts::ops::catalog::format_le(le));
+                add("le", le(b));
                 "http_request_duration_seconds_bucket"
             }
             Slot::Sum(c) | Slot::Count(c) => {
                 add("service", target.service.clone());
                 add("class", self.class_names[usize::from(c)].clone());
-                if matches!(slot, Slot::Sum(_)) {
-                    "http_request_duration_seconds_sum"
-                } else {
-                    "http_request_duration_seconds_count"
-                }
+                ["http_request_duration_seconds_sum", "http_request_duration_seconds_count"]
+                    [usize::from(slot == Slot::Count(c))]
             }
             Slot::InFlight => {
                 add("service", target.service.clone());
                 "http_requests_in_flight"
             }
-            Slot::QueueDepth => {
-                add("queue", "requests".into());
-                "queue_depth"
-            }
-            Slot::RetryDepth => {
-                add("queue", "retry".into());
+            Slot::QueueDepth | Slot::RetryDepth => {
+                add("queue", if slot == Slot::QueueDepth { "requests" } else { "retry" }.into());
                 "queue_depth"
             }
             Slot::Cpu => "process_cpu_seconds_total",
@@ -228,21 +225,23 @@ impl Monitor {
             }
             Slot::DbBucket(op, b) => {
                 add("op", DB_OPS[usize::from(op)].into());
-                let le = buckets.get(usize::from(b)).copied().unwrap_or(f64::INFINITY);
-                add("le", prodsim_parts::ops::catalog::format_le(le));
+                add("le", le(b));
                 "db_query_duration_seconds_bucket"
             }
             Slot::DbSum(op) | Slot::DbCount(op) => {
                 add("op", DB_OPS[usize::from(op)].into());
-                if matches!(slot, Slot::DbSum(_)) {
-                    "db_query_duration_seconds_sum"
-                } else {
-                    "db_query_duration_seconds_count"
-                }
+                ["db_query_duration_seconds_sum", "db_query_duration_seconds_count"]
+                    [usize::from(slot == Slot::DbCount(op))]
             }
-            Slot::Orders(c) | Slot::Revenue(c) => {
+            Slot::Orders(c) | Slot::Revenue(c) | Slot::Signups(c) => {
                 add("class", self.class_names[usize::from(c)].clone());
-                if matches!(slot, Slot::Orders(_)) { "orders_total" } else { "revenue_total" }
+                ["orders_total", "revenue_total", "signups_total"]
+                    [usize::from(slot == Slot::Revenue(c)) + 2 * usize::from(slot == Slot::Signups(c))]
+            }
+            Slot::Host(h) => {
+                let (k, v) = h.label();
+                add(k, v.into());
+                h.name()
             }
         };
         l.push(("__name__".into(), name.into()));
@@ -272,6 +271,7 @@ impl Monitor {
             Slot::Lag => 8,
             Slot::RetryDepth => 9,
             Slot::Payments(o) => 10 + usize::from(o),
+            Slot::Host(h) => 14 + h as usize,
             Slot::Http(k, code) => http + usize::from(k) * CODES.len() + usize::from(code),
             Slot::Bucket(k, b) => bucket + usize::from(k) * nb + usize::from(b),
             Slot::Sum(k) => sum + usize::from(k),
@@ -282,6 +282,7 @@ impl Monitor {
             Slot::DbCount(op) => db + ops * nb + ops + usize::from(op),
             Slot::Orders(k) => sales + usize::from(k),
             Slot::Revenue(k) => sales + c + usize::from(k),
+            Slot::Signups(k) => sales + 2 * c + usize::from(k),
         }
     }
 
@@ -461,6 +462,8 @@ impl Engine {
                     }
                 }
                 if s == APP as usize {
+                    out.push((Slot::Host(Host::NetReceive), c.net_rx_bytes[t] as f64));
+                    out.push((Slot::Host(Host::NetTransmit), c.net_tx_bytes[t] as f64));
                     out.push((Slot::Cpu, c.cpu_ns[t] as f64 / 1e9));
                     out.push((Slot::Cores, f64::from(inst.workers())));
                     let mb = self.app.memory.resident_mb(i, now);
@@ -474,6 +477,8 @@ impl Engine {
                 if let Some(db) = self.db.as_ref().filter(|d| d.station as usize == s) {
                     let lag = if i as u32 == db.primary { 0.0 } else { db.lag_ns as f64 / 1e9 };
                     out.push((Slot::Lag, lag));
+                    out.push((Slot::Host(Host::FsSize), db.spec.disk_bytes as f64));
+                    out.push((Slot::Host(Host::FsAvail), (db.spec.disk_bytes - db.stats.data_bytes) as f64));
                     self.query_samples(t, out);
                 }
             }

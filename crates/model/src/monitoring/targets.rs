@@ -108,7 +108,8 @@ impl Engine {
         }
     }
 
-    /// `orders_total` of the payment classes and `revenue_total` of the classes that earn.
+    /// `orders_total` of the payment classes, `revenue_total` of the classes that earn and
+    /// `signups_total` of the signup classes.
     pub(super) fn sales_samples(&self, out: &mut Vec<(Slot, f64)>) {
         let (c, classes) = (&self.measure.counters, &self.flow.classes);
         for class in 0..c.orders.len() {
@@ -118,6 +119,42 @@ impl Engine {
             if classes.revenue[class] > 0.0 {
                 out.push((Slot::Revenue(class as u16), c.revenue[class]));
             }
+            if classes.signup[class] {
+                out.push((Slot::Signups(class as u16), c.signups[class] as f64));
+            }
+        }
+    }
+}
+
+/// The host series node_exporter would report for an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Host {
+    /// `node_network_receive_bytes_total`.
+    NetReceive,
+    /// `node_network_transmit_bytes_total`.
+    NetTransmit,
+    /// `node_filesystem_size_bytes`.
+    FsSize,
+    /// `node_filesystem_avail_bytes`.
+    FsAvail,
+}
+
+impl Host {
+    /// The family name.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Host::NetReceive => "node_network_receive_bytes_total",
+            Host::NetTransmit => "node_network_transmit_bytes_total",
+            Host::FsSize => "node_filesystem_size_bytes",
+            Host::FsAvail => "node_filesystem_avail_bytes",
+        }
+    }
+
+    /// Its one label: the network device, or the database volume's mount point.
+    pub(super) fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Host::NetReceive | Host::NetTransmit => ("device", "eth0"),
+            Host::FsSize | Host::FsAvail => ("mountpoint", "/var/lib/db"),
         }
     }
 }

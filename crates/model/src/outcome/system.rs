@@ -83,6 +83,14 @@ pub struct DatabaseOutcome {
     pub failovers: u64,
     /// The largest lag of the replicas behind the primary during the run, ns.
     pub max_replication_lag_ns: u64,
+    /// Bytes of data on the primary's volume at the end.
+    pub data_bytes: u64,
+    /// Size of each instance's volume.
+    pub disk_bytes: u64,
+    /// Writes that failed because the primary's disk was full.
+    pub disk_full_writes: u64,
+    /// Queries longer than `[database] slow_query` (0 without it).
+    pub slow_queries: u64,
 }
 
 /// The retry queue's numbers.

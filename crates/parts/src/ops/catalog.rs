@@ -136,6 +136,36 @@ pub const METRICS: &[MetricInfo] = &[
         labels: &["class"],
         help: "Revenue of the requests answered with success, in the scenario's currency units (each class's `revenue`); a payment accepted for later counts nothing.",
     },
+    MetricInfo {
+        name: "signups_total",
+        kind: MetricType::Counter,
+        labels: &["class"],
+        help: "Signups: requests of a class with `signup = true` answered with success.",
+    },
+    MetricInfo {
+        name: "node_network_receive_bytes_total",
+        kind: MetricType::Counter,
+        labels: &["device"],
+        help: "Bytes the app server's host received from users: each answered request's `request_bytes` (the host's counter: a process crash does not reset it).",
+    },
+    MetricInfo {
+        name: "node_network_transmit_bytes_total",
+        kind: MetricType::Counter,
+        labels: &["device"],
+        help: "Bytes the app server's host sent to users: `response_bytes` per success, 300 per error answer.",
+    },
+    MetricInfo {
+        name: "node_filesystem_size_bytes",
+        kind: MetricType::Gauge,
+        labels: &["mountpoint"],
+        help: "Size of the database instance's data volume (`[database] disk_bytes`).",
+    },
+    MetricInfo {
+        name: "node_filesystem_avail_bytes",
+        kind: MetricType::Gauge,
+        labels: &["mountpoint"],
+        help: "Free bytes on the database instance's data volume: disk_bytes - data_bytes - bytes_per_write x committed writes (replicas mirror the primary).",
+    },
 ];
 
 /// Default histogram bucket bounds, in seconds (the Prometheus client libraries' own).

@@ -21,6 +21,7 @@ mod expect_paths;
 mod expectations;
 mod faults;
 mod fuzz;
+mod host_metrics;
 mod limits;
 mod live;
 mod messages;

@@ -183,6 +183,10 @@ pub(super) const DATABASE: &[Field] = &[
     num("pool_timeouts"),
     num("failovers"),
     num("max_replication_lag_ms"),
+    num("data_bytes"),
+    num("disk_bytes"),
+    num("disk_full_writes"),
+    num("slow_queries"),
 ];
 pub(super) const RETRY_QUEUE: &[Field] =
     &[num("enqueued"), num("drained"), num("remaining"), num("peak"), num("dropped")];

@@ -9,10 +9,11 @@ use toml::Spanned;
 use super::ctx::Ctx;
 use super::steps::{self, Callees};
 use crate::limits::{MAX_INSTANCES, MAX_REPLICAS, MAX_RETRY_QUEUE, MAX_WORKERS};
+use crate::proxy::DEFAULT_RESPONSE_BYTES;
 use crate::schema::RawScenario;
 use crate::topology::{
-    BreakerSpec, DatabaseSpec, MemorySpec, RequestClass, RetryBudgetSpec, RetryQueueSpec, ServiceKind, ServiceSpec,
-    Step, Topology,
+    BreakerSpec, DEFAULT_REQUEST_BYTES, DatabaseSpec, MemorySpec, RequestClass, RetryBudgetSpec, RetryQueueSpec,
+    ServiceKind, ServiceSpec, Step, Topology,
 };
 use crate::topology_schema::{
     RawBreaker, RawDatabase, RawRequestClass, RawRetryBudget, RawRetryQueue, RawService, RawStep,
@@ -150,6 +151,9 @@ fn classes(
             steps,
             payment: None,
             revenue: 0.0,
+            request_bytes: DEFAULT_REQUEST_BYTES,
+            response_bytes: DEFAULT_RESPONSE_BYTES,
+            signup: false,
         }]);
     }
     if let Some(st) = &raw.servers.get_ref().service_time {
@@ -190,6 +194,9 @@ fn class(cx: &mut Ctx<'_>, c: &RawRequestClass, callees: Callees<'_>) -> Option<
         steps: steps?,
         payment: payment?,
         revenue: revenue?,
+        request_bytes: c.request_bytes.as_ref().map_or(DEFAULT_REQUEST_BYTES, |b| *b.get_ref()),
+        response_bytes: c.response_bytes.as_ref().map_or(DEFAULT_RESPONSE_BYTES, |b| *b.get_ref()),
+        signup: c.signup.as_ref().is_some_and(|b| *b.get_ref()),
     })
 }
 
@@ -353,6 +360,11 @@ fn database(cx: &mut Ctx<'_>, db: &Spanned<RawDatabase>) -> Option<DatabaseSpec>
     let replication_lag_ns = cx.duration_or(d.replication_lag.as_ref(), "database.replication_lag", 0);
     let failover_ns = cx.positive_duration_or(d.failover_after.as_ref(), "database.failover_after", 30 * NS_PER_S);
     let price = cx.non_negative(d.price_per_hour.as_ref(), "database.price_per_hour", 0.0);
+    let volume = volume(cx, d, db.span());
+    let slow_query_ns = match &d.slow_query {
+        Some(s) => cx.positive_duration(s, "database.slow_query").map(Some),
+        None => Some(None),
+    };
     if keys.is_some_and(|k| k > MAX_DB_KEYS) {
         cx.error(
             d.keys.as_ref().map_or(db.span(), Spanned::span),
@@ -371,8 +383,51 @@ fn database(cx: &mut Ctx<'_>, db: &Spanned<RawDatabase>) -> Option<DatabaseSpec>
         keys: keys?,
         failover_ns: failover_ns?,
         price_per_hour: price?,
+        disk_bytes: volume?.disk,
+        data_bytes: volume?.data,
+        bytes_per_write: volume?.per_write,
+        slow_query_ns: slow_query_ns?,
     })
 }
+
+/// A database instance's data volume: its size, the data on it at the start, and what a
+/// write adds.
+#[derive(Clone, Copy)]
+struct Volume {
+    disk: u64,
+    data: u64,
+    per_write: u64,
+}
+
+/// `disk_bytes`, `data_bytes` and `bytes_per_write`; the data must fit on the disk.
+fn volume(cx: &mut Ctx<'_>, d: &RawDatabase, span: std::ops::Range<usize>) -> Option<Volume> {
+    let get = |v: &Option<Spanned<u64>>, default: u64| v.as_ref().map_or(default, |b| *b.get_ref());
+    let disk = get(&d.disk_bytes, DEFAULT_DISK_BYTES);
+    let data = get(&d.data_bytes, DEFAULT_DATA_BYTES.min(disk));
+    let per_write = get(&d.bytes_per_write, DEFAULT_BYTES_PER_WRITE);
+    if disk == 0 {
+        cx.error(d.disk_bytes.as_ref().map_or(span.clone(), Spanned::span), "database.disk_bytes must be at least 1");
+        return None;
+    }
+    if data > disk {
+        let at = d.data_bytes.as_ref().map_or(span, Spanned::span);
+        cx.error(
+            at,
+            format!(
+                "database.data_bytes ({data}) is more than database.disk_bytes ({disk}): the data must fit on the disk"
+            ),
+        );
+        return None;
+    }
+    Some(Volume { disk, data, per_write })
+}
+
+/// Default `[database] disk_bytes`: 100 GB.
+const DEFAULT_DISK_BYTES: u64 = 100_000_000_000;
+/// Default `[database] data_bytes`: 10 GB.
+const DEFAULT_DATA_BYTES: u64 = 10_000_000_000;
+/// Default `[database] bytes_per_write`.
+const DEFAULT_BYTES_PER_WRITE: u64 = 1_000;
 
 fn retry_queue(cx: &mut Ctx<'_>, q: &RawRetryQueue) -> Option<RetryQueueSpec> {
     let consumers = cx.positive_count_or(q.consumers.as_ref(), "retry_queue.consumers", 4);
