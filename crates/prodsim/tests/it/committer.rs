@@ -133,3 +133,19 @@ fn summary_json_marks_pipeline_messages_and_the_time_each_author_was_told() {
     assert_eq!(pipeline[2]["summary"], "v3.1.1 by bob failed: the tests stage failed");
     assert!(notes.iter().filter(|n| n["kind"] == "alert").all(|n| n["set"].is_string() && n.get("author").is_none()));
 }
+
+#[test]
+fn report_html_shows_the_messages_and_their_lane() {
+    let o = run_own_seed(&from_text(&shipped()));
+    let m = system(&o).monitoring.as_deref().expect("monitoring");
+    let html = prodsim_report::html::ops::notifications(m);
+    assert!(html.contains("Notifications (4)"), "one alert notification and three pipeline attempts");
+    assert!(html.contains("CI in #deploys") && html.contains("@alice [PIPELINE] v3.1.0 by alice rolled back"));
+    assert!(html.contains("To: dev-team@example.com") && html.contains("set pipeline"));
+    let lanes = prodsim_report::html::run_events::lanes(&o).expect("lanes");
+    let text = format!("{lanes:?}");
+    assert!(
+        text.contains("pipeline → committers") && text.contains("@bob: v3.1.1 failed → dev-email (fallback)"),
+        "{text}"
+    );
+}
