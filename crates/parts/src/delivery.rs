@@ -116,6 +116,9 @@ pub struct PipelineSpec {
     pub rollback_ns: Option<u64>,
     /// The stages a hotfix runs (`hotfix_stages`, default every stage).
     pub hotfix_stages: Vec<StageKind>,
+    /// The receiver (of `[routing]`) that carries a failed release's direct message to
+    /// its author (`notify`); `None`: nobody is told.
+    pub notify: Option<String>,
 }
 
 impl Default for PipelineSpec {
@@ -128,6 +131,7 @@ impl Default for PipelineSpec {
             health_check: None,
             rollback_ns: None,
             hotfix_stages: StageKind::ALL.to_vec(),
+            notify: None,
         }
     }
 }
@@ -250,6 +254,9 @@ pub struct DeploySpec {
     /// Alerts that roll the release back automatically when they fire while it rolls out
     /// or during its health check window (`rollback_on`).
     pub rollback_on: Vec<String>,
+    /// Who committed the change (`author`): the person `[pipeline] notify` tells when its
+    /// pipeline fails; `None`: nobody to tell.
+    pub author: Option<String>,
 }
 
 /// When a responder is on call (`hours`).

@@ -10,7 +10,7 @@ use serde::Serialize;
 use prodsim_model::outcome::MonitoringOutcome;
 use prodsim_parts::ops::incident::{Timeline, mean_times};
 use prodsim_parts::ops::quality::Quality;
-use prodsim_parts::ops::routing::{AlertStatus, Delivery, Notification, ReceiverKind};
+use prodsim_parts::ops::routing::{AlertStatus, Delivery, Notification, Origin, ReceiverKind};
 
 /// The keys monitoring adds at the top level of `summary.json`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -31,7 +31,7 @@ pub struct AlertingSummary {
     pub mttm_s: Option<f64>,
     /// Mean incident start to resolution, seconds (`null`: no incident).
     pub mttr_s: Option<f64>,
-    /// Every notification sent, in set then time order.
+    /// Every notification sent, in set then time order, then the pipeline's messages.
     pub notifications: Vec<NotificationSummary>,
 }
 
@@ -177,8 +177,13 @@ pub struct IncidentSummary {
 pub struct NotificationSummary {
     /// When, seconds.
     pub time_s: f64,
-    /// The rule set whose router sent it.
-    pub set: String,
+    /// `alert` (alert routing) or `pipeline` (a failed release's message to its author).
+    pub kind: String,
+    /// The rule set whose router sent it; `null` for a `pipeline` message.
+    pub set: Option<String>,
+    /// Whom a `pipeline` message is for: the release's author.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
     /// The receiver's name.
     pub receiver: String,
     /// `slack`, `email`, `sms`, `pager` or `webhook`.
@@ -234,7 +239,7 @@ fn severity_rank(s: &str) -> u8 {
     }
 }
 
-fn notification(set: &str, n: &Notification) -> NotificationSummary {
+fn notification(set: Option<&str>, n: &Notification) -> NotificationSummary {
     let (kind, to) = (n.kind.as_str(), address(&n.kind));
     let firing = n.alerts.iter().any(|a| a.status == AlertStatus::Firing);
     let severity = n
@@ -248,7 +253,12 @@ fn notification(set: &str, n: &Notification) -> NotificationSummary {
     alerts.dedup();
     NotificationSummary {
         time_s: secs(n.t_ms),
-        set: set.to_string(),
+        kind: n.origin.as_str().to_string(),
+        set: set.map(str::to_string),
+        author: match &n.origin {
+            Origin::Pipeline { author, .. } => Some(author.clone()),
+            Origin::Alert => None,
+        },
         receiver: n.receiver.clone(),
         channel: kind.to_string(),
         to: to.to_string(),
@@ -329,7 +339,8 @@ impl AlertingSummary {
             notifications: m
                 .sets
                 .iter()
-                .flat_map(|s| s.notifications.iter().map(move |n| notification(&s.name, n)))
+                .flat_map(|s| s.notifications.iter().map(move |n| notification(Some(&s.name), n)))
+                .chain(m.pipeline_notifications.iter().map(|n| notification(None, n)))
                 .collect(),
         }
     }

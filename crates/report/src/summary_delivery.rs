@@ -52,6 +52,11 @@ pub struct DeploySummary {
     pub peak_share: f64,
     /// Who rolled it back.
     pub rolled_back_by: Option<String>,
+    /// Who committed it (`[[deploys]] author`, a hotfix's responder); `null`: nobody named.
+    pub author: Option<String>,
+    /// When its author was told that its pipeline failed, seconds (`null`: not told: it
+    /// did not fail, nobody to tell, or the `[pipeline] notify` channel was down).
+    pub notified_s: Option<f64>,
     /// Its pipeline stages as they ran.
     pub stages: Vec<StageSummary>,
 }
@@ -145,6 +150,8 @@ impl DeliverySummary {
                     rollout_start_s: r.rollout_start_ns.map(ns_to_s),
                     peak_share: r.peak_share,
                     rolled_back_by: r.rolled_back_by.clone(),
+                    author: r.author.clone(),
+                    notified_s: r.notified_ns.map(ns_to_s),
                     stages: r
                         .stages
                         .iter()

@@ -196,7 +196,9 @@ fn notification_lines(s: &mut String, m: &MonitoringOutcome) {
     let total: usize = m.sets.iter().map(|x| x.notifications.len()).sum();
     let failed = m.sets.iter().flat_map(|x| &x.notifications).filter(|n| !n.delivery.reached()).count();
     let failed = if failed > 0 { format!(", {failed} not delivered (channel down)") } else { String::new() };
-    let _ = writeln!(s, "notifications {total}{failed} (every one in notifications.txt)");
+    let pipeline = m.pipeline_notifications.len();
+    let pipeline = if pipeline > 0 { format!(", {pipeline} from the pipeline to committers") } else { String::new() };
+    let _ = writeln!(s, "notifications {total}{failed}{pipeline} (every one in notifications.txt)");
     let mut shown = 0;
     for set in &m.sets {
         for n in &set.notifications {
@@ -241,7 +243,8 @@ pub fn render_logs(s: &mut String, l: &prodsim_model::outcome::LoggingOutcome) {
     }
 }
 
-/// Every notification as its channel shows it, set by set (`notifications.txt`).
+/// Every notification as its channel shows it, set by set, then the pipeline's direct
+/// messages (`notifications.txt`).
 pub fn notifications(m: &MonitoringOutcome) -> String {
     let mut s = String::new();
     for set in &m.sets {
@@ -249,6 +252,12 @@ pub fn notifications(m: &MonitoringOutcome) -> String {
             let _ = writeln!(s, "=== rule set {} ===\n", set.name);
         }
         for n in &set.notifications {
+            let _ = writeln!(s, "{}\n", prodsim_parts::ops::routing::render(n).trim_end());
+        }
+    }
+    if !m.pipeline_notifications.is_empty() {
+        let _ = writeln!(s, "=== pipeline: failed releases' messages to their authors ===\n");
+        for n in &m.pipeline_notifications {
             let _ = writeln!(s, "{}\n", prodsim_parts::ops::routing::render(n).trim_end());
         }
     }

@@ -37,6 +37,9 @@ pub fn render(s: &mut String, d: &DeliveryOutcome, m: Option<&MonitoringOutcome>
         if let Some(why) = &r.reason {
             let _ = write!(line, " ({why})");
         }
+        if let (Some(author), Some(t)) = (&r.author, r.notified_ns) {
+            let _ = write!(line, "; {author} told {}", at(t));
+        }
         let _ = writeln!(s, "{line}");
     }
     if d.rollback_plan_ns.is_none() && d.releases.iter().any(|r| !r.hotfix) {

@@ -31,6 +31,9 @@ pub struct RawPipeline {
     /// `[pipeline.health_check]`: the post-deploy health check.
     #[serde(default)]
     pub health_check: Option<Spanned<RawDeployHealthCheck>>,
+    /// The receiver that tells a failed release's author (default: nobody is told).
+    #[serde(default)]
+    pub notify: Option<Spanned<String>>,
 }
 
 /// One entry of `[pipeline] stages`.
@@ -137,6 +140,9 @@ pub struct RawDeploy {
     /// What the version does.
     #[serde(default)]
     pub effects: Option<Spanned<RawEffects>>,
+    /// Who committed the change: told when its pipeline fails (`[pipeline] notify`).
+    #[serde(default)]
+    pub author: Option<Spanned<String>>,
 }
 
 /// `[oncall]`: the on-call rotation.

@@ -46,6 +46,10 @@ pub struct ReleaseOutcome {
     pub rolled_back_by: Option<String>,
     /// Most of the traffic it took at once, 0..1.
     pub peak_share: f64,
+    /// Who committed it (`[[deploys]] author`, or the responder of a hotfix).
+    pub author: Option<String>,
+    /// When its author was told that its pipeline failed, ns (`None`: not told).
+    pub notified_ns: Option<u64>,
 }
 
 /// Releases and incident response over a run.
@@ -89,6 +93,8 @@ pub(crate) fn outcome(delivery: Option<&Delivery>, response: Option<&Response>) 
             reason: r.reason.clone(),
             rolled_back_by: r.rolled_back_by.clone(),
             peak_share: r.peak_share,
+            author: r.author.clone(),
+            notified_ns: r.notified_ns,
         })
         .collect();
     let mut mitigations = d.mitigations.clone();

@@ -5,6 +5,7 @@
 //! walks each release through the pipeline and its rollout.
 
 pub(crate) mod incidents;
+pub(crate) mod notify;
 pub(crate) mod release;
 
 use std::collections::VecDeque;
@@ -98,6 +99,11 @@ pub(crate) struct Release {
     pub(crate) peak_share: f64,
     /// Who rolled it back (`pipeline` or a responder).
     pub(crate) rolled_back_by: Option<String>,
+    /// Who committed it (`[[deploys]] author`, a hotfix's responder): told when its
+    /// pipeline fails.
+    pub(crate) author: Option<String>,
+    /// When its author was told that its pipeline failed, ns.
+    pub(crate) notified_ns: Option<u64>,
 }
 
 /// Something that changed production in response to trouble, for the incidents'
@@ -204,6 +210,8 @@ impl Delivery {
             seq: 0,
             peak_share: 0.0,
             rolled_back_by: None,
+            author: hotfix.then(|| by.to_string()),
+            notified_ns: None,
         });
         self.releases.len() - 1
     }

@@ -31,6 +31,7 @@ impl Engine {
         for dep in &spec.deploys {
             let v = d.add_version(&dep.version, dep.effects.clone(), classes);
             let r = d.add_release(v, dep.strategy.clone(), dep.rollback_on.clone(), "pipeline", false, dep.at_ns);
+            d.releases[r].author.clone_from(&dep.author);
             queue.schedule(SimTime(dep.at_ns), Event::Delivery(DeliveryEvent::Release { release: r as u32, seq: 0 }));
         }
         self.delivery = Some(Box::new(d));
@@ -70,6 +71,7 @@ impl Engine {
                     rel.stage = Stage::Done;
                     rel.end = ReleaseEnd::Failed;
                     rel.end_ns = Some(now.as_nanos());
+                    self.notify_committer(now, r, "failed");
                 } else if d.active.is_some() {
                     rel.stage = Stage::Waiting;
                     d.waiting.push_back(r);
@@ -355,6 +357,9 @@ impl Engine {
                     d.share = None;
                 }
                 self.release_lock(now, queue);
+                if by == "pipeline" {
+                    self.notify_committer(now, r, "stopped");
+                }
             }
             return false;
         };
@@ -376,6 +381,9 @@ impl Engine {
         rel.reason = Some(why);
         rel.rolled_back_by = Some(by.to_string());
         queue.schedule(now.after(time), Event::Delivery(DeliveryEvent::Release { release: r as u32, seq: rel.seq }));
+        if by == "pipeline" {
+            self.notify_committer(now, r, "rolled back");
+        }
         true
     }
 

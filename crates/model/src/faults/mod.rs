@@ -213,6 +213,7 @@ impl Engine {
         for set in &mut m.sets {
             set.router.set_reachable(&name, !down);
         }
+        m.committers.router.set_reachable(&name, !down);
     }
 
     /// Recomputes whether the log store is up.

@@ -137,6 +137,9 @@ pub struct MonitoringOutcome {
     pub episodes: Vec<EpisodeOutcome>,
     /// Each rule set.
     pub sets: Vec<RuleSetOutcome>,
+    /// Failed pipelines' direct messages to their committers (`[pipeline] notify`), in
+    /// time order, failed attempts included; never scored or paged.
+    pub pipeline_notifications: Vec<Notification>,
     /// Every set together.
     pub quality: Quality,
     /// Every rule of every set together, by alert name (sets sharing a name merge).
@@ -424,6 +427,7 @@ pub(crate) fn outcome(
         incidents: scored,
         episodes: scoring.episodes,
         sets: scoring.sets,
+        pipeline_notifications: monitor.committers.sent,
         quality,
         rules,
         rule_errors,

@@ -74,6 +74,8 @@ pub(crate) struct Monitor {
     pub(crate) tsdb: Tsdb,
     pub(crate) recording: RuleEngine,
     pub(crate) sets: Vec<SetState>,
+    /// Failed pipelines' direct messages to their committers.
+    pub(crate) committers: crate::delivery::notify::Committers,
     class_names: Vec<String>,
     station_names: Vec<String>,
     /// A `monitoring` outage is in force.
@@ -154,6 +156,7 @@ impl Monitor {
             tsdb: Tsdb::new(),
             recording: RuleEngine::new(spec.recording.iter().cloned().map(Rule::Record).collect()),
             sets,
+            committers: crate::delivery::notify::Committers::new(&spec.routing),
             class_names: topology.classes.iter().map(|c| c.name.clone()).collect(),
             station_names: stations.iter().map(|s| s.0.clone()).collect(),
             down: false,

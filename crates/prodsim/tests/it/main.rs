@@ -12,6 +12,7 @@ mod check;
 mod check_props;
 mod checkers;
 mod cli;
+mod committer;
 mod common;
 mod compare;
 mod crn;

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use prodsim_model::outcome::{MonitoringOutcome, Outcome};
-use prodsim_parts::ops::routing::{self as render, Notification, ReceiverKind};
+use prodsim_parts::ops::routing::{self as render, Notification, Origin, ReceiverKind};
 
 use super::escape::html;
 use crate::summary_alerting::{AlertingSummary, QualitySummary};
@@ -183,10 +183,15 @@ pub fn quality(a: &AlertingSummary) -> String {
     s
 }
 
-/// Every notification as its channel shows it.
+/// Every notification as its channel shows it (the pipeline's messages to committers
+/// among them, as set `pipeline`).
 pub fn notifications(m: &MonitoringOutcome) -> String {
-    let all: Vec<(&str, &Notification)> =
-        m.sets.iter().flat_map(|set| set.notifications.iter().map(move |n| (set.name.as_str(), n))).collect();
+    let all: Vec<(&str, &Notification)> = m
+        .sets
+        .iter()
+        .flat_map(|set| set.notifications.iter().map(move |n| (set.name.as_str(), n)))
+        .chain(m.pipeline_notifications.iter().map(|n| ("pipeline", n)))
+        .collect();
     let mut sorted = all;
     sorted.sort_by_key(|(_, n)| n.t_ms);
     let mut s = format!("<section id=\"notifications\"><h2>Notifications ({})</h2>", sorted.len());
@@ -215,7 +220,8 @@ fn message(s: &mut String, set: &str, n: &Notification) {
     let firing = if n.firing() > 0 { "firing" } else { "resolved" };
     let (class, who, title, body) = match &n.kind {
         ReceiverKind::Slack { channel } => {
-            ("slack", format!("Alertmanager in {channel}"), first.strip_prefix(channel.as_str()).unwrap_or(first), rest)
+            let sender = if n.origin == Origin::Alert { "Alertmanager" } else { "CI" };
+            ("slack", format!("{sender} in {channel}"), first.strip_prefix(channel.as_str()).unwrap_or(first), rest)
         }
         ReceiverKind::Email { to } => {
             let (subject, body) = rest.split_once('\n').unwrap_or((rest, ""));

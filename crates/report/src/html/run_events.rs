@@ -39,6 +39,16 @@ pub fn lanes(o: &Outcome) -> Option<Chart> {
                 .map(|n| (n.t_ms as f64 / 1000.0, format!("{} → {}", render::title(n), n.receiver)));
             lanes.push(Lane { name: format!("notifications: {}", set.name), events: events.collect() });
         }
+        let told = m.pipeline_notifications.iter().map(|n| {
+            let who = match &n.origin {
+                prodsim_parts::ops::routing::Origin::Pipeline { author, version } => {
+                    format!("@{author}: {version} failed")
+                }
+                prodsim_parts::ops::routing::Origin::Alert => render::title(n),
+            };
+            (n.t_ms as f64 / 1000.0, format!("{who} → {} ({})", n.receiver, n.delivery.as_str()))
+        });
+        lanes.push(Lane { name: "pipeline → committers".into(), events: told.collect() });
     }
     if let Some(d) = o.system.delivery.as_ref() {
         let pages = d.pages.iter().map(|p| (ns_to_s(p.opened_ns), format!("page #{}: {}", p.id, p.alerts.join(", "))));

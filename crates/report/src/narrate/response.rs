@@ -222,6 +222,12 @@ fn releases(o: &Outcome, d: &DeliveryOutcome) -> Vec<Line> {
         if let Some(line) = release_end(o, r) {
             lines.push(line);
         }
+        if let (Some(author), Some(t)) = (&r.author, r.notified_ns) {
+            lines.push(Line {
+                t_ns: t,
+                text: format!("the pipeline tells {author}, who committed {}, that it failed", r.version),
+            });
+        }
     }
     capped(lines, "release lines")
 }

@@ -280,7 +280,9 @@ pub(super) const INCIDENT: Node = Node::Object(&[
 ]);
 pub(super) const NOTIFICATION: Node = Node::Object(&[
     num("time_s"),
-    text("set"),
+    text("kind"),
+    text_or_null("set"),
+    text_or_null("author"),
     text("receiver"),
     text("channel"),
     text("to"),
@@ -331,6 +333,8 @@ pub(super) const DEPLOY: Node = Node::Object(&[
     num_or_null("rollout_start_s"),
     num("peak_share"),
     text_or_null("rolled_back_by"),
+    text_or_null("author"),
+    num_or_null("notified_s"),
     key("stages", Node::List(Length::Any, &STAGE)),
 ]);
 pub(super) const PAGED: Node =

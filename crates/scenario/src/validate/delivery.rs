@@ -55,7 +55,10 @@ pub(super) fn resolve(
             None => ok = false,
         }
     }
-    let (pipeline, oncall) = (pipeline?, oncall?);
+    let notify = super::notify::resolve_notify(cx, raw, t);
+    ok &= super::notify::check_authors(cx, raw, notify.as_ref().and_then(|n| n.as_deref()));
+    let (mut pipeline, oncall) = (pipeline?, oncall?);
+    pipeline.notify = notify?;
     if !ok || !check_versions(cx, raw, &pipeline) {
         return None;
     }
@@ -107,6 +110,7 @@ fn resolve_deploy(
         strategy: strategy?,
         effects: effects?,
         rollback_on,
+        author: d.author.as_ref().map(|a| a.get_ref().clone()),
     };
     ok.then_some(spec)
 }

@@ -25,6 +25,7 @@ mod faults;
 mod generated;
 mod logging;
 mod monitoring;
+mod notify;
 mod proxy;
 mod recovery;
 mod regions;

@@ -262,6 +262,8 @@ pub(super) fn resolve_pipeline(cx: &mut Ctx<'_>, p: &Spanned<RawPipeline>) -> Op
         health_check: health_check?,
         rollback_ns: rollback_ns?,
         hotfix_stages: hotfix_stages?,
+        // Checked against the receivers with the rest of the delivery sections.
+        notify: None,
     };
     stages_ok.then_some(spec)
 }

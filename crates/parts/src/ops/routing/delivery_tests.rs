@@ -77,3 +77,41 @@ fn fallbacks_must_exist_and_not_loop() {
     assert!(matches!(own.check(), Err(RoutingError::FallbackCycle { .. })));
     assert!(slack_with_fallback(Some("sms")).check().is_ok());
 }
+
+fn pipeline_message() -> DirectMessage {
+    DirectMessage {
+        origin: Origin::Pipeline { author: "alice".into(), version: "v2".into() },
+        summary: "the tests stage failed".into(),
+    }
+}
+
+#[test]
+fn a_direct_message_goes_out_at_once_without_a_group() {
+    let r = Router::new(slack_with_fallback(Some("sms")));
+    let out = r.send_direct(90 * S, "slack", &pipeline_message());
+    assert_eq!(sent(&out), [(90 * S, "slack", "delivered")]);
+    assert_eq!(out[0].origin.as_str(), "pipeline");
+    assert_eq!(out[0].alerts[0].labels.get("author").map(String::as_str), Some("alice"));
+    assert_eq!(render(&out[0]), "+1m30s #alerts  @alice [PIPELINE] the tests stage failed");
+    assert_eq!((r.groups(), r.next_wake()), (0, None), "nothing left to tick");
+    assert!(r.send_direct(0, "nobody", &pipeline_message()).is_empty());
+}
+
+#[test]
+fn a_direct_message_to_a_channel_that_is_down_falls_back_or_reaches_nobody() {
+    let mut r = Router::new(slack_with_fallback(Some("sms")));
+    r.set_reachable("slack", false);
+    let out = r.send_direct(M, "slack", &pipeline_message());
+    assert_eq!(sent(&out), [(M, "slack", "failed"), (M, "sms", "fallback")]);
+    assert!(render(&out[0]).contains("NOT DELIVERED"));
+    assert!(
+        render(&out[1]).starts_with("+1m00s SMS +15550100: [PIPELINE] @alice (fallback: `slack` is down): the tests")
+    );
+
+    let mut alone = Router::new(slack_with_fallback(None));
+    alone.set_reachable("slack", false);
+    let out = alone.send_direct(M, "slack", &pipeline_message());
+    assert_eq!(sent(&out), [(M, "slack", "failed")]);
+    assert!(!out.iter().any(|n| n.delivery.reached()));
+    assert!(alone.poll(10 * M).is_empty(), "a direct message is not retried");
+}

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::RoutingError;
 use super::config::{InhibitRule, Receiver, ReceiverKind, RoutingConfig, Silence};
+use super::direct::{Origin, deliver};
 use super::matcher::{LabelSet, all_match};
 use super::tree::{FlatRoute, flatten, match_routes};
 
@@ -72,6 +73,8 @@ pub struct Notification {
     pub repeat: bool,
     /// Whether it reached its channel.
     pub delivery: Delivery,
+    /// What sent it: alert routing, or a direct message ([`Router::send_direct`]).
+    pub origin: Origin,
 }
 
 /// Whether a notification reached its channel.
@@ -225,9 +228,9 @@ pub struct Router {
     /// Indexed like `routes`: the receiver of each route.
     route_receivers: Vec<Receiver>,
     /// Every receiver, for their fallbacks.
-    receivers: Vec<Receiver>,
+    pub(super) receivers: Vec<Receiver>,
     /// The receivers whose channel is down now.
-    unreachable: BTreeSet<String>,
+    pub(super) unreachable: BTreeSet<String>,
     inhibit_rules: Vec<InhibitRule>,
     silences: Vec<Silence>,
     active: BTreeMap<LabelSet, Active>,
@@ -366,29 +369,17 @@ impl Router {
         alerts: Vec<NotifiedAlert>,
         repeat: bool,
     ) -> bool {
-        let mut to = receiver;
-        let mut delivery = Delivery::Delivered;
-        loop {
-            let down = self.unreachable.contains(&to.name);
-            self.outbox.push(Notification {
-                t_ms,
-                receiver: to.name.clone(),
-                kind: to.kind.clone(),
-                group_labels: group_labels.clone(),
-                alerts: alerts.clone(),
-                repeat,
-                delivery: if down { Delivery::Failed } else { delivery },
-            });
-            if !down {
-                return true;
-            }
-            // `check` ruled out unknown fallbacks and cycles.
-            let Some(next) = to.fallback.as_deref().and_then(|f| self.receivers.iter().find(|r| r.name == f)) else {
-                return false;
-            };
-            to = next;
-            delivery = Delivery::Fallback { from: receiver.name.clone() };
-        }
+        let first = Notification {
+            t_ms,
+            receiver: receiver.name.clone(),
+            kind: receiver.kind.clone(),
+            group_labels: group_labels.clone(),
+            alerts,
+            repeat,
+            delivery: Delivery::Delivered,
+            origin: Origin::Alert,
+        };
+        deliver(&self.receivers, &self.unreachable, receiver, first, &mut self.outbox)
     }
 
     /// Adds a silence (an operator muting an alert during an incident).

@@ -29,6 +29,11 @@
 //!    flush. So an alert that resolves during a silence gets its resolved notice when the
 //!    silence ends, if that is within those 15 minutes. A group left empty is deleted.
 //!
+//! 7. **Direct messages** ([`Router::send_direct`]) skip routing, grouping, muting and
+//!    deduplication: one notification to one named receiver at once, as a CI system tells
+//!    the committer of a failed release. Its channel and fallbacks are tried as in step 5,
+//!    but a failed direct message is not retried.
+//!
 //! The caller updates before it polls at the same instant: a group's tick at the time of
 //! a rule evaluation sees that evaluation's alerts (an alert joining or resolving then is
 //! in that tick's notification).
@@ -57,6 +62,7 @@
 //! their labels.
 
 mod config;
+mod direct;
 mod group;
 mod matcher;
 mod render;
@@ -71,6 +77,7 @@ pub use config::{
     DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_WAIT_MS, DEFAULT_REPEAT_INTERVAL_MS, GROUP_BY_ALL, InhibitRule, Receiver,
     ReceiverKind, Route, RoutingConfig, Silence,
 };
+pub use direct::{DirectMessage, Origin, PIPELINE_ALERTNAME};
 pub use group::{
     AlertInput, AlertStatus, Delivery, Notification, NotifiedAlert, RESOLVED_RETENTION_MS, Router, SuppressionCounts,
 };

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::config::ReceiverKind;
+use super::direct::Origin;
 use super::group::{AlertStatus, Delivery, Notification, NotifiedAlert};
 use super::matcher::LabelSet;
 
@@ -69,6 +70,15 @@ fn marks(n: &Notification) -> String {
 pub fn render(n: &Notification) -> String {
     let at = format_offset(n.t_ms);
     let reminder = marks(n);
+    match &n.origin {
+        Origin::Pipeline { author, version } => render_pipeline(n, &at, &reminder, author, version),
+        Origin::Alert => render_alert(n, &at, &reminder),
+    }
+}
+
+/// An alert group's notification as its channel shows it (`at`: its time; `reminder`: its
+/// marks).
+fn render_alert(n: &Notification, at: &str, reminder: &str) -> String {
     match &n.kind {
         ReceiverKind::Slack { channel } => {
             let mut out = format!("{at} {channel}  {}{reminder}", title(n));
@@ -146,6 +156,33 @@ pub fn render(n: &Notification) -> String {
                 })).collect::<Vec<_>>(),
             });
             format!("{at} POST {url}{reminder} {body}")
+        }
+    }
+}
+
+/// A pipeline's direct message to the committer, as each channel shows it: addressed to
+/// the author, with what failed (the summary names the release; no alert title, no
+/// grouping).
+fn render_pipeline(n: &Notification, at: &str, marks: &str, author: &str, version: &str) -> String {
+    let what = n.alerts.first().map(summary).unwrap_or_default();
+    match &n.kind {
+        ReceiverKind::Slack { channel } => format!("{at} {channel}  @{author} [PIPELINE] {what}{marks}"),
+        ReceiverKind::Email { to } => {
+            format!("{at} email to {to}\nSubject: [PIPELINE] {version} by {author} failed{marks}\n\n{what}")
+        }
+        ReceiverKind::Sms { to } => {
+            truncate_chars(&format!("{at} SMS {to}: [PIPELINE] @{author}{marks}: {what}"), SMS_MAX_CHARS)
+        }
+        ReceiverKind::Pager { service } => format!("{at} NOTIFY {service} [pipeline] @{author}: {what}{marks}"),
+        ReceiverKind::Webhook { url } => {
+            let body = serde_json::json!({
+                "receiver": n.receiver,
+                "kind": "pipeline",
+                "author": author,
+                "version": version,
+                "summary": what,
+            });
+            format!("{at} POST {url}{marks} {body}")
         }
     }
 }

@@ -581,6 +581,7 @@ fn runbook_and_dashboard_links_appear_in_every_channel() {
             alerts: vec![alert.clone()],
             repeat: false,
             delivery: Delivery::Delivered,
+            origin: Origin::Alert,
         };
         let text = render(&n);
         assert!(text.contains("https://runbooks.example/high-error-rate"), "{kind:?}: {text}");
@@ -594,6 +595,7 @@ fn runbook_and_dashboard_links_appear_in_every_channel() {
         alerts: vec![alert],
         repeat: false,
         delivery: Delivery::Delivered,
+        origin: Origin::Alert,
     };
     let text = render(&sms);
     assert!(text.contains("https://runbooks.example/high-error-rate") && text.chars().count() <= 160, "{text}");
