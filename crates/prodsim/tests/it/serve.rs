@@ -148,7 +148,7 @@ fn game_file(dir: &Path) -> PathBuf {
 }
 
 /// `text` written to `dir/name`.
-fn scenario_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(crate) fn scenario_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("scenario written");
     path
@@ -156,7 +156,7 @@ fn scenario_file(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// `prodsim run FILE --actions SESSION --out OUT`; the replay's summary.json is identical
 /// to `game`'s.
-fn assert_replays(file: &Path, session: &Path, game: &Path, out: &Path) {
+pub(crate) fn assert_replays(file: &Path, session: &Path, game: &Path, out: &Path) {
     cargo_bin_cmd!("prodsim")
         .args(["run", &file.display().to_string(), "--quiet", "--no-html", "--no-charts", "--actions"])
         .arg(session)
@@ -170,13 +170,13 @@ fn assert_replays(file: &Path, session: &Path, game: &Path, out: &Path) {
 }
 
 /// A `prodsim serve` child and the port it listens on; stopped with SIGINT on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Server {
-    fn start(file: &Path, out: &Path, speed: &str) -> Server {
+    pub(crate) fn start(file: &Path, out: &Path, speed: &str) -> Server {
         let bin = assert_cmd::cargo::cargo_bin!("prodsim");
         let mut child = Command::new(bin)
             .args(["serve", &file.display().to_string(), "--port", "0", "--speed", speed, "--out"])
@@ -204,18 +204,18 @@ impl Server {
     }
 
     /// One request; the status and the JSON body.
-    fn call(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+    pub(crate) fn call(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
         let (status, text) = http(self.port, method, path, body);
         let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"));
         (status, v)
     }
 
-    fn state(&self) -> Value {
+    pub(crate) fn state(&self) -> Value {
         self.call("GET", "/api/state", "").1
     }
 
     /// Waits until `done(state)` holds.
-    fn wait_for(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_for(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
         let started = Instant::now();
         loop {
             let s = self.state();
@@ -228,7 +228,7 @@ impl Server {
     }
 
     /// Ctrl-C, and the exit status.
-    fn interrupt(mut self) -> std::process::ExitStatus {
+    pub(crate) fn interrupt(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-INT", &pid]).status().expect("kill runs");
         let started = Instant::now();
@@ -266,7 +266,7 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     (status, body.to_string())
 }
 
-fn time_s(state: &Value) -> f64 {
+pub(crate) fn time_s(state: &Value) -> f64 {
     state["time_s"].as_f64().expect("time_s")
 }
 

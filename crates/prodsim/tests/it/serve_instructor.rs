@@ -1,0 +1,262 @@
+//! The game day's instructor (`prodsim serve`, `/instructor` and `POST /api/inject`): a
+//! fault injected mid-run over real HTTP starts at the current simulated time, pages the
+//! on-call, is listed in summary.json with the scenario's faults and in session.json with
+//! the player's actions, and `prodsim run --actions` replays it to a byte-identical
+//! summary.json; a misspelt kind or target, a stray or missing parameter, a kind that
+//! shapes the arrivals and a fault of the same kind on the same target in force already
+//! are refused with a message (400 or 409). In headless chromium, the instructor page
+//! injects a fault that pages the student, whose page shows the fault, the page and the
+//! logs.
+
+use std::time::{Duration, Instant};
+
+use prodsim_kernel::{NS_PER_S, SimTime};
+use prodsim_model::Session;
+use prodsim_scenario::inject::FaultSpec;
+use serde_json::{Value, json};
+
+use crate::common;
+use crate::serve::{Server, assert_replays, scenario_file, time_s};
+use crate::webdriver::driver_or_skip;
+
+/// A shop whose checkouts call a payments service, with no fault of its own: the
+/// instructor brings the trouble.
+const SHOP: &str = r#"
+[scenario]
+name = "game-day-instructor"
+seed = 11
+duration = "30m"
+warmup = "30s"
+report_interval = "10s"
+
+[[workload]]
+name = "shoppers"
+rate = 100
+
+[servers]
+count = 4
+workers = 32
+
+[[requests]]
+name = "checkout"
+weight = 1.0
+steps = [
+  { cpu = "exp(2ms)" },
+  { call = "payments", timeout = "500ms" },
+]
+
+[services.payments]
+instances = 2
+workers = 16
+latency = "exp(10ms)"
+
+[monitoring]
+ready_rules = true
+
+[slo]
+objective = 0.999
+
+[pipeline]
+initial_version = "v1"
+deploy_time = "10s"
+rollback = "30s"
+
+[oncall]
+[[oncall.responders]]
+name = "alice"
+hours = "always"
+ack = "2m"
+"#;
+
+/// The error message of a refused injection, with its status.
+fn refused(server: &Server, body: &str) -> (u16, String) {
+    let (status, v) = server.call("POST", "/api/inject", body);
+    (status, v["error"].as_str().unwrap_or_else(|| panic!("no error in {v}")).to_string())
+}
+
+/// What is wrong with a request is refused with 400 and the resolver's message.
+fn assert_refusals(server: &Server) {
+    let (status, e) = refused(server, r#"{"kind":"eror_rate","target":"payments","rate":0.5}"#);
+    assert_eq!(status, 400, "{e}");
+    assert!(e.starts_with("inject: unknown fault kind `eror_rate`") && e.contains("`error_rate`"), "{e}");
+    let (status, e) = refused(server, r#"{"kind":"error_rate","target":"paymnts","rate":0.5}"#);
+    assert_eq!(status, 400, "{e}");
+    assert!(e.contains("fault target `paymnts` does not fit") && e.contains("`payments`"), "{e}");
+    let (status, e) = refused(server, r#"{"kind":"error_rate","target":"payments"}"#);
+    assert_eq!(
+        (status, e.as_str()),
+        (400, "inject: a error_rate fault needs `rate` (share of calls that fail, 0 to 1)")
+    );
+    let (status, e) = refused(server, r#"{"kind":"error_rate","target":"payments","rate":0.5,"factor":2}"#);
+    assert_eq!((status, e.as_str()), (400, "inject: a error_rate fault takes no `factor`"));
+    let (status, e) = refused(server, r#"{"kind":"error_rate","target":"payments","rate":1.5}"#);
+    assert!(status == 400 && e.contains("faults.rate"), "{status} {e}");
+    let (status, e) = refused(server, r#"{"kind":"traffic_spike","target":"workload","factor":3}"#);
+    assert_eq!(status, 400, "{e}");
+    assert!(e.contains("cannot start mid-run"), "{e}");
+    let (status, e) = refused(server, r#"{"kind":"crash","target":"server-1","duration":"1m"}"#);
+    assert!(status == 400 && e.contains("a crash fault has no `duration`"), "{status} {e}");
+    let (status, e) = refused(server, r#"{"kind":"error_rate","target":"payments","rate":0.5,"color":"red"}"#);
+    assert!(status == 400 && e.starts_with("malformed JSON body: unknown field `color`"), "{status} {e}");
+}
+
+#[test]
+fn an_injected_fault_pages_and_replays_to_the_same_summary() {
+    let dir = common::temp_dir("serve", "inject");
+    let file = scenario_file(&dir, "shop.toml", SHOP);
+    let out = dir.join("game");
+    let server = Server::start(&file, &out, "20");
+    server.call("POST", "/api/pause", "");
+    let state = server.state();
+    assert!(state["fault_kinds"].as_array().unwrap().contains(&json!("error_rate")), "{state}");
+    assert!(!state["fault_kinds"].as_array().unwrap().contains(&json!("traffic_spike")), "{state}");
+    let targets = json!([
+        "servers",
+        "server-0",
+        "server-1",
+        "server-2",
+        "server-3",
+        "payments",
+        "monitoring",
+        "production-alerts"
+    ]);
+    assert_eq!(state["fault_targets"], targets);
+
+    assert_refusals(&server);
+
+    // A minute in, payments fails half its calls for ten minutes.
+    server.call("POST", "/api/speed", r#"{"speed": 600}"#);
+    server.call("POST", "/api/resume", "");
+    server.wait_for("a minute passes", |s| time_s(s) >= 60.0);
+    server.call("POST", "/api/pause", "");
+    let before = server.state();
+    assert_eq!(before["live_score"]["pages"], json!(0), "a quiet shop pages nobody: {before}");
+    let at_s = time_s(&before);
+    let body = r#"{"kind":"error_rate","target":"payments","rate":0.5,"duration":"10m"}"#;
+    let (status, v) = server.call("POST", "/api/inject", body);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["done"]["time_s"].as_f64(), Some(at_s), "{v}");
+    assert_eq!(v["done"]["action"], json!("inject"));
+    assert!(
+        v["done"]["note"].as_str().unwrap().starts_with("error_rate on payments (50% of calls fail) until +"),
+        "{v}"
+    );
+    let (status, e) = refused(&server, body);
+    assert_eq!(status, 409, "{e}");
+    assert!(e.starts_with("cannot inject now: a error_rate on payments is in force already, until +"), "{e}");
+    // Another kind on the same target is no overlap.
+    let (status, v) = server.call(
+        "POST",
+        "/api/inject",
+        r#"{"kind":"added_latency","target":"payments","latency":"const(5ms)","duration":"2m"}"#,
+    );
+    assert_eq!(status, 200, "{v}");
+
+    server.call("POST", "/api/resume", "");
+    let paged = server.wait_for("pages", |s| s["live_score"]["pages"].as_u64().unwrap_or(0) >= 1);
+    assert!(time_s(&paged) > at_s, "{paged}");
+    let (status, fin) = server.call("POST", "/api/finish", "");
+    assert_eq!(status, 200, "{fin}");
+    assert!(server.interrupt().success(), "Ctrl-C ends serve with 0");
+
+    let read = |p: &std::path::Path| -> Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+    let session = read(&out.join("session.json"));
+    let actions = session["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 2, "{session}");
+    assert_eq!(actions[0]["fault"], json!({"kind":"error_rate","target":"payments","rate":0.5,"duration":"10m"}));
+    let summary = read(&out.join("summary.json"));
+    let faults = summary["faults"].as_array().unwrap_or_else(|| panic!("no faults in {summary}"));
+    assert_eq!(faults.len(), 2, "{faults:?}");
+    assert!(summary["pages"][0]["alerts"].to_string().contains("HighErrorRate"), "{}", summary["pages"]);
+    assert_replays(&file, &out.join("session.json"), &out, &dir.join("replay"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The summary's `requests.failed` after injecting `spec` at `t_s`.
+fn failed_with(spec: Option<(u64, &FaultSpec)>) -> (u64, Value) {
+    let s = common::from_text(SHOP);
+    let mut session = Session::new(&s, s.seed).unwrap();
+    if let Some((t_s, spec)) = spec {
+        session.advance_to(SimTime(t_s * NS_PER_S)).unwrap();
+        let f = session.inject(spec).unwrap();
+        assert_eq!((f.start_ns, f.end_ns), (t_s * NS_PER_S, (t_s + 600) * NS_PER_S));
+    }
+    let summary = prodsim_report::summary::Summary::from_outcome(&session.finish().unwrap()).to_json();
+    let v: Value = serde_json::from_str(&summary).unwrap();
+    (v["requests"]["failed"].as_u64().unwrap(), v)
+}
+
+#[test]
+fn an_injected_fault_is_the_scenario_fault_at_that_time() {
+    let spec = FaultSpec {
+        kind: "error_rate".into(),
+        target: "payments".into(),
+        rate: Some(0.5),
+        duration: Some("10m".into()),
+        ..FaultSpec::default()
+    };
+    let (none, _) = failed_with(None);
+    let (injected, summary) = failed_with(Some((120, &spec)));
+    // The same fault written in the file: the same run, byte for byte.
+    let with_fault = format!(
+        "{SHOP}\n[[faults]]\nkind = \"error_rate\"\ntarget = \"payments\"\nrate = 0.5\nat = \"2m\"\nduration = \"10m\"\n"
+    );
+    let s = common::from_text(&with_fault);
+    let filed = Session::new(&s, s.seed).unwrap().finish().unwrap();
+    let filed = prodsim_report::summary::Summary::from_outcome(&filed).to_json();
+    eprintln!("failed requests: no fault {none}, injected at 2m {injected}");
+    assert!(none * 100 < injected, "{none} vs {injected}");
+    // The file's fault starts by an event of its own, the injected one between two steps:
+    // one event fewer, and nothing else differs.
+    let mut filed: Value = serde_json::from_str(&filed).unwrap();
+    assert_eq!(filed["events"].as_u64().unwrap(), summary["events"].as_u64().unwrap() + 1);
+    filed["events"] = summary["events"].clone();
+    assert_eq!(summary, filed);
+}
+
+#[test]
+fn the_instructor_page_injects_a_fault_that_pages_the_student() {
+    let Some(d) = driver_or_skip("serve instructor page") else { return };
+    let dir = common::temp_dir("serve", "browser-instructor");
+    let file = scenario_file(&dir, "shop.toml", SHOP);
+    let server = Server::start(&file, &dir.join("game"), "120");
+    let url = format!("http://127.0.0.1:{}", server.port);
+    d.open_url(&format!("{url}/instructor"));
+    let started = Instant::now();
+    let until = |what: &str, js: &str| {
+        while d.js(js, json!([])) != json!(true) {
+            assert!(started.elapsed() < Duration::from_secs(60), "never {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    until("ready", "return document.body.dataset.ready === 'true';");
+    d.js(
+        "document.getElementById('kind').value = 'error_rate'; document.getElementById('target').value = 'payments';\
+         document.getElementById('rate').value = '0.5'; document.getElementById('duration').value = '10m';",
+        json!([]),
+    );
+    d.click("#inject");
+    until("injected", "return document.getElementById('message').textContent.startsWith('Injected at');");
+    until(
+        "listed the fault",
+        "return document.getElementById('faults').textContent.includes('injected error_rate on payments');",
+    );
+    until("paged", "return document.getElementById('pages').textContent.includes('page #0');");
+    let state = server.state();
+    assert_eq!(state["actions"][0]["action"], json!("inject"), "{state}");
+    assert!(state["live_score"]["pages"].as_u64().unwrap() >= 1, "{state}");
+    let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
+    assert!(errors.is_empty(), "console errors on /instructor: {errors:?}");
+    // The student sees the page and the fault on the timeline.
+    d.open_url(&format!("{url}/"));
+    let started = Instant::now();
+    let text = |id: &str| d.js(&format!("return document.getElementById('{id}').textContent;"), json!([]));
+    while !text("pages").as_str().unwrap_or("").contains("page #0") {
+        assert!(started.elapsed() < Duration::from_secs(30), "the student's page never listed the page");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
+    assert!(errors.is_empty(), "console errors on /: {errors:?}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
