@@ -250,7 +250,7 @@ impl Drop for Server {
 }
 
 /// One HTTP/1.1 request on loopback; the status and the body.
-fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+pub(crate) fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
     stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
     let request = format!(

@@ -8,6 +8,8 @@
 //! injects a fault that pages the student, whose page shows the fault, the page and the
 //! logs.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use prodsim_kernel::{NS_PER_S, SimTime};
@@ -66,6 +68,10 @@ rollback = "30s"
 name = "alice"
 hours = "always"
 ack = "2m"
+
+[logging]
+level = "info"
+sampling = 0.01
 "#;
 
 /// The error message of a refused injection, with its status.
@@ -118,6 +124,7 @@ fn an_injected_fault_pages_and_replays_to_the_same_summary() {
         "server-3",
         "payments",
         "monitoring",
+        "log_store",
         "production-alerts"
     ]);
     assert_eq!(state["fault_targets"], targets);
@@ -255,8 +262,119 @@ fn the_instructor_page_injects_a_fault_that_pages_the_student() {
         assert!(started.elapsed() < Duration::from_secs(30), "the student's page never listed the page");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The diagram marks payments, the timeline has the fault and the page, the logs the
+    // failed calls, and the level filter keeps the errors only.
+    let js = |code: &str| d.js(code, json!([]));
+    let state_of = "var n = document.querySelector('#diagram g.node[data-station=\"payments\"]'); return n ? n.dataset.state : null;";
+    while js(state_of) != json!("degraded") {
+        assert!(started.elapsed() < Duration::from_secs(30), "payments never marked degraded: {}", js(state_of));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let marked = text("diagram").as_str().unwrap_or("").to_string();
+    assert!(marked.contains("⚠ error_rate (50% of calls fail)"), "{marked}");
+    let timeline = text("timeline").as_str().unwrap_or("").to_string();
+    assert!(timeline.contains("fault: error_rate on payments (50% of calls fail), injected"), "{timeline}");
+    assert!(timeline.contains("page: page #0") && timeline.contains("alert: firing"), "{timeline}");
+    while !text("logs").as_str().unwrap_or("").contains("call to payments error") {
+        assert!(started.elapsed() < Duration::from_secs(30), "no failed call in the logs: {}", text("logs"));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let components = js("return [...document.querySelectorAll('#log-component option')].map(o => o.value);");
+    assert_eq!(components, json!(["", "servers"]), "the app servers write the lines");
+    js("var s = document.getElementById('log-level'); s.value = '3'; s.onchange();");
+    let levels = js("return [...new Set([...document.querySelectorAll('#logs li')].map(l => l.className))];");
+    assert_eq!(levels, json!(["lvl-error"]), "only errors at `error`");
+    js("var s = document.getElementById('log-level'); s.value = '0'; s.onchange();\
+        var c = document.getElementById('log-component'); c.value = 'servers'; c.onchange();");
+    let lines = js("return [...document.querySelectorAll('#logs li')].map(l => l.textContent);");
+    let lines = lines.as_array().unwrap();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l.as_str().unwrap().contains(" server-")), "{lines:?}");
     let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors on /: {errors:?}");
+    // For people: what the student saw ($TMPDIR/prodsim-browser/serve-student.png).
+    let shots = std::env::temp_dir().join("prodsim-browser");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    d.window(1300, 2400);
+    std::fs::write(shots.join("serve-student.png"), d.screenshot()).expect("screenshot written");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_log_tail_draws_nothing_and_keeps_the_newest_lines() {
+    let s = common::from_text(SHOP);
+    let spec = FaultSpec {
+        rate: Some(0.5),
+        ..FaultSpec { kind: "error_rate".into(), target: "payments".into(), ..FaultSpec::default() }
+    };
+    let mut session = Session::new(&s, s.seed).unwrap();
+    session.advance_to(SimTime(60 * NS_PER_S)).unwrap();
+    let tail = session.log_tail().expect("a tail with [logging]");
+    assert!(tail.written > 0 && tail.lines.iter().all(|l| l.level.as_str() != "warn"), "no failed call yet");
+    session.inject(&spec).unwrap();
+    session.advance_to(SimTime(120 * NS_PER_S)).unwrap();
+    let tail = session.log_tail().unwrap();
+    assert_eq!(tail.lines.len(), prodsim_model::session::TAIL_LINES, "bounded");
+    assert!(tail.written > tail.lines.len() as u64);
+    let newest = tail.lines.back().unwrap().t_ms;
+    assert!(newest <= 120_000 && newest > 110_000, "{newest}");
+    assert!(tail.lines.iter().any(|l| l.message == "call to payments error" && l.component == "servers"));
+    // A session (the tail kept) is the run `simulate` makes.
+    let quiet = Session::new(&s, s.seed).unwrap().finish().unwrap();
+    let json = |o: &prodsim_model::Outcome| prodsim_report::summary::Summary::from_outcome(o).to_json();
+    assert_eq!(json(&quiet), json(&prodsim_model::simulate(&s, s.seed).unwrap()));
+}
+
+/// Reads the event stream of `port` until `done` holds for a message; the message.
+fn sse_until(port: u16, done: impl Fn(&Value) -> bool) -> Value {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let request = format!("GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("request sent");
+    let started = Instant::now();
+    for line in BufReader::new(stream).lines() {
+        let line = line.expect("a line");
+        if let Some(data) = line.strip_prefix("data: ") {
+            let m: Value = serde_json::from_str(data).expect("JSON");
+            if done(&m) {
+                return m;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "never saw the message");
+    }
+    panic!("the stream ended");
+}
+
+#[test]
+fn the_stream_carries_logs_and_what_is_down_and_the_diagram_names_the_stations() {
+    let dir = common::temp_dir("serve", "components");
+    let file = scenario_file(&dir, "shop.toml", SHOP);
+    let server = Server::start(&file, &dir.join("game"), "60");
+    let (status, svg) = crate::serve::http(server.port, "GET", "/api/diagram", "");
+    assert_eq!(status, 200);
+    assert!(svg.starts_with("<svg class=\"diagram\""), "{svg}");
+    assert!(svg.contains("data-targets=\"servers\" data-station=\"servers\""), "{svg}");
+    assert!(svg.contains("data-targets=\"payments\" data-station=\"payments\""), "{svg}");
+    assert!(svg.contains("data-targets=\"monitoring production-alerts\""), "{svg}");
+    let ok = sse_until(server.port, |m| m["type"] == "components");
+    assert_eq!(ok["faults"], json!([]));
+    assert!(ok["stations"].as_array().unwrap().contains(&json!({"name": "servers", "up": 4, "of": 4})), "{ok}");
+    let (status, v) = server.call("POST", "/api/inject", r#"{"kind":"crash","target":"server-2"}"#);
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = server.call("POST", "/api/inject", r#"{"kind":"outage","target":"payments","duration":"5m"}"#);
+    assert_eq!(status, 200, "{v}");
+    let down =
+        sse_until(server.port, |m| m["type"] == "components" && m["faults"].as_array().is_some_and(|f| !f.is_empty()));
+    assert_eq!(down["faults"][0]["kind"], json!("outage"), "{down}");
+    assert!(down["stations"].as_array().unwrap().contains(&json!({"name": "servers", "up": 3, "of": 4})), "{down}");
+    let logs = sse_until(server.port, |m| {
+        m["type"] == "logs" && m["lines"].as_array().is_some_and(|l| l.iter().any(|l| l["level"] == "error"))
+    });
+    let line = logs["lines"].as_array().unwrap().iter().find(|l| l["level"] == "error").unwrap().clone();
+    assert_eq!(line["component"], json!("servers"), "{line}");
+    assert!(line["message"].as_str().unwrap().starts_with("request failed: checkout"), "{line}");
+    let fault = sse_until(server.port, |m| m["type"] == "fault" && m["kind"] == "outage");
+    assert_eq!((fault["injected"].clone(), fault["index"].clone()), (json!(true), json!(1)), "{fault}");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
