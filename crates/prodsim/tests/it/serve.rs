@@ -5,8 +5,8 @@
 //! replay of its `session.json` by `prodsim run --actions` to a byte-identical
 //! summary.json, what degrading and hotfixing save, stepping a
 //! `prodsim_model::Session` in many steps giving the one run, and the page in headless
-//! chromium (the clock advances, a click acknowledges and rolls back; another degrades the
-//! service chosen in the list and ships the hotfix).
+//! chromium (the clock advances, a click acknowledges and rolls back and the error ratio
+//! falls; another degrades the service chosen in the list and ships the hotfix).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -508,6 +508,8 @@ fn the_page_shows_the_clock_and_records_a_click() {
         std::thread::sleep(Duration::from_millis(50));
     }
     server.wait_for("pages", |s| s["live_score"]["pages"].as_u64().unwrap_or(0) >= 1);
+    let ratio = || d.js("return Number(document.getElementById('error-ratio').textContent);", json!([])).as_f64();
+    assert!(ratio().is_some_and(|r| r > 0.05), "the bad release fails requests: {:?}", ratio());
     d.click("#acknowledge");
     let listed = || d.js("return document.getElementById('actions').textContent;", json!([]));
     while !listed().as_str().unwrap_or("").contains("acknowledge") {
@@ -517,6 +519,11 @@ fn the_page_shows_the_clock_and_records_a_click() {
     d.click("#rollback");
     while !listed().as_str().unwrap_or("").contains("rollback started") {
         assert!(started.elapsed() < Duration::from_secs(30), "the rollback never listed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Rolled back, the error ratio falls.
+    while ratio().is_none_or(|r| r >= 0.01) {
+        assert!(started.elapsed() < Duration::from_secs(60), "the error ratio never fell: {:?}", ratio());
         std::thread::sleep(Duration::from_millis(50));
     }
     let state = server.state();

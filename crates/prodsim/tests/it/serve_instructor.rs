@@ -5,8 +5,10 @@
 //! summary.json; a misspelt kind or target, a stray or missing parameter, a kind that
 //! shapes the arrivals and a fault of the same kind on the same target in force already
 //! are refused with a message (400 or 409). In headless chromium, the instructor page
-//! injects a fault that pages the student, whose page shows the fault, the page and the
-//! logs.
+//! injects a fault that pages the student, whose page shows the fault, the page, the
+//! diagram marked and the logs; the student acknowledges and degrades the dependency, the
+//! error ratio falls, Finish shows the final score, and the recorded game replays to the
+//! same summary.json.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -19,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::common;
 use crate::serve::{Server, assert_replays, scenario_file, time_s};
-use crate::webdriver::driver_or_skip;
+use crate::webdriver::{Driver, driver_or_skip};
 
 /// A shop whose checkouts call a payments service, with no fault of its own: the
 /// instructor brings the trouble.
@@ -221,64 +223,54 @@ fn an_injected_fault_is_the_scenario_fault_at_that_time() {
     assert_eq!(summary, filed);
 }
 
-#[test]
-fn the_instructor_page_injects_a_fault_that_pages_the_student() {
-    let Some(d) = driver_or_skip("serve instructor page") else { return };
-    let dir = common::temp_dir("serve", "browser-instructor");
-    let file = scenario_file(&dir, "shop.toml", SHOP);
-    let server = Server::start(&file, &dir.join("game"), "120");
-    let url = format!("http://127.0.0.1:{}", server.port);
-    d.open_url(&format!("{url}/instructor"));
+/// Waits until `js` returns true on the page.
+fn wait_js(d: &Driver, what: &str, js: &str) {
     let started = Instant::now();
-    let until = |what: &str, js: &str| {
-        while d.js(js, json!([])) != json!(true) {
-            assert!(started.elapsed() < Duration::from_secs(60), "never {what}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    until("ready", "return document.body.dataset.ready === 'true';");
+    while d.js(js, json!([])) != json!(true) {
+        assert!(started.elapsed() < Duration::from_secs(60), "never {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The instructor page injects error_rate on payments, which pages the on-call.
+fn instructor_injects(d: &Driver, server: &Server) {
+    d.open_url(&format!("http://127.0.0.1:{}/instructor", server.port));
+    wait_js(d, "ready", "return document.body.dataset.ready === 'true';");
     d.js(
         "document.getElementById('kind').value = 'error_rate'; document.getElementById('target').value = 'payments';\
          document.getElementById('rate').value = '0.5'; document.getElementById('duration').value = '10m';",
         json!([]),
     );
     d.click("#inject");
-    until("injected", "return document.getElementById('message').textContent.startsWith('Injected at');");
-    until(
-        "listed the fault",
-        "return document.getElementById('faults').textContent.includes('injected error_rate on payments');",
-    );
-    until("paged", "return document.getElementById('pages').textContent.includes('page #0');");
+    wait_js(d, "injected", "return document.getElementById('message').textContent.startsWith('Injected at');");
+    let listed = "return document.getElementById('faults').textContent.includes('injected error_rate on payments');";
+    wait_js(d, "listed the fault", listed);
+    wait_js(d, "paged", "return document.getElementById('pages').textContent.includes('page #0');");
     let state = server.state();
     assert_eq!(state["actions"][0]["action"], json!("inject"), "{state}");
     assert!(state["live_score"]["pages"].as_u64().unwrap() >= 1, "{state}");
     let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors on /instructor: {errors:?}");
-    // The student sees the page and the fault on the timeline.
-    d.open_url(&format!("{url}/"));
-    let started = Instant::now();
+}
+
+/// The student's page lists the page, marks payments in the diagram, has the fault, the
+/// alerts and the page on the timeline and the failed calls in the logs, whose level and
+/// component filters work.
+fn student_sees(d: &Driver, server: &Server) {
+    d.open_url(&format!("http://127.0.0.1:{}/", server.port));
     let text = |id: &str| d.js(&format!("return document.getElementById('{id}').textContent;"), json!([]));
-    while !text("pages").as_str().unwrap_or("").contains("page #0") {
-        assert!(started.elapsed() < Duration::from_secs(30), "the student's page never listed the page");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // The diagram marks payments, the timeline has the fault and the page, the logs the
-    // failed calls, and the level filter keeps the errors only.
+    wait_js(d, "listed the page", "return document.getElementById('pages').textContent.includes('page #0');");
     let js = |code: &str| d.js(code, json!([]));
-    let state_of = "var n = document.querySelector('#diagram g.node[data-station=\"payments\"]'); return n ? n.dataset.state : null;";
-    while js(state_of) != json!("degraded") {
-        assert!(started.elapsed() < Duration::from_secs(30), "payments never marked degraded: {}", js(state_of));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let degraded = "var n = document.querySelector('#diagram g.node[data-station=\"payments\"]');\
+                    return !!n && n.dataset.state === 'degraded';";
+    wait_js(d, "marked payments degraded", degraded);
     let marked = text("diagram").as_str().unwrap_or("").to_string();
     assert!(marked.contains("⚠ error_rate (50% of calls fail)"), "{marked}");
     let timeline = text("timeline").as_str().unwrap_or("").to_string();
     assert!(timeline.contains("fault: error_rate on payments (50% of calls fail), injected"), "{timeline}");
     assert!(timeline.contains("page: page #0") && timeline.contains("alert: firing"), "{timeline}");
-    while !text("logs").as_str().unwrap_or("").contains("call to payments error") {
-        assert!(started.elapsed() < Duration::from_secs(30), "no failed call in the logs: {}", text("logs"));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let failed_call = "return document.getElementById('logs').textContent.includes('call to payments error');";
+    wait_js(d, "listed a failed call in the logs", failed_call);
     let components = js("return [...document.querySelectorAll('#log-component option')].map(o => o.value);");
     assert_eq!(components, json!(["", "servers"]), "the app servers write the lines");
     js("var s = document.getElementById('log-level'); s.value = '3'; s.onchange();");
@@ -289,14 +281,60 @@ fn the_instructor_page_injects_a_fault_that_pages_the_student() {
     let lines = js("return [...document.querySelectorAll('#logs li')].map(l => l.textContent);");
     let lines = lines.as_array().unwrap();
     assert!(!lines.is_empty() && lines.iter().all(|l| l.as_str().unwrap().contains(" server-")), "{lines:?}");
+}
+
+/// The student acknowledges and degrades payments: the error ratio falls, the score
+/// changes, and Finish shows the final score.
+fn student_mitigates(d: &Driver) {
+    let js = |code: &str| d.js(code, json!([]));
+    let score = || js("return document.getElementById('score').textContent;").as_str().unwrap_or("").to_string();
+    d.click("#acknowledge");
+    wait_js(
+        d,
+        "listed the acknowledgement",
+        "return document.getElementById('actions').textContent.includes('acknowledge');",
+    );
+    wait_js(d, "counted it", "return document.getElementById('score').textContent.includes('acknowledged1');");
+    let before = score();
+    js("document.getElementById('dependency').value = 'payments';");
+    d.click("#degrade");
+    wait_js(
+        d,
+        "degraded payments",
+        "return document.getElementById('actions').textContent.includes('degrade payments');",
+    );
+    let ratio = "return Number(document.getElementById('error-ratio').textContent) < 0.01;";
+    wait_js(d, "saw the error ratio fall", ratio);
+    d.click("#finish");
+    wait_js(d, "finished", "return document.body.dataset.finished === 'true';");
+    let after = score();
+    assert!(after.contains("error budget left") && after.contains("MTTA, s"), "{after}");
+    assert_ne!(before, after, "the score changed");
     let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors on /: {errors:?}");
+}
+
+#[test]
+fn the_instructor_page_injects_a_fault_that_pages_the_student() {
+    let Some(d) = driver_or_skip("serve instructor page") else { return };
+    let dir = common::temp_dir("serve", "browser-instructor");
+    let file = scenario_file(&dir, "shop.toml", SHOP);
+    let out = dir.join("game");
+    let server = Server::start(&file, &out, "120");
+    instructor_injects(&d, &server);
+    student_sees(&d, &server);
     // For people: what the student saw ($TMPDIR/prodsim-browser/serve-student.png).
     let shots = std::env::temp_dir().join("prodsim-browser");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     d.window(1300, 2400);
     std::fs::write(shots.join("serve-student.png"), d.screenshot()).expect("screenshot written");
-    drop(server);
+    student_mitigates(&d);
+    assert!(server.interrupt().success(), "Ctrl-C ends serve with 0");
+    let session: Value = serde_json::from_str(&std::fs::read_to_string(out.join("session.json")).unwrap()).unwrap();
+    let names: Vec<&str> =
+        session["actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(names, ["inject", "acknowledge", "degrade"]);
+    assert_replays(&file, &out.join("session.json"), &out, &dir.join("replay"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
