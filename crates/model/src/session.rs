@@ -114,7 +114,6 @@ impl Session {
         let mut queue = EventQueue::with_capacity(4096);
         let mut engine = Engine::new(scenario, seed, &mut queue);
         engine.enter_player_mode(seed);
-        engine.keep_log_tail();
         let mut session = Session { scenario: scenario.clone(), seed, engine, queue, now: SimTime::ZERO, events: 0 };
         // The events at t = 0 are handled before the player can act, as in any step.
         session.run_to(SimTime::ZERO)?;
@@ -291,7 +290,15 @@ impl Session {
         self.engine.response.as_deref().and_then(|r| r.oncall.as_ref()).map_or(&[], |o| o.pages())
     }
 
-    /// The newest log entries the scenario's `[logging]` wrote (none without it).
+    /// Keeps the newest [`TAIL_LINES`] log entries from now on, for a page to show
+    /// ([`Session::log_tail`]). It draws nothing, so the run stays the one it replays to; a
+    /// replay, which shows nothing, does not pay for it.
+    pub fn keep_log_tail(&mut self) {
+        self.engine.keep_log_tail();
+    }
+
+    /// The newest log entries the scenario's `[logging]` wrote, when they are kept
+    /// ([`Session::keep_log_tail`]; none without `[logging]`).
     pub fn log_tail(&self) -> Option<&LogTail> {
         self.engine.log_tail()
     }

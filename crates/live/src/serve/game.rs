@@ -82,7 +82,8 @@ pub struct Game {
 
 impl Game {
     /// A game of `session` at `speed`, starting now.
-    pub fn new(session: Session, scenario: &str, seed: u64, speed: f64, finisher: Finisher) -> Game {
+    pub fn new(mut session: Session, scenario: &str, seed: u64, speed: f64, finisher: Finisher) -> Game {
+        session.keep_log_tail();
         let (sender, _) = broadcast::channel(CHANNEL);
         Game {
             end: session.end(),

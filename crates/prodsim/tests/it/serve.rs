@@ -529,9 +529,19 @@ fn the_page_shows_the_clock_and_records_a_click() {
     let state = server.state();
     assert_eq!(state["actions"][0]["action"], json!("acknowledge"), "{state}");
     assert_eq!(state["actions"][1]["action"], json!("rollback"), "{state}");
+    // Finish shows the score from summary.json, and the game replays to it.
+    let score = || d.js("return document.getElementById('score').textContent;", json!([]));
+    let live = score();
+    d.click("#finish");
+    while d.js("return document.body.dataset.finished === 'true';", json!([])) != json!(true) {
+        assert!(started.elapsed() < Duration::from_secs(60), "never finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(score().as_str().unwrap().contains("error budget left") && score() != live, "{}", score());
     let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
-    drop(server);
+    assert!(server.interrupt().success(), "Ctrl-C ends serve with 0");
+    assert_replays(&file, &dir.join("game").join("session.json"), &dir.join("game"), &dir.join("replay"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

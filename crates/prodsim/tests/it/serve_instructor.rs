@@ -346,6 +346,8 @@ fn the_log_tail_draws_nothing_and_keeps_the_newest_lines() {
         ..FaultSpec { kind: "error_rate".into(), target: "payments".into(), ..FaultSpec::default() }
     };
     let mut session = Session::new(&s, s.seed).unwrap();
+    assert!(session.log_tail().is_none(), "kept only when asked (a replay does not)");
+    session.keep_log_tail();
     session.advance_to(SimTime(60 * NS_PER_S)).unwrap();
     let tail = session.log_tail().expect("a tail with [logging]");
     assert!(tail.written > 0 && tail.lines.iter().all(|l| l.level.as_str() != "warn"), "no failed call yet");
@@ -357,34 +359,47 @@ fn the_log_tail_draws_nothing_and_keeps_the_newest_lines() {
     let newest = tail.lines.back().unwrap().t_ms;
     assert!(newest <= 120_000 && newest > 110_000, "{newest}");
     assert!(tail.lines.iter().any(|l| l.message == "call to payments error" && l.component == "servers"));
-    // A session (the tail kept) is the run `simulate` makes.
-    let quiet = Session::new(&s, s.seed).unwrap().finish().unwrap();
+    // A session with the tail kept is the run `simulate` makes.
+    let mut quiet = Session::new(&s, s.seed).unwrap();
+    quiet.keep_log_tail();
+    let quiet = quiet.finish().unwrap();
     let json = |o: &prodsim_model::Outcome| prodsim_report::summary::Summary::from_outcome(o).to_json();
     assert_eq!(json(&quiet), json(&prodsim_model::simulate(&s, s.seed).unwrap()));
 }
 
-/// Reads the event stream of `port` until `done` holds for a message; the message.
-fn sse_until(port: u16, done: impl Fn(&Value) -> bool) -> Value {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let request = format!("GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n");
-    stream.write_all(request.as_bytes()).expect("request sent");
-    let started = Instant::now();
-    for line in BufReader::new(stream).lines() {
-        let line = line.expect("a line");
-        if let Some(data) = line.strip_prefix("data: ") {
-            let m: Value = serde_json::from_str(data).expect("JSON");
-            if done(&m) {
-                return m;
-            }
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "never saw the message");
+/// A watcher of the event stream (`GET /events`), as a browser is.
+struct Watcher {
+    lines: std::io::Lines<BufReader<TcpStream>>,
+}
+
+impl Watcher {
+    fn open(port: u16) -> Watcher {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        let request = format!("GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n");
+        stream.write_all(request.as_bytes()).expect("request sent");
+        Watcher { lines: BufReader::new(stream).lines() }
     }
-    panic!("the stream ended");
+
+    /// Reads on until `done` holds for a message; the message.
+    fn until(&mut self, done: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        for line in self.lines.by_ref() {
+            let line = line.expect("a line");
+            if let Some(data) = line.strip_prefix("data: ") {
+                let m: Value = serde_json::from_str(data).expect("JSON");
+                if done(&m) {
+                    return m;
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "never saw the message");
+        }
+        panic!("the stream ended");
+    }
 }
 
 #[test]
-fn the_stream_carries_logs_and_what_is_down_and_the_diagram_names_the_stations() {
+fn two_watchers_see_logs_and_what_is_down_and_the_diagram_names_the_stations() {
     let dir = common::temp_dir("serve", "components");
     let file = scenario_file(&dir, "shop.toml", SHOP);
     let server = Server::start(&file, &dir.join("game"), "60");
@@ -394,25 +409,27 @@ fn the_stream_carries_logs_and_what_is_down_and_the_diagram_names_the_stations()
     assert!(svg.contains("data-targets=\"servers\" data-station=\"servers\""), "{svg}");
     assert!(svg.contains("data-targets=\"payments\" data-station=\"payments\""), "{svg}");
     assert!(svg.contains("data-targets=\"monitoring production-alerts\""), "{svg}");
-    let ok = sse_until(server.port, |m| m["type"] == "components");
+    // Two watchers at once, as two browsers: both see the same game.
+    let (mut a, mut b) = (Watcher::open(server.port), Watcher::open(server.port));
+    let ok = a.until(|m| m["type"] == "components");
     assert_eq!(ok["faults"], json!([]));
     assert!(ok["stations"].as_array().unwrap().contains(&json!({"name": "servers", "up": 4, "of": 4})), "{ok}");
     let (status, v) = server.call("POST", "/api/inject", r#"{"kind":"crash","target":"server-2"}"#);
     assert_eq!(status, 200, "{v}");
     let (status, v) = server.call("POST", "/api/inject", r#"{"kind":"outage","target":"payments","duration":"5m"}"#);
     assert_eq!(status, 200, "{v}");
-    let down =
-        sse_until(server.port, |m| m["type"] == "components" && m["faults"].as_array().is_some_and(|f| !f.is_empty()));
+    let fault = a.until(|m| m["type"] == "fault" && m["kind"] == "outage");
+    assert_eq!(b.until(|m| m["type"] == "fault" && m["kind"] == "outage"), fault, "the second watcher saw it too");
+    assert_eq!((fault["injected"].clone(), fault["index"].clone()), (json!(true), json!(1)), "{fault}");
+    let down = a.until(|m| m["type"] == "components" && m["faults"].as_array().is_some_and(|f| !f.is_empty()));
     assert_eq!(down["faults"][0]["kind"], json!("outage"), "{down}");
     assert!(down["stations"].as_array().unwrap().contains(&json!({"name": "servers", "up": 3, "of": 4})), "{down}");
-    let logs = sse_until(server.port, |m| {
+    let logs = a.until(|m| {
         m["type"] == "logs" && m["lines"].as_array().is_some_and(|l| l.iter().any(|l| l["level"] == "error"))
     });
     let line = logs["lines"].as_array().unwrap().iter().find(|l| l["level"] == "error").unwrap().clone();
     assert_eq!(line["component"], json!("servers"), "{line}");
     assert!(line["message"].as_str().unwrap().starts_with("request failed: checkout"), "{line}");
-    let fault = sse_until(server.port, |m| m["type"] == "fault" && m["kind"] == "outage");
-    assert_eq!((fault["injected"].clone(), fault["index"].clone()), (json!(true), json!(1)), "{fault}");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
