@@ -251,6 +251,15 @@ fn instructor_injects(d: &Driver, server: &Server) {
     assert!(state["live_score"]["pages"].as_u64().unwrap() >= 1, "{state}");
     let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors on /instructor: {errors:?}");
+    screenshot(d, "serve-instructor");
+}
+
+/// For people: the page as it looks now, in `$TMPDIR/prodsim-browser/NAME.png`.
+fn screenshot(d: &Driver, name: &str) {
+    let shots = std::env::temp_dir().join("prodsim-browser");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    d.window(1300, 2400);
+    std::fs::write(shots.join(format!("{name}.png")), d.screenshot()).expect("screenshot written");
 }
 
 /// The student's page lists the page, marks payments in the diagram, has the fault, the
@@ -323,11 +332,7 @@ fn the_instructor_page_injects_a_fault_that_pages_the_student() {
     let server = Server::start(&file, &out, "120");
     instructor_injects(&d, &server);
     student_sees(&d, &server);
-    // For people: what the student saw ($TMPDIR/prodsim-browser/serve-student.png).
-    let shots = std::env::temp_dir().join("prodsim-browser");
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
-    d.window(1300, 2400);
-    std::fs::write(shots.join("serve-student.png"), d.screenshot()).expect("screenshot written");
+    screenshot(&d, "serve-student");
     student_mitigates(&d);
     assert!(server.interrupt().success(), "Ctrl-C ends serve with 0");
     let session: Value = serde_json::from_str(&std::fs::read_to_string(out.join("session.json")).unwrap()).unwrap();
