@@ -5,6 +5,8 @@
 //! outage builds a backlog. A bounded set of entries is kept for `--logs`, and failed user
 //! requests are grouped by fingerprint as a browser error tracker would.
 
+use std::collections::VecDeque;
+
 use rand::RngExt;
 
 use prodsim_kernel::{EventQueue, SimRng, SimTime};
@@ -68,7 +70,22 @@ pub(crate) struct Logs {
     client: ErrorTracker,
     /// The fingerprint of each (class, status slot).
     fingerprints: Vec<String>,
+    /// The newest entries, for a game day's page (kept only in a [`crate::Session`]).
+    tail: Option<LogTail>,
 }
+
+/// The newest [`TAIL_LINES`] entries written, and how many were written in all (a
+/// watcher that saw `n` of them takes the last `written - n`).
+#[derive(Clone, Debug, Default)]
+pub struct LogTail {
+    /// The newest entries, oldest first.
+    pub lines: VecDeque<LogEntry>,
+    /// Entries written since the start.
+    pub written: u64,
+}
+
+/// Most entries a [`LogTail`] keeps.
+pub const TAIL_LINES: usize = 500;
 
 impl Engine {
     /// Builds logging for `spec` and schedules the first shipment.
@@ -124,6 +141,7 @@ impl Engine {
             rng,
             client: ErrorTracker::new(MAX_FINGERPRINTS),
             fingerprints,
+            tail: None,
         }));
         queue.schedule(SimTime(spec.batch_interval_ns), Event::Monitoring(MonitoringEvent::LogFlush));
     }
@@ -149,7 +167,7 @@ impl Engine {
         }
         let (names, class_names, station_names) = (&l.names, &l.class_names, &l.station_names);
         let random = l.rng.random::<u64>();
-        l.exemplars.offer_with(level, random, || {
+        let make = || {
             let message = match message {
                 Message::Access(class, code, ns) => {
                     format!("{} {} {:.1}ms", class_names[usize::from(class)], CODES[code], ns as f64 / 1e6)
@@ -170,7 +188,28 @@ impl Engine {
                 message,
                 request_id: (request != crate::tasks::NONE).then_some(u64::from(request)),
             }
-        });
+        };
+        // The tail draws nothing: a game day's run is the run it replays to.
+        if let Some(tail) = l.tail.as_mut() {
+            if tail.lines.len() == TAIL_LINES {
+                tail.lines.pop_front();
+            }
+            tail.lines.push_back(make());
+            tail.written += 1;
+        }
+        l.exemplars.offer_with(level, random, make);
+    }
+
+    /// Keeps the newest entries for a game day's page (from now on).
+    pub(crate) fn keep_log_tail(&mut self) {
+        if let Some(l) = self.logs.as_deref_mut() {
+            l.tail = Some(LogTail::default());
+        }
+    }
+
+    /// The newest entries, when they are kept.
+    pub(crate) fn log_tail(&self) -> Option<&LogTail> {
+        self.logs.as_deref().and_then(|l| l.tail.as_ref())
     }
 
     /// A user got `fate` for a request of `class` at `answered` (the error tracker).

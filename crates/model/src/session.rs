@@ -12,18 +12,24 @@
 //! Pure like the rest of the engine: no I/O, no wall clock.
 
 use prodsim_kernel::{EventQueue, Limits, NoObserver, RunStats, SimError, SimTime};
+use prodsim_parts::faults::{Fault, FaultKind};
 use prodsim_parts::ops::oncall::Page;
 use prodsim_parts::ops::routing::Notification;
 use prodsim_scenario::Scenario;
 use prodsim_scenario::delivery::{PlaybookAction, ServiceId};
+use prodsim_scenario::inject::FaultSpec;
 use thiserror::Error;
 
 use crate::engine::Engine;
 use crate::event::Event;
+pub use crate::logging::{LogTail, TAIL_LINES};
 use crate::outcome::{Outcome, Row};
 use crate::{RunError, estimate};
 
 pub use crate::response::PLAYER;
+
+/// The name of an instructor's injection in errors, `session.json` and the HTTP API.
+pub const INJECT: &str = "inject";
 
 /// What a player can do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,6 +118,11 @@ impl Session {
         // The events at t = 0 are handled before the player can act, as in any step.
         session.run_to(SimTime::ZERO)?;
         Ok(session)
+    }
+
+    /// The scenario, with the faults injected so far in its `faults`.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
     }
 
     /// The simulated time the run has reached.
@@ -205,6 +216,46 @@ impl Session {
         self.engine.player_act(self.now, &pb, &mut self.queue).map_err(impossible)
     }
 
+    /// The instructor injects `spec` now: resolved against the scenario as a `[[faults]]`
+    /// table starting now ([`prodsim_scenario::inject::resolve`]), it starts at once, by
+    /// the code a scenario fault's start runs, and ends after its `duration`. Returns the
+    /// fault. A kind, target or parameter the scenario refuses is [`ActionError::Invalid`];
+    /// a kind that cannot start mid-run (`traffic_spike`, `ddos`: the arrivals are drawn
+    /// when the run is built) too; the same kind on the same target in force already is
+    /// [`ActionError::Impossible`].
+    pub fn inject(&mut self, spec: &FaultSpec) -> Result<Fault, ActionError> {
+        if self.is_over() {
+            return Err(ActionError::Over);
+        }
+        let fault = prodsim_scenario::inject::resolve(&self.scenario, spec, self.now.as_nanos())
+            .map_err(|why| ActionError::Invalid { action: INJECT, why })?;
+        if let Some(why) = crate::faults::mid_run_refusal(&fault.kind) {
+            return Err(ActionError::Invalid { action: INJECT, why });
+        }
+        self.engine
+            .inject_fault(self.now, fault.clone(), &mut self.queue)
+            .map_err(|why| ActionError::Impossible { action: INJECT, why })?;
+        // The outcome lists the run's faults from the scenario: the injected one with them.
+        self.scenario.faults.push(fault.clone());
+        Ok(fault)
+    }
+
+    /// The fault kinds an instructor may inject mid-run: every built kind but those that
+    /// shape the arrivals (`traffic_spike`, `ddos`), in [`FaultKind::BUILT`] order.
+    pub fn injectable_kinds() -> Vec<&'static str> {
+        FaultKind::BUILT.iter().copied().filter(|k| !matches!(*k, "traffic_spike" | "ddos")).collect()
+    }
+
+    /// The faults so far: the scenario's, then those injected, in order.
+    pub fn faults(&self) -> &[Fault] {
+        &self.scenario.faults
+    }
+
+    /// What faults may target in this scenario (for the instructor's choices).
+    pub fn fault_targets(&self) -> Vec<String> {
+        self.scenario.fault_targets.names()
+    }
+
     /// The id of the service named `name`, or a message naming the services and the
     /// nearest one.
     fn service_id(&self, name: &str) -> Result<ServiceId, ActionError> {
@@ -237,6 +288,35 @@ impl Session {
     /// Every page opened so far.
     pub fn pages(&self) -> &[Page] {
         self.engine.response.as_deref().and_then(|r| r.oncall.as_ref()).map_or(&[], |o| o.pages())
+    }
+
+    /// Keeps the newest [`TAIL_LINES`] log entries from now on, for a page to show
+    /// ([`Session::log_tail`]). It draws nothing, so the run stays the one it replays to; a
+    /// replay, which shows nothing, does not pay for it.
+    pub fn keep_log_tail(&mut self) {
+        self.engine.keep_log_tail();
+    }
+
+    /// The newest log entries the scenario's `[logging]` wrote, when they are kept
+    /// ([`Session::keep_log_tail`]; none without `[logging]`).
+    pub fn log_tail(&self) -> Option<&LogTail> {
+        self.engine.log_tail()
+    }
+
+    /// The faults in force now with a window (crashes have none: what they did shows in
+    /// [`Session::stations`]), in the order of [`Session::faults`].
+    pub fn faults_in_force(&self) -> Vec<&Fault> {
+        self.engine.faults.in_force().filter(|f| f.end_ns > f.start_ns).collect()
+    }
+
+    /// Each station's name (`servers`, a service's name, `storage`, `db`), its instances up
+    /// and its instances.
+    pub fn stations(&self) -> Vec<(&str, usize, usize)> {
+        self.engine
+            .stations
+            .iter()
+            .map(|s| (s.name.as_str(), s.instances.iter().filter(|i| i.up).count(), s.instances.len()))
+            .collect()
     }
 
     /// Runs to the end of the run and returns its outcome.

@@ -15,6 +15,7 @@ pub use prodsim_parts::delivery;
 pub mod delivery_schema;
 pub mod diagnostic;
 pub mod expect;
+pub mod inject;
 pub mod limits;
 pub mod monitoring;
 pub mod monitoring_schema;
@@ -82,6 +83,9 @@ pub struct Scenario {
     pub start_time_s: u64,
     /// `[[expect]]`: what must hold at the end of the run, in file order.
     pub expectations: Vec<expect::Expectation>,
+    /// What a fault may hit (the names `[[faults]]` resolves against), kept so that a fault
+    /// injected mid-run by a game day's instructor resolves exactly as a file's would.
+    pub fault_targets: inject::FaultTargets,
 }
 
 /// `[balancer]`, resolved.

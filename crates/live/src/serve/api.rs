@@ -1,6 +1,7 @@
-//! The HTTP endpoints of a game day: the page (`GET /`), the event stream (`GET /events`,
-//! Server-Sent Events), the state (`GET /api/state`) and the controls (`POST /api/pause`,
-//! `/api/resume`, `/api/speed`, `/api/action`, `/api/finish`). Bodies are JSON; a body that
+//! The HTTP endpoints of a game day: the page (`GET /`), the instructor's page
+//! (`GET /instructor`), the event stream (`GET /events`, Server-Sent Events), the state
+//! (`GET /api/state`), the architecture diagram (`GET /api/diagram`) and the controls (`POST /api/pause`, `/api/resume`, `/api/speed`,
+//! `/api/action`, `/api/finish`, and the instructor's `/api/inject`). Bodies are JSON; a body that
 //! is not valid JSON gets 400 (so does an action naming what the scenario lacks, such as an
 //! unknown service to degrade), an action impossible now 409, each with `{"error": ...}`.
 
@@ -20,12 +21,16 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use prodsim_model::session::ActionError;
+use prodsim_scenario::inject::FaultSpec;
 
 use super::session_file::parse_action;
 use super::{Shared, check_speed};
 
 /// The page, with its script and styles inline.
 const PAGE: &str = include_str!("page.html");
+
+/// The instructor's page (fault injection), with its script and styles inline.
+const INSTRUCTOR: &str = include_str!("instructor.html");
 
 /// Largest request body read, bytes.
 const MAX_BODY: usize = 64 * 1024;
@@ -41,6 +46,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/speed", post(speed))
         .route("/api/action", post(action))
         .route("/api/finish", post(finish))
+        .route("/instructor", get(instructor))
+        .route("/api/inject", post(inject))
+        .route("/api/diagram", get(diagram))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)
@@ -63,6 +71,37 @@ fn parse<T: DeserializeOwned>(body: &str) -> Result<T, String> {
 
 async fn page() -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response()
+}
+
+async fn diagram(State(shared): State<Arc<Shared>>) -> Response {
+    let svg = shared.game().diagram().to_string();
+    ([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response()
+}
+
+async fn instructor() -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INSTRUCTOR).into_response()
+}
+
+/// `POST /api/inject`: the instructor starts a fault now. The body is a `[[faults]]` table
+/// without `at`, as JSON ([`FaultSpec`]).
+async fn inject(State(shared): State<Arc<Shared>>, body: String) -> Response {
+    let spec: FaultSpec = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let result = tokio::task::block_in_place(|| shared.game().inject(spec));
+    match result {
+        Ok(rec) => json_response(StatusCode::OK, &json!({ "done": rec })),
+        Err(e) => error(status_of(&e), e.to_string()),
+    }
+}
+
+/// 400 for what is wrong with the request, 409 for what is impossible now.
+fn status_of(e: &ActionError) -> StatusCode {
+    match e {
+        ActionError::Invalid { .. } => StatusCode::BAD_REQUEST,
+        ActionError::Impossible { .. } | ActionError::Over => StatusCode::CONFLICT,
+    }
 }
 
 async fn not_found() -> Response {
@@ -129,13 +168,7 @@ async fn action(State(shared): State<Arc<Shared>>, body: String) -> Response {
     let result = tokio::task::block_in_place(|| shared.game().act(action));
     match result {
         Ok(rec) => json_response(StatusCode::OK, &json!({ "done": rec })),
-        Err(e) => {
-            let status = match e {
-                ActionError::Invalid { .. } => StatusCode::BAD_REQUEST,
-                ActionError::Impossible { .. } | ActionError::Over => StatusCode::CONFLICT,
-            };
-            error(status, e.to_string())
-        }
+        Err(e) => error(status_of(&e), e.to_string()),
     }
 }
 

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use prodsim_kernel::SimTime;
 use prodsim_model::Session;
-use prodsim_model::session::{Action, ActionError};
+use prodsim_model::session::{Action, ActionError, INJECT};
+use prodsim_scenario::inject::FaultSpec;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -14,6 +15,10 @@ use super::session_file::{RecordedAction, SESSION_VERSION, SessionFile};
 
 /// Messages a slow browser may fall behind by before it skips some.
 const CHANNEL: usize = 4096;
+
+/// Most log entries one message carries (a fast game writes many more: the page shows the
+/// newest).
+const LOG_BATCH: usize = 100;
 
 /// Most simulated time one tick may advance, ns (a long pause of the host does not turn
 /// into one huge step).
@@ -55,6 +60,18 @@ pub struct Game {
     notifications_sent: usize,
     /// Pages sent, and whether each was acknowledged when it was last sent.
     pages_acked: Vec<bool>,
+    /// Whether each fault's start was sent (the scenario's, then the injected ones).
+    faults_sent: Vec<bool>,
+    /// How many of the faults are the scenario's (the rest were injected).
+    scenario_faults: usize,
+    /// What faults may target, for the instructor's page.
+    fault_targets: Vec<String>,
+    /// The architecture diagram, for the page (`GET /api/diagram`).
+    diagram: String,
+    /// Log entries sent (of the session's tail's `written`).
+    logs_sent: u64,
+    /// The last `components` message sent, to send it again only when it changes.
+    last_components: String,
     /// Every row, notification, page and action message so far, for a browser that
     /// joins late.
     history: Vec<String>,
@@ -65,13 +82,17 @@ pub struct Game {
 
 impl Game {
     /// A game of `session` at `speed`, starting now.
-    pub fn new(session: Session, scenario: &str, seed: u64, speed: f64, finisher: Finisher) -> Game {
+    pub fn new(mut session: Session, scenario: &str, seed: u64, speed: f64, finisher: Finisher) -> Game {
+        session.keep_log_tail();
         let (sender, _) = broadcast::channel(CHANNEL);
         Game {
             end: session.end(),
             now: session.now(),
             services: session.services().into_iter().map(str::to_string).collect(),
             hotfixes: session.hotfixes().into_iter().map(str::to_string).collect(),
+            scenario_faults: session.faults().len(),
+            fault_targets: session.fault_targets(),
+            diagram: prodsim_report::html::diagram::live_svg(session.scenario()),
             session: Some(session),
             scenario: scenario.to_string(),
             seed,
@@ -83,6 +104,9 @@ impl Game {
             rows_sent: 0,
             notifications_sent: 0,
             pages_acked: Vec::new(),
+            faults_sent: Vec::new(),
+            logs_sent: 0,
+            last_components: String::new(),
             history: Vec::new(),
             sender,
             finished: None,
@@ -93,6 +117,15 @@ impl Game {
     /// The backlog for a new watcher and the stream of what follows.
     pub fn subscribe(&self) -> (Vec<String>, broadcast::Receiver<String>) {
         let mut backlog = self.history.clone();
+        if let Some(session) = self.session.as_ref() {
+            if let Some(tail) = session.log_tail() {
+                let skip = tail.lines.len().saturating_sub(LOG_BATCH);
+                backlog.push(super::messages::logs(tail.lines.iter().skip(skip), 0).to_string());
+            }
+        }
+        if !self.last_components.is_empty() {
+            backlog.push(self.last_components.clone());
+        }
         backlog.push(self.clock().to_string());
         if let Some(f) = &self.finished {
             backlog.push(finished_message(f).to_string());
@@ -176,10 +209,37 @@ impl Game {
                 | Action::DisableFlag
                 | Action::Hotfix => None,
             },
+            fault: None,
             note,
         };
         self.actions.push(rec.clone());
         self.remember(json!({ "type": "action", "action": rec }));
+        self.publish_news();
+        Ok(rec)
+    }
+
+    /// The instructor injects `spec` now ([`Session::inject`]); the recorded injection, or
+    /// why not.
+    pub fn inject(&mut self, spec: FaultSpec) -> Result<RecordedAction, ActionError> {
+        let Some(session) = self.session.as_mut() else { return Err(ActionError::Over) };
+        let fault = session.inject(&spec)?;
+        let t_ns = session.now().as_nanos();
+        let until = if fault.end_ns > fault.start_ns {
+            format!(" until +{}", prodsim_kernel::units::format_duration(fault.end_ns))
+        } else {
+            String::new()
+        };
+        let note = format!("{} on {} ({}){until}", fault.kind.name(), fault.target_name, fault.kind.describe());
+        let rec = RecordedAction {
+            t_ns,
+            time_s: t_ns as f64 / 1e9,
+            action: INJECT.to_string(),
+            count: None,
+            dependency: None,
+            fault: Some(spec),
+            note: Some(note),
+        };
+        self.actions.push(rec.clone());
         self.publish_news();
         Ok(rec)
     }
@@ -232,6 +292,11 @@ impl Game {
         }
     }
 
+    /// The architecture diagram (an `<svg>` element), as `GET /api/diagram` answers it.
+    pub fn diagram(&self) -> &str {
+        &self.diagram
+    }
+
     /// The state as `GET /api/state` answers it.
     pub fn state(&self) -> Value {
         let live = self.session.as_ref().map(LiveScore::of);
@@ -245,6 +310,8 @@ impl Game {
             "services": self.services,
             "hotfixes": self.hotfixes,
             "actions": self.actions,
+            "fault_kinds": Session::injectable_kinds(),
+            "fault_targets": self.fault_targets,
             "live_score": live,
             "finished": self.finished.as_ref().map(finished_message),
         })
@@ -285,8 +352,45 @@ impl Game {
                 news.push(super::messages::page(p));
             }
         }
+        let now = session.now().as_nanos();
+        for (k, f) in session.faults().iter().enumerate() {
+            if k >= self.faults_sent.len() {
+                self.faults_sent.push(false);
+            }
+            if !self.faults_sent[k] && f.start_ns <= now {
+                self.faults_sent[k] = true;
+                news.push(super::messages::fault(k, f, k >= self.scenario_faults));
+            }
+        }
         for m in news {
             self.remember(m);
+        }
+        self.publish_logs();
+        self.publish_components();
+    }
+
+    /// Sends the log entries written since the last look (at most [`LOG_BATCH`], saying
+    /// how many were skipped). Not kept for late watchers: they get the tail.
+    fn publish_logs(&mut self) {
+        let Some(tail) = self.session.as_ref().and_then(Session::log_tail) else { return };
+        let new = tail.written - self.logs_sent;
+        if new == 0 {
+            return;
+        }
+        self.logs_sent = tail.written;
+        let shown = (new as usize).min(LOG_BATCH).min(tail.lines.len());
+        let skipped = new - shown as u64;
+        let message = super::messages::logs(tail.lines.iter().skip(tail.lines.len() - shown), skipped);
+        self.send(message);
+    }
+
+    /// Sends what is down or degraded now, when it changed.
+    fn publish_components(&mut self) {
+        let Some(session) = self.session.as_ref() else { return };
+        let text = super::messages::components(session).to_string();
+        if text != self.last_components {
+            self.last_components = text.clone();
+            let _ = self.sender.send(text);
         }
     }
 

@@ -1,8 +1,12 @@
 //! The event stream's messages (`GET /events`), one JSON object each with a `type`:
-//! `row` (one time-series interval), `notification`, `page`, `action`, `clock`,
-//! `finished`. docs/serve.md lists their fields.
+//! `row` (one time-series interval), `notification`, `page`, `action`, `fault` (a fault
+//! starts, the scenario's or one the instructor injected), `logs` (the newest log
+//! entries), `components` (what is down or degraded), `clock`, `finished`. docs/serve.md lists their fields.
 
+use prodsim_model::Session;
 use prodsim_model::outcome::Row;
+use prodsim_parts::faults::Fault;
+use prodsim_parts::ops::logs::LogEntry;
 use prodsim_parts::ops::oncall::Page;
 use prodsim_parts::ops::routing::{AlertStatus, Notification};
 use serde_json::{Value, json};
@@ -38,6 +42,59 @@ pub fn notification(set: &str, n: &Notification) -> Value {
         "summary": summary,
         "repeat": n.repeat,
     })
+}
+
+/// A fault, when it starts: fault `index` of the run (the scenario's in file order, then
+/// those injected), `injected` by the instructor or not.
+pub fn fault(index: usize, f: &Fault, injected: bool) -> Value {
+    json!({
+        "type": "fault",
+        "index": index,
+        "kind": f.kind.name(),
+        "target": f.target_name,
+        "describe": f.kind.describe(),
+        "start_s": f.start_ns as f64 / 1e9,
+        "end_s": (f.end_ns > f.start_ns).then(|| f.end_ns as f64 / 1e9),
+        "injected": injected,
+    })
+}
+
+/// Log entries (the newest the scenario's `[logging]` wrote), with how many newer than
+/// the last message were `skipped`.
+pub fn logs<'a>(lines: impl Iterator<Item = &'a LogEntry>, skipped: u64) -> Value {
+    let lines: Vec<Value> = lines
+        .map(|e| {
+            json!({
+                "t_s": e.t_ms as f64 / 1e3,
+                "level": e.level.as_str(),
+                "component": e.component,
+                "instance": e.instance,
+                "message": e.message,
+                "request_id": e.request_id,
+            })
+        })
+        .collect();
+    json!({ "type": "logs", "lines": lines, "skipped": skipped })
+}
+
+/// What is down or degraded now: the faults in force with a window, and each station's
+/// instances up (`servers`, the services, `storage`, `db`).
+pub fn components(session: &Session) -> Value {
+    let faults: Vec<Value> = session
+        .faults_in_force()
+        .iter()
+        .map(|f| {
+            json!({
+                "kind": f.kind.name(),
+                "target": f.target_name,
+                "describe": f.kind.describe(),
+                "end_s": f.end_ns as f64 / 1e9,
+            })
+        })
+        .collect();
+    let stations: Vec<Value> =
+        session.stations().iter().map(|(name, up, of)| json!({ "name": name, "up": up, "of": of })).collect();
+    json!({ "type": "components", "faults": faults, "stations": stations })
 }
 
 /// A page, when it opens and when it is acknowledged.

@@ -1,11 +1,12 @@
-//! `session.json`: a game day's actions with their simulated times, the seed and the
-//! score; and its replay (`prodsim run FILE --actions session.json`) through the same
+//! `session.json`: a game day's actions (the player's, and the faults the instructor
+//! injected) with their simulated times, the seed and the score; and its replay (`prodsim run FILE --actions session.json`) through the same
 //! [`Session`] the server drove, so the replay's reports are byte-identical.
 
 use prodsim_kernel::SimTime;
-use prodsim_model::session::Action;
+use prodsim_model::session::{Action, INJECT};
 use prodsim_model::{Outcome, RunError, Session};
 use prodsim_scenario::Scenario;
+use prodsim_scenario::inject::FaultSpec;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -59,6 +60,10 @@ pub struct RecordedAction {
     /// The service a `degrade` degrades.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dependency: Option<String>,
+    /// The fault an `inject` (the instructor's) started, as the instructor gave it; the
+    /// replay resolves it again at `t_ns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<FaultSpec>,
     /// What it led to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -137,7 +142,8 @@ pub enum ReplayError {
     },
 }
 
-/// Runs `scenario` with the session's seed, applying every action at its recorded time.
+/// Runs `scenario` with the session's seed, applying every action (and starting every
+/// injected fault) at its recorded time.
 pub fn replay(scenario: &Scenario, file: &SessionFile) -> Result<Outcome, ReplayError> {
     if file.session_version != SESSION_VERSION {
         let what = format!("session_version {}, this prodsim reads {SESSION_VERSION}", file.session_version);
@@ -159,6 +165,15 @@ pub fn replay(scenario: &Scenario, file: &SessionFile) -> Result<Outcome, Replay
             return Err(fail(format!("t_ns {} is before the previous action's {last_ns}", rec.t_ns)));
         }
         last_ns = rec.t_ns;
+        if rec.action == INJECT {
+            let Some(spec) = &rec.fault else { return Err(fail("an inject needs its `fault`".to_string())) };
+            session.advance_to(SimTime(rec.t_ns))?;
+            session.inject(spec).map_err(|e| fail(e.to_string()))?;
+            continue;
+        }
+        if rec.fault.is_some() {
+            return Err(fail("`fault` is for inject only".to_string()));
+        }
         let action = rec.to_action().map_err(fail)?;
         session.advance_to(SimTime(rec.t_ns))?;
         session.apply(&action).map_err(|e| fail(e.to_string()))?;

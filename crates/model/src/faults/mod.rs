@@ -61,6 +61,39 @@ impl Engine {
         }
     }
 
+    /// A fault injected mid-run (a game day's instructor) starts now, by the code a
+    /// scenario fault's start runs, and its end is scheduled; its index in the faults, or
+    /// why not now (then nothing changed). The caller checked [`mid_run_refusal`].
+    pub(crate) fn inject_fault(
+        &mut self,
+        now: SimTime,
+        fault: Fault,
+        queue: &mut EventQueue<Event>,
+    ) -> Result<usize, String> {
+        // A window of the same kind on the same target in force: a second would only hide
+        // which one ends when. Crashes have no window (recovery takes its own time).
+        let windowed = fault.end_ns > fault.start_ns;
+        if let Some(on) = self.faults.in_force().find(|f| {
+            windowed && f.end_ns > f.start_ns && f.kind.name() == fault.kind.name() && f.target == fault.target
+        }) {
+            return Err(format!(
+                "a {} on {} is in force already, until +{}",
+                on.kind.name(),
+                on.target_name,
+                prodsim_kernel::units::format_duration(on.end_ns)
+            ));
+        }
+        let f = self.faults.list.len();
+        let end_ns = fault.end_ns;
+        self.faults.list.push(fault);
+        self.faults.active.push(false);
+        self.on_fault(now, f, true, queue);
+        if windowed {
+            queue.schedule(SimTime(end_ns), Event::Fault(FaultEvent::End { fault: f as u32 }));
+        }
+        Ok(f)
+    }
+
     /// Fault `f` starts (`active`) or ends.
     pub(crate) fn on_fault(&mut self, now: SimTime, f: usize, active: bool, queue: &mut EventQueue<Event>) {
         self.faults.active[f] = active;
@@ -240,6 +273,33 @@ impl Engine {
         let effects = &mut self.stations[station].faults;
         effects.query_factor = slow;
         effects.refresh_work_factor();
+    }
+}
+
+/// Why a fault of `kind` cannot start mid-run, if it cannot: spikes and attacks shape the
+/// arrivals, which are drawn when the run is built.
+pub(crate) fn mid_run_refusal(kind: &FaultKind) -> Option<String> {
+    match kind {
+        FaultKind::TrafficSpike { .. } | FaultKind::Ddos { .. } => Some(format!(
+            "a {} shapes the arrivals, which are drawn when the run is built; it cannot start mid-run \
+             (put it in the scenario's [[faults]])",
+            kind.name()
+        )),
+        FaultKind::Slowdown { .. }
+        | FaultKind::Outage
+        | FaultKind::Timeouts { .. }
+        | FaultKind::ErrorRate { .. }
+        | FaultKind::AddedLatency { .. }
+        | FaultKind::Crash
+        | FaultKind::PrimaryCrash
+        | FaultKind::DataLoss
+        | FaultKind::ReplicationLag { .. }
+        | FaultKind::SlowQueries { .. }
+        | FaultKind::MemoryLeak { .. }
+        | FaultKind::ConnectionLeak { .. }
+        | FaultKind::RegionOutage
+        | FaultKind::Partition { .. }
+        | FaultKind::NotificationOutage => None,
     }
 }
 

@@ -38,6 +38,7 @@ mod releases;
 mod report_set;
 mod scenario_props;
 mod serve;
+mod serve_instructor;
 mod shard;
 mod snapshots;
 mod sweep;

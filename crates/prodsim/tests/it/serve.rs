@@ -5,8 +5,8 @@
 //! replay of its `session.json` by `prodsim run --actions` to a byte-identical
 //! summary.json, what degrading and hotfixing save, stepping a
 //! `prodsim_model::Session` in many steps giving the one run, and the page in headless
-//! chromium (the clock advances, a click acknowledges and rolls back; another degrades the
-//! service chosen in the list and ships the hotfix).
+//! chromium (the clock advances, a click acknowledges and rolls back and the error ratio
+//! falls; another degrades the service chosen in the list and ships the hotfix).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -148,7 +148,7 @@ fn game_file(dir: &Path) -> PathBuf {
 }
 
 /// `text` written to `dir/name`.
-fn scenario_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(crate) fn scenario_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("scenario written");
     path
@@ -156,7 +156,7 @@ fn scenario_file(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// `prodsim run FILE --actions SESSION --out OUT`; the replay's summary.json is identical
 /// to `game`'s.
-fn assert_replays(file: &Path, session: &Path, game: &Path, out: &Path) {
+pub(crate) fn assert_replays(file: &Path, session: &Path, game: &Path, out: &Path) {
     cargo_bin_cmd!("prodsim")
         .args(["run", &file.display().to_string(), "--quiet", "--no-html", "--no-charts", "--actions"])
         .arg(session)
@@ -170,13 +170,13 @@ fn assert_replays(file: &Path, session: &Path, game: &Path, out: &Path) {
 }
 
 /// A `prodsim serve` child and the port it listens on; stopped with SIGINT on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Server {
-    fn start(file: &Path, out: &Path, speed: &str) -> Server {
+    pub(crate) fn start(file: &Path, out: &Path, speed: &str) -> Server {
         let bin = assert_cmd::cargo::cargo_bin!("prodsim");
         let mut child = Command::new(bin)
             .args(["serve", &file.display().to_string(), "--port", "0", "--speed", speed, "--out"])
@@ -204,18 +204,18 @@ impl Server {
     }
 
     /// One request; the status and the JSON body.
-    fn call(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+    pub(crate) fn call(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
         let (status, text) = http(self.port, method, path, body);
         let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"));
         (status, v)
     }
 
-    fn state(&self) -> Value {
+    pub(crate) fn state(&self) -> Value {
         self.call("GET", "/api/state", "").1
     }
 
     /// Waits until `done(state)` holds.
-    fn wait_for(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_for(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
         let started = Instant::now();
         loop {
             let s = self.state();
@@ -228,7 +228,7 @@ impl Server {
     }
 
     /// Ctrl-C, and the exit status.
-    fn interrupt(mut self) -> std::process::ExitStatus {
+    pub(crate) fn interrupt(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-INT", &pid]).status().expect("kill runs");
         let started = Instant::now();
@@ -250,7 +250,7 @@ impl Drop for Server {
 }
 
 /// One HTTP/1.1 request on loopback; the status and the body.
-fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+pub(crate) fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
     stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
     let request = format!(
@@ -266,7 +266,7 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     (status, body.to_string())
 }
 
-fn time_s(state: &Value) -> f64 {
+pub(crate) fn time_s(state: &Value) -> f64 {
     state["time_s"].as_f64().expect("time_s")
 }
 
@@ -508,6 +508,8 @@ fn the_page_shows_the_clock_and_records_a_click() {
         std::thread::sleep(Duration::from_millis(50));
     }
     server.wait_for("pages", |s| s["live_score"]["pages"].as_u64().unwrap_or(0) >= 1);
+    let ratio = || d.js("return Number(document.getElementById('error-ratio').textContent);", json!([])).as_f64();
+    assert!(ratio().is_some_and(|r| r > 0.05), "the bad release fails requests: {:?}", ratio());
     d.click("#acknowledge");
     let listed = || d.js("return document.getElementById('actions').textContent;", json!([]));
     while !listed().as_str().unwrap_or("").contains("acknowledge") {
@@ -519,12 +521,27 @@ fn the_page_shows_the_clock_and_records_a_click() {
         assert!(started.elapsed() < Duration::from_secs(30), "the rollback never listed");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Rolled back, the error ratio falls.
+    while ratio().is_none_or(|r| r >= 0.01) {
+        assert!(started.elapsed() < Duration::from_secs(60), "the error ratio never fell: {:?}", ratio());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let state = server.state();
     assert_eq!(state["actions"][0]["action"], json!("acknowledge"), "{state}");
     assert_eq!(state["actions"][1]["action"], json!("rollback"), "{state}");
+    // Finish shows the score from summary.json, and the game replays to it.
+    let score = || d.js("return document.getElementById('score').textContent;", json!([]));
+    let live = score();
+    d.click("#finish");
+    while d.js("return document.body.dataset.finished === 'true';", json!([])) != json!(true) {
+        assert!(started.elapsed() < Duration::from_secs(60), "never finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(score().as_str().unwrap().contains("error budget left") && score() != live, "{}", score());
     let errors: Vec<Value> = d.console().into_iter().filter(|m| m["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
-    drop(server);
+    assert!(server.interrupt().success(), "Ctrl-C ends serve with 0");
+    assert_replays(&file, &dir.join("game").join("session.json"), &dir.join("game"), &dir.join("replay"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -46,8 +46,48 @@ struct Node {
 
 /// The diagram as an inline `<svg>` element.
 pub fn svg(scenario: &Scenario, o: &Outcome) -> String {
-    let mut nodes = nodes(scenario, o);
+    let mut nodes = nodes(scenario, Some(o));
     attach_faults(&mut nodes, o);
+    draw(scenario, nodes, false)
+}
+
+/// The diagram of a run still going on (a game day's page): the components without the
+/// run's figures, each `<g>` naming in `data-targets` the fault targets that land on it
+/// (`servers` for every app server) and in `data-station` the engine's station it is
+/// (`servers`, a service's name, `db`), so the page can mark it down or degraded.
+pub fn live_svg(scenario: &Scenario) -> String {
+    draw(scenario, nodes(scenario, None), true)
+}
+
+/// The fault targets that land on node `id` and its station, for [`live_svg`].
+fn live_names(scenario: &Scenario, id: Id) -> (Vec<String>, Option<String>) {
+    let t = &scenario.topology;
+    match id {
+        Id::Workload(_) => (vec!["workload".into()], None),
+        Id::Region(i) => {
+            let name = t.network.as_ref().and_then(|n| n.regions.get(i)).map(|r| r.name.clone());
+            (name.into_iter().collect(), None)
+        }
+        Id::App => (vec!["servers".into()], Some("servers".into())),
+        Id::Service(i) => {
+            let name = t.services.get(i).map(|s| s.name.clone()).unwrap_or_default();
+            (vec![name.clone()], Some(name))
+        }
+        Id::Database => (vec!["db".into()], Some("db".into())),
+        Id::Monitoring => {
+            let receivers = t
+                .monitoring
+                .as_ref()
+                .map_or_else(Vec::new, |m| m.routing.receivers.iter().map(|r| r.name.clone()).collect());
+            (std::iter::once("monitoring".to_string()).chain(receivers).collect(), None)
+        }
+        Id::LogStore => (vec!["log_store".into()], None),
+        Id::Proxy | Id::Balancer | Id::Replicas | Id::RetryQueue => (Vec::new(), None),
+    }
+}
+
+/// The nodes laid out in columns, with the edges of the call graph.
+fn draw(scenario: &Scenario, mut nodes: Vec<Node>, live: bool) -> String {
     let edges = edges(scenario);
     // Columns nothing sits in are left out.
     let mut used: Vec<usize> = nodes.iter().map(|n| n.col).collect();
@@ -82,18 +122,23 @@ pub fn svg(scenario: &Scenario, o: &Outcome) -> String {
         );
     }
     for (n, (x, y)) in nodes.iter().zip(&pos) {
-        node_svg(&mut s, n, *x, *y);
+        let live = live.then(|| live_names(scenario, n.id));
+        node_svg(&mut s, n, *x, *y, live.as_ref());
     }
     s.push_str("</svg>");
     s
 }
 
-fn node_svg(s: &mut String, n: &Node, x: f64, y: f64) {
+fn node_svg(s: &mut String, n: &Node, x: f64, y: f64, live: Option<&(Vec<String>, Option<String>)>) {
     let faulted = !n.faults.is_empty();
     let windows: Vec<String> = n.faults.iter().map(|(a, b, _)| format!("{a}:{b}")).collect();
+    let live = live.map_or_else(String::new, |(targets, station)| {
+        let station = station.as_ref().map_or_else(String::new, |st| format!(" data-station=\"{}\"", html(st)));
+        format!(" data-targets=\"{}\"{station}", html(&targets.join(" ")))
+    });
     let _ = write!(
         s,
-        "<g class=\"node{}\" data-name=\"{}\" data-faults=\"{}\"><title>{}</title>\
+        "<g class=\"node{}\" data-name=\"{}\" data-faults=\"{}\"{live}><title>{}</title>\
          <rect x=\"{x}\" y=\"{y}\" width=\"{NODE_W}\" height=\"{NODE_H}\" rx=\"7\"/>\
          <text x=\"{}\" y=\"{}\" class=\"node-title\">{}</text>",
         if faulted { " faulted" } else { "" },
@@ -151,13 +196,14 @@ fn stats(c: &ComponentOutcome) -> String {
     format!("{util} · {} errors", c.errors + c.timeouts)
 }
 
-fn component<'a>(o: &'a Outcome, kind: &str, name: &str) -> Option<&'a ComponentOutcome> {
+fn component<'a>(o: Option<&'a Outcome>, kind: &str, name: &str) -> Option<&'a ComponentOutcome> {
     // The app servers and the database are one of a kind; services go by name.
     let by_name = matches!(kind, "internal" | "third_party" | "storage");
-    o.system.components.iter().find(|c| c.kind == kind && (!by_name || c.name == name))
+    o?.system.components.iter().find(|c| c.kind == kind && (!by_name || c.name == name))
 }
 
-fn nodes(scenario: &Scenario, o: &Outcome) -> Vec<Node> {
+/// The nodes, with the run's figures when there is an outcome (a live diagram has none).
+fn nodes(scenario: &Scenario, o: Option<&Outcome>) -> Vec<Node> {
     let t = &scenario.topology;
     let node = |id, col, title: String, lines: Vec<String>| Node { id, col, title, lines, faults: Vec::new() };
     let mut out = Vec::new();
@@ -171,17 +217,17 @@ fn nodes(scenario: &Scenario, o: &Outcome) -> Vec<Node> {
     }
     if let Some(p) = &t.edge.proxy {
         let lines = vec![format!("{} × {} workers", p.instances, p.workers)];
-        let lines = match &o.system.proxy {
+        let lines = match o.and_then(|o| o.system.proxy.as_ref()) {
             Some(po) => vec![lines[0].clone(), format!("{} requests", po.requests)],
             None => lines,
         };
         out.push(node(Id::Proxy, 2, "reverse proxy".into(), lines));
     }
     out.push(node(Id::Balancer, 3, "load balancer".into(), vec![scenario.balancer.strategy.as_str().to_string()]));
-    let app = component(o, "app", "");
+    let app = component(o, "app", "").zip(o);
     // The app tier's errors are the users' failed requests.
-    let r = &o.requests;
-    let app_lines = app.map_or_else(Vec::new, |c| {
+    let app_lines = app.map_or_else(Vec::new, |(c, o)| {
+        let r = &o.requests;
         let util = c.utilization.map_or(String::new(), |u| format!("util {:.0}% · ", u * 100.0));
         vec![
             format!("{} servers", c.instances),
@@ -205,33 +251,38 @@ fn nodes(scenario: &Scenario, o: &Outcome) -> Vec<Node> {
         let lines = component(o, "database", "").map_or_else(Vec::new, |c| vec![stats(c)]);
         out.push(node(Id::Database, 6, "database primary".into(), lines));
         if db.replicas > 0 {
-            let lag = o.system.database.map_or(0.0, |d| d.max_replication_lag_ns as f64 / 1e6);
-            out.push(node(
-                Id::Replicas,
-                6,
-                format!("database replicas × {}", db.replicas),
-                vec![format!("max lag {lag:.0} ms")],
-            ));
+            let lag = o.map(|o| o.system.database.map_or(0.0, |d| d.max_replication_lag_ns as f64 / 1e6));
+            let lines = lag.map(|lag| format!("max lag {lag:.0} ms")).into_iter().collect();
+            out.push(node(Id::Replicas, 6, format!("database replicas × {}", db.replicas), lines));
         }
     }
-    if let (Some(q), Some(qo)) = (&t.retry_queue, &o.system.retry_queue) {
-        let lines = vec![
-            format!("{} consumers · peak {}", q.consumers, qo.peak),
-            format!("{} enqueued · {} drained", qo.enqueued, qo.drained),
-        ];
-        out.push(node(Id::RetryQueue, 5, "retry queue".into(), lines));
+    if let Some(q) = &t.retry_queue {
+        match o.map(|o| o.system.retry_queue.as_ref()) {
+            Some(Some(qo)) => {
+                let lines = vec![
+                    format!("{} consumers · peak {}", q.consumers, qo.peak),
+                    format!("{} enqueued · {} drained", qo.enqueued, qo.drained),
+                ];
+                out.push(node(Id::RetryQueue, 5, "retry queue".into(), lines));
+            }
+            Some(None) => {}
+            None => out.push(node(Id::RetryQueue, 5, "retry queue".into(), vec![format!("{} consumers", q.consumers)])),
+        }
     }
     if let Some(m) = &t.monitoring {
         let sets: Vec<&str> = m.sets.iter().map(|s| s.name.as_str()).collect();
         out.push(node(Id::Monitoring, 7, "monitoring".into(), vec![format!("rule sets: {}", sets.join(", "))]));
     }
-    if let (Some(_), Some(l)) = (&t.logging, &o.system.logging) {
-        out.push(node(
-            Id::LogStore,
-            7,
-            "log store".into(),
-            vec![format!("{} shipped · {} lost", l.counts.total.shipped, l.counts.total.dropped + l.counts.total.lost)],
-        ));
+    if t.logging.is_some() {
+        match o.map(|o| o.system.logging.as_ref()) {
+            Some(Some(l)) => {
+                let lost = l.counts.total.dropped + l.counts.total.lost;
+                let lines = vec![format!("{} shipped · {lost} lost", l.counts.total.shipped)];
+                out.push(node(Id::LogStore, 7, "log store".into(), lines));
+            }
+            Some(None) => {}
+            None => out.push(node(Id::LogStore, 7, "log store".into(), vec!["ships the logs".into()])),
+        }
     }
     out
 }

@@ -18,16 +18,7 @@ const DEFAULT_HANG_NS: u64 = 120 * NS_PER_S;
 /// Resolves every fault; `None` when one is wrong (the diagnostics say why). `servers` is
 /// the most app servers the pool can have.
 pub(super) fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, duration_ns: u64, servers: u32) -> Option<Vec<Fault>> {
-    let targets = Targets {
-        servers,
-        services: raw.service_names(),
-        database: raw.database.is_some(),
-        regions: raw.region_ranges(),
-        monitoring: raw.uses_monitoring(),
-        logging: raw.logging.is_some(),
-        backups: raw.backups.is_some(),
-        receivers: raw.receiver_names(),
-    };
+    let targets = targets(raw, servers);
     let mut out = Vec::with_capacity(raw.faults.len());
     let mut ok = true;
     for f in &raw.faults {
@@ -39,22 +30,23 @@ pub(super) fn resolve(cx: &mut Ctx<'_>, raw: &RawScenario, duration_ns: u64, ser
     ok.then_some(out)
 }
 
-/// What a fault may hit in this scenario.
-struct Targets {
-    servers: u32,
-    services: Vec<String>,
-    database: bool,
-    /// Regions by name with their servers, `(name, first, end)`.
-    regions: Vec<(String, u32, u32)>,
-    /// The scenario has a monitoring stack (`monitoring` is a target).
-    monitoring: bool,
-    /// The scenario has `[logging]` (`log_store` is a target).
-    logging: bool,
-    /// The scenario has `[backups]` (a `data_loss` can be restored).
-    backups: bool,
-    /// The notification receivers, in `[[routing.receivers]]` order.
-    receivers: Vec<String>,
+/// What a fault may hit in `raw`, whose pool has at most `servers` app servers.
+pub(super) fn targets(raw: &RawScenario, servers: u32) -> Targets {
+    Targets {
+        servers,
+        services: raw.service_names(),
+        database: raw.database.is_some(),
+        regions: raw.region_ranges(),
+        monitoring: raw.uses_monitoring(),
+        logging: raw.logging.is_some(),
+        backups: raw.backups.is_some(),
+        receivers: raw.receiver_names(),
+    }
 }
+
+/// What a fault may hit in this scenario (kept in the scenario as
+/// [`crate::inject::FaultTargets`], so a fault injected mid-run resolves the same way).
+pub(crate) type Targets = crate::inject::FaultTargets;
 
 /// The family of targets a kind accepts.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -274,7 +266,8 @@ fn check_unused_params(cx: &mut Ctx<'_>, f: &RawFault, kind: &FaultKind) -> Opti
     Some(())
 }
 
-fn resolve_fault(cx: &mut Ctx<'_>, f: &RawFault, duration_ns: u64, targets: &Targets) -> Option<Fault> {
+/// One fault of `[[faults]]` (or injected mid-run), resolved against `targets`.
+pub(crate) fn resolve_fault(cx: &mut Ctx<'_>, f: &RawFault, duration_ns: u64, targets: &Targets) -> Option<Fault> {
     let (kind, family) = resolve_kind(cx, f, targets)?;
     let target = match f.target.get_ref().as_str() {
         _ if family == Family::Receivers => receiver(cx, &f.target, targets)?,

@@ -44,7 +44,7 @@ use std::ops::Range;
 
 use ctx::Ctx;
 
-use crate::diagnostic::{Diagnostic, nearest};
+use crate::diagnostic::{Diagnostic, Severity, nearest};
 use crate::schema::RawScenario;
 use crate::summary_paths::SummaryPaths;
 use crate::{Scenario, ServerPool, units};
@@ -133,6 +133,32 @@ pub fn resolve(
     (scenario, cx.into_diagnostics())
 }
 
+/// One `[[faults]]` table written in `text` (what [`crate::inject`] makes of an injected
+/// fault), resolved by the code that resolves a file's faults; the errors' messages when it
+/// is wrong.
+pub(crate) fn resolve_one_fault(
+    text: &str,
+    raw: &crate::schema::RawFault,
+    duration_ns: u64,
+    targets: &crate::inject::FaultTargets,
+) -> Result<prodsim_parts::faults::Fault, Vec<String>> {
+    let mut cx = Ctx::new(text);
+    let fault = faults::resolve_fault(&mut cx, raw, duration_ns, targets);
+    let errors: Vec<String> = cx
+        .into_diagnostics()
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| match d.help {
+            Some(h) => format!("{} ({h})", d.message),
+            None => d.message,
+        })
+        .collect();
+    match fault {
+        Some(f) if errors.is_empty() => Ok(f),
+        _ => Err(errors),
+    }
+}
+
 /// Resolves every section, then the expectations against what they made.
 fn resolve_sections(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<Scenario> {
     let meta = &raw.scenario;
@@ -147,6 +173,7 @@ fn resolve_sections(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<Scenario> {
     let limits = run::limits(cx, raw.limits.as_ref());
     let pool_max = servers.as_ref().map_or(0, |_| raw.pool_max());
     let faults = faults::resolve(cx, raw, duration_ns, pool_max);
+    let fault_targets = faults::targets(raw, pool_max);
     let topology = architecture(cx, raw, servers.as_ref(), times.duration_ns);
     let alerts = topology.as_ref().map(|t| t.monitoring.as_ref().map(|m| m.alert_names()).filter(|n| !n.is_empty()));
     let scenario = (|| {
@@ -165,6 +192,7 @@ fn resolve_sections(cx: &mut Ctx<'_>, raw: &RawScenario) -> Option<Scenario> {
             topology: topology?,
             start_time_s: start_time_s?,
             expectations: Vec::new(),
+            fault_targets,
         })
     })();
     let paths = scenario.as_ref().map(SummaryPaths::of);
