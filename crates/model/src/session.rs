@@ -23,7 +23,7 @@ use thiserror::Error;
 use crate::engine::Engine;
 use crate::event::Event;
 pub use crate::logging::{LogTail, TAIL_LINES};
-use crate::outcome::{Outcome, Row};
+use crate::outcome::{Outcome, Row, ScoreSoFar};
 use crate::{RunError, estimate};
 
 pub use crate::response::PLAYER;
@@ -317,6 +317,12 @@ impl Session {
             .iter()
             .map(|s| (s.name.as_str(), s.instances.iter().filter(|i| i.up).count(), s.instances.len()))
             .collect()
+    }
+
+    /// The error budget burned, revenue lost, cost and time to recover so far, by the
+    /// finished outcome's definitions ([`ScoreSoFar`]).
+    pub fn score_so_far(&self) -> ScoreSoFar {
+        self.engine.score_so_far(self.now)
     }
 
     /// Runs to the end of the run and returns its outcome.

@@ -1,5 +1,5 @@
-//! The game day's score: while the game is on, what the rows and pages say so far; at the
-//! end, the numbers `summary.json` computes (the same report a `prodsim run` writes).
+//! The game day's score: while the game is on, what the rows and pages say so far and the
+//! error budget, revenue, cost and MTTR by the outcome's definitions so far; at the end, the numbers `summary.json` computes (the same report a `prodsim run` writes).
 
 use prodsim_model::{Outcome, Session};
 use prodsim_report::summary::Summary;
@@ -65,6 +65,18 @@ pub struct LiveScore {
     pub acknowledged: usize,
     /// Mean time from a page to its acknowledgement, s.
     pub mtta_s: Option<f64>,
+    /// Share of the SLO window's error budget left: 1 minus what the ground-truth
+    /// incidents so far burned (`None` without an `[slo]`); at the end it is the final
+    /// score's [`Score::error_budget_left`].
+    pub error_budget_left: Option<f64>,
+    /// Revenue of the requests that failed during the incidents so far.
+    pub revenue_lost: f64,
+    /// What the infrastructure and the paid calls have cost so far (`cost.total` so far).
+    pub cost: f64,
+    /// Mean duration of the incidents that are over, s.
+    pub mttr_s: Option<f64>,
+    /// Ground-truth incidents so far.
+    pub incidents: usize,
 }
 
 impl LiveScore {
@@ -74,6 +86,7 @@ impl LiveScore {
         let requests: u64 = rows.iter().map(|r| r.arrivals).sum();
         let failed: u64 = rows.iter().map(|r| r.rejections + r.timeouts + r.failures).sum();
         let pages = session.pages();
+        let so_far = session.score_so_far();
         let delays: Vec<f64> = pages.iter().filter_map(|p| p.ack_delay_ns()).map(|d| d as f64 / 1e9).collect();
         LiveScore {
             requests,
@@ -82,6 +95,11 @@ impl LiveScore {
             pages: pages.len(),
             acknowledged: delays.len(),
             mtta_s: (!delays.is_empty()).then(|| delays.iter().sum::<f64>() / delays.len() as f64),
+            error_budget_left: so_far.budget_burned.map(|b| (1.0 - b).max(0.0)),
+            revenue_lost: so_far.revenue_lost,
+            cost: so_far.cost,
+            mttr_s: so_far.mttr_s,
+            incidents: so_far.incidents,
         }
     }
 }

@@ -169,7 +169,7 @@ fn rule_name(rule: &Rule) -> &str {
 }
 
 /// The ground truth's incidents under `slo` over the SLO resolution `buckets`.
-fn truth(slo: Option<&SloSpec>, buckets: &[(u64, u64)]) -> Vec<Incident> {
+pub(crate) fn truth(slo: Option<&SloSpec>, buckets: &[(u64, u64)]) -> Vec<Incident> {
     let Some(s) = slo else { return Vec::new() };
     let rule = IncidentRule {
         resolution_ms: ns_to_ms_floor(s.resolution_ns) as i64,

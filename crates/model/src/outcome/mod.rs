@@ -6,6 +6,7 @@
 //! Latencies live in HdrHistograms and time series at report resolution, so an outcome's
 //! size depends on the scenario's shape, never on how many requests were served.
 
+mod so_far;
 mod system;
 
 use hdrhistogram::{Counter, Histogram};
@@ -23,6 +24,7 @@ pub use crate::recovery::backups::BackupOutcome;
 pub use crate::recovery::{FallbackOutcome, ReconciliationOutcome, RecoveryOutcome};
 pub use crate::response::ActionRecord;
 pub use crate::scaling::ScalingOutcome;
+pub use so_far::ScoreSoFar;
 pub use system::{ClassOutcome, ComponentOutcome, CostOutcome, DatabaseOutcome, RetryQueueOutcome, SystemOutcome};
 
 use prodsim_kernel::NS_PER_S;

@@ -271,7 +271,11 @@ impl Engine {
     }
 
     /// Every component over the whole run, and what the run cost.
-    fn components(&self, scaling: Option<ScalingOutcome>, end: SimTime) -> (Vec<ComponentOutcome>, CostOutcome) {
+    pub(super) fn components(
+        &self,
+        scaling: Option<ScalingOutcome>,
+        end: SimTime,
+    ) -> (Vec<ComponentOutcome>, CostOutcome) {
         let mut cost = CostOutcome::default();
         let hours = units::ns_to_h(end.as_nanos());
         let components = self.stations.iter().enumerate().map(|(s, st)| {

@@ -39,6 +39,7 @@ mod report_set;
 mod scenario_props;
 mod serve;
 mod serve_instructor;
+mod serve_score;
 mod shard;
 mod snapshots;
 mod sweep;
