@@ -118,6 +118,8 @@ struct Source {
     clients: u32,
     malicious: f64,
     attack: bool,
+    /// A `credential_stuffing` attack's share of failed logins.
+    login_failure: Option<f64>,
 }
 
 /// The running proxy.
@@ -215,6 +217,7 @@ impl Edge {
                 clients: c.users,
                 malicious: c.malicious,
                 attack: false,
+                login_failure: None,
             });
             next_client = next_client.saturating_add(c.users);
         }
@@ -225,7 +228,13 @@ impl Edge {
             let index = i.to_string();
             arrivals.push(ArrivalProcess::new(&a.workload(&name), streams.rng(Purpose::AttackArrivals, &index)));
             sources.push(flow::Source { keys: streams.keyed(Purpose::AttackRequests, &index), sent: 0 });
-            edge_sources.push(Source { first_client: next_client, clients: a.clients, malicious: 1.0, attack: true });
+            edge_sources.push(Source {
+                first_client: next_client,
+                clients: a.clients,
+                malicious: 1.0,
+                attack: true,
+                login_failure: None,
+            });
             next_client = next_client.saturating_add(a.clients);
         }
         let classes = scenario.topology.classes.len();
@@ -256,6 +265,12 @@ impl Edge {
             o
         });
         (proxy, self.malicious)
+    }
+
+    /// The share of failed logins of source `source`'s attack, if it is a
+    /// `credential_stuffing` attack.
+    pub(crate) fn login_failure(&self, source: u16) -> Option<f64> {
+        self.sources.get(usize::from(source)).and_then(|s| s.login_failure)
     }
 
     /// Whether any source can send malicious requests (the report then has a block).
