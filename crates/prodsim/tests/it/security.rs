@@ -75,3 +75,46 @@ fn auth_counters_split_the_served_logins_by_outcome() {
     assert_eq!(s["requests"]["failed"].as_u64(), Some(0));
     assert_eq!(s["classes"]["login"]["availability"], 1.0);
 }
+
+/// `LOGIN` with ready rules and a credential stuffing attack from 5m to 15m of a 20m run.
+fn stuffing() -> String {
+    LOGIN.replace("duration = \"10m\"", "duration = \"20m\"").replace(
+        "[monitoring]\nscrape_interval = \"15s\"",
+        "[monitoring]\nscrape_interval = \"15s\"\nready_rules = true\n\
+         [[faults]]\nkind = \"credential_stuffing\"\ntarget = \"workload\"\nat = \"5m\"\nduration = \"10m\"\n\
+         rate = 40\nclients = 5000\n",
+    )
+}
+
+#[test]
+fn credential_stuffing_raises_failures_and_pages_within_its_window() {
+    let dir = common::temp_dir("security", "stuffing");
+    let (s, _, om) = run(&dir, &stuffing());
+    let failed = last_sum(&om, "auth_attempts_total{", &["outcome=\"failure\""]);
+    let ok = last_sum(&om, "auth_attempts_total{", &["outcome=\"success\""]);
+    // 40/s for 600 s, 98% failing, next to ~12.5 legitimate logins/s at 5%.
+    assert!(failed > 22_000.0 && failed < 26_000.0, "{failed} failures, {ok} successes");
+    // The attack is malicious traffic: counted apart, the users stay whole.
+    let m = &s["malicious"];
+    let arrived = m["arrived"].as_u64().expect("malicious.arrived");
+    assert!((23_000..25_000).contains(&arrived), "{arrived}");
+    assert_eq!(s["requests"]["failed"].as_u64(), Some(0));
+    // The rule fires inside the window (the 5m ratio passes 0.5 about 90 s in, then
+    // `for = 5m`), never before.
+    let fired: Vec<f64> = s["alerts"]
+        .as_array()
+        .expect("alerts[]")
+        .iter()
+        .filter(|a| a["alert"] == "HighLoginFailureRate")
+        .map(|a| a["firing_s"].as_f64().expect("firing_s"))
+        .collect();
+    assert!(!fired.is_empty(), "HighLoginFailureRate did not fire: {}", s["alerts"]);
+    assert!(fired.iter().all(|&t| (600.0..=900.0).contains(&t)), "{fired:?}");
+}
+
+#[test]
+fn the_same_seed_writes_the_same_summary() {
+    let a = run(&common::temp_dir("security", "det-a"), &stuffing()).1;
+    let b = run(&common::temp_dir("security", "det-b"), &stuffing()).1;
+    assert_eq!(a, b);
+}
