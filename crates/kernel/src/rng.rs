@@ -80,6 +80,8 @@ pub enum Purpose {
     Playbooks,
     /// Which log entries the exemplar reservoir keeps; sequential.
     LogExemplars,
+    /// Whether a login attempt succeeds (keyed by the request's key).
+    Auth,
     /// Tests of components outside a run.
     Test,
 }
@@ -113,6 +115,7 @@ impl Purpose {
             Purpose::OnCall => "oncall",
             Purpose::Playbooks => "playbooks",
             Purpose::LogExemplars => "log-exemplars",
+            Purpose::Auth => "auth",
             Purpose::Test => "test",
         }
     }

@@ -70,6 +70,7 @@ impl LiveFaults {
                 | FaultKind::RegionOutage
                 | FaultKind::Partition { .. }
                 | FaultKind::Ddos { .. }
+                | FaultKind::CredentialStuffing { .. }
                 | FaultKind::DataLoss
                 | FaultKind::NotificationOutage => {
                     return Err(unsupported(

@@ -196,6 +196,7 @@ fn flow(scenario: &Scenario, programs: Vec<Vec<Step>>, streams: &Streams) -> Flo
             revenue: topology.classes.iter().map(|c| c.revenue).collect(),
             bytes: topology.classes.iter().map(|c| (c.request_bytes, c.response_bytes)).collect(),
             signup: topology.classes.iter().map(|c| c.signup).collect(),
+            login: topology.classes.iter().map(|c| c.login).collect(),
         },
         programs: programs.into_iter().map(Program::new).collect(),
         think_time: topology.clients.iter().map(|c| c.closed.as_ref().map(|l| l.think_time.clone())).collect(),

@@ -118,6 +118,10 @@ struct Source {
     clients: u32,
     malicious: f64,
     attack: bool,
+    /// A `credential_stuffing` attack's login class.
+    login_class: Option<u16>,
+    /// A `credential_stuffing` attack's share of failed logins.
+    login_failure: Option<f64>,
 }
 
 /// The running proxy.
@@ -135,13 +139,24 @@ struct Attack {
     clients: u32,
     start_ns: u64,
     end_ns: u64,
+    /// A `credential_stuffing` attack's login class and share of failed logins.
+    login: Option<(u16, f64)>,
 }
 
 impl Attack {
     /// The attack of fault `f`, if it is one.
     fn of(f: &prodsim_parts::faults::Fault) -> Option<Attack> {
         match f.kind {
-            FaultKind::Ddos { rate, clients } => Some(Attack { rate, clients, start_ns: f.start_ns, end_ns: f.end_ns }),
+            FaultKind::Ddos { rate, clients } => {
+                Some(Attack { rate, clients, start_ns: f.start_ns, end_ns: f.end_ns, login: None })
+            }
+            FaultKind::CredentialStuffing { rate, clients, class, failure_ratio } => Some(Attack {
+                rate,
+                clients,
+                start_ns: f.start_ns,
+                end_ns: f.end_ns,
+                login: Some((class, failure_ratio)),
+            }),
             _ => None,
         }
     }
@@ -215,6 +230,8 @@ impl Edge {
                 clients: c.users,
                 malicious: c.malicious,
                 attack: false,
+                login_class: None,
+                login_failure: None,
             });
             next_client = next_client.saturating_add(c.users);
         }
@@ -222,10 +239,18 @@ impl Edge {
             // Attacks draw from purposes of their own, named by index: no workload, whatever
             // its name (even `ddos.0`), shares an attack's streams.
             let name = format!("ddos.{i}");
-            let index = i.to_string();
+            // A stuffing attack's streams are named apart from the ddos attacks' indices.
+            let index = if a.login.is_some() { format!("stuffing.{i}") } else { i.to_string() };
             arrivals.push(ArrivalProcess::new(&a.workload(&name), streams.rng(Purpose::AttackArrivals, &index)));
             sources.push(flow::Source { keys: streams.keyed(Purpose::AttackRequests, &index), sent: 0 });
-            edge_sources.push(Source { first_client: next_client, clients: a.clients, malicious: 1.0, attack: true });
+            edge_sources.push(Source {
+                first_client: next_client,
+                clients: a.clients,
+                malicious: 1.0,
+                attack: true,
+                login_class: a.login.map(|l| l.0),
+                login_failure: a.login.map(|l| l.1),
+            });
             next_client = next_client.saturating_add(a.clients);
         }
         let classes = scenario.topology.classes.len();
@@ -258,6 +283,12 @@ impl Edge {
         (proxy, self.malicious)
     }
 
+    /// The share of failed logins of source `source`'s attack, if it is a
+    /// `credential_stuffing` attack.
+    pub(crate) fn login_failure(&self, source: u16) -> Option<f64> {
+        self.sources.get(usize::from(source)).and_then(|s| s.login_failure)
+    }
+
     /// Whether any source can send malicious requests (the report then has a block).
     pub(crate) fn has_malicious(&self) -> bool {
         self.sources.iter().any(|s| s.malicious > 0.0)
@@ -271,7 +302,10 @@ impl Engine {
         let Some(edge) = self.edge.as_deref_mut() else { return };
         let src = &edge.sources[usize::from(origin.workload)];
         let mut draws = self.keys.clients.draws(key);
-        let attack_class = src.attack.then(|| self.flow.classes.pick(|| draws));
+        let attack_class = match src.login_class {
+            Some(c) => Some(c),
+            None => src.attack.then(|| self.flow.classes.pick(|| draws)),
+        };
         let client = src.first_client + draws.below(u64::from(src.clients.max(1))) as u32;
         let malicious = src.attack || draws.chance(src.malicious);
         if malicious && now >= edge.warmup {

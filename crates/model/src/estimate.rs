@@ -120,7 +120,7 @@ fn offered_requests(scenario: &Scenario) -> f64 {
     for f in &scenario.faults {
         match f.kind {
             FaultKind::TrafficSpike { factor } => requests += (factor - 1.0).max(0.0) * in_window(f.start_ns, f.end_ns),
-            FaultKind::Ddos { rate, .. } => {
+            FaultKind::Ddos { rate, .. } | FaultKind::CredentialStuffing { rate, .. } => {
                 requests += rate * (f.end_ns.min(end).saturating_sub(f.start_ns)) as f64 / NS_PER_S as f64;
             }
             FaultKind::Slowdown { .. }

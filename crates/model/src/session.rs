@@ -241,9 +241,14 @@ impl Session {
     }
 
     /// The fault kinds an instructor may inject mid-run: every built kind but those that
-    /// shape the arrivals (`traffic_spike`, `ddos`), in [`FaultKind::BUILT`] order.
+    /// shape the arrivals (`traffic_spike`, `ddos`, `credential_stuffing`), in
+    /// [`FaultKind::BUILT`] order.
     pub fn injectable_kinds() -> Vec<&'static str> {
-        FaultKind::BUILT.iter().copied().filter(|k| !matches!(*k, "traffic_spike" | "ddos")).collect()
+        FaultKind::BUILT
+            .iter()
+            .copied()
+            .filter(|k| !matches!(*k, "traffic_spike" | "ddos" | "credential_stuffing"))
+            .collect()
     }
 
     /// The faults so far: the scenario's, then those injected, in order.

@@ -56,6 +56,8 @@ pub(crate) struct Keys {
     pub proxy_decisions: Keyed,
     /// The version a request runs and its effects.
     pub versions: Keyed,
+    /// Whether a login attempt succeeds.
+    pub auth: Keyed,
 }
 
 impl Keys {
@@ -78,6 +80,7 @@ impl Keys {
             proxy_cpu: k(Purpose::ProxyCpu),
             proxy_decisions: k(Purpose::ProxyDecisions),
             versions: k(Purpose::Versions),
+            auth: k(Purpose::Auth),
         }
     }
 }

@@ -91,6 +91,19 @@ pub enum FaultKind {
         /// Distinct attacking clients (few: the per-client rate limit catches them).
         clients: u32,
     },
+    /// Credential stuffing: login attempts with leaked passwords from `clients` attacking
+    /// clients arrive at `rate` a second on top of the workloads, all of login class
+    /// `class`; `failure_ratio` of the served ones fail.
+    CredentialStuffing {
+        /// Extra login attempts per second.
+        rate: f64,
+        /// Distinct attacking clients (many: a botnet).
+        clients: u32,
+        /// The login class attacked (index into the scenario's classes).
+        class: u16,
+        /// Share of the served attempts that fail.
+        failure_ratio: f64,
+    },
     /// A notification channel is down (Slack, the SMS gateway, the paging service): every
     /// notification to the target receiver fails. The router keeps no record of a failed
     /// notification, so it is sent again at the group's next tick, and a receiver's
@@ -118,6 +131,7 @@ impl FaultKind {
             FaultKind::RegionOutage => "region_outage",
             FaultKind::Partition { .. } => "partition",
             FaultKind::Ddos { .. } => "ddos",
+            FaultKind::CredentialStuffing { .. } => "credential_stuffing",
             FaultKind::NotificationOutage => "notification_outage",
         }
     }
@@ -144,12 +158,15 @@ impl FaultKind {
                 format!("unreachable from server-{first}…server-{}, calls hang {}", end - 1, secs(*hang_ns))
             }
             FaultKind::Ddos { rate, clients } => format!("{rate} attack requests/s from {clients} clients"),
+            FaultKind::CredentialStuffing { rate, clients, failure_ratio, .. } => {
+                format!("{rate} login attempts/s from {clients} clients, {}% fail", failure_ratio * 100.0)
+            }
             FaultKind::NotificationOutage => "notifications to it fail".to_string(),
         }
     }
 
     /// Every kind that is built, by name.
-    pub const BUILT: [&'static str; 17] = [
+    pub const BUILT: [&'static str; 18] = [
         "slowdown",
         "outage",
         "timeouts",
@@ -167,6 +184,7 @@ impl FaultKind {
         "partition",
         "ddos",
         "notification_outage",
+        "credential_stuffing",
     ];
 }
 

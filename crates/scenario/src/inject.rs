@@ -30,6 +30,8 @@ pub struct FaultTargets {
     pub(crate) backups: bool,
     /// The notification receivers, in `[[routing.receivers]]` order.
     pub(crate) receivers: Vec<String>,
+    /// The first request class with `login = true` (a `credential_stuffing` attacks it).
+    pub(crate) login_class: Option<u16>,
 }
 
 impl FaultTargets {

@@ -214,6 +214,9 @@ pub struct RawFault {
     /// `ddos`: distinct attacking clients.
     #[serde(default)]
     pub clients: Option<Spanned<u32>>,
+    /// `credential_stuffing`: share of the attack's served logins that fail (default 0.98).
+    #[serde(default)]
+    pub failure_ratio: Option<Spanned<f64>>,
 }
 
 /// `[scenario]`.

@@ -191,7 +191,14 @@ pub struct RequestClass {
     pub response_bytes: u64,
     /// Each successful request of this class is a signup (`signups_total`).
     pub signup: bool,
+    /// `Some(ratio)` when each request of this class is a login attempt (`login = true`):
+    /// the share of legitimate users' attempts that fail (`login_failure_ratio`, default
+    /// [`DEFAULT_LOGIN_FAILURE_RATIO`]).
+    pub login: Option<f64>,
 }
+
+/// Default `login_failure_ratio` of a login class: legitimate users mistype 2% of the time.
+pub const DEFAULT_LOGIN_FAILURE_RATIO: f64 = 0.02;
 
 /// Default `request_bytes` of a request class.
 pub const DEFAULT_REQUEST_BYTES: u64 = 1_000;

@@ -26,6 +26,12 @@ pub struct RawRequestClass {
     /// Each successful request is a signup (`signups_total`; default false).
     #[serde(default)]
     pub signup: Option<Spanned<bool>>,
+    /// Each request is a login attempt (`auth_attempts_total`; default false).
+    #[serde(default)]
+    pub login: Option<Spanned<bool>>,
+    /// Share of a login class's legitimate attempts that fail (HTTP 401; default 0.02).
+    #[serde(default)]
+    pub login_failure_ratio: Option<Spanned<f64>>,
     /// Money earned by one successful request (default 0).
     #[serde(default)]
     pub revenue: Option<Spanned<f64>>,

@@ -160,6 +160,11 @@ fn fault_table(f: &Fault) -> toml::Table {
             t.insert("rate".into(), Value::Float(*rate));
             t.insert("clients".into(), Value::Integer(i64::from(*clients)));
         }
+        FaultKind::CredentialStuffing { rate, clients, failure_ratio, .. } => {
+            t.insert("rate".into(), Value::Float(*rate));
+            t.insert("clients".into(), Value::Integer(i64::from(*clients)));
+            t.insert("failure_ratio".into(), Value::Float(*failure_ratio));
+        }
         FaultKind::Outage
         | FaultKind::Crash
         | FaultKind::PrimaryCrash

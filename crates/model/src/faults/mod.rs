@@ -51,7 +51,10 @@ impl Engine {
     /// Schedules every fault window (traffic spikes and attacks are in the arrivals).
     pub(crate) fn schedule_faults(&self, queue: &mut EventQueue<Event>) {
         for (i, f) in self.faults.list.iter().enumerate() {
-            if matches!(f.kind, FaultKind::TrafficSpike { .. } | FaultKind::Ddos { .. }) {
+            if matches!(
+                f.kind,
+                FaultKind::TrafficSpike { .. } | FaultKind::Ddos { .. } | FaultKind::CredentialStuffing { .. }
+            ) {
                 continue;
             }
             queue.schedule(SimTime(f.start_ns), Event::Fault(FaultEvent::Start { fault: i as u32 }));
@@ -124,7 +127,7 @@ impl Engine {
             FaultKind::ConnectionLeak { .. } => self.give_back_leaked(now, fault.target, queue),
             FaultKind::ReplicationLag { .. } | FaultKind::SlowQueries { .. } => self.recompute_database(),
             // Folded into the arrival processes when the run was built.
-            FaultKind::TrafficSpike { .. } | FaultKind::Ddos { .. } => {}
+            FaultKind::TrafficSpike { .. } | FaultKind::Ddos { .. } | FaultKind::CredentialStuffing { .. } => {}
             // Only receivers suffer it (the loader checks), handled above.
             FaultKind::NotificationOutage => {}
             FaultKind::Slowdown { .. }
@@ -199,6 +202,7 @@ impl Engine {
                 | FaultKind::TrafficSpike { .. }
                 | FaultKind::RegionOutage
                 | FaultKind::Ddos { .. }
+                | FaultKind::CredentialStuffing { .. }
                 | FaultKind::NotificationOutage => {}
             }
         }
@@ -229,6 +233,7 @@ impl Engine {
                 | FaultKind::RegionOutage
                 | FaultKind::Partition { .. }
                 | FaultKind::Ddos { .. }
+                | FaultKind::CredentialStuffing { .. }
                 | FaultKind::NotificationOutage => {}
             }
         }
@@ -280,11 +285,13 @@ impl Engine {
 /// arrivals, which are drawn when the run is built.
 pub(crate) fn mid_run_refusal(kind: &FaultKind) -> Option<String> {
     match kind {
-        FaultKind::TrafficSpike { .. } | FaultKind::Ddos { .. } => Some(format!(
-            "a {} shapes the arrivals, which are drawn when the run is built; it cannot start mid-run \
+        FaultKind::TrafficSpike { .. } | FaultKind::Ddos { .. } | FaultKind::CredentialStuffing { .. } => {
+            Some(format!(
+                "a {} shapes the arrivals, which are drawn when the run is built; it cannot start mid-run \
              (put it in the scenario's [[faults]])",
-            kind.name()
-        )),
+                kind.name()
+            ))
+        }
         FaultKind::Slowdown { .. }
         | FaultKind::Outage
         | FaultKind::Timeouts { .. }

@@ -29,6 +29,9 @@ impl Engine {
         let task = self.flow.tasks[t];
         if task.station == APP && task.instance != NONE {
             self.server_answered(now, &task, fate);
+            if fate == Fate::Completed {
+                self.login_answered(&task);
+            }
         }
         let answered = now.after(task.net_ns);
         if !task.malicious && task.station == APP {
@@ -76,6 +79,19 @@ impl Engine {
                 self.log(now, APP as usize, i, Level::Error, Message::Failed(task.class, code), r);
             }
         }
+    }
+
+    /// A request of a login class was served: the attempt succeeds or fails (a wrong
+    /// password, HTTP 401) by its key's `Purpose::Auth` draw, at the class's
+    /// `login_failure_ratio` (or its attack's `failure_ratio`). A failed login is an answer
+    /// the client caused: it stays served for availability, like any completed request.
+    #[inline]
+    fn login_answered(&mut self, task: &Task) {
+        let Some(legit) = self.flow.classes.login[usize::from(task.class)] else { return };
+        let attack =
+            if task.malicious { self.edge.as_deref().and_then(|e| e.login_failure(task.workload)) } else { None };
+        let failed = self.keys.auth.draws(task.key).chance(attack.unwrap_or(legit));
+        self.measure.counters.auth(task.class, !failed);
     }
 
     /// The user of root task `task` got the answer `fate` at `answered`.

@@ -33,6 +33,8 @@ pub(crate) struct Classes {
     pub bytes: Vec<(u64, u64)>,
     /// Per class: whether a successful request is a signup.
     pub signup: Vec<bool>,
+    /// Per class: the failure ratio of legitimate login attempts, if it is a login class.
+    pub login: Vec<Option<f64>>,
 }
 
 impl Classes {

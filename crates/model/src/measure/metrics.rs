@@ -11,6 +11,8 @@ use crate::measure::recorder::Fate;
 
 /// Status codes counted by `http_requests_total`, in slot order.
 pub const CODES: [&str; 6] = ["200", "403", "429", "500", "503", "504"];
+/// The `outcome` label values of `auth_attempts_total`.
+pub const AUTH_OUTCOMES: [&str; 2] = ["success", "failure"];
 /// Slot of `403` (the proxy's filter blocked it) in [`CODES`].
 pub const FORBIDDEN: usize = 1;
 /// Slot of `429` (the proxy's rate limit) in [`CODES`].
@@ -81,6 +83,8 @@ pub(crate) struct Counters {
     pub(crate) revenue: Vec<f64>,
     /// `signups_total` per class (the balancer's).
     pub(crate) signups: Vec<u64>,
+    /// `auth_attempts_total` per class × outcome ([`AUTH_OUTCOMES`]; the balancer's).
+    pub(crate) auth: Vec<u64>,
     /// `node_network_receive_bytes_total` per target: the host's, so a process crash
     /// does not reset it.
     pub(crate) net_rx_bytes: Vec<u64>,
@@ -110,6 +114,7 @@ impl Counters {
             orders: vec![0; if enabled { classes } else { 0 }],
             revenue: vec![0.0; if enabled { classes } else { 0 }],
             signups: vec![0; if enabled { classes } else { 0 }],
+            auth: vec![0; if enabled { classes * AUTH_OUTCOMES.len() } else { 0 }],
             net_rx_bytes: vec![0; n],
             net_tx_bytes: vec![0; n],
             base,
@@ -192,6 +197,14 @@ impl Counters {
     pub(crate) fn signup(&mut self, class: u16) {
         if self.enabled {
             self.signups[usize::from(class)] += 1;
+        }
+    }
+
+    /// A login attempt of `class` was answered: it succeeded when `success`.
+    #[inline]
+    pub(crate) fn auth(&mut self, class: u16, success: bool) {
+        if self.enabled {
+            self.auth[usize::from(class) * AUTH_OUTCOMES.len() + usize::from(!success)] += 1;
         }
     }
 

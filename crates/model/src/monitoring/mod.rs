@@ -18,7 +18,7 @@ use prodsim_scenario::topology::{ServiceKind, Topology};
 
 use crate::engine::{APP, Engine};
 use crate::event::{Event, MonitoringEvent};
-use crate::measure::metrics::{CODES, DB_OPS, OUTCOMES, PAYMENT_OUTCOMES};
+use crate::measure::metrics::{AUTH_OUTCOMES, CODES, DB_OPS, OUTCOMES, PAYMENT_OUTCOMES};
 use crate::scaling::Life;
 use crate::station::StationKind;
 use targets::{Host, ScrapeTarget, TargetKind};
@@ -49,6 +49,8 @@ enum Slot {
     Revenue(u16),
     Host(Host),
     Signups(u16),
+    /// `auth_attempts_total` of a login class, outcome slot (see `AUTH_OUTCOMES`).
+    Auth(u16, u8),
 }
 
 /// One rule set's evaluator and router, and what they produced.
@@ -113,6 +115,7 @@ fn slots(classes: usize, buckets: usize, stations: usize) -> usize {
         + stations * OUTCOMES.len()
         + DB_OPS.len() * (buckets + 2)
         + 3 * classes
+        + AUTH_OUTCOMES.len() * classes
 }
 
 /// Most series the store of `scenario`'s monitoring can hold: every target's slots, and
@@ -241,6 +244,11 @@ impl Monitor {
                 ["orders_total", "revenue_total", "signups_total"]
                     [usize::from(slot == Slot::Revenue(c)) + 2 * usize::from(slot == Slot::Signups(c))]
             }
+            Slot::Auth(c, o) => {
+                add("class", self.class_names[usize::from(c)].clone());
+                add("outcome", AUTH_OUTCOMES[usize::from(o)].into());
+                "auth_attempts_total"
+            }
             Slot::Host(h) => {
                 let (k, v) = h.label();
                 add(k, v.into());
@@ -286,6 +294,7 @@ impl Monitor {
             Slot::Orders(k) => sales + usize::from(k),
             Slot::Revenue(k) => sales + c + usize::from(k),
             Slot::Signups(k) => sales + 2 * c + usize::from(k),
+            Slot::Auth(k, o) => sales + 3 * c + usize::from(k) * AUTH_OUTCOMES.len() + usize::from(o),
         }
     }
 

@@ -9,7 +9,7 @@ use prodsim_scenario::topology::Topology;
 
 use super::{SetState, Slot};
 use crate::engine::Engine;
-use crate::measure::metrics::DB_OPS;
+use crate::measure::metrics::{AUTH_OUTCOMES, DB_OPS};
 use crate::station::StationKind;
 
 /// One scrape target.
@@ -109,7 +109,7 @@ impl Engine {
     }
 
     /// `orders_total` of the payment classes, `revenue_total` of the classes that earn and
-    /// `signups_total` of the signup classes.
+    /// `signups_total` of the signup classes, `auth_attempts_total` of the login classes.
     pub(super) fn sales_samples(&self, out: &mut Vec<(Slot, f64)>) {
         let (c, classes) = (&self.measure.counters, &self.flow.classes);
         for class in 0..c.orders.len() {
@@ -121,6 +121,12 @@ impl Engine {
             }
             if classes.signup[class] {
                 out.push((Slot::Signups(class as u16), c.signups[class] as f64));
+            }
+            if classes.login[class].is_some() {
+                for o in 0..AUTH_OUTCOMES.len() {
+                    let v = c.auth[class * AUTH_OUTCOMES.len() + o] as f64;
+                    out.push((Slot::Auth(class as u16, o as u8), v));
+                }
             }
         }
     }

@@ -143,6 +143,12 @@ pub const METRICS: &[MetricInfo] = &[
         help: "Signups: requests of a class with `signup = true` answered with success.",
     },
     MetricInfo {
+        name: "auth_attempts_total",
+        kind: MetricType::Counter,
+        labels: &["class", "outcome"],
+        help: "Login attempts: requests of a class with `login = true` the app servers served, by outcome (`success`, or `failure`: a wrong password, HTTP 401, counted served for availability).",
+    },
+    MetricInfo {
         name: "node_network_receive_bytes_total",
         kind: MetricType::Counter,
         labels: &["device"],

@@ -37,6 +37,7 @@ mod regions;
 mod releases;
 mod report_set;
 mod scenario_props;
+mod security;
 mod serve;
 mod serve_instructor;
 mod serve_score;

@@ -103,6 +103,10 @@ fn what(o: &Outcome, f: &Fault) -> String {
             format!("the network between server-{first}…server-{} and {t} drops every packet", end.saturating_sub(1))
         }
         FaultKind::Ddos { rate, clients } => format!("a DDoS begins: {rate} attack requests/s from {clients} clients"),
+        FaultKind::CredentialStuffing { rate, clients, failure_ratio, .. } => format!(
+            "credential stuffing begins: {rate} login attempts/s from {clients} clients, {}% failing",
+            failure_ratio * 100.0
+        ),
         FaultKind::NotificationOutage => format!("{t} goes down: notifications to it fail"),
         // Down until the restore from the last backup ends, which the run decides.
         FaultKind::DataLoss => {

@@ -138,7 +138,7 @@ impl SummaryPaths {
     pub fn of(s: &Scenario) -> SummaryPaths {
         let t = &s.topology;
         let malicious = t.edge.clients.iter().any(|c| c.malicious > 0.0)
-            || s.faults.iter().any(|f| matches!(f.kind, FaultKind::Ddos { .. }));
+            || s.faults.iter().any(|f| matches!(f.kind, FaultKind::Ddos { .. } | FaultKind::CredentialStuffing { .. }));
         let present = [
             (Needs::Always, true),
             (Needs::Regions, t.network.is_some()),

@@ -41,6 +41,11 @@ pub(super) fn targets(raw: &RawScenario, servers: u32) -> Targets {
         logging: raw.logging.is_some(),
         backups: raw.backups.is_some(),
         receivers: raw.receiver_names(),
+        login_class: raw
+            .requests
+            .iter()
+            .position(|c| c.get_ref().login.as_ref().is_some_and(|b| *b.get_ref()))
+            .map(|i| i as u16),
     }
 }
 
@@ -141,6 +146,7 @@ fn resolve_kind(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<(Fa
         "region_outage" => (FaultKind::RegionOutage, Family::Regions),
         "partition" => (partition(cx, f, targets)?, Family::Dependencies),
         "ddos" => (ddos(cx, f)?, Family::Workload),
+        "credential_stuffing" => (credential_stuffing(cx, f, targets)?, Family::Workload),
         "notification_outage" => (FaultKind::NotificationOutage, Family::Receivers),
         other => {
             unknown_kind(cx, f, other);
@@ -212,6 +218,18 @@ fn ddos(cx: &mut Ctx<'_>, f: &RawFault) -> Option<FaultKind> {
     Some(FaultKind::Ddos { rate, clients })
 }
 
+/// Credential stuffing: `rate` login attempts per second from `clients` clients against
+/// the scenario's first login class, `failure_ratio` of them failing.
+fn credential_stuffing(cx: &mut Ctx<'_>, f: &RawFault, targets: &Targets) -> Option<FaultKind> {
+    let Some(class) = targets.login_class else {
+        cx.error(f.kind.span(), "a credential_stuffing fault needs a request class with `login = true` to attack");
+        return None;
+    };
+    let Some(FaultKind::Ddos { rate, clients }) = ddos(cx, f) else { return None };
+    let failure_ratio = cx.number_or(f.failure_ratio.as_ref(), "faults.failure_ratio", 0.98, super::ctx::FRACTION)?;
+    Some(FaultKind::CredentialStuffing { rate, clients, class, failure_ratio })
+}
+
 /// A kind that is planned but not built, or unknown (with the nearest kind).
 fn unknown_kind(cx: &mut Ctx<'_>, f: &RawFault, name: &str) {
     if PLANNED_KINDS.contains(&name) {
@@ -245,8 +263,9 @@ fn check_unused_params(cx: &mut Ctx<'_>, f: &RawFault, kind: &FaultKind) -> Opti
         | FaultKind::RegionOutage
         | FaultKind::NotificationOutage => &[],
         FaultKind::Ddos { .. } => &["rate", "clients"],
+        FaultKind::CredentialStuffing { .. } => &["rate", "clients", "failure_ratio"],
     };
-    let given: [(&str, Option<Range<usize>>); 9] = [
+    let given: [(&str, Option<Range<usize>>); 10] = [
         ("factor", f.factor.as_ref().map(Spanned::span)),
         ("rate", f.rate.as_ref().map(Spanned::span)),
         ("latency", f.latency.as_ref().map(Spanned::span)),
@@ -256,6 +275,7 @@ fn check_unused_params(cx: &mut Ctx<'_>, f: &RawFault, kind: &FaultKind) -> Opti
         ("per_s", f.per_s.as_ref().map(Spanned::span)),
         ("from", f.from.as_ref().map(Spanned::span)),
         ("clients", f.clients.as_ref().map(Spanned::span)),
+        ("failure_ratio", f.failure_ratio.as_ref().map(Spanned::span)),
     ];
     for (key, span) in given {
         if let (Some(span), false) = (span, used.contains(&key)) {

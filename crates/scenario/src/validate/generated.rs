@@ -91,6 +91,23 @@ fn lasts(window_ns: u64, factor: f64) -> String {
     if hours >= 48.0 { format!("{:.0} days", hours / 24.0) } else { format!("{hours:.0} hours") }
 }
 
+/// A ready rule's name, expression, `for`, severity, summary and description.
+type ReadyRule = (&'static str, String, &'static str, &'static str, &'static str, &'static str);
+
+/// `HighLoginFailureRate`, for a scenario with a login class: most login attempts fail,
+/// the mark of credential stuffing (legitimate users fail a few percent of the time).
+fn login_rule() -> ReadyRule {
+    (
+        "HighLoginFailureRate",
+        "sum(rate(auth_attempts_total{outcome=\"failure\"}[5m])) / sum(rate(auth_attempts_total[5m])) > 0.5"
+            .to_string(),
+        "5m",
+        "page",
+        "More than half of login attempts fail",
+        "{{ $value | humanizePercentage }} of login attempts failed over the last 5 minutes: credential stuffing?",
+    )
+}
+
 /// The ready rules (`[monitoring] ready_rules = true`): the five alerts every production
 /// team starts with, written against prodsim's metrics.
 pub(super) fn ready_rules(topology: &Topology) -> Result<Vec<AlertRule>, promql::PromqlError> {
@@ -129,6 +146,9 @@ pub(super) fn ready_rules(topology: &Topology) -> Result<Vec<AlertRule>, promql:
             "Database connection pool exhausted on {{ $labels.instance }}",
             "Every connection of {{ $labels.instance }}'s pool has been in use for a minute; requests wait for one.",
         ));
+    }
+    if topology.classes.iter().any(|c| c.login.is_some()) {
+        rules.push(login_rule());
     }
     let mut payment_services: Vec<&str> = topology
         .classes

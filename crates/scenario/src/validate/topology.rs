@@ -154,6 +154,7 @@ fn classes(
             request_bytes: DEFAULT_REQUEST_BYTES,
             response_bytes: DEFAULT_RESPONSE_BYTES,
             signup: false,
+            login: None,
         }]);
     }
     if let Some(st) = &raw.servers.get_ref().service_time {
@@ -188,6 +189,7 @@ fn class(cx: &mut Ctx<'_>, c: &RawRequestClass, callees: Callees<'_>) -> Option<
         None => Some(None),
     };
     let revenue = cx.number_or(c.revenue.as_ref(), "requests.revenue", 0.0, REVENUE);
+    let login = login(cx, c);
     Some(RequestClass {
         name: c.name.get_ref().clone(),
         weight: weight?,
@@ -197,7 +199,24 @@ fn class(cx: &mut Ctx<'_>, c: &RawRequestClass, callees: Callees<'_>) -> Option<
         request_bytes: c.request_bytes.as_ref().map_or(DEFAULT_REQUEST_BYTES, |b| *b.get_ref()),
         response_bytes: c.response_bytes.as_ref().map_or(DEFAULT_RESPONSE_BYTES, |b| *b.get_ref()),
         signup: c.signup.as_ref().is_some_and(|b| *b.get_ref()),
+        login: login?,
     })
+}
+
+/// A class's `login` and `login_failure_ratio`: `Some(Some(ratio))` for a login class.
+fn login(cx: &mut Ctx<'_>, c: &RawRequestClass) -> Option<Option<f64>> {
+    let is_login = c.login.as_ref().is_some_and(|b| *b.get_ref());
+    if !is_login {
+        if let Some(r) = &c.login_failure_ratio {
+            cx.error(r.span(), "requests.login_failure_ratio applies only to a class with `login = true`");
+            return None;
+        }
+        return Some(None);
+    }
+    let default = crate::topology::DEFAULT_LOGIN_FAILURE_RATIO;
+    let ratio =
+        cx.number_or(c.login_failure_ratio.as_ref(), "requests.login_failure_ratio", default, super::ctx::FRACTION);
+    ratio.map(Some)
 }
 
 /// `on_failure = "retry_queue"` or `"accept_and_queue"` needs a `[retry_queue]`; `false`
