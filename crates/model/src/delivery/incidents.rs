@@ -165,6 +165,11 @@ pub(crate) struct TruthCounts<'a> {
     pub(crate) on_release: &'a [(u64, u64)],
 }
 
+/// Revenue lost in the SLO buckets `range` (`lost` per bucket; past the end counts nothing).
+pub(crate) fn revenue_lost(lost: &[f64], range: std::ops::Range<usize>) -> f64 {
+    lost.get(range.start..range.end.min(lost.len())).map_or(0.0, |s| s.iter().sum())
+}
+
 /// The bad requests of buckets `range` that a harmful release caused: in each bucket, the
 /// bad requests on a harmful version beyond what the same number of requests on the other
 /// versions would have had (their bad share in that bucket; when every request ran the
@@ -202,7 +207,7 @@ pub(crate) fn enrich(
         let (start, end) = (inc.incident.start_ms, inc.incident.end_ms);
         if resolution_ms > 0 {
             let (a, b) = ((start / resolution_ms).max(0) as usize, (end / resolution_ms).max(0) as usize);
-            inc.lost_revenue = lost.get(a..b.min(lost.len())).map_or(0.0, |s| s.iter().sum());
+            inc.lost_revenue = revenue_lost(lost, a..b);
             inc.release_failures = release_failures(&counts, a..b);
         }
         let failed = inc.incident.bad;

@@ -303,6 +303,13 @@ impl Scoring {
     }
 }
 
+/// Share of `slo`'s window budget that `bad` requests burned, the window's requests
+/// estimated from `requests` over `elapsed_ns`.
+pub(crate) fn budget_burned(slo: &SloSpec, bad: u64, requests: u64, elapsed_ns: f64) -> f64 {
+    let window_requests = requests as f64 / elapsed_ns * slo.window_ns as f64;
+    if window_requests > 0.0 { bad as f64 / (slo.budget() * window_requests) } else { 0.0 }
+}
+
 /// What the ground truth's incidents need besides themselves.
 struct TruthContext<'a> {
     slo: Option<&'a SloSpec>,
@@ -318,10 +325,8 @@ impl TruthContext<'_> {
     /// Incident `i` with the faults behind it, the budget it burned, when a paging alert
     /// among `firing` detected it and when a notification among `sent` paged about it.
     fn incident(&self, i: Incident, firing: &[FiringEpisode], sent: &[SentNotification]) -> IncidentOutcome {
-        let budget_burned = self.slo.map_or(0.0, |s| {
-            let window_requests = self.total_requests as f64 / (self.run_ms.max(1) as f64 * 1e6) * s.window_ns as f64;
-            if window_requests > 0.0 { i.bad as f64 / (s.budget() * window_requests) } else { 0.0 }
-        });
+        let run_ns = self.run_ms.max(1) as f64 * 1e6;
+        let budget_burned = self.slo.map_or(0.0, |s| budget_burned(s, i.bad, self.total_requests, run_ns));
         let faults = self
             .faults
             .iter()

@@ -6,6 +6,7 @@ use prodsim_kernel::{SimTime, units};
 
 use prodsim_parts::ops::quality::Incident;
 
+use crate::delivery::incidents::revenue_lost;
 use crate::engine::Engine;
 use crate::monitoring::alerting;
 
@@ -40,17 +41,13 @@ impl Engine {
         let incidents = alerting::truth(Some(slo), buckets);
         let elapsed_ns = closed as f64 * truth.resolution_ns as f64;
         let requests: u64 = buckets.iter().map(|b| b.0).sum();
-        let window_requests = if elapsed_ns > 0.0 { requests as f64 / elapsed_ns * slo.window_ns as f64 } else { 0.0 };
         let bad: u64 = incidents.iter().map(|i| i.bad).sum();
         score.incidents = incidents.len();
         score.budget_burned =
-            Some(if window_requests > 0.0 { bad as f64 / (slo.budget() * window_requests) } else { 0.0 });
-        let resolution_ms = units::ns_to_ms_floor(truth.resolution_ns) as i64;
-        let lost_in = |i: &Incident| {
-            let (a, b) = ((i.start_ms / resolution_ms.max(1)) as usize, (i.end_ms / resolution_ms.max(1)) as usize);
-            truth.lost.get(a..b.min(truth.lost.len())).map_or(0.0, |s| s.iter().sum::<f64>())
-        };
-        score.revenue_lost = incidents.iter().map(lost_in).fold(0.0, |a, b| a + b);
+            Some(if elapsed_ns > 0.0 { alerting::budget_burned(slo, bad, requests, elapsed_ns) } else { 0.0 });
+        let resolution_ms = units::ns_to_ms_floor(truth.resolution_ns).max(1) as i64;
+        let range = |i: &Incident| (i.start_ms / resolution_ms) as usize..(i.end_ms / resolution_ms) as usize;
+        score.revenue_lost = incidents.iter().map(|i| revenue_lost(&truth.lost, range(i))).fold(0.0, |a, b| a + b);
         // An incident closer to now than the merge gap could still be merged with what comes.
         let settled_ms = (elapsed_ns / 1e6) as i64 - units::ns_to_ms_floor(slo.merge_gap_ns) as i64;
         let over: Vec<i64> =
